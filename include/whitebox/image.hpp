@@ -1,0 +1,27 @@
+#pragma once
+// Image files in and out. Images are ATen uint8 tensors [H, W, 3] in RGB order.
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <string>
+
+#include "whitebox/preprocess.hpp"
+
+namespace whitebox {
+
+// Decodes any format OpenCV reads (PNG, JPEG, BMP, ...); greyscale becomes RGB. Throws FileError
+// for a missing file and InputError for one that cannot be decoded.
+at::Tensor read_image(const std::filesystem::path& file);
+// Writes a [H, W, 3] uint8 RGB tensor; the format follows the extension. Throws FileError.
+void write_image(const std::filesystem::path& file, const at::Tensor& rgb);
+
+// A network input together with the picture it shows.
+struct Input {
+  at::Tensor tensor;  // [1, 3, H, W] float32, normalised
+  at::Tensor image;   // [H, W, 3] uint8 RGB: the cropped, resized photo, for overlays
+};
+
+// Central crop, bilinear resize to the network size, normalisation.
+Input preprocess(const at::Tensor& rgb, const Preprocessing& preprocessing);
+
+}  // namespace whitebox

@@ -1,0 +1,88 @@
+#pragma once
+// A loaded, canonicalized model and the two engine primitives: the forward trace and the reverse
+// sweep. Everything runs on ATen tensors on the model's device and in its floating-point type.
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "whitebox/graph.hpp"
+#include "whitebox/preprocess.hpp"
+#include "whitebox/rules.hpp"
+
+namespace whitebox {
+
+// The values of one forward pass over a batch, indexed by ValueId.
+class Trace {
+ public:
+  Trace() = default;
+  explicit Trace(std::vector<at::Tensor> values) : values_(std::move(values)) {}
+  const at::Tensor& operator[](ValueId id) const { return values_.at(id); }
+  const std::vector<at::Tensor>& values() const { return values_; }
+
+ private:
+  std::vector<at::Tensor> values_;
+};
+
+struct LoadOptions {
+  bool canonicalize = true;  // fold constants, drop Identity/Dropout, fold BatchNorm
+};
+
+class Model {
+ public:
+  // Imports an ONNX file; reads `<file>.json` beside it for preprocessing and labels if present.
+  // Throws FileError, ModelFormatError, UnsupportedOperator.
+  static Model load(const std::filesystem::path& onnx_file, const LoadOptions& options = {});
+  // Builds a model from an already constructed graph (kernels are built here).
+  static Model from_graph(Graph graph);
+
+  const Graph& graph() const { return *graph_; }
+  const std::filesystem::path& path() const { return path_; }
+
+  // A copy whose constants live on `device` / are of floating type `dtype` (kFloat, kDouble).
+  Model to(c10::Device device) const;
+  Model to(c10::ScalarType dtype) const;
+  c10::Device device() const;
+  c10::ScalarType dtype() const;
+
+  // Declared input shape [N, C, H, W] (N as exported, usually 1).
+  std::vector<int64_t> input_shape() const;
+  ValueId input() const { return graph_->inputs.at(0); }
+  ValueId output() const { return graph_->outputs.at(0); }
+  int64_t num_classes() const;
+
+  // Runs the graph on a batch [N, C, H, W]; throws InputError when the shape does not fit.
+  Trace forward(const at::Tensor& x) const;
+  // The first output (logits) of a forward pass.
+  at::Tensor logits(const at::Tensor& x) const;
+
+  // Reverse sweep: starts from `seeds` (value, signal of the value's shape), passes signal node by
+  // node with `rules` and returns the signal arriving at each value of `targets` (the graph input
+  // when empty), zeros where none arrives. Parameters never receive signal.
+  std::vector<at::Tensor> sweep(const Trace& trace,
+                                const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
+                                const std::vector<ValueId>& targets = {},
+                                const Rules& rules = {}) const;
+
+  // Gradient of sum_i logits[i, classes[i]] with respect to `targets` (the input when empty).
+  std::vector<at::Tensor> gradient(const Trace& trace, const std::vector<int64_t>& classes,
+                                   const std::vector<ValueId>& targets = {}) const;
+
+  // How images are turned into input tensors, and class names (empty when unknown).
+  Preprocessing preprocessing;
+  std::vector<std::string> labels;
+
+ private:
+  std::shared_ptr<const Graph> graph_;
+  std::filesystem::path path_;
+};
+
+// Number of intra-op threads LibTorch uses (0: all cores).
+void set_threads(int threads);
+
+}  // namespace whitebox

@@ -1,0 +1,48 @@
+#pragma once
+// Rules of the reverse sweep. A rule maps the signal arriving at a node's outputs to the signal
+// leaving through its inputs. The default rule of every node is the exact vector-Jacobian product
+// of its operator; methods (guided backprop, LRP, DeepLIFT, ...) override it per operator kind or
+// per node.
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "whitebox/graph.hpp"
+
+namespace whitebox {
+
+using Tensors = std::vector<at::Tensor>;
+
+// What a rule sees of one node during the sweep.
+struct NodeContext {
+  const Graph& graph;
+  int node_index;
+  const Node& node;
+  const Tensors& inputs;   // the forward values of the node's inputs (undefined for omitted ones)
+  const Tensors& outputs;  // the forward values of its outputs
+  const std::vector<bool>& wanted;  // which inputs need a signal
+
+  // The exact vector-Jacobian product of the node (the gradient rule).
+  Tensors vjp(const Tensors& output_signal) const;
+};
+
+// Signal through a node: one tensor per node input (undefined where none is wanted).
+using Rule = std::function<Tensors(const NodeContext&, const Tensors& output_signal)>;
+
+// A rule table: per-node overrides first, then per-operator rules, then the gradient.
+class Rules {
+ public:
+  Rules& by_op(const std::string& op_type, Rule rule);
+  Rules& by_node(int node_index, Rule rule);
+  // The rule for a node, or nullptr for the gradient.
+  const Rule* find(int node_index, const Node& node) const;
+
+ private:
+  std::unordered_map<std::string, Rule> by_op_;
+  std::unordered_map<int, Rule> by_node_;
+};
+
+}  // namespace whitebox

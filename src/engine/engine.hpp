@@ -1,0 +1,18 @@
+#pragma once
+// The two engine primitives over a canonicalized graph whose nodes have kernels.
+#include <ATen/ATen.h>
+
+#include <utility>
+#include <vector>
+
+#include "whitebox/model.hpp"
+
+namespace whitebox::engine {
+
+Trace forward(const Graph& graph, const at::Tensor& x);
+
+std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
+                              const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
+                              const std::vector<ValueId>& targets, const Rules& rules);
+
+}  // namespace whitebox::engine

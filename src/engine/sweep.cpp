@@ -1,0 +1,106 @@
+// The reverse sweep: one traversal from the seeded values back to the targets, each node passing
+// signal from its outputs to its inputs by the rule the table assigns it.
+#include "engine/engine.hpp"
+
+#include "ops/kernel.hpp"
+
+namespace whitebox {
+
+Tensors NodeContext::vjp(const Tensors& output_signal) const {
+  return node.kernel->vjp(inputs, outputs, output_signal, wanted);
+}
+
+Rules& Rules::by_op(const std::string& op_type, Rule rule) {
+  by_op_[op_type] = std::move(rule);
+  return *this;
+}
+
+Rules& Rules::by_node(int node_index, Rule rule) {
+  by_node_[node_index] = std::move(rule);
+  return *this;
+}
+
+const Rule* Rules::find(int node_index, const Node& node) const {
+  if (auto it = by_node_.find(node_index); it != by_node_.end()) return &it->second;
+  if (auto it = by_op_.find(node.op_type); it != by_op_.end()) return &it->second;
+  return nullptr;
+}
+
+namespace engine {
+namespace {
+
+void accumulate(at::Tensor& into, const at::Tensor& signal) {
+  into = into.defined() ? into + signal : signal;
+}
+
+}  // namespace
+
+std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
+                              const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
+                              const std::vector<ValueId>& targets, const Rules& rules) {
+  at::NoGradGuard no_grad;
+  const size_t num_values = graph.values.size();
+  // live[v]: signal arriving at v can still reach a target.
+  std::vector<char> live(num_values, 0), is_target(num_values, 0);
+  for (ValueId t : targets) live[t] = is_target[t] = 1;
+  for (const auto& node : graph.nodes) {
+    bool reaches = false;
+    for (ValueId v : node.inputs) reaches = reaches || (v != kNoValue && live[v]);
+    if (reaches) {
+      for (ValueId v : node.outputs) live[v] = 1;
+    }
+  }
+
+  std::vector<at::Tensor> signal(num_values);
+  for (const auto& [value, seed] : seeds) {
+    if (!seed.sizes().equals(trace[value].sizes())) {
+      throw InputError("seed for '" + graph.values[value].name + "' has shape " +
+                       c10::str(seed.sizes()) + ", the value has " +
+                       c10::str(trace[value].sizes()));
+    }
+    accumulate(signal[value], seed.to(trace[value].options()));
+  }
+
+  Tensors inputs, outputs, out_signal;
+  std::vector<bool> wanted;
+  for (int n = static_cast<int>(graph.nodes.size()) - 1; n >= 0; --n) {
+    const Node& node = graph.nodes[n];
+    bool has_signal = false;
+    for (ValueId v : node.outputs) has_signal = has_signal || signal[v].defined();
+    if (!has_signal) continue;
+
+    wanted.assign(node.inputs.size(), false);
+    bool any_wanted = false;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const ValueId v = node.inputs[i];
+      wanted[i] = v != kNoValue && live[v] && !graph.values[v].is_constant();
+      any_wanted = any_wanted || wanted[i];
+    }
+    out_signal.clear();
+    outputs.clear();
+    for (ValueId v : node.outputs) {
+      out_signal.push_back(signal[v]);
+      outputs.push_back(trace[v]);
+      if (!is_target[v]) signal[v].reset();  // consumed: free it early
+    }
+    if (!any_wanted) continue;
+
+    inputs.clear();
+    for (ValueId v : node.inputs) inputs.push_back(v == kNoValue ? at::Tensor() : trace[v]);
+    const NodeContext context{graph, n, node, inputs, outputs, wanted};
+    const Rule* rule = rules.find(n, node);
+    Tensors in_signal = rule ? (*rule)(context, out_signal) : context.vjp(out_signal);
+    for (size_t i = 0; i < node.inputs.size() && i < in_signal.size(); ++i) {
+      if (wanted[i] && in_signal[i].defined()) accumulate(signal[node.inputs[i]], in_signal[i]);
+    }
+  }
+
+  std::vector<at::Tensor> result;
+  for (ValueId t : targets) {
+    result.push_back(signal[t].defined() ? signal[t] : at::zeros_like(trace[t]));
+  }
+  return result;
+}
+
+}  // namespace engine
+}  // namespace whitebox

@@ -1,0 +1,66 @@
+#include "whitebox/graph.hpp"
+
+#include <algorithm>
+
+#include "whitebox/error.hpp"
+
+namespace whitebox {
+
+std::optional<ValueId> Graph::find(std::string_view name) const {
+  for (size_t v = 0; v < values.size(); ++v) {
+    if (values[v].name == name) return static_cast<ValueId>(v);
+  }
+  auto alias = aliases.find(std::string(name));
+  if (alias != aliases.end()) return alias->second;
+  return std::nullopt;
+}
+
+ValueId Graph::resolve(std::string_view name) const {
+  if (auto v = find(name)) return *v;
+  for (const auto& node : nodes) {
+    if (node.name == name && !node.outputs.empty()) return node.outputs.front();
+  }
+  // List a few layer names to help: the last nodes are the ones users usually want.
+  std::string hint;
+  int shown = 0;
+  for (auto it = nodes.rbegin(); it != nodes.rend() && shown < 8; ++it, ++shown) {
+    hint += (shown ? ", " : "") + it->name;
+  }
+  throw LookupError("no layer or value named '" + std::string(name) +
+                    "' in the model (run 'whitebox inspect' for the list; last layers: " + hint +
+                    ")");
+}
+
+std::vector<std::vector<int>> Graph::consumers() const {
+  std::vector<std::vector<int>> result(values.size());
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    for (ValueId v : nodes[n].inputs) {
+      if (v != kNoValue) result[v].push_back(static_cast<int>(n));
+    }
+  }
+  return result;
+}
+
+int64_t Graph::parameter_count() const {
+  std::vector<bool> read(values.size(), false);
+  for (const auto& node : nodes) {
+    for (ValueId v : node.inputs) {
+      if (v != kNoValue) read[v] = true;
+    }
+  }
+  int64_t count = 0;
+  for (size_t v = 0; v < values.size(); ++v) {
+    const auto& c = values[v].constant;
+    if (read[v] && c.defined() && c.is_floating_point()) count += c.numel();
+  }
+  return count;
+}
+
+void Graph::index_producers() {
+  for (auto& value : values) value.producer = -1;
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    for (ValueId v : nodes[n].outputs) values[v].producer = static_cast<int>(n);
+  }
+}
+
+}  // namespace whitebox

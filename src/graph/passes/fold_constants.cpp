@@ -1,0 +1,44 @@
+#include <ATen/ATen.h>
+
+#include "graph/canonicalize.hpp"
+#include "ops/kernel.hpp"
+
+namespace whitebox::passes {
+
+void fold_constants(Graph& graph) {
+  at::NoGradGuard no_grad;
+  std::vector<Node> kept;
+  for (auto& node : graph.nodes) {
+    ops::Tensors inputs;
+    bool known = true;
+    for (ValueId v : node.inputs) {
+      if (v == kNoValue) {
+        inputs.emplace_back();
+      } else if (graph.values[v].is_constant()) {
+        inputs.push_back(graph.values[v].constant);
+      } else if ((node.op_type == "Shape" || node.op_type == "Size") &&
+                 !graph.values[v].shape.empty()) {
+        // Only the shape is read: a meta tensor of the static shape stands in for the value.
+        inputs.push_back(at::empty(graph.values[v].shape, at::TensorOptions().device(at::kMeta)));
+      } else {
+        known = false;
+      }
+    }
+    if (!known) {
+      kept.push_back(std::move(node));
+      continue;
+    }
+    auto outputs = ops::build(graph, node)->forward(inputs);
+    for (size_t o = 0; o < node.outputs.size(); ++o) {
+      if (node.outputs[o] == kNoValue) continue;
+      auto& value = graph.values[node.outputs[o]];
+      value.constant = outputs.at(o);
+      value.shape = value.constant.sizes().vec();
+      value.producer = -1;
+    }
+  }
+  graph.nodes = std::move(kept);
+  graph.index_producers();
+}
+
+}  // namespace whitebox::passes

@@ -1,0 +1,178 @@
+#include "whitebox/model.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "engine/engine.hpp"
+#include "graph/canonicalize.hpp"
+#include "onnx/import.hpp"
+#include "ops/kernel.hpp"
+#include "whitebox/data.hpp"
+#include "whitebox/error.hpp"
+
+namespace whitebox {
+namespace {
+
+std::shared_ptr<const Graph> with_kernels(Graph graph) {
+  for (auto& node : graph.nodes) node.kernel = ops::build(graph, node);
+  return std::make_shared<const Graph>(std::move(graph));
+}
+
+// Reads the optional sidecar `<model>.json`: {"preprocessing": preset, "crop": f, "labels": file}.
+void read_sidecar(Model& model, const std::filesystem::path& onnx_file) {
+  auto shape = model.input_shape();
+  const int height = shape.size() == 4 && shape[2] > 0 ? static_cast<int>(shape[2]) : 224;
+  const int width = shape.size() == 4 && shape[3] > 0 ? static_cast<int>(shape[3]) : 224;
+  model.preprocessing = Preprocessing::preset("imagenet", width, height);
+  auto sidecar = std::filesystem::path(onnx_file).replace_extension(".json");
+  std::error_code ec;
+  if (std::filesystem::exists(sidecar, ec)) {
+    nlohmann::json meta;
+    try {
+      std::ifstream(sidecar) >> meta;
+    } catch (const std::exception& e) {
+      throw ModelFormatError("cannot parse " + sidecar.string() + ": " + e.what());
+    }
+    model.preprocessing =
+        Preprocessing::preset(meta.value("preprocessing", std::string("imagenet")), width, height);
+    model.preprocessing.crop = meta.value("crop", model.preprocessing.crop);
+    if (meta.contains("labels")) {
+      model.labels = read_labels(sidecar.parent_path() / meta["labels"].get<std::string>());
+    }
+  }
+  if (model.labels.empty() && model.num_classes() == 1000) {
+    std::error_code missing;
+    auto imagenet = data_dir() / "imagenet_labels_1000.txt";
+    if (std::filesystem::exists(imagenet, missing)) model.labels = read_labels(imagenet);
+  }
+}
+
+}  // namespace
+
+Model Model::load(const std::filesystem::path& onnx_file, const LoadOptions& options) {
+  Graph graph = onnx_import::import(onnx_file);
+  if (options.canonicalize) passes::canonicalize(graph);
+  Model model = from_graph(std::move(graph));
+  model.path_ = onnx_file;
+  read_sidecar(model, onnx_file);
+  return model;
+}
+
+Model Model::from_graph(Graph graph) {
+  Model model;
+  model.graph_ = with_kernels(std::move(graph));
+  return model;
+}
+
+namespace {
+
+// A copy of the model's graph with every floating-point constant converted by `convert`.
+template <typename Convert>
+Model convert_constants(const Model& model, Convert convert) {
+  Graph graph = model.graph();
+  for (auto& value : graph.values) {
+    if (value.is_constant() && value.constant.is_floating_point()) {
+      value.constant = convert(value.constant);
+    }
+  }
+  Model copy = model;
+  copy = Model::from_graph(std::move(graph));
+  copy.preprocessing = model.preprocessing;
+  copy.labels = model.labels;
+  return copy;
+}
+
+}  // namespace
+
+Model Model::to(c10::Device device) const {
+  Model copy = convert_constants(*this, [&](const at::Tensor& t) { return t.to(device); });
+  copy.path_ = path_;
+  return copy;
+}
+
+Model Model::to(c10::ScalarType dtype) const {
+  if (!at::isFloatingType(dtype)) throw ArgumentError("a model's type must be floating point");
+  Model copy = convert_constants(*this, [&](const at::Tensor& t) { return t.to(dtype); });
+  copy.path_ = path_;
+  return copy;
+}
+
+c10::Device Model::device() const {
+  for (const auto& value : graph_->values) {
+    if (value.is_constant() && value.constant.is_floating_point()) return value.constant.device();
+  }
+  return c10::Device(c10::kCPU);
+}
+
+c10::ScalarType Model::dtype() const {
+  for (const auto& value : graph_->values) {
+    if (value.is_constant() && value.constant.is_floating_point()) {
+      return value.constant.scalar_type();
+    }
+  }
+  return at::kFloat;
+}
+
+std::vector<int64_t> Model::input_shape() const { return graph_->values[input()].shape; }
+
+int64_t Model::num_classes() const {
+  const auto& shape = graph_->values[output()].shape;
+  return shape.empty() ? -1 : shape.back();
+}
+
+Trace Model::forward(const at::Tensor& x) const {
+  if (!x.defined() || !x.is_floating_point()) {
+    throw InputError("the input must be a floating-point tensor");
+  }
+  const auto shape = input_shape();
+  bool fits = x.dim() == static_cast<int64_t>(shape.size()) || shape.empty();
+  for (size_t d = 1; fits && d < shape.size(); ++d) fits = shape[d] <= 0 || x.size(d) == shape[d];
+  if (!fits) {
+    std::vector<int64_t> expected = shape;
+    if (!expected.empty()) expected[0] = x.dim() > 0 ? x.size(0) : 1;
+    throw InputError("input of shape " + c10::str(x.sizes()) + " does not fit the model, which takes " +
+                     c10::str(at::IntArrayRef(expected)));
+  }
+  // Computation happens in the type of the model's weights (a weightless model keeps x's).
+  bool weighted = false;
+  for (const auto& value : graph_->values) {
+    weighted = weighted || (value.is_constant() && value.constant.is_floating_point());
+  }
+  return engine::forward(*graph_, x.to(device(), weighted ? dtype() : x.scalar_type()));
+}
+
+at::Tensor Model::logits(const at::Tensor& x) const { return forward(x)[output()]; }
+
+std::vector<at::Tensor> Model::sweep(const Trace& trace,
+                                     const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
+                                     const std::vector<ValueId>& targets, const Rules& rules) const {
+  return engine::sweep(*graph_, trace, seeds, targets.empty() ? std::vector<ValueId>{input()} : targets,
+                       rules);
+}
+
+std::vector<at::Tensor> Model::gradient(const Trace& trace, const std::vector<int64_t>& classes,
+                                        const std::vector<ValueId>& targets) const {
+  const at::Tensor& logits = trace[output()];
+  if (logits.dim() != 2 || static_cast<int64_t>(classes.size()) != logits.size(0)) {
+    throw ArgumentError("one target class per image is needed (" + std::to_string(classes.size()) +
+                        " given for a batch of " + std::to_string(logits.size(0)) + ")");
+  }
+  for (int64_t c : classes) {
+    if (c < 0 || c >= logits.size(1)) {
+      throw ArgumentError("target class " + std::to_string(c) + " is out of range [0, " +
+                          std::to_string(logits.size(1)) + ")");
+    }
+  }
+  const at::Tensor index = at::tensor(classes, at::kLong).to(logits.device());
+  const at::Tensor seed = at::one_hot(index, logits.size(1)).to(logits.scalar_type());
+  return sweep(trace, {{output(), seed}}, targets);
+}
+
+void set_threads(int threads) {
+  at::set_num_threads(threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+}  // namespace whitebox

@@ -1,0 +1,67 @@
+// Conv: grouped / depthwise / dilated convolution with any ONNX padding form.
+#include "ops/window.hpp"
+
+namespace whitebox::ops {
+namespace {
+
+class Conv final : public Kernel {
+ public:
+  explicit Conv(const NodeView& node)
+      : window_(node, weight_kernel(node)), groups_(node.i("group", 1)) {
+    if (window_.kernel().empty()) node.invalid("cannot determine the kernel size");
+  }
+
+  Tensors forward(const Tensors& in) const override {
+    const at::Tensor x = window_.pad_input(in[0]);
+    const auto spatial = in[0].sizes().slice(2);
+    return {at::convolution(x, in[1], in.size() > 2 ? in[2] : at::Tensor(), window_.strides(),
+                            window_.symmetric_pads(spatial), window_.dilations(), false,
+                            std::vector<int64_t>(window_.kernel().size(), 0), groups_)};
+  }
+
+  Tensors vjp(const Tensors& in, const Tensors& out, const Tensors& grad,
+              const std::vector<bool>& wanted) const override {
+    Tensors result(in.size());
+    if (!wanted[0] || !grad[0].defined()) return Kernel::vjp(in, out, grad, wanted);
+    const auto spatial = in[0].sizes().slice(2);
+    const at::Tensor x = window_.pad_input(in[0]);
+    auto grads = at::convolution_backward(
+        grad[0], x, in[1], c10::nullopt, window_.strides(), window_.symmetric_pads(spatial),
+        window_.dilations(), false, std::vector<int64_t>(window_.kernel().size(), 0), groups_,
+        {true, false, false});
+    result[0] = window_.unpad_signal(std::get<0>(grads), spatial);
+    if (std::any_of(wanted.begin() + 1, wanted.end(), [](bool w) { return w; })) {
+      // Signal into a non-constant weight or bias is rare: let autograd handle it.
+      std::vector<bool> rest = wanted;
+      rest[0] = false;
+      Tensors others = Kernel::vjp(in, out, grad, rest);
+      for (size_t i = 1; i < in.size(); ++i) result[i] = others[i];
+    }
+    return result;
+  }
+
+  const Window& window() const { return window_; }
+  int64_t groups() const { return groups_; }
+
+ private:
+  static std::vector<int64_t> weight_kernel(const NodeView& node) {
+    if (node.is_constant(1)) {
+      auto sizes = node.constant(1).sizes();
+      return {sizes.begin() + 2, sizes.end()};
+    }
+    const auto& shape = node.static_shape(1);
+    return shape.size() > 2 ? std::vector<int64_t>(shape.begin() + 2, shape.end())
+                            : std::vector<int64_t>{};
+  }
+
+  Window window_;
+  int64_t groups_;
+};
+
+}  // namespace
+
+void register_conv_ops(Registry& registry) {
+  registry.add("Conv", [](const NodeView& node) { return std::make_unique<Conv>(node); });
+}
+
+}  // namespace whitebox::ops

@@ -1,0 +1,92 @@
+#pragma once
+// The operator kernels: one Kernel per graph node, built once after canonicalization from the
+// node's attributes and constant inputs, then run by the forward trace and the reverse sweep.
+#include <ATen/ATen.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "whitebox/error.hpp"
+#include "whitebox/graph.hpp"
+
+namespace whitebox::ops {
+
+using Tensors = std::vector<at::Tensor>;
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual Tensors forward(const Tensors& inputs) const = 0;
+  // The exact vector-Jacobian product: for each input i with wanted[i], the signal
+  // sum_j grad_outputs[j] * d outputs[j] / d inputs[i]; undefined tensors elsewhere.
+  // grad_outputs[j] may be undefined (no signal on that output). The default recomputes the
+  // forward under autograd; kernels on the hot path override it with closed forms.
+  virtual Tensors vjp(const Tensors& inputs, const Tensors& outputs, const Tensors& grad_outputs,
+                      const std::vector<bool>& wanted) const;
+};
+
+// A kernel made of two functions, for operators whose attributes fit in a lambda capture.
+using ForwardFn = std::function<Tensors(const Tensors& inputs)>;
+using VjpFn = std::function<Tensors(const Tensors& inputs, const Tensors& outputs,
+                                    const Tensors& grad_outputs, const std::vector<bool>& wanted)>;
+std::unique_ptr<Kernel> make_kernel(ForwardFn forward, VjpFn vjp = nullptr);
+
+// What a kernel factory may read of its node at build time.
+class NodeView {
+ public:
+  NodeView(const Graph& graph, const Node& node) : graph_(graph), node_(node) {}
+  const Node& node() const { return node_; }
+  const Graph& graph() const { return graph_; }
+  int64_t opset() const { return graph_.opset; }
+
+  bool has(const std::string& attribute) const;
+  int64_t i(const std::string& attribute) const;
+  int64_t i(const std::string& attribute, int64_t fallback) const;
+  double f(const std::string& attribute) const;
+  double f(const std::string& attribute, double fallback) const;
+  std::string s(const std::string& attribute, const std::string& fallback) const;
+  std::vector<int64_t> ints(const std::string& attribute) const;
+  std::vector<int64_t> ints(const std::string& attribute, std::vector<int64_t> fallback) const;
+  std::vector<double> floats(const std::string& attribute, std::vector<double> fallback) const;
+  at::Tensor tensor(const std::string& attribute) const;
+
+  size_t num_inputs() const { return node_.inputs.size(); }
+  // Input i exists (not omitted).
+  bool has_input(size_t i) const;
+  // Input i is known at load time.
+  bool is_constant(size_t i) const;
+  const at::Tensor& constant(size_t i) const;  // throws unless is_constant(i)
+  std::vector<int64_t> constant_ints(size_t i) const;
+  double constant_scalar(size_t i) const;
+  const std::vector<int64_t>& static_shape(size_t i) const;  // may be empty
+
+  [[noreturn]] void unsupported(const std::string& detail) const;
+  [[noreturn]] void invalid(const std::string& detail) const;
+
+ private:
+  const Attribute& attribute(const std::string& name) const;
+  const Graph& graph_;
+  const Node& node_;
+};
+
+using Factory = std::function<std::unique_ptr<Kernel>(const NodeView&)>;
+
+// Op type -> factory. The operator families register themselves in registry.cpp.
+bool is_supported(const std::string& op_type);
+std::vector<std::string> supported_operators();
+std::unique_ptr<Kernel> build(const Graph& graph, const Node& node);
+
+class Registry {
+ public:
+  void add(const std::string& op_type, Factory factory);
+};
+
+// Small shared helpers for kernels.
+// Sums `grad` over the dimensions that broadcasting expanded from `shape`.
+at::Tensor unbroadcast(const at::Tensor& grad, at::IntArrayRef shape);
+// Normalises a possibly negative axis.
+int64_t axis(int64_t axis, int64_t rank);
+
+}  // namespace whitebox::ops

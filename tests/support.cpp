@@ -1,0 +1,59 @@
+#include "support.hpp"
+
+namespace whitebox::test {
+
+std::filesystem::path test_data(const std::string& name) {
+  return std::filesystem::path(WHITEBOX_TEST_DATA) / name;
+}
+
+std::filesystem::path fixture(const std::string& case_name) {
+  return std::filesystem::path(WHITEBOX_FIXTURES) / case_name;
+}
+
+bool has_fixture(const std::string& case_name) {
+  return std::filesystem::exists(fixture(case_name) / "done");
+}
+
+double relative_error(const at::Tensor& actual, const at::Tensor& expected) {
+  const at::Tensor a = actual.to(at::kCPU).to(at::kDouble);
+  const at::Tensor e = expected.to(at::kCPU).to(at::kDouble);
+  if (!a.sizes().equals(e.sizes())) return INFINITY;
+  const double scale = e.abs().max().item<double>();
+  const double diff = (a - e).abs().max().item<double>();
+  return scale > 0 ? diff / scale : diff;
+}
+
+Model one_node_model(const std::string& op_type, const std::vector<int64_t>& input_shape,
+                     const std::vector<at::Tensor>& constants,
+                     const std::map<std::string, Attribute>& attributes, int64_t opset) {
+  Graph graph;
+  graph.opset = opset;
+  graph.values.push_back(Value{"x", {}, input_shape, -1});
+  graph.inputs = {0};
+  Node node;
+  node.name = op_type + "_node";
+  node.op_type = op_type;
+  node.attributes = attributes;
+  node.inputs = {0};
+  for (size_t i = 0; i < constants.size(); ++i) {
+    if (!constants[i].defined()) {
+      node.inputs.push_back(kNoValue);
+      continue;
+    }
+    graph.values.push_back(Value{"c" + std::to_string(i), constants[i], constants[i].sizes().vec(), -1});
+    node.inputs.push_back(static_cast<ValueId>(graph.values.size() - 1));
+  }
+  graph.values.push_back(Value{"y", {}, {}, -1});
+  node.outputs = {static_cast<ValueId>(graph.values.size() - 1)};
+  graph.outputs = node.outputs;
+  graph.nodes.push_back(std::move(node));
+  graph.index_producers();
+  return Model::from_graph(std::move(graph));
+}
+
+at::Tensor sweep_gradient(const Model& model, const at::Tensor& x, const at::Tensor& seed) {
+  Trace trace = model.forward(x);
+  return model.sweep(trace, {{model.output(), seed}}).at(0);
+}
+
+}  // namespace whitebox::test

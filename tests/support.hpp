@@ -1,0 +1,30 @@
+#pragma once
+// Shared test helpers: paths, tolerances, tiny graphs.
+#include <ATen/ATen.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "whitebox/model.hpp"
+
+namespace whitebox::test {
+
+std::filesystem::path test_data(const std::string& name);      // tests/data/NAME
+std::filesystem::path fixture(const std::string& case_name);   // generated fixtures/CASE
+bool has_fixture(const std::string& case_name);
+
+// max |a - b| / max |b|: the relative error used throughout the tests.
+double relative_error(const at::Tensor& actual, const at::Tensor& expected);
+
+// A model of a single node `op_type` reading the graph input "x" and then `constants` (in that
+// order, as the node's inputs 1, 2, ...), with the given attributes.
+Model one_node_model(const std::string& op_type, const std::vector<int64_t>& input_shape,
+                     const std::vector<at::Tensor>& constants = {},
+                     const std::map<std::string, Attribute>& attributes = {}, int64_t opset = 13);
+
+// The gradient of sum(output * seed) with respect to x through the model's sweep, and the same
+// computed by torch autograd on `reference(x)`.
+at::Tensor sweep_gradient(const Model& model, const at::Tensor& x, const at::Tensor& seed);
+
+}  // namespace whitebox::test
