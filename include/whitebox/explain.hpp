@@ -1,0 +1,99 @@
+#pragma once
+// Explanation methods: a registry (the taxonomy as data) and one uniform call.
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "whitebox/model.hpp"
+
+namespace whitebox {
+
+// Which class each image is explained for.
+struct Target {
+  enum class Kind { TopK, Index, Label };
+  Kind kind = Kind::TopK;
+  int64_t value = 1;   // k for TopK (rank k: 1 = top-1), class index for Index
+  std::string label;   // for Label
+
+  static Target top(int64_t rank = 1) { return {Kind::TopK, rank, {}}; }
+  static Target index(int64_t cls) { return {Kind::Index, cls, {}}; }
+  static Target named(std::string label) { return {Kind::Label, 0, std::move(label)}; }
+  // "top1", "top3", "281", "tabby cat". Throws ArgumentError.
+  static Target parse(const std::string& text);
+  // The class of every image of the batch; throws ArgumentError / LookupError.
+  std::vector<int64_t> resolve(const Model& model, const at::Tensor& logits) const;
+};
+
+// Hyper-parameters by name, as text (from the command line) with typed accessors.
+class Params {
+ public:
+  Params() = default;
+  Params(std::map<std::string, std::string> values) : values_(std::move(values)) {}
+  Params& set(const std::string& name, const std::string& value);
+  bool has(const std::string& name) const { return values_.count(name) > 0; }
+  std::string text(const std::string& name, const std::string& fallback) const;
+  double number(const std::string& name, double fallback) const;     // throws ArgumentError
+  int64_t integer(const std::string& name, int64_t fallback) const;  // throws ArgumentError
+  const std::map<std::string, std::string>& values() const { return values_; }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+// The result of one method on one batch.
+struct Explanation {
+  std::string method;
+  at::Tensor map;          // [N, H, W] over input pixels (CAMs upsampled): what is drawn
+  at::Tensor attribution;  // the raw result: [N, C, H, W] over the input, or [N, h, w] over a layer
+  bool is_signed = false;  // whether negative values carry meaning (diverging colormap)
+  std::string layer;       // the layer a CAM was computed at
+  std::map<std::string, double> stats;  // e.g. completeness gap
+};
+
+// Everything a method may use: the model, the input, the trace of the input and the classes.
+struct Context {
+  const Model& model;
+  const at::Tensor& input;       // [N, C, H, W] on the model's device
+  const Trace& trace;            // forward trace of `input`
+  const std::vector<int64_t>& classes;
+  const Params& params;
+};
+
+enum class Family { BlackBox, Gradient, Relevance, Cam };
+std::string to_string(Family family);
+
+struct Hyperparameter {
+  std::string name, fallback, meaning;
+};
+
+// One entry of the taxonomy.
+struct MethodInfo {
+  std::string name;
+  std::vector<std::string> aliases;
+  Family family;
+  std::string summary;
+  bool class_discriminative;
+  bool needs_gradient;
+  bool needs_reference;   // a baseline / reference input
+  std::string resolution; // "input" or "layer"
+  std::string cost;       // in forward / backward passes
+  std::vector<Hyperparameter> hyperparameters;
+  std::string citation;
+  std::function<Explanation(const Context&)> run;
+};
+
+// The registry, in taxonomy order.
+const std::vector<MethodInfo>& methods();
+// By name or alias; throws LookupError listing the valid names.
+const MethodInfo& find_method(const std::string& name);
+
+// Runs several methods on one batch, sharing one forward trace. Keyed by method name.
+std::map<std::string, Explanation> explain(const Model& model, const at::Tensor& input,
+                                           const std::vector<std::string>& method_names,
+                                           const Target& target = Target::top(),
+                                           const Params& params = {});
+
+}  // namespace whitebox
