@@ -53,10 +53,17 @@ void read_sidecar(Model& model, const std::filesystem::path& onnx_file) {
 }  // namespace
 
 Model Model::load(const std::filesystem::path& onnx_file, const LoadOptions& options) {
+  if (!at::isFloatingType(options.dtype)) throw ArgumentError("a model's type must be floating point");
   Graph graph = onnx_import::import(onnx_file);
+  for (auto& value : graph.values) {
+    if (value.is_constant() && value.constant.is_floating_point()) {
+      value.constant = value.constant.to(options.dtype);
+    }
+  }
   if (options.canonicalize) passes::canonicalize(graph);
   Model model = from_graph(std::move(graph));
   model.path_ = onnx_file;
+  model.options_ = options;
   read_sidecar(model, onnx_file);
   return model;
 }
@@ -78,8 +85,7 @@ Model convert_constants(const Model& model, Convert convert) {
       value.constant = convert(value.constant);
     }
   }
-  Model copy = model;
-  copy = Model::from_graph(std::move(graph));
+  Model copy = Model::from_graph(std::move(graph));
   copy.preprocessing = model.preprocessing;
   copy.labels = model.labels;
   return copy;
@@ -90,11 +96,20 @@ Model convert_constants(const Model& model, Convert convert) {
 Model Model::to(c10::Device device) const {
   Model copy = convert_constants(*this, [&](const at::Tensor& t) { return t.to(device); });
   copy.path_ = path_;
+  copy.options_ = options_;
   return copy;
 }
 
 Model Model::to(c10::ScalarType dtype) const {
   if (!at::isFloatingType(dtype)) throw ArgumentError("a model's type must be floating point");
+  if (!path_.empty()) {
+    LoadOptions options = options_;
+    options.dtype = dtype;
+    Model copy = load(path_, options).to(device());
+    copy.preprocessing = preprocessing;
+    copy.labels = labels;
+    return copy;
+  }
   Model copy = convert_constants(*this, [&](const at::Tensor& t) { return t.to(dtype); });
   copy.path_ = path_;
   return copy;

@@ -14,7 +14,9 @@ std::filesystem::path test_data(const std::string& name);      // tests/data/NAM
 std::filesystem::path fixture(const std::string& case_name);   // generated fixtures/CASE
 bool has_fixture(const std::string& case_name);
 
-// max |a - b| / max |b|: the relative error used throughout the tests.
+// ||a - b|| / ||b|| (Euclidean norms): the relative error used throughout the tests. Norm-wise,
+// because float32 roundoff can legitimately flip a ReLU mask or a max-pool winner at a near-tie,
+// which moves one element's gradient entirely while the rest agree to roundoff.
 double relative_error(const at::Tensor& actual, const at::Tensor& expected);
 
 // A model of a single node `op_type` reading the graph input "x" and then `constants` (in that

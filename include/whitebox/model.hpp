@@ -30,7 +30,8 @@ class Trace {
 };
 
 struct LoadOptions {
-  bool canonicalize = true;  // fold constants, drop Identity/Dropout, fold BatchNorm
+  bool canonicalize = true;             // fold constants, drop Identity/Dropout, fold BatchNorm
+  c10::ScalarType dtype = c10::kFloat;  // floating type of the weights and the computation
 };
 
 class Model {
@@ -45,6 +46,8 @@ class Model {
   const std::filesystem::path& path() const { return path_; }
 
   // A copy whose constants live on `device` / are of floating type `dtype` (kFloat, kDouble).
+  // A model loaded from a file is re-imported for a new dtype, so that folded weights are
+  // computed in that precision.
   Model to(c10::Device device) const;
   Model to(c10::ScalarType dtype) const;
   c10::Device device() const;
@@ -80,6 +83,7 @@ class Model {
  private:
   std::shared_ptr<const Graph> graph_;
   std::filesystem::path path_;
+  LoadOptions options_;
 };
 
 // Number of intra-op threads LibTorch uses (0: all cores).

@@ -1,7 +1,105 @@
+// Gemm and MatMul: the fully connected layers, with closed-form VJPs.
+#include <ATen/ExpandUtils.h>
+
 #include "ops/kernel.hpp"
 
 namespace whitebox::ops {
+namespace {
 
-void register_linear_ops(Registry& registry) {}
+bool wants(const std::vector<bool>& wanted, const Tensors& in, size_t i) {
+  return i < wanted.size() && wanted[i] && i < in.size() && in[i].defined() &&
+         in[i].is_floating_point();
+}
+
+// Y = alpha * A' B' + beta * C, where A' = transA ? A^T : A and B' likewise.
+class Gemm final : public Kernel {
+ public:
+  explicit Gemm(const NodeView& node)
+      : alpha_(node.f("alpha", 1.0)),
+        beta_(node.f("beta", 1.0)),
+        trans_a_(node.i("transA", 0) != 0),
+        trans_b_(node.i("transB", 0) != 0) {
+    if (node.num_inputs() < 2) node.invalid("Gemm needs inputs A and B");
+  }
+
+  Tensors forward(const Tensors& in) const override {
+    const at::Tensor a = trans_a_ ? in[0].t() : in[0];
+    const at::Tensor b = trans_b_ ? in[1].t() : in[1];
+    const bool has_c = in.size() > 2 && in[2].defined() && beta_ != 0.0;
+    // addmm broadcasts C to [M, N] (ONNX's unidirectional broadcasting) in one fused call.
+    if (has_c) return {at::addmm(in[2], a, b, beta_, alpha_)};
+    at::Tensor y = at::mm(a, b);
+    return {alpha_ == 1.0 ? y : y.mul_(alpha_)};
+  }
+
+  Tensors vjp(const Tensors& in, const Tensors&, const Tensors& grad,
+              const std::vector<bool>& wanted) const override {
+    Tensors result(in.size());
+    if (grad.empty() || !grad[0].defined()) return result;
+    const at::Tensor g = alpha_ == 1.0 ? grad[0] : grad[0] * alpha_;
+    const at::Tensor a = trans_a_ ? in[0].t() : in[0];
+    const at::Tensor b = trans_b_ ? in[1].t() : in[1];
+    // dA' = g B'^T, dB' = A'^T g; a transposed operand receives the transpose.
+    if (wants(wanted, in, 0)) result[0] = trans_a_ ? at::mm(b, g.t()) : at::mm(g, b.t());
+    if (wants(wanted, in, 1)) result[1] = trans_b_ ? at::mm(g.t(), a) : at::mm(a.t(), g);
+    if (wants(wanted, in, 2) && beta_ != 0.0) {
+      result[2] = unbroadcast(beta_ == 1.0 ? grad[0] : grad[0] * beta_, in[2].sizes());
+    }
+    return result;
+  }
+
+ private:
+  double alpha_, beta_;
+  bool trans_a_, trans_b_;
+};
+
+// numpy matmul semantics: 1-D operands are promoted (and the added dimension removed again),
+// batch dimensions broadcast.
+Tensors matmul_vjp(const Tensors& in, const Tensors&, const Tensors& grad,
+                   const std::vector<bool>& wanted) {
+  Tensors result(in.size());
+  if (grad.empty() || !grad[0].defined()) return result;
+  const at::Tensor a = in[0].dim() == 1 ? in[0].unsqueeze(0) : in[0];
+  const at::Tensor b = in[1].dim() == 1 ? in[1].unsqueeze(-1) : in[1];
+  // The gradient in the promoted shape [batch..., n, m].
+  std::vector<int64_t> out_shape =
+      at::infer_size(a.sizes().slice(0, a.dim() - 2), b.sizes().slice(0, b.dim() - 2));
+  out_shape.push_back(a.size(-2));
+  out_shape.push_back(b.size(-1));
+  const at::Tensor g = grad[0].reshape(out_shape);
+  const int64_t k = a.size(-1);
+  if (wants(wanted, in, 0)) {
+    at::Tensor ga;
+    if (a.dim() == 2 && b.dim() > 2) {
+      // Sum over the batch inside one mm: [n, batch*m] x [batch*m, k].
+      ga = at::mm(g.movedim(-2, 0).reshape({a.size(0), -1}), b.movedim(-2, 0).reshape({k, -1}).t());
+    } else {
+      ga = at::sum_to(at::matmul(g, b.transpose(-1, -2)), a.sizes());
+    }
+    result[0] = ga.reshape(in[0].sizes());
+  }
+  if (wants(wanted, in, 1)) {
+    at::Tensor gb;
+    if (b.dim() == 2 && a.dim() > 2) {
+      // The common Linear-on-NHWC case: fold the batch into one mm.
+      gb = at::mm(a.reshape({-1, k}).t(), g.reshape({-1, b.size(1)}));
+    } else {
+      gb = at::sum_to(at::matmul(a.transpose(-1, -2), g), b.sizes());
+    }
+    result[1] = gb.reshape(in[1].sizes());
+  }
+  return result;
+}
+
+}  // namespace
+
+void register_linear_ops(Registry& registry) {
+  registry.add("Gemm", [](const NodeView& node) { return std::make_unique<Gemm>(node); });
+  registry.add("MatMul", [](const NodeView& node) {
+    if (node.num_inputs() != 2) node.invalid("MatMul needs two inputs");
+    return make_kernel([](const Tensors& in) { return Tensors{at::matmul(in[0], in[1])}; },
+                       matmul_vjp);
+  });
+}
 
 }  // namespace whitebox::ops

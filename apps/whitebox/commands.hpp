@@ -1,0 +1,61 @@
+#pragma once
+// Internal to the whitebox CLI: the options every command shares, the commands, and helpers.
+#include <ATen/core/Tensor.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "whitebox/model.hpp"
+
+namespace whitebox::cli {
+
+// Options given before the subcommand.
+struct Global {
+  int threads = 0;
+  std::string model;       // empty: the bundled default model
+  std::string preprocess;  // empty: the model's own preset
+};
+
+// A subcommand: registered with CLI11, run after parsing if it was chosen.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<void(const Global&)> run;
+};
+
+Command add_predict(CLI::App& parent);
+Command add_inspect(CLI::App& parent);
+Command add_explain(CLI::App& parent);
+
+// Loads the model named by `file` (or --model, or the default) with --preprocess applied.
+Model load_model(const Global& global, const std::string& file = "");
+// The images named on the command line, or the bundled example photo.
+std::vector<std::filesystem::path> images_or_default(const std::vector<std::string>& names);
+// The class name of `index`, or "class N" when the model has no labels.
+std::string label_of(const Model& model, int64_t index);
+// "[1, 3, 224, 224]"; unknown dimensions print as "?".
+std::string shape_text(const std::vector<int64_t>& shape);
+
+// A one-line progress bar on stderr, drawn only when stderr is a terminal and there is more than
+// one item. Call print() for stdout lines so that they don't mix with the bar.
+class Progress {
+ public:
+  Progress(size_t total, std::string what);
+  ~Progress();
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+  void start(const std::string& item);  // about to work on the next item
+  void print(const std::string& line);  // a line of stdout output
+
+ private:
+  void draw() const;
+  void clear() const;
+  size_t total_, done_ = 0;
+  std::string what_, item_;
+  bool enabled_;
+};
+
+}  // namespace whitebox::cli

@@ -1,0 +1,131 @@
+// whitebox: explain CNN image classifiers from the command line.
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "whitebox/data.hpp"
+#include "whitebox/error.hpp"
+#include "whitebox/image.hpp"
+
+namespace whitebox::cli {
+
+Model load_model(const Global& global, const std::string& file) {
+  const std::filesystem::path path = !file.empty()           ? std::filesystem::path(file)
+                                     : !global.model.empty() ? std::filesystem::path(global.model)
+                                                             : default_model();
+  Model model = Model::load(path);
+  if (!global.preprocess.empty()) {
+    const double crop = model.preprocessing.crop;  // a preset changes the arithmetic, not the crop
+    model.preprocessing =
+        Preprocessing::preset(global.preprocess, model.preprocessing.width, model.preprocessing.height);
+    model.preprocessing.crop = crop;
+  }
+  return model;
+}
+
+std::vector<std::filesystem::path> images_or_default(const std::vector<std::string>& names) {
+  if (names.empty()) return {default_image()};
+  return {names.begin(), names.end()};
+}
+
+std::string label_of(const Model& model, int64_t index) {
+  if (index >= 0 && index < static_cast<int64_t>(model.labels.size())) return model.labels[index];
+  return "class " + std::to_string(index);
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    text += (i ? ", " : "") + (shape[i] > 0 ? std::to_string(shape[i]) : std::string("?"));
+  }
+  return text + "]";
+}
+
+Progress::Progress(size_t total, std::string what)
+    : total_(total), what_(std::move(what)), enabled_(total > 1 && isatty(STDERR_FILENO)) {}
+
+Progress::~Progress() { clear(); }
+
+void Progress::start(const std::string& item) {
+  if (!item_.empty()) ++done_;
+  item_ = item;
+  draw();
+}
+
+void Progress::print(const std::string& line) {
+  clear();
+  std::cout << line << std::endl;  // flush before the bar comes back on the other stream
+  draw();
+}
+
+void Progress::draw() const {
+  if (!enabled_) return;
+  constexpr size_t width = 30;
+  const size_t filled = total_ ? width * done_ / total_ : width;
+  std::cerr << "\r\033[K" << what_ << " [" << std::string(filled, '#') << std::string(width - filled, '.')
+            << "] " << done_ << "/" << total_ << " " << item_ << std::flush;
+}
+
+void Progress::clear() const {
+  if (enabled_) std::cerr << "\r\033[K" << std::flush;
+}
+
+namespace {
+
+// Error messages must stay on one line: ATen's may carry a backtrace or context on later lines.
+std::string one_line(std::string message) {
+  if (const auto end = message.find('\n'); end != std::string::npos) message.resize(end);
+  while (!message.empty() && (message.back() == ' ' || message.back() == '\r')) message.pop_back();
+  return message.empty() ? "unknown error" : message;
+}
+
+int fail(const std::string& message) {
+  std::cerr << "whitebox: error: " << one_line(message) << std::endl;
+  return 1;
+}
+
+}  // namespace
+}  // namespace whitebox::cli
+
+int main(int argc, char** argv) {
+  using namespace whitebox::cli;
+  CLI::App app{"whitebox: explain the decisions of CNN image classifiers (ONNX models)", "whitebox"};
+  app.set_version_flag("--version", "whitebox " WHITEBOX_VERSION);
+  app.require_subcommand(1);
+
+  Global global;
+  app.add_option("--threads", global.threads, "CPU threads (0: all cores)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--model", global.model, "ONNX model file (default: the bundled MobileNetV2)");
+  app.add_option("--preprocess", global.preprocess,
+                 "override the model's preprocessing preset (imagenet, inception, mobilenet-tf, unit)");
+
+  const std::vector<Command> commands{add_predict(app), add_inspect(app), add_explain(app)};
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    whitebox::set_threads(global.threads);
+    for (const auto& command : commands) {
+      if (command.app->parsed()) command.run(global);
+    }
+    return 0;
+  } catch (const whitebox::Error& e) {
+    return fail(e.what());
+  } catch (const c10::Error& e) {
+    return fail(e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  } catch (...) {
+    return fail("unexpected failure");
+  }
+}

@@ -1,0 +1,45 @@
+// The gradient family: maps over the input built from the input gradient of the target logit.
+#include <ATen/ATen.h>
+
+#include "methods/methods.hpp"
+#include "whitebox/error.hpp"
+
+namespace whitebox::explainers {
+
+at::Tensor reduce_channels(const at::Tensor& attribution, const std::string& how) {
+  if (how == "max") return std::get<0>(attribution.abs().max(1));
+  if (how == "l2") return attribution.norm(2, 1);
+  if (how == "sum") return attribution.sum(1);
+  throw ArgumentError("unknown channel reduction '" + how + "' (valid: max, l2, sum)");
+}
+
+namespace {
+
+Explanation saliency(const Context& c) {
+  Explanation e;
+  e.attribution = c.model.gradient(c.trace, c.classes).at(0);
+  const std::string reduce = c.params.text("reduce", "max");
+  e.map = reduce_channels(e.attribution, reduce);
+  e.is_signed = reduce == "sum";
+  return e;
+}
+
+}  // namespace
+
+void add_gradient_methods(std::vector<MethodInfo>& registry) {
+  registry.push_back({"saliency",
+                      {"gradient", "vanilla-gradient"},
+                      Family::Gradient,
+                      "magnitude of the gradient of the class score with respect to each pixel",
+                      true,
+                      true,
+                      false,
+                      "input",
+                      "1 forward + 1 backward",
+                      {{"reduce", "max", "channel reduction: max (of |grad|), l2, sum (signed)"}},
+                      "Simonyan, Vedaldi, Zisserman. Deep Inside Convolutional Networks. ICLR "
+                      "Workshop 2014",
+                      saliency});
+}
+
+}  // namespace whitebox::explainers

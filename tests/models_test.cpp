@@ -1,0 +1,73 @@
+// Every torchvision CNN family, exported by tests/fixtures/make_fixtures.py with PyTorch: logits,
+// an intermediate feature map and gradients must match PyTorch's autograd.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support.hpp"
+#include "whitebox/npy.hpp"
+
+namespace whitebox::test {
+namespace {
+
+class Models : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(has_fixture(GetParam()))
+        << "missing fixture " << fixture(GetParam()) << ": run the 'fixtures' test first";
+    std::ifstream(fixture(GetParam()) / "meta.json") >> meta_;
+  }
+  at::Tensor npy(const std::string& name) const { return read_npy(fixture(GetParam()) / (name + ".npy")); }
+  int64_t target() const { return meta_["target"].get<int64_t>(); }
+
+  nlohmann::json meta_;
+};
+
+TEST_P(Models, Float32MatchesPyTorch) {
+  const Model model = Model::load(fixture(GetParam()) / "model.onnx");
+  const at::Tensor x = npy("x");
+  const Trace trace = model.forward(x);
+  const ValueId features = model.graph().resolve("features");
+  EXPECT_LT(relative_error(trace[model.output()], npy("logits")), 1e-4) << "logits";
+  EXPECT_LT(relative_error(trace[features], npy("features")), 1e-4) << "features";
+
+  const auto grads = model.gradient(trace, {target()}, {model.input(), features});
+  EXPECT_LT(relative_error(grads[0], npy("grad_x")), 1e-4) << "input gradient";
+  EXPECT_LT(relative_error(grads[1], npy("grad_features")), 1e-4) << "feature gradient";
+}
+
+TEST_P(Models, Float64MatchesPyTorch) {
+  const Model model = Model::load(fixture(GetParam()) / "model.onnx").to(at::kDouble);
+  const Trace trace = model.forward(npy("x").to(at::kDouble));
+  EXPECT_EQ(trace[model.output()].scalar_type(), at::kDouble);
+  EXPECT_LT(relative_error(trace[model.output()], npy("logits64")), 1e-10) << "logits";
+  EXPECT_LT(relative_error(model.gradient(trace, {target()})[0], npy("grad_x64")), 1e-10)
+      << "input gradient";
+}
+
+TEST_P(Models, BatchRowsEqualSingleImages) {
+  const Model model = Model::load(fixture(GetParam()) / "model.onnx");
+  const at::Tensor x = npy("x");
+  const at::Tensor batch = at::cat({x, x.flip(3), 0.5 * x});
+  const at::Tensor logits = model.logits(batch);
+  ASSERT_EQ(logits.size(0), 3);
+  EXPECT_LT(relative_error(logits[0], npy("logits")[0]), 1e-4);
+  EXPECT_LT(relative_error(logits[2], model.logits(0.5 * x)[0]), 1e-4);
+}
+
+const std::vector<std::string> kCases = {
+    "alexnet",         "vgg16_bn",          "resnet18",
+    "resnext50_32x4d", "wide_resnet50_2",   "densenet121",
+    "squeezenet1_1",   "googlenet",         "inception_v3",
+    "mobilenet_v2",    "mobilenet_v3_small", "shufflenet_v2_x1_0",
+    "mnasnet0_5",      "efficientnet_b0",   "regnet_y_400mf",
+    "convnext_tiny",   "resnet18_opset9",   "mobilenet_v3_small_opset14",
+    "convnext_tiny_opset17", "squeezenet1_1_opset11", "densenet121_opset10",
+    "classics"};
+
+INSTANTIATE_TEST_SUITE_P(Torchvision, Models, ::testing::ValuesIn(kCases),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace whitebox::test
