@@ -181,6 +181,7 @@ std::vector<int64_t> NodeView::constant_ints(size_t i) const {
 }
 
 double NodeView::constant_scalar(size_t i) const {
+  if (constant(i).numel() != 1) invalid("input " + std::to_string(i) + " must be a scalar");
   return constant(i).to(at::kCPU).to(at::kDouble).item<double>();
 }
 

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what whitebox needs to build, run and test on Debian 12 (as root, or with sudo).
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libtorch-dev libopenblas0-pthread          # LibTorch; OpenBLAS for its fast GEMM
+  libonnx-dev libprotobuf-dev                # ONNX protobuf model files
+  libopencv-dev libcli11-dev nlohmann-json3-dev
+  libgtest-dev libbenchmark-dev              # tests and benchmarks
+  python3-torch python3-torchvision python3-onnx python3-numpy  # test references
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
