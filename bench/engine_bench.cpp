@@ -49,7 +49,8 @@ int peak_mode(const std::string& which, const fs::path& dir, const std::string& 
 }
 
 double child_peak(const std::string& which, const fs::path& dir, const std::string& name) {
-  const std::string command = "/proc/self/exe --peak " + which + " '" + dir.string() + "' " + name;
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  const std::string command = "'" + self + "' --peak " + which + " '" + dir.string() + "' " + name;
   FILE* pipe = popen(command.c_str(), "r");
   double growth = -1;
   if (pipe) {

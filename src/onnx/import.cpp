@@ -112,11 +112,12 @@ onnx::ModelProto parse(const std::filesystem::path& file) {
     throw FileError("model file not found: " + file.string());
   }
   std::ifstream stream(file, std::ios::binary);
-  if (!stream) throw FileError("cannot read model file: " + file.string());
-  std::ostringstream bytes;
-  bytes << stream.rdbuf();
+  std::string bytes(std::filesystem::file_size(file, ec), '\0');
+  if (!stream || ec || !stream.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
+    throw FileError("cannot read model file: " + file.string());
+  }
   onnx::ModelProto model;
-  if (!model.ParseFromString(bytes.str())) {
+  if (!model.ParseFromString(bytes)) {
     throw ModelFormatError("not an ONNX model (cannot parse protobuf, truncated or another format): " +
                            file.string());
   }
