@@ -161,6 +161,13 @@ Trace Model::forward(const at::Tensor& x) const {
 
 at::Tensor Model::logits(const at::Tensor& x) const { return forward(x)[output()]; }
 
+Trace Model::forward_from(const Trace& trace, ValueId value, const at::Tensor& replacement) const {
+  if (value < 0 || value >= static_cast<ValueId>(graph_->values.size()) || !trace[value].defined()) {
+    throw ArgumentError("forward_from: no traced value " + std::to_string(value));
+  }
+  return engine::forward_from(*graph_, trace, value, replacement);
+}
+
 std::vector<at::Tensor> Model::sweep(const Trace& trace,
                                      const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
                                      const std::vector<ValueId>& targets, const Rules& rules) const {

@@ -176,8 +176,9 @@ TEST(Cli, ExplainWritesFiles) {
 TEST(Cli, ExplainBatchOfTwo) {
   REQUIRE_CLI();
   TempDir out;
-  const Result r = run_cli({"--model", small_model(), "explain", photo("chelsea.png"), photo("coffee.png"),
-                            "--method", "gradcam", "--batch", "2", "--target", "top2", "--colormap",
+  // --param takes one pair: the word after it is an image again.
+  const Result r = run_cli({"--model", small_model(), "explain", "--param", "reduce=max", photo("chelsea.png"),
+                            photo("coffee.png"), "--method", "gradcam", "--batch", "2", "--target", "top2", "--colormap",
                             "viridis", "--out", out.path().string()});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(fs::exists(out / "chelsea_gradcam.npy"));

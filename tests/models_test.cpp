@@ -33,8 +33,17 @@ TEST_P(Models, Float32MatchesPyTorch) {
   EXPECT_LT(relative_error(trace[features], npy("features")), 1e-4) << "features";
 
   const auto grads = model.gradient(trace, {target()}, {model.input(), features});
-  EXPECT_LT(relative_error(grads[0], npy("grad_x")), 1e-4) << "input gradient";
   EXPECT_LT(relative_error(grads[1], npy("grad_features")), 1e-4) << "feature gradient";
+  // A ReLU / max-pool network's input gradient is piecewise constant in x: float32 roundoff
+  // (of any implementation: PyTorch's own float32 gradient at another thread count, say) that
+  // moves a pre-activation across 0 changes it by up to ~1e-2. Where PyTorch's float32 gradient
+  // is itself that far from its float64 one, whitebox's must be as close to the float64 truth
+  // as PyTorch's (within 10x); everywhere else, 1e-4. Exactness is the float64 test's job.
+  const double torch_gap = meta_["fp32_vs_fp64"]["grad_x_rel_l2"].get<double>();
+  const double tolerance = std::max(1e-4, 10 * torch_gap);
+  const at::Tensor truth = npy("grad_x64");
+  EXPECT_LT(relative_error(grads[0], torch_gap < 1e-5 ? npy("grad_x") : truth), tolerance)
+      << "input gradient (PyTorch's own float32 gap: " << torch_gap << ")";
 }
 
 TEST_P(Models, Float64MatchesPyTorch) {

@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
 
   Global global;
   app.add_option("--threads", global.threads, "CPU threads (0: all cores)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0, 4096))
       ->capture_default_str();
   app.add_option("--model", global.model, "ONNX model file (default: the bundled MobileNetV2)");
   app.add_option("--preprocess", global.preprocess,

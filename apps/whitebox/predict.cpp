@@ -57,7 +57,7 @@ Command add_predict(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("predict", "print the top classes of images");
   app->add_option("images", options->images, "image files (default: the bundled chelsea.png)");
   app->add_option("--top,-k", options->top, "number of classes to show")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   return {app, [options](const Global& global) { run_predict(global, *options); }};
 }

@@ -53,13 +53,35 @@ struct Explanation {
   std::map<std::string, double> stats;  // e.g. completeness gap
 };
 
-// Everything a method may use: the model, the input, the trace of the input and the classes.
-struct Context {
+// Everything a method may use: the model, the input batch, its forward trace and the classes.
+// Gradients of the target logits are computed once per call and shared by all methods.
+class Context {
+ public:
+  Context(const Model& model, const at::Tensor& input, const std::vector<int64_t>& classes,
+          const Params& params);
+  // Resolves the target on the logits of the input's trace.
+  Context(const Model& model, const at::Tensor& input, const Target& target, const Params& params);
+
   const Model& model;
-  const at::Tensor& input;       // [N, C, H, W] on the model's device
-  const Trace& trace;            // forward trace of `input`
-  const std::vector<int64_t>& classes;
+  const at::Tensor input;  // [N, C, H, W] on the model's device, in its dtype
+  const Trace trace;       // forward trace of `input`
+  const std::vector<int64_t> classes;
   const Params& params;
+
+  // d sum_i logits[i, classes[i]] / d value, from the cache or a new sweep.
+  const at::Tensor& gradient(ValueId value) const;
+  // Computes the gradients at all these values in one sweep, for later gradient() calls.
+  void prepare_gradients(const std::vector<ValueId>& values) const;
+  // The CAM layer: params "layer" if given, else the last spatial feature map. With several
+  // layers ("layer=a,b") the first.
+  ValueId layer() const;
+  // All CAM layers of params "layer" (comma-separated), or the automatic one.
+  std::vector<ValueId> layers() const;
+  // The same method inputs for another batch (noisy copies, path points) with these classes.
+  Context with_input(const at::Tensor& input, const std::vector<int64_t>& classes) const;
+
+ private:
+  mutable std::map<ValueId, at::Tensor> gradients_;
 };
 
 enum class Family { BlackBox, Gradient, Relevance, Cam };
@@ -83,6 +105,9 @@ struct MethodInfo {
   std::vector<Hyperparameter> hyperparameters;
   std::string citation;
   std::function<Explanation(const Context&)> run;
+  // Which plain gradients the method reads, so that one sweep can serve several methods.
+  bool uses_input_gradient = false;
+  bool uses_layer_gradient = false;
 };
 
 // The registry, in taxonomy order.

@@ -63,6 +63,12 @@ class Model {
   Trace forward(const at::Tensor& x) const;
   // The first output (logits) of a forward pass.
   at::Tensor logits(const at::Tensor& x) const;
+  // Reruns only the nodes downstream of `value`, with `replacement` in place of trace[value]
+  // (ablations, occlusions of a feature map). The replacement's batch may be m times the trace's:
+  // rows are image-major (row b belongs to image b / m) and upstream values read downstream are
+  // repeated to match. In the result, values not downstream of `value` are undefined unless a
+  // downstream node read them. Throws InputError on a bad shape.
+  Trace forward_from(const Trace& trace, ValueId value, const at::Tensor& replacement) const;
 
   // Reverse sweep: starts from `seeds` (value, signal of the value's shape), passes signal node by
   // node with `rules` and returns the signal arriving at each value of `targets` (the graph input

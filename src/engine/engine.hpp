@@ -11,6 +11,11 @@ namespace whitebox::engine {
 
 Trace forward(const Graph& graph, const at::Tensor& x);
 
+// Reruns only the nodes downstream of `value`, with `replacement` in place of trace[value].
+// See Model::forward_from.
+Trace forward_from(const Graph& graph, const Trace& trace, ValueId value,
+                   const at::Tensor& replacement);
+
 std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
                               const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
                               const std::vector<ValueId>& targets, const Rules& rules);

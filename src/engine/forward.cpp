@@ -2,6 +2,7 @@
 #include "engine/engine.hpp"
 
 #include "ops/kernel.hpp"
+#include "whitebox/error.hpp"
 
 namespace whitebox::engine {
 
@@ -19,6 +20,53 @@ Trace forward(const Graph& graph, const at::Tensor& x) {
     ops::Tensors outputs = node.kernel->forward(inputs);
     for (size_t o = 0; o < node.outputs.size() && o < outputs.size(); ++o) {
       values[node.outputs[o]] = std::move(outputs[o]);
+    }
+  }
+  return Trace(std::move(values));
+}
+
+Trace forward_from(const Graph& graph, const Trace& trace, ValueId value,
+                   const at::Tensor& replacement) {
+  at::NoGradGuard no_grad;
+  const at::Tensor& original = trace[value];
+  const int64_t batch = original.dim() > 0 ? original.size(0) : 1;
+  if (replacement.dim() != original.dim() || replacement.dim() == 0 ||
+      replacement.size(0) % batch != 0 ||
+      !replacement.sizes().slice(1).equals(original.sizes().slice(1))) {
+    throw InputError("replacement for '" + graph.values[value].name + "' has shape " +
+                     c10::str(replacement.sizes()) + ", the value has " +
+                     c10::str(original.sizes()) + " (the batch may be a multiple)");
+  }
+  // Each image's row is repeated `copies` times (image-major), so that upstream values read by
+  // downstream nodes (skip connections) are repeated alike.
+  const int64_t copies = replacement.size(0) / batch;
+  std::vector<at::Tensor> values(graph.values.size());
+  std::vector<char> dirty(graph.values.size(), 0);
+  values[value] = replacement.to(original.options());
+  dirty[value] = 1;
+  auto upstream = [&](ValueId v) -> at::Tensor {
+    if (!values[v].defined()) {
+      const at::Tensor& t = trace[v];
+      // Only floating batch-carrying tensors are repeated; shapes and indices are not per image.
+      const bool per_image = copies > 1 && !graph.values[v].is_constant() && t.is_floating_point() &&
+                             t.dim() > 0 && t.size(0) == batch;
+      values[v] = per_image ? t.repeat_interleave(copies, 0) : t;
+    }
+    return values[v];
+  };
+  ops::Tensors inputs;
+  for (const auto& node : graph.nodes) {
+    bool downstream = false;
+    for (ValueId v : node.inputs) downstream = downstream || (v != kNoValue && dirty[v]);
+    if (!downstream) continue;
+    inputs.clear();
+    for (ValueId v : node.inputs) {
+      inputs.push_back(v == kNoValue ? at::Tensor() : dirty[v] ? values[v] : upstream(v));
+    }
+    ops::Tensors outputs = node.kernel->forward(inputs);
+    for (size_t o = 0; o < node.outputs.size() && o < outputs.size(); ++o) {
+      values[node.outputs[o]] = std::move(outputs[o]);
+      dirty[node.outputs[o]] = 1;
     }
   }
   return Trace(std::move(values));

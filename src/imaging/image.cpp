@@ -116,7 +116,7 @@ Input preprocess(const at::Tensor& rgb, const Preprocessing& preprocessing) {
   }
   if (!(preprocessing.crop > 0.0 && preprocessing.crop <= 1.0)) {
     throw ArgumentError("the central crop must be a fraction in (0, 1], not " +
-                        std::to_string(preprocessing.crop));
+                        c10::str(preprocessing.crop));
   }
   const int height = static_cast<int>(picture.size(0)), width = static_cast<int>(picture.size(1));
   const int side = std::clamp(static_cast<int>(std::lround(std::min(height, width) * preprocessing.crop)),

@@ -63,7 +63,7 @@ Normalization parse_normalization(const std::string& name) {
 
 at::Tensor normalize_map(const at::Tensor& map, Normalization how, double percentile) {
   if (!(percentile > 0.0 && percentile <= 100.0)) {
-    throw ArgumentError("the clipping percentile must be in (0, 100], not " + std::to_string(percentile));
+    throw ArgumentError("the clipping percentile must be in (0, 100], not " + c10::str(percentile));
   }
   // NaN or infinite attributions would poison the scale; draw them as zero.
   const at::Tensor m = at::nan_to_num(as_map(map, "the map to normalise"), 0.0, 0.0, 0.0);
@@ -101,7 +101,7 @@ at::Tensor colorize(const at::Tensor& normalized, Colormap colormap) {
 
 at::Tensor overlay(const at::Tensor& image, const at::Tensor& colored, double alpha) {
   if (!(alpha >= 0.0 && alpha <= 1.0)) {
-    throw ArgumentError("the overlay alpha must be in [0, 1], not " + std::to_string(alpha));
+    throw ArgumentError("the overlay alpha must be in [0, 1], not " + c10::str(alpha));
   }
   const at::Tensor photo = imaging::as_picture(image, "the photo to overlay");
   const at::Tensor heat = imaging::as_picture(colored, "the colored map to overlay");

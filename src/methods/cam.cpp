@@ -1,40 +1,226 @@
 // The class-activation-map family: weighted sums of a layer's feature maps, upsampled.
+// This file holds what the family shares and CAM itself; cam_gradient.cpp the gradient-weighted
+// CAMs, cam_score.cpp the perturbation-weighted ones, fem.cpp the class-agnostic ones.
 #include <ATen/ATen.h>
 
-#include "methods/layers.hpp"
+#include <algorithm>
+
+#include "methods/cam_common.hpp"
 #include "methods/methods.hpp"
+#include "ops/kernel.hpp"
+#include "whitebox/error.hpp"
 
 namespace whitebox::explainers {
+
+at::Tensor weighted_sum(const at::Tensor& weights, const at::Tensor& activations) {
+  return (weights.unsqueeze(-1).unsqueeze(-1) * activations).sum(1);
+}
+
+at::Tensor minmax(const at::Tensor& maps) {
+  const at::Tensor flat = maps.flatten(1);
+  const at::Tensor low = std::get<0>(flat.min(1, /*keepdim=*/true));
+  const at::Tensor range = std::get<0>(flat.max(1, /*keepdim=*/true)) - low;
+  const at::Tensor safe = at::where(range > 0, range, at::ones_like(range));
+  return ((flat - low) / safe * (range > 0)).view(maps.sizes());
+}
+
+Explanation combine_layer_maps(const Context& c, const std::vector<ValueId>& layers,
+                               const std::vector<at::Tensor>& maps) {
+  Explanation e;
+  for (ValueId layer : layers) {
+    e.layer += (e.layer.empty() ? "" : ",") + c.model.graph().values[layer].name;
+  }
+  if (maps.size() == 1) {
+    e.attribution = maps[0];
+    e.map = upsample(maps[0], c.input);
+    return e;
+  }
+  int64_t height = 0, width = 0;
+  for (const auto& m : maps) {
+    if (m.size(1) * m.size(2) > height * width) height = m.size(1), width = m.size(2);
+  }
+  at::Tensor fine, full;
+  for (const auto& m : maps) {
+    const at::Tensor peak = std::get<0>(m.abs().flatten(1).max(1)).view({-1, 1, 1});
+    const at::Tensor scaled = m / at::where(peak > 0, peak, at::ones_like(peak));
+    const at::Tensor a = resize(scaled, height, width), b = upsample(scaled, c.input);
+    fine = fine.defined() ? fine + a : a;
+    full = full.defined() ? full + b : b;
+  }
+  e.attribution = fine / static_cast<double>(maps.size());
+  e.map = full / static_cast<double>(maps.size());
+  return e;
+}
+
+Explanation cam_explanation(const Context& c, const std::vector<ValueId>& layers, const LayerMap& map_at) {
+  std::vector<at::Tensor> maps;
+  for (ValueId layer : layers) maps.push_back(map_at(layer));
+  return combine_layer_maps(c, layers, maps);
+}
+
+Hyperparameter layer_parameter() {
+  return {"layer", "auto",
+          "feature map(s) to explain, by value or node name (default: the last spatial one); "
+          "a,b: maps of several layers, each scaled to max 1, upsampled and averaged"};
+}
+
+MethodInfo cam_entry(std::string name, std::vector<std::string> aliases, std::string summary,
+                     bool class_discriminative, bool needs_gradient, std::string cost,
+                     std::vector<Hyperparameter> hyperparameters, std::string citation,
+                     std::function<Explanation(const Context&)> run, bool uses_layer_gradient) {
+  MethodInfo info{std::move(name), std::move(aliases), Family::Cam, std::move(summary),
+                  class_discriminative, needs_gradient, /*needs_reference=*/false, "layer",
+                  std::move(cost), std::move(hyperparameters), std::move(citation), std::move(run)};
+  info.uses_layer_gradient = uses_layer_gradient;
+  return info;
+}
+
 namespace {
 
-Explanation gradcam(const Context& c) {
-  const ValueId layer = cam_layer(c.model, c.trace, c.params);
-  const at::Tensor& activations = c.trace[layer];
-  const at::Tensor gradients = c.model.gradient(c.trace, c.classes, {layer}).at(0);
-  const at::Tensor weights = gradients.mean({2, 3}, /*keepdim=*/true);
-  Explanation e;
-  e.layer = c.model.graph().values[layer].name;
-  e.attribution = at::relu((weights * activations).sum(1));
-  e.map = upsample(e.attribution, c.input);
+bool is_reshape(const std::string& op) {
+  return op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity";
+}
+
+// "GlobalAveragePool 'name' -> Flatten 'name' -> ...": what follows a value, for error messages.
+std::string describe_downstream(const Graph& graph, const std::vector<std::vector<int>>& consumers,
+                                ValueId v) {
+  std::string text;
+  for (int step = 0; step < 6; ++step) {
+    if (consumers[v].empty()) break;
+    if (consumers[v].size() > 1) {
+      text += (text.empty() ? "" : " -> ") + std::to_string(consumers[v].size()) + " branches";
+      break;
+    }
+    const Node& node = graph.nodes[consumers[v][0]];
+    text += (text.empty() ? "" : " -> ") + node.op_type + " '" + node.name + "'";
+    if (node.outputs.empty()) break;
+    v = node.outputs[0];
+  }
+  return text.empty() ? "nothing" : text;
+}
+
+}  // namespace
+
+at::Tensor cam_head_weights(const Model& model, const Trace& trace, ValueId layer,
+                            const std::vector<int64_t>& classes) {
+  const Graph& graph = model.graph();
+  const auto consumers = graph.consumers();
+  const std::string layer_name = graph.values[layer].name;
+  const auto fail = [&](const std::string& why) -> at::Tensor {
+    throw ArgumentError("CAM needs the model to end in global average pooling of layer '" +
+                        layer_name + "' followed by one linear layer (Gemm, MatMul(+Add) or 1x1 "
+                        "Conv) giving the logits, but " + why + " (after the layer: " +
+                        describe_downstream(graph, consumers, layer) +
+                        "); use gradcam, which equals CAM on such models and works on any");
+  };
+  // The one node reading v, or nullptr.
+  const auto sole_reader = [&](ValueId v) -> const Node* {
+    return consumers[v].size() == 1 ? &graph.nodes[consumers[v][0]] : nullptr;
+  };
+  const int64_t channels = trace[layer].size(1);
+
+  // 1. Global average pooling over H, W.
+  const Node* pool = sole_reader(layer);
+  if (!pool) {
+    return fail("'" + layer_name + "' is read by " + std::to_string(consumers[layer].size()) + " nodes");
+  }
+  const ops::NodeView view(graph, *pool);
+  bool global = pool->op_type == "GlobalAveragePool";
+  if (pool->op_type == "ReduceMean") {
+    std::vector<int64_t> axes = view.has("axes") ? view.ints("axes")
+                                : view.has_input(1) && view.is_constant(1) ? view.constant_ints(1)
+                                                                           : std::vector<int64_t>{};
+    for (auto& a : axes) a = (a + 4) % 4;
+    std::sort(axes.begin(), axes.end());
+    global = axes == std::vector<int64_t>{2, 3};
+  }
+  if (pool->op_type == "AveragePool") {
+    const auto& out = trace[pool->outputs[0]];
+    const auto pads = view.ints("pads", {0, 0, 0, 0});
+    global = out.defined() && out.dim() == 4 && out.size(2) == 1 && out.size(3) == 1 &&
+             std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; }) &&
+             view.ints("kernel_shape") == std::vector<int64_t>{trace[layer].size(2), trace[layer].size(3)};
+  }
+  if (!global) return fail("'" + layer_name + "' is read by " + pool->op_type + " '" + pool->name +
+                           "', which is not a global average pool");
+
+  // 2. Reshapes, then 3. the linear layer.
+  ValueId v = pool->outputs[0];
+  const Node* node = sole_reader(v);
+  while (node && is_reshape(node->op_type)) {
+    v = node->outputs[0];
+    node = sole_reader(v);
+  }
+  if (!node) return fail("the pooled features are not read by exactly one node");
+  const ops::NodeView linear(graph, *node);
+  at::Tensor weight;  // [classes, K]
+  ValueId out = node->outputs.empty() ? kNoValue : node->outputs[0];
+  if (node->op_type == "Gemm" && node->inputs[0] == v && linear.is_constant(1) &&
+      linear.i("transA", 0) == 0) {
+    const at::Tensor b = linear.constant(1);
+    weight = (linear.i("transB", 0) ? b : b.t()) * linear.f("alpha", 1.0);
+  } else if (node->op_type == "MatMul" && node->inputs[0] == v && linear.is_constant(1) &&
+             linear.constant(1).dim() == 2) {
+    weight = linear.constant(1).t();
+    const Node* add = sole_reader(out);
+    if (add && add->op_type == "Add") {
+      const ops::NodeView bias(graph, *add);
+      if (bias.is_constant(0) || bias.is_constant(1)) out = add->outputs[0];
+    }
+  } else if (node->op_type == "Conv" && node->inputs[0] == v && linear.is_constant(1) &&
+             linear.constant(1).dim() == 4 && linear.constant(1).size(2) == 1 &&
+             linear.constant(1).size(3) == 1 && linear.i("group", 1) == 1) {
+    weight = linear.constant(1).flatten(1);
+  } else {
+    return fail("the pooled features go to " + node->op_type + " '" + node->name +
+                "', not a linear layer with constant weights");
+  }
+  if (weight.size(1) != channels) {
+    return fail("the linear layer '" + node->name + "' takes " + std::to_string(weight.size(1)) +
+                " features, not the layer's " + std::to_string(channels) + " channels");
+  }
+
+  // 4. Only reshapes between the linear layer and the logits.
+  for (const Node* next = sole_reader(out); out != model.output() && next && is_reshape(next->op_type);
+       next = sole_reader(out)) {
+    out = next->outputs[0];
+  }
+  if (out != model.output()) {
+    const Node* next = sole_reader(out);
+    return fail("the linear layer '" + node->name + "' is followed by " +
+                (next ? next->op_type + " '" + next->name + "'" : std::string("several nodes")) +
+                " before the logits");
+  }
+  const at::Tensor index = at::tensor(classes, at::kLong).to(weight.device());
+  return weight.index_select(0, index).to(trace[layer].scalar_type());
+}
+
+namespace {
+
+// Zhou et al.: M_c = sum_k w_ck A_k with w_c the linear layer's row for class c. No ReLU in the
+// paper, so the map is signed.
+Explanation cam(const Context& c) {
+  Explanation e = cam_explanation(c, c.layers(), [&](ValueId layer) {
+    return weighted_sum(cam_head_weights(c.model, c.trace, layer, c.classes), c.trace[layer]);
+  });
+  e.is_signed = true;
   return e;
 }
 
 }  // namespace
 
 void add_cam_methods(std::vector<MethodInfo>& registry) {
-  registry.push_back({"gradcam",
-                      {"grad-cam"},
-                      Family::Cam,
-                      "layer activations weighted by their spatially averaged gradients, ReLU",
-                      true,
-                      true,
-                      false,
-                      "layer",
-                      "1 forward + 1 backward to the layer",
-                      {{"layer", "auto", "feature map to explain (default: the last spatial one)"}},
-                      "Selvaraju et al. Grad-CAM: Visual Explanations from Deep Networks via "
-                      "Gradient-based Localization. ICCV 2017",
-                      gradcam});
+  registry.push_back(cam_entry(
+      "cam", {"class-activation-map"},
+      "feature maps weighted by the class's row of the linear layer after global average pooling "
+      "(only for such heads); signed",
+      true, false, "1 forward", {layer_parameter()},
+      "Zhou, Khosla, Lapedriza, Oliva, Torralba. Learning Deep Features for Discriminative "
+      "Localization. CVPR 2016",
+      cam, false));
+  add_gradient_cams(registry);
+  add_score_cams(registry);
+  add_feature_cams(registry);
 }
 
 }  // namespace whitebox::explainers

@@ -1,4 +1,6 @@
 // The gradient family: maps over the input built from the input gradient of the target logit.
+// Integrated gradients and the modified-gradient methods (guided backprop, deconvnet) live in
+// integrated_gradients.cpp and modified_gradients.cpp.
 #include <ATen/ATen.h>
 
 #include "methods/methods.hpp"
@@ -17,8 +19,17 @@ namespace {
 
 Explanation saliency(const Context& c) {
   Explanation e;
-  e.attribution = c.model.gradient(c.trace, c.classes).at(0);
+  e.attribution = c.gradient(c.model.input());
   const std::string reduce = c.params.text("reduce", "max");
+  e.map = reduce_channels(e.attribution, reduce);
+  e.is_signed = reduce == "sum";
+  return e;
+}
+
+Explanation gradient_input(const Context& c) {
+  Explanation e;
+  e.attribution = c.gradient(c.model.input()) * c.input;
+  const std::string reduce = c.params.text("reduce", "sum");
   e.map = reduce_channels(e.attribution, reduce);
   e.is_signed = reduce == "sum";
   return e;
@@ -39,7 +50,26 @@ void add_gradient_methods(std::vector<MethodInfo>& registry) {
                       {{"reduce", "max", "channel reduction: max (of |grad|), l2, sum (signed)"}},
                       "Simonyan, Vedaldi, Zisserman. Deep Inside Convolutional Networks. ICLR "
                       "Workshop 2014",
-                      saliency});
+                      saliency,
+                      /*uses_input_gradient=*/true});
+  registry.push_back({"gradient-input",
+                      {"gradient-x-input", "input-x-gradient"},
+                      Family::Gradient,
+                      "elementwise product of the input and the gradient of the class score: a "
+                      "first-order (Taylor) share of the score per pixel, signed",
+                      true,
+                      true,
+                      false,
+                      "input",
+                      "1 forward + 1 backward (shares the saliency sweep)",
+                      {{"reduce", "sum", "channel reduction: sum (signed), max (of |a|), l2"}},
+                      "Shrikumar, Greenside, Shcherbina, Kundaje. Not Just a Black Box: Learning "
+                      "Important Features Through Propagating Activation Differences. arXiv "
+                      "1605.01713, 2016",
+                      gradient_input,
+                      /*uses_input_gradient=*/true});
+  add_integrated_gradients_method(registry);
+  add_modified_gradient_methods(registry);
 }
 
 }  // namespace whitebox::explainers

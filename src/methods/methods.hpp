@@ -8,6 +8,11 @@ namespace whitebox::explainers {
 
 void add_gradient_methods(std::vector<MethodInfo>& registry);
 void add_cam_methods(std::vector<MethodInfo>& registry);
+void add_blackbox_methods(std::vector<MethodInfo>& registry);  // occlusion, RISE
+void add_noise_methods(std::vector<MethodInfo>& registry);     // SmoothGrad, SmoothGrad^2, VarGrad
+// Called by add_gradient_methods, in taxonomy order.
+void add_integrated_gradients_method(std::vector<MethodInfo>& registry);
+void add_modified_gradient_methods(std::vector<MethodInfo>& registry);  // guided backprop, deconvnet
 
 // Reduces an input-space attribution [N, C, H, W] to a map [N, H, W]: "max" of |a| over channels,
 // "l2" norm, "sum" (signed). 

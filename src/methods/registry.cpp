@@ -1,6 +1,7 @@
 // The method registry and the uniform explain() call.
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "methods/methods.hpp"
@@ -21,7 +22,9 @@ std::string to_string(Family family) {
 const std::vector<MethodInfo>& methods() {
   static const std::vector<MethodInfo> registry = [] {
     std::vector<MethodInfo> all;
+    explainers::add_blackbox_methods(all);
     explainers::add_gradient_methods(all);
+    explainers::add_noise_methods(all);
     explainers::add_cam_methods(all);
     return all;
   }();
@@ -45,10 +48,18 @@ std::map<std::string, Explanation> explain(const Model& model, const at::Tensor&
                                            const Target& target, const Params& params) {
   std::vector<const MethodInfo*> chosen;
   for (const auto& name : method_names) chosen.push_back(&find_method(name));
-  const Trace trace = model.forward(input);
-  const at::Tensor& x = trace[model.input()];
-  const std::vector<int64_t> classes = target.resolve(model, trace[model.output()]);
-  const Context context{model, x, trace, classes, params};
+  const Context context(model, input, target, params);
+  // One sweep serves every method that reads the plain gradient at the input or the layer.
+  std::vector<ValueId> shared;
+  for (const MethodInfo* method : chosen) {
+    if (method->uses_input_gradient) shared.push_back(model.input());
+    if (method->uses_layer_gradient) {
+      for (ValueId layer : context.layers()) shared.push_back(layer);
+    }
+  }
+  std::sort(shared.begin(), shared.end());
+  shared.erase(std::unique(shared.begin(), shared.end()), shared.end());
+  if (!shared.empty()) context.prepare_gradients(shared);
   std::map<std::string, Explanation> result;
   for (const MethodInfo* method : chosen) {
     const auto start = std::chrono::steady_clock::now();

@@ -1,0 +1,63 @@
+#pragma once
+// Checked hyper-parameters and small helpers shared by the gradient, noise and black-box methods.
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "whitebox/error.hpp"
+#include "whitebox/explain.hpp"
+
+namespace whitebox::explainers {
+
+// An integer parameter that must be >= `minimum`.
+inline int64_t integer_at_least(const Params& params, const std::string& name, int64_t fallback,
+                                int64_t minimum) {
+  const int64_t v = params.integer(name, fallback);
+  if (v < minimum) {
+    throw ArgumentError("parameter " + name + "=" + std::to_string(v) + " must be at least " +
+                        std::to_string(minimum));
+  }
+  return v;
+}
+
+// A finite number parameter that must be >= `minimum` (or > when `strict`).
+inline double number_at_least(const Params& params, const std::string& name, double fallback,
+                              double minimum, bool strict = false) {
+  const double v = params.number(name, fallback);
+  if (!std::isfinite(v) || v < minimum || (strict && v == minimum)) {
+    throw ArgumentError("parameter " + name + "=" + params.text(name, std::to_string(v)) +
+                        " must be " + (strict ? "greater than " : "at least ") +
+                        c10::str(minimum));
+  }
+  return v;
+}
+
+// The random generator of the seeded methods: a CPU generator, so that the numbers do not depend
+// on the device, and PyTorch reproduces them with torch.Generator().manual_seed(seed).
+inline at::Generator seeded_generator(const Params& params) {
+  const int64_t seed = integer_at_least(params, "seed", 0, 0);
+  return at::detail::createCPUGenerator(static_cast<uint64_t>(seed));
+}
+
+// Each class repeated `times` times, image by image: the classes of a batch of derived copies.
+inline std::vector<int64_t> repeat_each(const std::vector<int64_t>& classes, int64_t times) {
+  std::vector<int64_t> out;
+  out.reserve(classes.size() * times);
+  for (int64_t cls : classes) out.insert(out.end(), times, cls);
+  return out;
+}
+
+// classes as a [N] int64 tensor on `device`.
+inline at::Tensor class_tensor(const std::vector<int64_t>& classes, c10::Device device) {
+  return at::tensor(classes, at::kLong).to(device);
+}
+
+// logits[i, classes[i]] for every row: [N].
+inline at::Tensor class_scores(const at::Tensor& logits, const std::vector<int64_t>& classes) {
+  return logits.gather(1, class_tensor(classes, logits.device()).unsqueeze(1)).squeeze(1);
+}
+
+}  // namespace whitebox::explainers

@@ -1,0 +1,142 @@
+// Gradient-weighted CAMs. All read the plain gradient g = dY_c/dA of the target logit Y_c at the
+// layer's activations A [N, K, h, w], so one shared sweep (Context::gradient) serves all of them.
+#include <ATen/ATen.h>
+
+#include "methods/cam_common.hpp"
+#include "whitebox/error.hpp"
+
+namespace whitebox::explainers {
+namespace {
+
+using GradientMap = at::Tensor (*)(const Context&, const at::Tensor& A, const at::Tensor& g);
+
+Explanation gradient_cam(const Context& c, GradientMap map) {
+  const auto layers = c.layers();
+  c.prepare_gradients(layers);
+  return cam_explanation(c, layers, [&](ValueId layer) { return map(c, c.trace[layer], c.gradient(layer)); });
+}
+
+// Selvaraju et al.: relu(sum_k mean_ij(g_kij) A_k).
+at::Tensor gradcam_map(const Context&, const at::Tensor& A, const at::Tensor& g) {
+  return at::relu(weighted_sum(g.mean({2, 3}), A));
+}
+
+// Grad-CAM++ (Chattopadhay et al., eq. 19) for the exponential score S = exp(Y):
+//   dS/dA = S g,  d2S/dA2 = S g^2,  d3S/dA3 = S g^3
+// where the network downstream of A is taken as piecewise linear (d2Y/dA2 = 0, exact for ReLU /
+// max-pool heads and for GAP + linear). The S factors cancel in the closed-form alphas:
+//   alpha_kij = g_kij^2 / (2 g_kij^2 + sum_ab A_kab g_kij^3)    (0 where the denominator is 0)
+//   w_k       = sum_ij alpha_kij relu(S g_kij) = S sum_ij alpha_kij relu(g_kij)   (S > 0)
+//   map       = relu(sum_k w_k A_k) = S relu(sum_k (sum_ij alpha_kij relu(g_kij)) A_k)
+// S = exp(Y_c) per image is applied last, so it only overflows when the map itself would.
+at::Tensor gradcampp_map(const Context& c, const at::Tensor& A, const at::Tensor& g) {
+  const at::Tensor g2 = g * g;
+  const at::Tensor denominator = 2 * g2 + A.sum({2, 3}, /*keepdim=*/true) * g2 * g;
+  const at::Tensor nonzero = denominator != 0;
+  const at::Tensor alpha =
+      at::where(nonzero, g2 / at::where(nonzero, denominator, at::ones_like(denominator)), at::zeros_like(g2));
+  const at::Tensor weights = (alpha * at::relu(g)).sum({2, 3});
+  const at::Tensor logits = c.trace[c.model.output()];
+  const at::Tensor index = at::tensor(c.classes, at::kLong).to(logits.device()).unsqueeze(1);
+  const at::Tensor score = logits.gather(1, index).squeeze(1).exp().view({-1, 1, 1});
+  return at::relu(weighted_sum(weights, A)) * score;
+}
+
+// Draelos & Carin: the element-wise product g * A summed over channels (no spatial averaging of
+// the gradient), then the same ReLU as Grad-CAM to keep the evidence for the class.
+at::Tensor hirescam_map(const Context&, const at::Tensor& A, const at::Tensor& g) {
+  return at::relu((g * A).sum(1));
+}
+
+// Fu et al.: w_k = sum_ij (A_kij / sum_ab A_kab) g_kij (0 for a channel summing to 0), then
+// relu(sum_k w_k A_k).
+at::Tensor xgradcam_map(const Context&, const at::Tensor& A, const at::Tensor& g) {
+  const at::Tensor total = A.sum({2, 3}, /*keepdim=*/true);
+  const at::Tensor safe = at::where(total != 0, total, at::ones_like(total));
+  const at::Tensor weights = (A / safe * g * (total != 0)).sum({2, 3});
+  return at::relu(weighted_sum(weights, A));
+}
+
+// Jiang et al.: relu(sum_k relu(g_kij) A_kij), position-wise weights.
+at::Tensor layercam_map(const Context&, const at::Tensor& A, const at::Tensor& g) {
+  return at::relu((at::relu(g) * A).sum(1));
+}
+
+Explanation gradcam(const Context& c) { return gradient_cam(c, gradcam_map); }
+Explanation gradcampp(const Context& c) { return gradient_cam(c, gradcampp_map); }
+Explanation hirescam(const Context& c) { return gradient_cam(c, hirescam_map); }
+Explanation xgradcam(const Context& c) { return gradient_cam(c, xgradcam_map); }
+Explanation layercam(const Context& c) { return gradient_cam(c, layercam_map); }
+
+// Selvaraju et al.: guided backpropagation (from its own registry entry, so it is implemented
+// once) times the upsampled Grad-CAM, pixel by pixel.
+Explanation guided_gradcam(const Context& c) {
+  const Explanation cam = gradcam(c);
+  const Explanation guided = find_method("guided-backprop").run(c);
+  Explanation e;
+  e.layer = cam.layer;
+  e.attribution = guided.attribution * cam.map.unsqueeze(1);
+  // The channel reduction of guided backprop commutes with a non-negative per-pixel factor.
+  e.map = guided.map * cam.map;
+  e.is_signed = guided.is_signed;
+  return e;
+}
+
+}  // namespace
+
+void add_gradient_cams(std::vector<MethodInfo>& registry) {
+  const std::string one_sweep = "1 forward + 1 backward to the layer";
+  registry.push_back(cam_entry(
+      "gradcam", {"grad-cam"},
+      "layer activations weighted by their spatially averaged gradients, ReLU", true, true, one_sweep,
+      {layer_parameter()},
+      "Selvaraju et al. Grad-CAM: Visual Explanations from Deep Networks via Gradient-based "
+      "Localization. ICCV 2017",
+      gradcam, true));
+  registry.push_back(cam_entry(
+      "gradcam++", {"gradcampp", "grad-cam++"},
+      "Grad-CAM with positive gradients weighted by closed-form alphas for the score exp(Y): "
+      "alpha = g^2 / (2 g^2 + sum_ab A_ab g^3), w_k = sum_ij alpha relu(exp(Y) g), "
+      "relu(sum_k w_k A_k)",
+      true, true, one_sweep, {layer_parameter()},
+      "Chattopadhay, Sarkar, Howlader, Balasubramanian. Grad-CAM++: Generalized Gradient-based "
+      "Visual Explanations for Deep Convolutional Networks. WACV 2018",
+      gradcampp, true));
+  registry.push_back(cam_entry(
+      "hirescam", {"hires-cam"},
+      "element-wise gradient x activation summed over channels, ReLU; equals CAM on GAP + linear "
+      "heads",
+      true, true, one_sweep, {layer_parameter()},
+      "Draelos, Carin. Use HiResCAM instead of Grad-CAM for faithful explanations of "
+      "convolutional neural networks. arXiv:2011.08891, 2020",
+      hirescam, true));
+  registry.push_back(cam_entry(
+      "xgradcam", {"xgrad-cam"},
+      "activations weighted by the activation-weighted average of their gradients "
+      "(w_k = sum_ij A_ij g_ij / sum_ab A_ab), ReLU",
+      true, true, one_sweep, {layer_parameter()},
+      "Fu, Hu, Dong, Guo, Gao, Li. Axiom-based Grad-CAM: Towards Accurate Visualization and "
+      "Explanation of CNNs. BMVC 2020",
+      xgradcam, true));
+  registry.push_back(cam_entry(
+      "layercam", {"layer-cam"},
+      "activations weighted position by position by their positive gradients, summed, ReLU; "
+      "useful at shallow layers too",
+      true, true, one_sweep, {layer_parameter()},
+      "Jiang, Zhang, Hou, Cheng, Wei. LayerCAM: Exploring Hierarchical Class Activation Maps for "
+      "Localization. IEEE TIP 2021",
+      layercam, true));
+  MethodInfo guided = cam_entry(
+      "guided-gradcam", {"guided-grad-cam"},
+      "guided backpropagation multiplied pixel-wise by the upsampled Grad-CAM: fine detail, class "
+      "discriminative",
+      true, true, "1 forward + 1 backward to the layer + 1 modified backward to the input",
+      {layer_parameter()},
+      "Selvaraju et al. Grad-CAM: Visual Explanations from Deep Networks via Gradient-based "
+      "Localization. ICCV 2017",
+      guided_gradcam, true);
+  guided.resolution = "input";
+  registry.push_back(std::move(guided));
+}
+
+}  // namespace whitebox::explainers

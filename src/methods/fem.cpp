@@ -1,0 +1,109 @@
+// Class-agnostic CAMs: maps built from the activations alone (no gradient, no class).
+#include <ATen/ATen.h>
+
+#include <map>
+#include <utility>
+
+#include "methods/cam_common.hpp"
+#include "whitebox/error.hpp"
+
+namespace whitebox::explainers {
+namespace {
+
+// Muhammad & Yeasin: the projection of the activations, as an [hw, K] matrix M per image, on
+// their first principal direction (first right singular vector v of M, no centring, as in the
+// paper): map = M v. The sign of v is arbitrary, so it is chosen to make the map correlate
+// positively with the channel-mean activation. No ReLU in the paper: the map is signed.
+at::Tensor eigencam_map(const Context& c, ValueId layer) {
+  const at::Tensor& A = c.trace[layer];
+  const at::Tensor M = A.flatten(2).transpose(1, 2);  // [N, hw, K]
+  const at::Tensor v = std::get<2>(at::linalg_svd(M, /*full_matrices=*/false)).select(1, 0);  // [N, K]
+  at::Tensor projection = at::bmm(M, v.unsqueeze(2)).squeeze(2);  // [N, hw]
+  const at::Tensor mean = A.mean(1).flatten(1);
+  const at::Tensor agreement = ((projection - projection.mean(1, true)) * (mean - mean.mean(1, true))).sum(1, true);
+  projection = at::where(agreement < 0, -projection, projection);
+  return projection.view({A.size(0), A.size(2), A.size(3)});
+}
+
+// Fuad et al.: channel k's binary mask A_k > mu_k + K sigma_k (mean and population standard
+// deviation over positions), weighted by mu_k, summed over channels, min-max normalised to [0, 1].
+at::Tensor fem_map(const Context& c, ValueId layer) {
+  const double k = c.params.number("k", 2.0);
+  const at::Tensor& A = c.trace[layer];
+  const at::Tensor mu = A.mean({2, 3}, /*keepdim=*/true);
+  const at::Tensor sigma = A.std({2, 3}, /*unbiased=*/false, /*keepdim=*/true);
+  const at::Tensor mask = (A > mu + k * sigma).to(A.scalar_type());
+  return minmax((mask * mu).sum(1));
+}
+
+// The last value of each spatial resolution below the input's: the end of every stage, just
+// before a spatial downsampling, and the final feature map.
+std::vector<ValueId> stage_ends(const Context& c) {
+  const Graph& graph = c.model.graph();
+  std::map<std::pair<int64_t, int64_t>, ValueId> last;
+  for (const auto& node : graph.nodes) {
+    for (ValueId v : node.outputs) {
+      if (v == kNoValue) continue;
+      const at::Tensor& t = c.trace[v];
+      if (!t.defined() || t.dim() != 4 || !t.is_floating_point() || t.size(2) * t.size(3) <= 1) continue;
+      if (t.size(2) == c.input.size(2) && t.size(3) == c.input.size(3)) continue;
+      last[{t.size(2), t.size(3)}] = v;
+    }
+  }
+  if (last.empty()) throw LookupError("the model has no spatial feature map for mlfem");
+  std::vector<ValueId> ends;
+  for (auto it = last.rbegin(); it != last.rend(); ++it) ends.push_back(it->second);  // finest first
+  return ends;
+}
+
+Explanation eigencam(const Context& c) {
+  Explanation e = cam_explanation(c, c.layers(), [&](ValueId layer) { return eigencam_map(c, layer); });
+  e.is_signed = true;
+  return e;
+}
+
+Explanation fem(const Context& c) {
+  return cam_explanation(c, c.layers(), [&](ValueId layer) { return fem_map(c, layer); });
+}
+
+// Bourroux et al.: FEM at several layers, each map (already in [0, 1]) upsampled bilinearly to the
+// input and fused by an equal-weight average (the paper fuses the per-layer maps; the plain mean
+// is our choice of fusion). attribution holds the same average at the finest layer's resolution.
+Explanation mlfem(const Context& c) {
+  const auto layers = c.params.has("layers") ? cam_layers(c.model, c.trace, c.params, "layers") : stage_ends(c);
+  return cam_explanation(c, layers, [&](ValueId layer) { return fem_map(c, layer); });
+}
+
+}  // namespace
+
+void add_feature_cams(std::vector<MethodInfo>& registry) {
+  registry.push_back(cam_entry(
+      "eigencam", {"eigen-cam"},
+      "projection of the activations on their first principal component (SVD); class-agnostic, "
+      "signed",
+      false, false, "1 forward + 1 SVD", {layer_parameter()},
+      "Muhammad, Yeasin. Eigen-CAM: Class Activation Map using Principal Components. IJCNN 2020",
+      eigencam, false));
+  registry.push_back(cam_entry(
+      "fem", {"feature-explanation"},
+      "channels thresholded at mean + k standard deviations, weighted by their means, summed, "
+      "normalised; class-agnostic",
+      false, false, "1 forward",
+      {layer_parameter(), {"k", "2", "threshold in standard deviations above each channel's mean"}},
+      "Fuad, Martin, Giot, Bourqui, Domenger, Zemmari. Features Understanding in 3D CNNs for "
+      "Actions Recognition in Video. IPTA 2020",
+      fem, false));
+  registry.push_back(cam_entry(
+      "mlfem", {"multi-layer-fem"},
+      "FEM at the end of every resolution stage, upsampled and averaged; class-agnostic", false,
+      false, "1 forward",
+      {{"layers", "auto",
+        "comma-separated layers (default: the last value of each spatial resolution, i.e. before "
+        "each downsampling, and the final feature map)"},
+       {"k", "2", "threshold in standard deviations above each channel's mean"}},
+      "Bourroux, Benois-Pineau, Bourqui, Peteri. Multi Layered Feature Explanation Method for "
+      "Convolutional Neural Networks. ICPRAI 2022",
+      mlfem, false));
+}
+
+}  // namespace whitebox::explainers

@@ -1,0 +1,233 @@
+// Integrated gradients: the path integral of the input gradient along the straight line from a
+// baseline to the input, times (input - baseline), by a chosen quadrature.
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <filesystem>
+
+#include "methods/arguments.hpp"
+#include "methods/methods.hpp"
+#include "whitebox/image.hpp"
+
+namespace whitebox::explainers {
+namespace {
+
+struct Quadrature {
+  std::vector<double> alphas, weights;  // points in [0, 1] and their weights (summing to 1)
+};
+
+// n-point Gauss-Legendre on [-1, 1]: Newton's method on P_n from the Chebyshev-like initial
+// guesses, P_n and P_n' from the three-term recurrence. Mapped to [0, 1].
+Quadrature gauss_legendre(int64_t n) {
+  Quadrature q;
+  for (int64_t i = 0; i < n; ++i) {
+    double x = std::cos(M_PI * (static_cast<double>(i) + 0.75) / (static_cast<double>(n) + 0.5));
+    double derivative = 1.0;
+    for (int iteration = 0; iteration < 100; ++iteration) {
+      double p_prev = 1.0, p = x;  // P_0, P_1
+      for (int64_t k = 2; k <= n; ++k) {
+        const double next = ((2.0 * k - 1.0) * x * p - (k - 1.0) * p_prev) / static_cast<double>(k);
+        p_prev = p;
+        p = next;
+      }
+      derivative = static_cast<double>(n) * (x * p - p_prev) / (x * x - 1.0);
+      const double dx = p / derivative;
+      x -= dx;
+      if (std::abs(dx) < 1e-15) break;
+    }
+    q.alphas.push_back((x + 1.0) / 2.0);
+    q.weights.push_back(1.0 / ((1.0 - x * x) * derivative * derivative));  // (2 / ...) / 2
+  }
+  // Ascending alphas, for readability of path batches.
+  std::reverse(q.alphas.begin(), q.alphas.end());
+  std::reverse(q.weights.begin(), q.weights.end());
+  return q;
+}
+
+// `steps` is the number of points (gradient evaluations) for every rule.
+Quadrature quadrature(const std::string& rule, int64_t steps) {
+  Quadrature q;
+  const double n = static_cast<double>(steps);
+  if (rule == "gauss-legendre") return gauss_legendre(steps);
+  if (rule == "trapezoid") {
+    if (steps < 2) throw ArgumentError("integration=trapezoid needs steps >= 2");
+    for (int64_t k = 0; k < steps; ++k) {
+      q.alphas.push_back(k / (n - 1.0));
+      q.weights.push_back((k == 0 || k == steps - 1 ? 0.5 : 1.0) / (n - 1.0));
+    }
+    return q;
+  }
+  double offset;
+  if (rule == "riemann-left") {
+    offset = 0.0;
+  } else if (rule == "riemann-right") {
+    offset = 1.0;
+  } else if (rule == "riemann-middle") {
+    offset = 0.5;
+  } else {
+    throw ArgumentError("unknown integration rule '" + rule +
+                        "' (valid: gauss-legendre, riemann-left, riemann-middle, riemann-right, "
+                        "trapezoid)");
+  }
+  for (int64_t k = 0; k < steps; ++k) {
+    q.alphas.push_back((k + offset) / n);
+    q.weights.push_back(1.0 / n);
+  }
+  return q;
+}
+
+// The preprocessed value of a per-channel pixel constant, [1, 3, 1, 1] in the input's options.
+at::Tensor channel_constant(const Context& c, const std::string& baseline,
+                            const std::array<double, 3>& pixel) {
+  if (c.input.size(1) != 3) {
+    throw ArgumentError("baseline=" + baseline + " needs a 3-channel input, this one has " +
+                        std::to_string(c.input.size(1)) + " channels; use baseline=zero");
+  }
+  const Preprocessing& p = c.model.preprocessing;
+  std::vector<double> values;
+  for (int ch = 0; ch < 3; ++ch) values.push_back((pixel[ch] - p.mean[ch]) / p.std[ch]);
+  return at::tensor(values, at::kDouble).to(c.input.options()).view({1, 3, 1, 1});
+}
+
+// Separable Gaussian blur with reflected borders; the kernel spans +-ceil(3 sigma) pixels.
+at::Tensor gaussian_blur(const at::Tensor& x, double sigma) {
+  const int64_t half = static_cast<int64_t>(std::ceil(3.0 * sigma));
+  if (half >= x.size(2) || half >= x.size(3)) {
+    throw ArgumentError("sigma=" + c10::str(sigma) + " is too large for a " +
+                        std::to_string(x.size(2)) + "x" + std::to_string(x.size(3)) +
+                        " image (3 sigma must stay below the image size)");
+  }
+  const int64_t channels = x.size(1);
+  at::Tensor t = at::arange(-half, half + 1, x.options());
+  at::Tensor kernel = at::exp(-0.5 * (t / sigma).pow(2));
+  kernel = kernel / kernel.sum();
+  const at::Tensor rows = kernel.view({1, 1, -1, 1}).expand({channels, 1, 2 * half + 1, 1});
+  const at::Tensor cols = kernel.view({1, 1, 1, -1}).expand({channels, 1, 1, 2 * half + 1});
+  at::Tensor padded = at::reflection_pad2d(x, {half, half, half, half});
+  const std::vector<int64_t> one = {1, 1}, none = {0, 0};
+  padded = at::conv2d(padded, rows.contiguous(), at::Tensor(), one, none, one, channels);
+  return at::conv2d(padded, cols.contiguous(), at::Tensor(), one, none, one, channels);
+}
+
+// The baseline image of every input image, [N, C, H, W].
+at::Tensor make_baseline(const Context& c) {
+  const std::string name = c.params.text("baseline", "black");
+  const at::Tensor& x = c.input;
+  if (name == "zero") return at::zeros_like(x);
+  if (name == "black") return channel_constant(c, name, {0.0, 0.0, 0.0}).expand_as(x).contiguous();
+  if (name == "mean") return x.mean({2, 3}, /*keepdim=*/true).expand_as(x).contiguous();
+  if (name == "blurred") return gaussian_blur(x, number_at_least(c.params, "sigma", 5.0, 0.0, true));
+  if (name == "uniform") {
+    if (x.size(1) != 3) {
+      throw ArgumentError("baseline=uniform needs a 3-channel input; use baseline=zero");
+    }
+    // Uniform random pixels in [0, 1], preprocessed: float32 on the CPU, then moved.
+    at::Generator generator = seeded_generator(c.params);
+    const at::Tensor pixels = at::rand(x.sizes(), generator, at::kFloat).to(x.options());
+    const Preprocessing& p = c.model.preprocessing;
+    const at::Tensor mean = at::tensor(std::vector<double>(p.mean.begin(), p.mean.end()), at::kDouble)
+                                .to(x.options()).view({1, 3, 1, 1});
+    const at::Tensor std = at::tensor(std::vector<double>(p.std.begin(), p.std.end()), at::kDouble)
+                               .to(x.options()).view({1, 3, 1, 1});
+    return (pixels - mean) / std;
+  }
+  // Anything else must be an image file.
+  if (name.find('/') == std::string::npos && name.find('.') == std::string::npos) {
+    throw ArgumentError("unknown baseline '" + name +
+                        "' (valid: zero, black, mean, blurred, uniform, or an image file)");
+  }
+  const Input image = preprocess(read_image(name), c.model.preprocessing);
+  if (!image.tensor.sizes().slice(1).equals(x.sizes().slice(1))) {
+    throw ArgumentError("baseline image '" + name + "' preprocesses to " +
+                        c10::str(image.tensor.sizes()) + ", the input is " + c10::str(x.sizes()));
+  }
+  return image.tensor.to(x.options()).expand_as(x).contiguous();
+}
+
+Explanation integrated_gradients(const Context& c) {
+  const int64_t steps = integer_at_least(c.params, "steps", 50, 1);
+  const int64_t batch = integer_at_least(c.params, "batch", 16, 1);
+  const Quadrature q = quadrature(c.params.text("integration", "gauss-legendre"), steps);
+  const std::string reduce = c.params.text("reduce", "sum");
+  if (reduce != "sum" && reduce != "max" && reduce != "l2") reduce_channels(c.input, reduce);  // throws early
+
+  const at::Tensor& x = c.input;
+  const at::Tensor baseline = make_baseline(c);
+  const at::Tensor diff = x - baseline;
+  const at::Tensor alphas = at::tensor(q.alphas, at::kDouble).to(x.options());
+  const at::Tensor weights = at::tensor(q.weights, at::kDouble).to(x.options());
+  const auto index_options = x.options().dtype(at::kLong);
+  std::vector<int64_t> per_point(x.dim(), 1);  // [-1, 1, 1, ...]: one scalar per path point
+  per_point[0] = -1;
+
+  // Path points image by image (image i, point k at flat index i * steps + k), `batch` at a time;
+  // the weighted gradients are summed per image.
+  at::Tensor total = at::zeros_like(x);
+  const int64_t count = x.size(0) * steps;
+  const std::vector<int64_t> classes = repeat_each(c.classes, steps);
+  for (int64_t start = 0; start < count; start += batch) {
+    const int64_t end = std::min(count, start + batch);
+    const at::Tensor flat = at::arange(start, end, index_options);
+    const at::Tensor image = at::div(flat, steps, c10::string_view("floor"));
+    const at::Tensor k = at::remainder(flat, steps);
+    const at::Tensor points = baseline.index_select(0, image) +
+                              alphas.index_select(0, k).view(per_point) * diff.index_select(0, image);
+    const Context path = c.with_input(
+        points, std::vector<int64_t>(classes.begin() + start, classes.begin() + end));
+    total.index_add_(0, image, path.gradient(c.model.input()) * weights.index_select(0, k).view(per_point));
+  }
+
+  Explanation e;
+  e.attribution = diff * total;
+  e.map = reduce_channels(e.attribution, reduce);
+  e.is_signed = reduce == "sum";
+
+  // Completeness: sum(attribution) should equal f(x) - f(baseline). Over a batch, the stats are
+  // those of the image with the largest relative gap.
+  const at::Tensor delta =
+      (class_scores(c.trace[c.model.output()], c.classes) -
+       class_scores(c.model.logits(baseline), c.classes)).to(at::kCPU, at::kDouble);
+  const at::Tensor gap = e.attribution.flatten(1).sum(1).to(at::kCPU, at::kDouble) - delta;
+  const at::Tensor relative = gap.abs() / delta.abs();
+  const int64_t worst = relative.argmax().item<int64_t>();
+  e.stats["delta"] = delta[worst].item<double>();
+  e.stats["completeness_gap"] = gap[worst].item<double>();
+  e.stats["relative_completeness_gap"] = relative[worst].item<double>();
+  e.stats["steps"] = static_cast<double>(steps);
+  return e;
+}
+
+}  // namespace
+
+void add_integrated_gradients_method(std::vector<MethodInfo>& registry) {
+  registry.push_back(
+      {"integrated-gradients",
+       {"ig"},
+       Family::Gradient,
+       "gradients averaged along the straight path from a baseline image to the input, times "
+       "(input - baseline); the attributions sum to f(input) - f(baseline) (completeness, "
+       "reported as stats completeness_gap, relative_completeness_gap, delta)",
+       true,
+       true,
+       true,
+       "input",
+       "steps forwards + steps backwards (in batches), + 1 forward of the baseline",
+       {{"baseline", "black",
+         "zero (all-zero input), black (the preprocessed black image), mean (per-channel mean of "
+         "the input), blurred (Gaussian blur of the input), uniform (seeded random pixels in "
+         "[0, 1], preprocessed), or an image file read with the model's preprocessing"},
+        {"steps", "50", "number of path points (gradient evaluations)"},
+        {"integration", "gauss-legendre",
+         "quadrature over [0, 1]: gauss-legendre, riemann-left, riemann-right, riemann-middle, "
+         "trapezoid (endpoints included)"},
+        {"batch", "16", "path points per forward/backward pass"},
+        {"sigma", "5", "baseline=blurred: Gaussian standard deviation in pixels"},
+        {"seed", "0", "baseline=uniform: random seed (torch.Generator().manual_seed)"},
+        {"reduce", "sum", "channel reduction of the map: sum (signed), max (of |a|), l2"}},
+       "Sundararajan, Taly, Yan. Axiomatic Attribution for Deep Networks. ICML 2017",
+       integrated_gradients});
+}
+
+}  // namespace whitebox::explainers

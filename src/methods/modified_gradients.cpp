@@ -1,0 +1,125 @@
+// Modified-gradient methods: the exact vector-Jacobian product everywhere except at ReLU-like
+// nodes, whose backward pass only lets positive signal through. Implemented as a rule table for
+// the model's reverse sweep.
+#include <ATen/ATen.h>
+
+#include <optional>
+
+#include "methods/arguments.hpp"
+#include "methods/methods.hpp"
+
+namespace whitebox::explainers {
+namespace {
+
+// A scalar bound of a Clip node: attribute (opset < 11) or constant input (opset >= 11).
+std::optional<double> clip_bound(const NodeContext& n, size_t input, const char* attribute) {
+  if (auto it = n.node.attributes.find(attribute); it != n.node.attributes.end()) {
+    if (const double* v = std::get_if<double>(&it->second)) return *v;
+    if (const int64_t* v = std::get_if<int64_t>(&it->second)) return static_cast<double>(*v);
+  }
+  if (input < n.node.inputs.size() && n.node.inputs[input] != kNoValue) {
+    const Value& value = n.graph.values[n.node.inputs[input]];
+    if (value.is_constant() && value.constant.numel() == 1) return value.constant.item<double>();
+  }
+  return std::nullopt;
+}
+
+enum class Mode { Guided, Deconvnet };
+
+// Relu: guided passes relu(g) where x > 0; deconvnet passes relu(g) regardless of x.
+Tensors relu_rule(Mode mode, const NodeContext& n, const Tensors& out) {
+  Tensors in(n.inputs.size());
+  if (!out[0].defined()) return in;
+  in[0] = at::relu(out[0]);
+  if (mode == Mode::Guided) in[0] = in[0] * (n.inputs[0] > 0).to(in[0].scalar_type());
+  return in;
+}
+
+// Clip with min 0 is a ReLU (ReLU6 with max 6): the same, guided also masking by the local
+// derivative (0 < x < max). Other clips keep the gradient.
+Tensors clip_rule(Mode mode, const NodeContext& n, const Tensors& out) {
+  const std::optional<double> lo = clip_bound(n, 1, "min");
+  const bool computed_bound = [&] {
+    for (size_t i = 1; i < n.node.inputs.size() && i < 3; ++i) {
+      const ValueId v = n.node.inputs[i];
+      if (v != kNoValue && !n.graph.values[v].is_constant()) return true;
+    }
+    return false;
+  }();
+  if (computed_bound || !lo || *lo != 0.0 || !out[0].defined()) return n.vjp(out);
+  Tensors in(n.inputs.size());
+  in[0] = at::relu(out[0]);
+  if (mode == Mode::Guided) {
+    at::Tensor passing = n.inputs[0] > 0;
+    if (const std::optional<double> hi = clip_bound(n, 2, "max")) passing = passing & (n.inputs[0] < *hi);
+    in[0] = in[0] * passing.to(in[0].scalar_type());
+  }
+  return in;
+}
+
+Rules rules_for(Mode mode) {
+  Rules rules;
+  rules.by_op("Relu", [mode](const NodeContext& n, const Tensors& out) { return relu_rule(mode, n, out); });
+  rules.by_op("Clip", [mode](const NodeContext& n, const Tensors& out) { return clip_rule(mode, n, out); });
+  return rules;
+}
+
+Explanation modified_gradient(const Context& c, Mode mode) {
+  const std::string reduce = c.params.text("reduce", "max");
+  const at::Tensor& logits = c.trace[c.model.output()];
+  const at::Tensor seed =
+      at::zeros_like(logits).scatter_(1, class_tensor(c.classes, logits.device()).unsqueeze(1), 1.0);
+  static const Rules guided = rules_for(Mode::Guided), deconvnet = rules_for(Mode::Deconvnet);
+  Explanation e;
+  e.attribution = c.model.sweep(c.trace, {{c.model.output(), seed}}, {c.model.input()},
+                                mode == Mode::Guided ? guided : deconvnet)[0];
+  e.map = reduce_channels(e.attribution, reduce);
+  e.is_signed = reduce == "sum";
+  return e;
+}
+
+const char* kReluOnly =
+    " Only ReLU-like nodes are modified: Relu, and Clip with min 0 (ReLU6); every other node, "
+    "other activations included (LeakyRelu, PRelu, SiLU as Sigmoid*Mul, HardSwish, GELU, ...), "
+    "passes the exact gradient, so on a ReLU-free network the result is the plain gradient.";
+
+}  // namespace
+
+void add_modified_gradient_methods(std::vector<MethodInfo>& registry) {
+  const std::vector<Hyperparameter> reduce = {
+      {"reduce", "max", "channel reduction: max (of |a|), l2, sum (signed)"}};
+  registry.push_back({"guided-backprop",
+                      {"guided-backpropagation", "guided"},
+                      Family::Gradient,
+                      std::string("gradient in which ReLU-like nodes pass only positive signal, "
+                                  "and only where their forward input was positive (and below "
+                                  "a Clip's max): sharp edges, weakly class-discriminative.") +
+                          kReluOnly,
+                      false,
+                      true,
+                      false,
+                      "input",
+                      "1 forward + 1 modified backward",
+                      reduce,
+                      "Springenberg, Dosovitskiy, Brox, Riedmiller. Striving for Simplicity: The "
+                      "All Convolutional Net. ICLR Workshop 2015",
+                      [](const Context& c) { return modified_gradient(c, Mode::Guided); }});
+  registry.push_back({"deconvnet",
+                      {"deconvolution"},
+                      Family::Gradient,
+                      std::string("backward pass in which ReLU-like nodes pass only positive "
+                                  "signal, ignoring the forward activations (the 'deconvolution' "
+                                  "network).") +
+                          kReluOnly,
+                      false,
+                      true,
+                      false,
+                      "input",
+                      "1 forward + 1 modified backward",
+                      reduce,
+                      "Zeiler, Fergus. Visualizing and Understanding Convolutional Networks. "
+                      "ECCV 2014",
+                      [](const Context& c) { return modified_gradient(c, Mode::Deconvnet); }});
+}
+
+}  // namespace whitebox::explainers

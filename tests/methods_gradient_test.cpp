@@ -1,0 +1,252 @@
+// The gradient family and the black-box references against independent PyTorch-autograd
+// references (tests/reference/gradient_methods.py, in float64), plus properties that hold by
+// construction.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "support.hpp"
+#include "whitebox/error.hpp"
+#include "whitebox/explain.hpp"
+#include "whitebox/npy.hpp"
+
+namespace whitebox::test {
+namespace {
+
+Explanation run(const std::string& method, const Model& model, const at::Tensor& x,
+                const std::vector<int64_t>& classes, const Params& params = {}) {
+  const Context context(model, x, classes, params);
+  return find_method(method).run(context);
+}
+
+// ---- against PyTorch -------------------------------------------------------------------------
+
+class MethodsGradient : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const auto dir = fixture(GetParam());
+    ASSERT_TRUE(std::filesystem::exists(dir / "ref_gradient_done"))
+        << "missing references in " << dir << ": run the 'gradient_references' test first";
+    std::ifstream(dir / "ref_gradient.json") >> refs_;
+  }
+  nlohmann::json refs_;
+};
+
+TEST_P(MethodsGradient, MatchPyTorchReferences) {
+  const auto dir = fixture(GetParam());
+  // In float64: in float32, random-weight networks at perturbed inputs (path points, noisy copies)
+  // flip ReLU / max-pool decisions at near-ties, and two correct implementations then differ by
+  // up to 1e-2 (efficientnet_b0 at SmoothGrad's noisy copies: by more than 100%).
+  const Model model = Model::load(dir / "model.onnx").to(at::kDouble);
+  const at::Tensor x = read_npy(dir / "x.npy").to(at::kDouble);
+  const std::vector<int64_t> classes = {refs_["target"].get<int64_t>()};
+  for (const auto& [name, ref] : refs_["references"].items()) {
+    Params params;
+    for (const auto& [key, value] : ref["params"].items()) params.set(key, value.get<std::string>());
+    const auto start = std::chrono::steady_clock::now();
+    const Explanation e = run(ref["method"].get<std::string>(), model, x, classes, params);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double error = relative_error(e.attribution, read_npy(dir / ref["attribution"].get<std::string>()));
+    EXPECT_LT(error, 1e-4) << name << " attribution";
+    std::string line = GetParam() + " " + name + ": attribution " + c10::str(error);
+    if (ref.contains("map")) {
+      const double map_error = relative_error(e.map, read_npy(dir / ref["map"].get<std::string>()));
+      EXPECT_LT(map_error, 1e-4) << name << " map";
+      line += ", map " + c10::str(map_error);
+    }
+    std::cout << "  " << line << " (" << seconds << " s)\n";
+  }
+}
+
+// The prefix starts with "Methods" so that --gtest_filter=Methods* selects these.
+INSTANTIATE_TEST_SUITE_P(MethodsTorchvision, MethodsGradient,
+                         ::testing::Values("resnet18", "vgg16_bn", "densenet121", "mobilenet_v2",
+                                           "efficientnet_b0"),
+                         [](const auto& info) { return info.param; });
+
+// ---- properties ------------------------------------------------------------------------------
+
+// f(x) = W x + b over 6 features, 4 classes.
+Model linear_model() {
+  at::manual_seed(7);
+  return one_node_model("Gemm", {1, 6}, {at::randn({4, 6}), at::randn({4})}, {{"transB", int64_t{1}}});
+}
+
+// An "image classifier" whose logits are its pixels: [N, 2, 5, 6] -> [N, 60].
+Model pixel_model() { return one_node_model("Flatten", {1, 2, 5, 6}, {}, {{"axis", int64_t{1}}}); }
+
+TEST(MethodsGradientProperties, RegistryHasEveryMethodOnceWithTaxonomy) {
+  std::set<std::string> names;
+  for (const auto& m : methods()) {
+    EXPECT_TRUE(names.insert(m.name).second) << m.name;
+    for (const auto& alias : m.aliases) EXPECT_TRUE(names.insert(alias).second) << alias;
+  }
+  const std::map<std::string, Family> expected = {
+      {"saliency", Family::Gradient},         {"gradient-input", Family::Gradient},
+      {"integrated-gradients", Family::Gradient}, {"smoothgrad", Family::Gradient},
+      {"smoothgrad-squared", Family::Gradient}, {"vargrad", Family::Gradient},
+      {"guided-backprop", Family::Gradient},  {"deconvnet", Family::Gradient},
+      {"occlusion", Family::BlackBox},        {"rise", Family::BlackBox}};
+  for (const auto& [name, family] : expected) {
+    const MethodInfo& m = find_method(name);
+    EXPECT_EQ(m.family, family) << name;
+    EXPECT_FALSE(m.summary.empty()) << name;
+    EXPECT_FALSE(m.citation.empty()) << name;
+    EXPECT_FALSE(m.cost.empty()) << name;
+    EXPECT_FALSE(m.hyperparameters.empty()) << name;
+    EXPECT_EQ(m.resolution, "input") << name;
+  }
+  EXPECT_EQ(find_method("ig").name, "integrated-gradients");
+  EXPECT_TRUE(find_method("gradient-input").uses_input_gradient);
+  EXPECT_FALSE(find_method("occlusion").needs_gradient);
+}
+
+TEST(MethodsGradientProperties, GradientTimesInputEqualsIntegratedGradientsOnALinearModel) {
+  const Model model = linear_model();
+  at::manual_seed(8);
+  const at::Tensor x = at::randn({3, 6});
+  const std::vector<int64_t> classes = {0, 2, 3};
+  const Explanation gi = run("gradient-input", model, x, classes);
+  for (const char* rule : {"gauss-legendre", "riemann-left", "riemann-right", "riemann-middle", "trapezoid"}) {
+    const Explanation ig = run("integrated-gradients", model, x, classes,
+                               Params().set("baseline", "zero").set("integration", rule).set("steps", "5").set("batch", "4"));
+    EXPECT_LT(relative_error(ig.attribution, gi.attribution), 1e-6) << rule;
+    EXPECT_LT(std::abs(ig.stats.at("completeness_gap")), 1e-5) << rule;
+  }
+}
+
+TEST(MethodsGradientProperties, IntegratedGradientsBatchRowsEqualSingleImages) {
+  const Model model = pixel_model();
+  at::manual_seed(9);
+  const at::Tensor x = at::randn({2, 2, 5, 6});
+  const Params params = Params().set("baseline", "mean").set("steps", "7").set("batch", "3");
+  const Explanation both = run("integrated-gradients", model, x, {4, 33}, params);
+  const Explanation second = run("integrated-gradients", model, x.narrow(0, 1, 1), {33}, params);
+  EXPECT_LT(relative_error(both.attribution[1], second.attribution[0]), 1e-6);
+}
+
+TEST(MethodsGradientProperties, ModifiedGradientsEqualTheGradientWithoutReLUs) {
+  const Model model = linear_model();
+  at::manual_seed(10);
+  const at::Tensor x = at::randn({2, 6});
+  const Explanation plain = run("saliency", model, x, {1, 3});
+  EXPECT_LT(relative_error(run("guided-backprop", model, x, {1, 3}).attribution, plain.attribution), 1e-7);
+  EXPECT_LT(relative_error(run("deconvnet", model, x, {1, 3}).attribution, plain.attribution), 1e-7);
+}
+
+TEST(MethodsGradientProperties, ModifiedGradientsAtReLUs) {
+  // One Relu / ReLU6 node: the signal into x is the one-hot seed (positive), masked or not.
+  const at::Tensor x = at::tensor({-1.0f, 2.0f, 7.0f, 0.5f}).view({1, 4});
+  const Model relu = one_node_model("Relu", {1, 4});
+  const Model relu6 = one_node_model("Clip", {1, 4}, {at::scalar_tensor(0.0f), at::scalar_tensor(6.0f)});
+  for (int64_t cls = 0; cls < 4; ++cls) {
+    const at::Tensor onehot = at::zeros({1, 4}).index_fill_(1, at::tensor({cls}), 1.0);
+    const float v = x[0][cls].item<float>();
+    EXPECT_TRUE(at::equal(run("deconvnet", relu, x, {cls}).attribution, onehot)) << cls;
+    EXPECT_TRUE(at::equal(run("guided-backprop", relu, x, {cls}).attribution, onehot * (v > 0))) << cls;
+    EXPECT_TRUE(at::equal(run("deconvnet", relu6, x, {cls}).attribution, onehot)) << cls;
+    EXPECT_TRUE(at::equal(run("guided-backprop", relu6, x, {cls}).attribution, onehot * (v > 0 && v < 6)))
+        << cls;
+  }
+}
+
+TEST(MethodsGradientProperties, OcclusionAndRiseByHand) {
+  const Model model = pixel_model();
+  at::manual_seed(11);
+  const at::Tensor x = at::randn({1, 2, 5, 6});
+  // Class 1 * 30 + 2 * 6 + 3 is pixel (channel 1, row 2, column 3); a 1x1 window occluding both
+  // channels drops the logit by x there and nowhere else.
+  const Explanation occ = run("occlusion", model, x, {45}, Params().set("window", "1").set("batch", "7"));
+  at::Tensor expected = at::zeros({1, 5, 6});
+  expected[0][2][3] = x[0][1][2][3];
+  EXPECT_LT(relative_error(occ.map, expected), 1e-7);
+  // Windows of 3 at stride 2 (+ the edge one): pixel (2, 3) lies in 2 x 2 windows, all dropping x.
+  const Explanation occ3 = run("occlusion", model, x, {45}, Params().set("window", "3").set("stride", "2"));
+  EXPECT_NEAR(occ3.map[0][2][3].item<double>(), x[0][1][2][3].item<double>(), 1e-6);
+  EXPECT_NEAR(occ3.map[0][0][0].item<double>(), 0.0, 1e-7);
+  // p = 1 keeps everything: every mask is 1 and the map is the class probability everywhere.
+  const Explanation r = run("rise", model, x, {45}, Params().set("masks", "5").set("p", "1").set("cells", "2"));
+  const double prob = at::softmax(x.flatten(1), 1)[0][45].item<double>();
+  EXPECT_LT(relative_error(r.map, at::full({1, 5, 6}, prob)), 1e-6);
+}
+
+TEST(MethodsGradientProperties, NoiseWrappers) {
+  const Model model = pixel_model();
+  at::manual_seed(12);
+  const at::Tensor x = at::randn({2, 2, 5, 6});
+  const std::vector<int64_t> classes = {3, 50};
+  // No noise: every copy is x.
+  const Explanation plain = run("gradient-input", model, x, classes);
+  const Params quiet = Params().set("noise", "0").set("samples", "3").set("base", "gradient-input").set("batch", "4");
+  EXPECT_LT(relative_error(run("smoothgrad", model, x, classes, quiet).attribution, plain.attribution), 1e-7);
+  EXPECT_LT(relative_error(run("smoothgrad-squared", model, x, classes, quiet).attribution,
+                           plain.attribution.pow(2)), 1e-7);
+  EXPECT_LT(run("vargrad", model, x, classes, quiet).attribution.abs().max().item<double>(), 1e-10);
+  // Any method can be the base; the seed makes runs repeatable, and batching does not matter.
+  const Params noisy = Params().set("base", "occlusion").set("window", "2").set("samples", "5");
+  const Explanation a = run("smoothgrad", model, x, classes, noisy);
+  const Explanation b = run("smoothgrad", model, x, classes, Params(noisy).set("batch", "3"));
+  EXPECT_EQ(a.map.sizes(), (at::IntArrayRef{2, 5, 6}));
+  EXPECT_LT(relative_error(a.map, b.map), 1e-6);
+  EXPECT_GT(relative_error(a.map, run("occlusion", model, x, classes, noisy).map), 1e-3);
+  EXPECT_GT(relative_error(a.map, run("smoothgrad", model, x, classes, Params(noisy).set("seed", "1")).map), 1e-3);
+}
+
+TEST(MethodsGradientProperties, IntegratedGradientsCompletenessOnResNet18) {
+  if (!has_fixture("resnet18")) GTEST_SKIP() << "no resnet18 fixture";
+  const Model model = Model::load(fixture("resnet18") / "model.onnx");
+  const at::Tensor x = read_npy(fixture("resnet18") / "x.npy");
+  const Context context(model, x, Target::top(), Params());
+  // Along a ReLU network's path the gradient is piecewise constant, so the error of a coarse
+  // quadrature is erratic (4 points can beat 16); the default must beat both, and be < 1%.
+  std::vector<double> relative;
+  for (const char* steps : {"4", "16", "50"}) {
+    const Params params = Params().set("steps", steps).set("batch", "25");
+    const Explanation e = run("integrated-gradients", model, x, context.classes, params);
+    relative.push_back(e.stats.at("relative_completeness_gap"));
+    std::cout << "  resnet18 IG steps " << steps << ": delta " << e.stats.at("delta") << ", gap "
+              << e.stats.at("completeness_gap") << " (relative " << relative.back() << ")\n";
+  }
+  EXPECT_LT(relative[2], std::min(relative[0], relative[1])) << "at the default 50 steps";
+  EXPECT_LT(relative[2], 0.01) << "at the default 50 steps";
+}
+
+TEST(MethodsGradientProperties, BadHyperparametersThrow) {
+  const Model model = pixel_model();
+  const at::Tensor x = at::randn({1, 2, 5, 6});
+  const std::vector<std::pair<std::string, Params>> bad = {
+      {"integrated-gradients", Params().set("steps", "0")},
+      {"integrated-gradients", Params().set("steps", "2.5")},
+      {"integrated-gradients", Params().set("batch", "0")},
+      {"integrated-gradients", Params().set("baseline", "grey")},
+      {"integrated-gradients", Params().set("baseline", "black")},  // 2 channels: no black image
+      {"integrated-gradients", Params().set("integration", "simpson").set("baseline", "zero")},
+      {"integrated-gradients", Params().set("integration", "trapezoid").set("steps", "1").set("baseline", "zero")},
+      {"integrated-gradients", Params().set("baseline", "blurred").set("sigma", "-1")},
+      {"integrated-gradients", Params().set("baseline", "blurred").set("sigma", "4")},
+      {"smoothgrad", Params().set("noise", "-0.1")},
+      {"smoothgrad", Params().set("samples", "0")},
+      {"vargrad", Params().set("base", "smoothgrad")},
+      {"smoothgrad", Params().set("seed", "-3")},
+      {"occlusion", Params().set("window", "6")},
+      {"occlusion", Params().set("window", "0")},
+      {"occlusion", Params().set("stride", "0")},
+      {"rise", Params().set("masks", "0")},
+      {"rise", Params().set("p", "0")},
+      {"rise", Params().set("p", "1.5")},
+      {"rise", Params().set("cells", "9")},
+  };
+  for (const auto& [method, params] : bad) {
+    std::string text;
+    for (const auto& [k, v] : params.values()) text += k + "=" + v + " ";
+    EXPECT_THROW(run(method, model, x, {0}, params), ArgumentError) << method << " " << text;
+  }
+  EXPECT_THROW(run("smoothgrad", model, x, {0}, Params().set("base", "nonsense")), LookupError);
+}
+
+}  // namespace
+}  // namespace whitebox::test

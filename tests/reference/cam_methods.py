@@ -1,0 +1,240 @@
+#!/usr/bin/python3
+"""Reference class-activation maps for the whitebox C++ tests, in plain PyTorch.
+
+Usage: /usr/bin/python3 tests/reference/cam_methods.py FIXTURES [--only CASE,...] [--force]
+
+For every case below whose fixture folder exists (made by tests/fixtures/make_fixtures.py), the
+seeded torch model is rebuilt with make_fixtures' own construction, the fixture's feature module
+is hooked to get A = features and g = d logits[0, target] / dA by autograd, and each CAM is
+computed at layer resolution (before upsampling) in float64 from the float32 A and g.  Written
+to the case folder: ref_<method>.npy ([1, h, w], <f8), ref_xgradcam64.npy (XGrad-CAM from a
+float64 run) and the marker ref_cam_done, holding VERSION and a hash of the fixture: a case with
+a current marker is skipped, one whose fixture was regenerated is redone.
+
+Independent of the C++ code: the CAM head weights come from the torch module, Ablation-CAM
+reruns the torch head, Score-CAM runs the torch model on masked inputs.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+import make_fixtures as mf  # noqa: E402
+
+CASES = ["resnet18", "vgg16_bn", "densenet121", "mobilenet_v2", "efficientnet_b0"]
+SCORECAM_CHANNELS = 8   # Score-CAM on the top-8 channels by mean activation (C++ test: channels=8)
+FEM_K = 2.0
+MARKER = "ref_cam_done"
+VERSION = "3"           # in the marker with the fixture's hash; another stamp means redo
+
+
+def head(case, model, A):
+    """The torchvision classifier applied to the feature module's output A (eval mode)."""
+    if case == "resnet18":
+        return model.fc(torch.flatten(model.avgpool(A), 1))
+    if case == "vgg16_bn":
+        return model.classifier(torch.flatten(model.avgpool(A), 1))
+    if case == "densenet121":
+        return model.classifier(torch.flatten(F.adaptive_avg_pool2d(F.relu(A), 1), 1))
+    if case in ("mobilenet_v2",):
+        return model.classifier(torch.flatten(F.adaptive_avg_pool2d(A, 1), 1))
+    if case == "efficientnet_b0":
+        return model.classifier(torch.flatten(model.avgpool(A), 1))
+    raise KeyError(case)
+
+
+def cam_input(case, A):
+    """The value that the GAP + linear head pools (densenet applies a ReLU after `features`)."""
+    return F.relu(A) if case == "densenet121" else A
+
+
+def cam_linear(case, model):
+    """The linear layer after global average pooling, or None (VGG: three layers)."""
+    return {"resnet18": lambda: model.fc,
+            "densenet121": lambda: model.classifier,
+            "mobilenet_v2": lambda: model.classifier[1],
+            "efficientnet_b0": lambda: model.classifier[1]}.get(case, lambda: None)()
+
+
+def relu(t):
+    return t.clamp(min=0)
+
+
+def wsum(w, A):
+    """sum_k w[n, k] A[n, k] -> [N, h, w]."""
+    return (w[:, :, None, None] * A).sum(1)
+
+
+def minmax(m):
+    flat = m.flatten(1)
+    lo = flat.min(1, keepdim=True).values
+    rng = flat.max(1, keepdim=True).values - lo
+    out = torch.where(rng > 0, (flat - lo) / torch.where(rng > 0, rng, torch.ones_like(rng)),
+                      torch.zeros_like(flat))
+    return out.view(m.shape)
+
+
+def all_methods(case, model, feature_module, x, target):
+    """Every CAM at layer resolution, in float64 arithmetic from A and g of `model`'s precision."""
+    with mf.expose_features(model, feature_module) as tapped:
+        logits, features = tapped(x)
+    g32, = torch.autograd.grad(logits[0, target], [features])
+    A = features.detach().double()
+    g = g32.double()
+    y = float(logits[0, target])
+    with torch.no_grad():
+        check = head(case, model, features.detach())
+    assert torch.allclose(check, logits.detach(), rtol=1e-4, atol=1e-4), "head != model"
+
+    refs = {}
+    linear = cam_linear(case, model)
+    if linear is not None:
+        refs["cam"] = wsum(linear.weight.detach().double()[target][None], cam_input(case, A))
+    refs["gradcam"] = relu(wsum(g.mean((2, 3)), A))
+
+    # Grad-CAM++ written with the exponential score S = exp(Y) itself (paper, eq. 19), assuming
+    # the network after A is piecewise linear so that d^n S / dA^n = S g^n.
+    S = np.exp(y)
+    d1, d2, d3 = S * g, S * g ** 2, S * g ** 3
+    denom = 2 * d2 + A.sum((2, 3), keepdim=True) * d3
+    alpha = torch.where(denom != 0, d2 / torch.where(denom != 0, denom, torch.ones_like(denom)),
+                        torch.zeros_like(d2))
+    refs["gradcam++"] = relu(wsum((alpha * relu(d1)).sum((2, 3)), A))
+
+    refs["hirescam"] = relu((g * A).sum(1))
+    total = A.sum((2, 3), keepdim=True)
+    share = torch.where(total != 0, A / torch.where(total != 0, total, torch.ones_like(total)),
+                        torch.zeros_like(A))
+    refs["xgradcam"] = relu(wsum((share * g).sum((2, 3)), A))
+    refs["layercam"] = relu((relu(g) * A).sum(1))
+
+    with torch.no_grad():
+        # Score-CAM on the top channels by mean activation.
+        a32 = features.detach()
+        top = torch.topk(a32[0].mean((1, 2)), SCORECAM_CHANNELS).indices
+        masks = F.interpolate(a32[:, top], size=x.shape[2:], mode="bilinear", align_corners=False)
+        masks = minmax(masks[0].double()).to(x.dtype)       # [k, H, W], per channel
+        scores = torch.softmax(model(x * masks[:, None]), 1)[:, target].double()
+        refs["scorecam"] = relu(wsum(scores[None], A[:, top]))
+
+        # Ablation-CAM: the torch head on A with one channel zeroed at a time.
+        K = a32.shape[1]
+        ablated = []
+        for start in range(0, K, 64):
+            n = min(64, K - start)
+            rows = a32.repeat(n, 1, 1, 1)
+            rows[torch.arange(n), start + torch.arange(n)] = 0
+            ablated.append(head(case, model, rows)[:, target].double())
+        yk = torch.cat(ablated)
+        refs["ablationcam"] = relu(wsum(((y - yk) / y)[None], A))
+
+    # Eigen-CAM: projection of M = A as [hw, K] on its first right singular vector.
+    M = A[0].flatten(1).t()
+    v = torch.linalg.svd(M, full_matrices=False).Vh[0]
+    p = M @ v
+    mean = A[0].mean(0).flatten()
+    if float(((p - p.mean()) * (mean - mean.mean())).sum()) < 0:
+        p = -p
+    refs["eigencam"] = p.view(1, A.shape[2], A.shape[3])
+
+    # FEM: binary K-sigma masks weighted by channel means, min-max normalised.
+    mu = A.mean((2, 3), keepdim=True)
+    sigma = A.std((2, 3), unbiased=False, keepdim=True)
+    refs["fem"] = minmax(((A > mu + FEM_K * sigma).double() * mu).sum(1))
+    refs["mlfem"] = refs["fem"]    # at one layer (layers=features) MLFEM is FEM
+
+    return refs
+
+
+def compute(case, case_dir):
+    meta = json.load(open(os.path.join(case_dir, "meta.json")))
+    target = meta["target"]
+    input_shape = meta["input_shape"]
+    built = mf.torchvision_case(case)
+    unfolded = mf.prepare_model(built, input_shape)
+    x = torch.from_numpy(np.load(os.path.join(case_dir, "x.npy")))
+    fixture_features = torch.from_numpy(np.load(os.path.join(case_dir, "features.npy")))
+    # float32 on the same function as the fixture's own float32 references: BatchNorm folded into
+    # Conv as the engine folds it (make_fixtures.fold_conv_batchnorm) where the fixture was made
+    # so, else the model as exported. float64 always on the model as exported.
+    candidates = []
+    fold = getattr(mf, "fold_conv_batchnorm", None)
+    if fold is not None:
+        try:
+            candidates.append(fold(unfolded, x))
+        except Exception as err:   # reported through the mismatch below if nothing fits
+            print(f"  {case}: fold_conv_batchnorm failed ({type(err).__name__}: {err})", flush=True)
+    candidates.append(unfolded)
+    for model in candidates:
+        with mf.expose_features(model, built.feature_module) as tapped:
+            logits, features = tapped(x)
+        if torch.allclose(fixture_features, features.detach(), rtol=1e-4, atol=1e-5):
+            break
+    else:
+        raise RuntimeError("no rebuilt model reproduces the fixture's features")
+    refs = all_methods(case, model, built.feature_module, x, target)
+    # Also everything in float64 on the model as exported: XGrad-CAM's division by channel sums
+    # is ill-conditioned where activations of both signs nearly cancel (densenet121's BatchNorm
+    # `features`) and FEM's thresholds are discontinuous, so float32 roundoff may legitimately
+    # move them; in float64 every method must agree.
+    model64 = unfolded.double()
+    for name, ref in all_methods(case, model64, built.feature_module, x.double(), target).items():
+        refs[name + "64"] = ref
+
+    for name, ref in refs.items():
+        np.save(os.path.join(case_dir, f"ref_{name}.npy"), ref.numpy().astype("<f8"))
+    return sorted(refs)
+
+
+def stamp_of(case_dir):
+    """Marker content: the script version and a hash of the fixture it was computed from, so that
+    references are redone when the fixture is regenerated."""
+    digest = hashlib.sha1()
+    for name in ("x.npy", "features.npy", "logits.npy"):
+        with open(os.path.join(case_dir, name), "rb") as f:
+            digest.update(f.read())
+    return VERSION + " " + digest.hexdigest()
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("fixtures")
+    parser.add_argument("--only")
+    parser.add_argument("--force", action="store_true")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(2)
+    cases = args.only.split(",") if args.only else CASES
+    failed = []
+    for case in cases:
+        case_dir = os.path.join(args.fixtures, case)
+        if not os.path.exists(os.path.join(case_dir, "done")):
+            print(f"[skip] {case}: no fixture", flush=True)
+            continue
+        marker = os.path.join(case_dir, MARKER)
+        stamp = stamp_of(case_dir)
+        current = os.path.exists(marker) and open(marker).read().strip() == stamp
+        if current and not args.force:
+            print(f"[skip] {case} (done)", flush=True)
+            continue
+        try:
+            names = compute(case, case_dir)
+        except Exception as err:
+            failed.append(case)
+            print(f"[FAIL] {case}: {type(err).__name__}: {err}", flush=True)
+            continue
+        with open(marker, "w") as f:
+            f.write(stamp + "\n")
+        print(f"[ ok ] {case}: {' '.join(names)}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

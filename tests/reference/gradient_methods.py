@@ -1,0 +1,321 @@
+#!/usr/bin/python3
+"""Independent PyTorch-autograd references for the gradient and black-box methods.
+
+Usage: /usr/bin/python3 tests/reference/gradient_methods.py FIXTURES_DIR
+           [--only CASE[,CASE...]] [--force]
+
+For each case (the torchvision fixtures made by tests/fixtures/make_fixtures.py)
+the same seeded torch model is rebuilt, and each method is computed with plain
+torch autograd on x.npy for the class in meta.json.  Written into the case
+folder:
+  ref_<name>.npy         the method's attribution (float64)
+  ref_<name>_map.npy     its map, where the test also checks it
+  ref_gradient.json      for each reference: method, hyper-parameters, files
+  ref_gradient_done      marker: a case with it is skipped (unless --force)
+$WHITEBOX_FIXTURES, when set, replaces FIXTURES_DIR (as in the C++ tests).
+
+None of this uses whitebox: the random noise, quadrature nodes and masks are
+regenerated here from the documented recipes (torch.Generator seeded the same).
+Everything is computed in float64 (random numbers are drawn as float32, as
+whitebox does, then widened): in float32, random-weight networks evaluated at
+perturbed inputs (path points, noisy copies) flip ReLU / max-pool decisions at
+near-ties, so two correct float32 implementations differ by up to ~1e-2 there
+(efficientnet_b0's noisy copies: by more than 100%).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision.transforms.functional as TF
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+import make_fixtures  # noqa: E402  (reuses its seeded model construction)
+
+VERSION = "2"
+CASES = ["resnet18", "vgg16_bn", "densenet121", "mobilenet_v2",
+         "efficientnet_b0"]
+BLACKBOX_CASES = {"resnet18", "mobilenet_v2"}   # forward-heavy: fewer models
+HEAVY_CASES = {"vgg16_bn", "densenet121"}        # fewer path points / noisy copies
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+
+
+def score_grad(model, x, target):
+    """d logits[:, target].sum() / dx for a batch x."""
+    x = x.detach().clone().requires_grad_(True)
+    logits = model(x)
+    (grad,) = torch.autograd.grad(logits[:, target].sum(), [x])
+    return grad, logits.detach()[:, target]
+
+
+def batched_grads(model, points, target, batch=16):
+    out = [score_grad(model, points[i:i + batch], target)[0]
+           for i in range(0, points.shape[0], batch)]
+    return torch.cat(out)
+
+
+# ---------------------------------------------------------------- quadrature
+
+def quadrature(rule, steps):
+    """Points in [0, 1] and weights; `steps` points for every rule."""
+    k = np.arange(steps, dtype=np.float64)
+    if rule == "gauss-legendre":
+        nodes, weights = np.polynomial.legendre.leggauss(steps)
+        return (nodes + 1) / 2, weights / 2
+    if rule == "trapezoid":
+        w = np.full(steps, 1.0 / (steps - 1))
+        w[0] = w[-1] = 0.5 / (steps - 1)
+        return k / (steps - 1), w
+    offset = {"riemann-left": 0.0, "riemann-middle": 0.5,
+              "riemann-right": 1.0}[rule]
+    return (k + offset) / steps, np.full(steps, 1.0 / steps)
+
+
+def baseline_of(x, name, sigma=5.0):
+    if name == "zero":
+        return torch.zeros_like(x)
+    if name == "black":
+        black = [(0 - m) / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)]
+        return torch.tensor(black, dtype=x.dtype).view(1, 3, 1, 1).expand_as(x)
+    if name == "blurred":
+        half = int(np.ceil(3 * sigma))
+        return TF.gaussian_blur(x, [2 * half + 1] * 2, [sigma] * 2)
+    raise ValueError(name)
+
+
+def integrated_gradients(model, x, target, steps, rule, baseline, sigma=5.0):
+    b = baseline_of(x, baseline, sigma)
+    alphas, weights = quadrature(rule, steps)
+    alphas = torch.tensor(alphas, dtype=x.dtype).view(-1, 1, 1, 1)
+    weights = torch.tensor(weights, dtype=x.dtype).view(-1, 1, 1, 1)
+    points = b + alphas * (x - b)
+    grads = batched_grads(model, points, target)
+    return ((x - b) * (grads * weights).sum(0, keepdim=True)).detach()
+
+
+# ------------------------------------------------------------ noise wrappers
+
+def noisy_saliency(model, x, target, samples, noise, seed):
+    g = torch.Generator().manual_seed(seed)
+    n = x.shape[0]
+    eps = torch.randn([n, samples] + list(x.shape[1:]), generator=g).to(x.dtype)
+    flat = x.flatten(1)
+    sigma = noise * (flat.max(1).values - flat.min(1).values)
+    copies = (x[:, None] + sigma.view(-1, 1, 1, 1, 1) * eps)
+    grads = batched_grads(model, copies.reshape(-1, *x.shape[1:]), target)
+    grads = grads.view(n, samples, *x.shape[1:])
+    maps = grads.abs().amax(2)                      # saliency map: max |g|
+    return {
+        "smoothgrad": (grads.mean(1), maps.mean(1)),
+        "smoothgrad_squared": ((grads ** 2).mean(1), (maps ** 2).mean(1)),
+        "vargrad": (grads.var(1, unbiased=False), maps.var(1, unbiased=False)),
+    }
+
+
+# ------------------------------------------------------- modified gradients
+
+class _PositiveBackward(torch.autograd.Function):
+    """y = clamp(x, lo, hi); backward relu(g), masked by lo < x < hi if guided."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi, guided):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi, ctx.guided = lo, hi, guided
+        return x.clamp(lo, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        out = g.clamp(min=0)
+        if ctx.guided:
+            mask = x > ctx.lo
+            if ctx.hi is not None:
+                mask &= x < ctx.hi
+            out = out * mask
+        return out, None, None, None
+
+
+def modified_backprop(model, x, target, guided):
+    """Swap F.relu and F.hardtanh(min 0) (ReLU, ReLU6, functional calls) for
+    the positive-signal backward while the model runs."""
+    relu, hardtanh = F.relu, F.hardtanh
+
+    def my_relu(t, inplace=False):
+        return _PositiveBackward.apply(t, 0.0, None, guided)
+
+    def my_hardtanh(t, min_val=-1.0, max_val=1.0, inplace=False):
+        if min_val != 0.0:
+            return hardtanh(t, min_val, max_val)
+        return _PositiveBackward.apply(t, 0.0, max_val, guided)
+
+    F.relu, F.hardtanh = my_relu, my_hardtanh
+    try:
+        return score_grad(model, x, target)[0]
+    finally:
+        F.relu, F.hardtanh = relu, hardtanh
+
+
+# ---------------------------------------------------------------- black box
+
+@torch.no_grad()
+def occlusion(model, x, target, window, stride, fill, batch=16):
+    _, _, h, w = x.shape
+
+    def starts(size):
+        s = list(range(0, size - window + 1, stride))
+        return s + [size - window] if s[-1] + window < size else s
+
+    boxes = [(y, z) for y in starts(h) for z in starts(w)]
+    reference = model(x)[0, target]
+    total = torch.zeros(h, w, dtype=x.dtype)
+    count = torch.zeros(h, w, dtype=x.dtype)
+    for i in range(0, len(boxes), batch):
+        chunk = boxes[i:i + batch]
+        copies = x.repeat(len(chunk), 1, 1, 1)
+        for j, (y, z) in enumerate(chunk):
+            copies[j, :, y:y + window, z:z + window] = fill
+        drops = reference - model(copies)[:, target]
+        for j, (y, z) in enumerate(chunk):
+            total[y:y + window, z:z + window] += drops[j]
+            count[y:y + window, z:z + window] += 1
+    return (total / count)[None]
+
+
+@torch.no_grad()
+def rise(model, x, target, masks, cells, p, seed, batch=16):
+    _, _, h, w = x.shape
+    g = torch.Generator().manual_seed(seed)
+    grid = (torch.rand([masks, cells, cells], generator=g) < p).to(x.dtype)
+    ch, cw = -(-h // cells), -(-w // cells)
+    dy = torch.randint(ch, [masks], generator=g)
+    dx = torch.randint(cw, [masks], generator=g)
+    total = torch.zeros(h, w, dtype=x.dtype)
+    for i in range(0, masks, batch):
+        up = F.interpolate(grid[i:i + batch, None],
+                           size=((cells + 1) * ch, (cells + 1) * cw),
+                           mode="bilinear", align_corners=False)[:, 0]
+        m = torch.stack([up[j, dy[i + j]:dy[i + j] + h, dx[i + j]:dx[i + j] + w]
+                         for j in range(up.shape[0])])
+        probs = torch.softmax(model(x * m[:, None]), 1)[:, target]
+        total += (probs.view(-1, 1, 1) * m).sum(0)
+    return (total / (masks * p))[None]
+
+
+# ------------------------------------------------------------------- driver
+
+def references(case_name, model, x, target):
+    """Yields (name, method, params, attribution, map or None)."""
+    grad, _ = score_grad(model, x, target)
+    yield "saliency", "saliency", {}, grad, grad.abs().amax(1)
+    yield "gradient_input", "gradient-input", {}, grad * x, (grad * x).sum(1)
+
+    steps = 8 if case_name in HEAVY_CASES else 16
+    yield ("ig", "integrated-gradients",
+           {"steps": str(steps), "integration": "gauss-legendre", "baseline": "black"},
+           integrated_gradients(model, x, target, steps, "gauss-legendre", "black"), None)
+    if case_name == "resnet18":
+        yield ("ig_trapezoid_blurred", "integrated-gradients",
+               {"steps": "12", "integration": "trapezoid", "baseline": "blurred",
+                "sigma": "3"},
+               integrated_gradients(model, x, target, 12, "trapezoid", "blurred", 3.0),
+               None)
+        yield ("ig_left_zero", "integrated-gradients",
+               {"steps": "8", "integration": "riemann-left", "baseline": "zero",
+                "batch": "5"},
+               integrated_gradients(model, x, target, 8, "riemann-left", "zero"), None)
+
+    samples = 4 if case_name in HEAVY_CASES else 8
+    noise = {"samples": str(samples), "noise": "0.15", "seed": "0", "batch": "8"}
+    for name, (attr, smap) in noisy_saliency(model, x, target, samples, 0.15, 0).items():
+        yield name, name.replace("_", "-"), noise, attr, smap
+
+    yield ("guided_backprop", "guided-backprop", {},
+           modified_backprop(model, x, target, True), None)
+    yield ("deconvnet", "deconvnet", {},
+           modified_backprop(model, x, target, False), None)
+
+    if case_name in BLACKBOX_CASES:
+        occ = occlusion(model, x, target, 56, 28, 0.0)
+        yield ("occlusion", "occlusion", {"window": "56", "stride": "28"},
+               occ[:, None], occ)
+        occ = occlusion(model, x, target, 64, 40, 0.5)    # uneven: edge windows
+        yield ("occlusion_edge", "occlusion",
+               {"window": "64", "stride": "40", "fill": "0.5"}, occ[:, None], occ)
+        ri = rise(model, x, target, 48, 7, 0.5, 3)
+        yield ("rise", "rise", {"masks": "48", "cells": "7", "p": "0.5", "seed": "3"},
+               ri[:, None], ri)
+
+
+def run_case(outdir, case, force):
+    case_dir = os.path.join(outdir, case.name)
+    done = os.path.join(case_dir, "ref_gradient_done")
+    if os.path.exists(done) and not force:
+        with open(done) as f:
+            if f.read().strip() == VERSION:
+                return None
+    if not os.path.exists(os.path.join(case_dir, "done")):
+        raise RuntimeError(f"fixture {case_dir} is missing: run make_fixtures.py first")
+    with open(os.path.join(case_dir, "meta.json")) as f:
+        meta = json.load(f)
+    model = make_fixtures.prepare_model(case, meta["input_shape"])
+    for p in model.parameters():
+        p.requires_grad_(False)
+    x = torch.from_numpy(np.load(os.path.join(case_dir, "x.npy"))).double()
+    target = int(meta["target"])
+    model.double()
+    with torch.no_grad():   # the rebuilt model must be the exported one
+        logits = model(x).numpy()
+    expected = np.load(os.path.join(case_dir, "logits64.npy"))
+    if not np.abs(logits - expected).max() <= 1e-4 * np.abs(expected).max():
+        raise RuntimeError("rebuilt model's logits differ from the fixture's")
+    index = {}
+    for name, method, params, attr, smap in references(case.name, model, x, target):
+        entry = {"method": method, "params": params,
+                 "attribution": f"ref_{name}.npy"}
+        np.save(os.path.join(case_dir, entry["attribution"]),
+                attr.detach().numpy().astype("<f8"))
+        if smap is not None:
+            entry["map"] = f"ref_{name}_map.npy"
+            np.save(os.path.join(case_dir, entry["map"]),
+                    smap.detach().numpy().astype("<f8"))
+        index[name] = entry
+    with open(os.path.join(case_dir, "ref_gradient.json"), "w") as f:
+        json.dump({"target": target, "references": index}, f, indent=2)
+    with open(done, "w") as f:
+        f.write(VERSION + "\n")
+    return f"{len(index)} references"
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("outdir")
+    parser.add_argument("--only", help="comma-separated case names")
+    parser.add_argument("--force", action="store_true")
+    args = parser.parse_args(argv)
+    # The C++ tests read the fixtures from $WHITEBOX_FIXTURES when it is set: write them there too.
+    outdir = os.environ.get("WHITEBOX_FIXTURES") or args.outdir
+    names = args.only.split(",") if args.only else CASES
+    torch.set_num_threads(2)
+    failed = []
+    for case in make_fixtures.select_cases(",".join(names)):
+        start = time.time()
+        try:
+            status = run_case(outdir, case, args.force)
+        except Exception as err:
+            failed.append(case.name)
+            print(f"[FAIL] {case.name}: {type(err).__name__}: {err}", flush=True)
+            continue
+        print(f"[skip] {case.name} (done)" if status is None else
+              f"[ ok ] {case.name} {time.time() - start:.1f}s {status}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
