@@ -9,9 +9,9 @@
 
 #include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
+#include "whitebox/explain.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/npy.hpp"
-#include "whitebox/render.hpp"
 
 namespace whitebox::test {
 namespace {
@@ -264,58 +264,71 @@ TEST(Cli, ErrorUnknownColormap) {
                         "rainbow");
 }
 
-// The imaging functions the CLI is built on.
-
-TEST(CliImaging, WriteReadRoundTrip) {
-  TempDir dir;
-  const at::Tensor picture = at::randint(0, 256, {5, 7, 3}, at::kByte);
-  write_image(dir / "p.png", picture);
-  EXPECT_TRUE(at::equal(read_image(dir / "p.png"), picture));
-  EXPECT_THROW(write_image(dir / "p.nosuchformat", picture), FileError);
-  EXPECT_THROW(write_image(dir / "missing-folder" / "p.png", picture), FileError);
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);  // no leftovers
-  EXPECT_THROW(read_image(dir / "absent.png"), FileError);
+TEST(Cli, MethodsListsEveryMethod) {
+  REQUIRE_CLI();
+  const Result r = run_cli({"methods"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const std::string family : {"black-box", "gradient", "relevance", "cam"}) {
+    EXPECT_NE(r.out.find("\n" + family + " ("), std::string::npos) << family;
+  }
+  for (const auto& method : methods()) {
+    EXPECT_NE(r.out.find(" " + method.name + " "), std::string::npos) << method.name;
+  }
 }
 
-TEST(CliImaging, PreprocessCropsResizesNormalises) {
-  // A 100x60 picture: the central crop is 0.5 * 60 = 30 pixels square.
-  at::Tensor picture = at::zeros({60, 100, 3}, at::kByte);
-  picture.slice(0, 15, 45).slice(1, 35, 65).fill_(255);
-  Preprocessing p = Preprocessing::preset("unit", 16, 8);
-  p.crop = 0.5;
-  const Input input = preprocess(picture, p);
-  EXPECT_EQ(input.tensor.sizes(), at::IntArrayRef({1, 3, 8, 16}));
-  EXPECT_EQ(input.image.sizes(), at::IntArrayRef({8, 16, 3}));
-  EXPECT_NEAR(input.tensor.min().item<double>(), 1.0, 1e-6);  // the crop is all white
-  const Input imagenet = preprocess(picture, Preprocessing::preset("imagenet", 4, 4));
-  EXPECT_NEAR(imagenet.tensor.min().item<double>(), (0 - 0.485) / 0.229, 1e-5);
+TEST(Cli, MethodsShowsOneInFull) {
+  REQUIRE_CLI();
+  const Result r = run_cli({"methods", "gradcam"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const MethodInfo& gradcam = find_method("gradcam");
+  EXPECT_NE(r.out.find(gradcam.citation), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Selvaraju"), std::string::npos);
+  EXPECT_NE(r.out.find("layer=auto"), std::string::npos);
+  EXPECT_NE(r.out.find("\\mathrm{ReLU}"), std::string::npos);  // the formula
+  const Result alias = run_cli({"methods", "grad-cam"});
+  EXPECT_EQ(alias.code, 0);
+  EXPECT_EQ(alias.out, r.out);
 }
 
-TEST(CliImaging, ColorizeAndNormalize) {
-  const at::Tensor diverging = colorize(at::tensor({-1.0f, 0.0f, 1.0f}).view({1, 3}), Colormap::RedBlue);
-  EXPECT_TRUE(at::equal(diverging[0][0], at::tensor({0, 0, 255}, at::kByte)));
-  EXPECT_TRUE(at::equal(diverging[0][1], at::tensor({255, 255, 255}, at::kByte)));
-  EXPECT_TRUE(at::equal(diverging[0][2], at::tensor({255, 0, 0}, at::kByte)));
-  const at::Tensor jet = colorize(at::ones({2, 2}), Colormap::Jet);
-  EXPECT_GT(jet[0][0][0].item<int>(), jet[0][0][2].item<int>());  // jet's top is red, in RGB order
+TEST(Cli, MethodsUnknownName) {
+  REQUIRE_CLI();
+  const Result r = run_cli({"methods", "no-such-method"});
+  expect_one_line_error(r, "no-such-method");
+  EXPECT_NE(r.err.find("gradcam"), std::string::npos);  // the valid names are listed
+  expect_one_line_error(run_cli({"methods", "gradcam", "--markdown"}), "--markdown");
+}
 
-  const at::Tensor map = at::arange(1, 101, at::kFloat).view({10, 10});
-  const at::Tensor clipped = normalize_map(map, Normalization::Absolute, 50.0);
-  EXPECT_FLOAT_EQ(clipped.max().item<float>(), 1.0f);
-  EXPECT_FLOAT_EQ(clipped[0][9].item<float>(), 10.0f / 50.0f);
-  EXPECT_TRUE(at::equal(normalize_map(-map, Normalization::Positive), at::zeros({10, 10})));
-  EXPECT_FLOAT_EQ(normalize_map(-map, Normalization::Signed).min().item<float>(), -1.0f);
-  EXPECT_THROW(parse_colormap("rainbow"), LookupError);
-  EXPECT_THROW(parse_normalization("log"), LookupError);
+TEST(Cli, MethodsDocHasEveryFormula) {
+  REQUIRE_CLI();
+  const Result r = run_cli({"methods", "--markdown"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const auto& method : methods()) {
+    const auto start = r.out.find("\n### " + method.name + "\n");
+    ASSERT_NE(start, std::string::npos) << method.name;
+    const std::string section = r.out.substr(start, r.out.find("\n### ", start + 1) - start);
+    EXPECT_EQ(section.find("No formula written yet"), std::string::npos)
+        << method.name << " has no mathematics in apps/whitebox/methods_math.inc";
+    EXPECT_NE(section.find("```math"), std::string::npos) << method.name;
+    EXPECT_NE(section.find(method.citation), std::string::npos) << method.name;
+    for (const auto& h : method.hyperparameters) {
+      EXPECT_NE(section.find("| `" + h.name + "` |"), std::string::npos) << method.name << " " << h.name;
+    }
+  }
+}
 
-  const at::Tensor tiles = grid({at::zeros({20, 30, 3}, at::kByte), at::zeros({10, 10, 3}, at::kByte),
-                                 at::zeros({20, 30, 3}, at::kByte)},
-                                {"a", "b", "c"}, 2);
-  EXPECT_GT(tiles.size(0), 2 * 20);
-  EXPECT_GT(tiles.size(1), 2 * 30);
-  EXPECT_EQ(overlay(at::zeros({20, 30, 3}, at::kByte), at::full({5, 5, 3}, 200, at::kByte), 0.5)
-                .sizes(),
-            at::IntArrayRef({20, 30, 3}));
+TEST(Cli, MethodsDocIsUpToDate) {
+  REQUIRE_CLI();
+  const Result r = run_cli({"methods", "--markdown"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string committed = read_text(fs::path(WHITEBOX_SOURCE_DIR) / "docs" / "methods.md");
+  if (r.out == committed) return;
+  // Point at the first difference rather than printing two long documents.
+  std::stringstream generated(r.out), file(committed);
+  std::string a, b;
+  int line = 1;
+  while (std::getline(generated, a) && std::getline(file, b) && a == b) ++line;
+  ADD_FAILURE() << "docs/methods.md is out of date (first difference at line " << line
+                << "): regenerate with `build/apps/whitebox/whitebox methods --markdown > docs/methods.md`";
 }
 
 }  // namespace

@@ -29,6 +29,7 @@ struct Command {
 Command add_predict(CLI::App& parent);
 Command add_inspect(CLI::App& parent);
 Command add_explain(CLI::App& parent);
+Command add_methods(CLI::App& parent);
 
 // Loads the model named by `file` (or --model, or the default) with --preprocess applied.
 Model load_model(const Global& global, const std::string& file = "");

@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
   app.add_option("--preprocess", global.preprocess,
                  "override the model's preprocessing preset (imagenet, inception, mobilenet-tf, unit)");
 
-  const std::vector<Command> commands{add_predict(app), add_inspect(app), add_explain(app)};
+  const std::vector<Command> commands{add_predict(app), add_inspect(app), add_explain(app), add_methods(app)};
 
   try {
     app.parse(argc, argv);

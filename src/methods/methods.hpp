@@ -10,6 +10,7 @@ void add_gradient_methods(std::vector<MethodInfo>& registry);
 void add_cam_methods(std::vector<MethodInfo>& registry);
 void add_blackbox_methods(std::vector<MethodInfo>& registry);  // occlusion, RISE
 void add_noise_methods(std::vector<MethodInfo>& registry);     // SmoothGrad, SmoothGrad^2, VarGrad
+void add_relevance_methods(std::vector<MethodInfo>& registry); // LRP composites, deep Taylor
 // Called by add_gradient_methods, in taxonomy order.
 void add_integrated_gradients_method(std::vector<MethodInfo>& registry);
 void add_modified_gradient_methods(std::vector<MethodInfo>& registry);  // guided backprop, deconvnet

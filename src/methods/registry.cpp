@@ -25,6 +25,7 @@ const std::vector<MethodInfo>& methods() {
     explainers::add_blackbox_methods(all);
     explainers::add_gradient_methods(all);
     explainers::add_noise_methods(all);
+    explainers::add_relevance_methods(all);
     explainers::add_cam_methods(all);
     return all;
   }();

@@ -4,19 +4,42 @@
 namespace whitebox::ops {
 namespace {
 
-class Conv final : public Kernel {
+class Conv final : public Kernel, public LinearForm {
  public:
   explicit Conv(const NodeView& node)
-      : window_(node, weight_kernel(node)), groups_(node.i("group", 1)) {
+      : window_(node, weight_kernel(node)),
+        groups_(node.i("group", 1)),
+        // Linear in x only when the weight (and bias) are parameters.
+        is_linear_(node.is_constant(1) && (!node.has_input(2) || node.is_constant(2))),
+        has_bias_(node.has_input(2)) {
     if (window_.kernel().empty()) node.invalid("cannot determine the kernel size");
   }
 
   Tensors forward(const Tensors& in) const override {
-    const at::Tensor x = window_.pad_input(in[0]);
-    const auto spatial = in[0].sizes().slice(2);
-    return {at::convolution(x, in[1], in.size() > 2 ? in[2] : at::Tensor(), window_.strides(),
-                            window_.symmetric_pads(spatial), window_.dilations(), false,
-                            std::vector<int64_t>(window_.kernel().size(), 0), groups_)};
+    return {apply(in[0], in[1], in.size() > 2 ? in[2] : at::Tensor())};
+  }
+
+  const LinearForm* linear() const override { return is_linear_ ? this : nullptr; }
+  int weight_input() const override { return 1; }
+  int bias_input() const override { return has_bias_ ? 2 : -1; }
+
+  at::Tensor apply(const at::Tensor& input, const at::Tensor& weight,
+                   const at::Tensor& bias) const override {
+    const at::Tensor x = window_.pad_input(input);
+    const auto spatial = input.sizes().slice(2);
+    return at::convolution(x, weight, bias, window_.strides(), window_.symmetric_pads(spatial),
+                           window_.dilations(), false,
+                           std::vector<int64_t>(window_.kernel().size(), 0), groups_);
+  }
+
+  at::Tensor apply_transpose(const at::Tensor& signal, const at::Tensor& input,
+                             const at::Tensor& weight) const override {
+    const auto spatial = input.sizes().slice(2);
+    auto grads = at::convolution_backward(
+        signal, window_.pad_input(input), weight, c10::nullopt, window_.strides(),
+        window_.symmetric_pads(spatial), window_.dilations(), false,
+        std::vector<int64_t>(window_.kernel().size(), 0), groups_, {true, false, false});
+    return window_.unpad_signal(std::get<0>(grads), spatial);
   }
 
   Tensors vjp(const Tensors& in, const Tensors& out, const Tensors& grad,
@@ -56,6 +79,7 @@ class Conv final : public Kernel {
 
   Window window_;
   int64_t groups_;
+  bool is_linear_, has_bias_;
 };
 
 }  // namespace

@@ -15,6 +15,23 @@ namespace whitebox::ops {
 
 using Tensors = std::vector<at::Tensor>;
 
+// A node that is linear in one input, y = W x + b, with W (and b) constant: the geometry that
+// relevance rules (LRP) need to rerun the layer with modified weights.
+class LinearForm {
+ public:
+  virtual ~LinearForm() = default;
+  // Which node inputs play x, W and b (-1: W implicit, as in pooling; b absent).
+  virtual int data_input() const { return 0; }
+  virtual int weight_input() const { return -1; }
+  virtual int bias_input() const { return -1; }
+  // W' x + b' for a weight W' of W's shape (undefined: the implicit weight), b' may be undefined.
+  virtual at::Tensor apply(const at::Tensor& x, const at::Tensor& weight,
+                           const at::Tensor& bias) const = 0;
+  // W'^T signal, shaped like x (x only gives the shape).
+  virtual at::Tensor apply_transpose(const at::Tensor& signal, const at::Tensor& x,
+                                     const at::Tensor& weight) const = 0;
+};
+
 class Kernel {
  public:
   virtual ~Kernel() = default;
@@ -25,6 +42,8 @@ class Kernel {
   // forward under autograd; kernels on the hot path override it with closed forms.
   virtual Tensors vjp(const Tensors& inputs, const Tensors& outputs, const Tensors& grad_outputs,
                       const std::vector<bool>& wanted) const;
+  // The node's linear form when it is a linear layer (Conv, Gemm, MatMul, pooling), else null.
+  virtual const LinearForm* linear() const { return nullptr; }
 };
 
 // A kernel made of two functions, for operators whose attributes fit in a lambda capture.

@@ -12,7 +12,7 @@ bool wants(const std::vector<bool>& wanted, const Tensors& in, size_t i) {
 }
 
 // Y = alpha * A' B' + beta * C, where A' = transA ? A^T : A and B' likewise.
-class Gemm final : public Kernel {
+class Gemm final : public Kernel, public LinearForm {
  public:
   explicit Gemm(const NodeView& node)
       : alpha_(node.f("alpha", 1.0)),
@@ -20,6 +20,30 @@ class Gemm final : public Kernel {
         trans_a_(node.i("transA", 0) != 0),
         trans_b_(node.i("transB", 0) != 0) {
     if (node.num_inputs() < 2) node.invalid("Gemm needs inputs A and B");
+    // A dense layer: x = A computed, B = weight and C = bias constant. A negative alpha would
+    // flip the signs that relevance rules read off W, so it is not offered as linear.
+    has_bias_ = node.has_input(2) && beta_ != 0.0;
+    is_linear_ = !node.is_constant(0) && node.is_constant(1) &&
+                 (!node.has_input(2) || node.is_constant(2)) && alpha_ > 0.0;
+  }
+
+  const LinearForm* linear() const override { return is_linear_ ? this : nullptr; }
+  int weight_input() const override { return 1; }
+  int bias_input() const override { return has_bias_ ? 2 : -1; }
+
+  at::Tensor apply(const at::Tensor& x, const at::Tensor& weight,
+                   const at::Tensor& bias) const override {
+    const at::Tensor a = trans_a_ ? x.t() : x;
+    const at::Tensor y = at::mm(a, trans_b_ ? weight.t() : weight);
+    const at::Tensor scaled = alpha_ == 1.0 ? y : y * alpha_;
+    return bias.defined() ? scaled + beta_ * bias : scaled;
+  }
+
+  at::Tensor apply_transpose(const at::Tensor& signal, const at::Tensor& x,
+                             const at::Tensor& weight) const override {
+    const at::Tensor g = alpha_ == 1.0 ? signal : signal * alpha_;
+    const at::Tensor b = trans_b_ ? weight.t() : weight;
+    return trans_a_ ? at::mm(b, g.t()) : at::mm(g, b.t());
   }
 
   Tensors forward(const Tensors& in) const override {
@@ -51,6 +75,7 @@ class Gemm final : public Kernel {
  private:
   double alpha_, beta_;
   bool trans_a_, trans_b_;
+  bool has_bias_ = false, is_linear_ = false;
 };
 
 // numpy matmul semantics: 1-D operands are promoted (and the added dimension removed again),
@@ -91,15 +116,37 @@ Tensors matmul_vjp(const Tensors& in, const Tensors&, const Tensors& grad,
   return result;
 }
 
+// x @ W with a constant W: a dense layer without bias.
+class MatMul final : public Kernel, public LinearForm {
+ public:
+  explicit MatMul(const NodeView& node) : is_linear_(!node.is_constant(0) && node.is_constant(1)) {
+    if (node.num_inputs() != 2) node.invalid("MatMul needs two inputs");
+  }
+  Tensors forward(const Tensors& in) const override { return {at::matmul(in[0], in[1])}; }
+  Tensors vjp(const Tensors& in, const Tensors& out, const Tensors& grad,
+              const std::vector<bool>& wanted) const override {
+    return matmul_vjp(in, out, grad, wanted);
+  }
+
+  const LinearForm* linear() const override { return is_linear_ ? this : nullptr; }
+  int weight_input() const override { return 1; }
+  at::Tensor apply(const at::Tensor& x, const at::Tensor& weight, const at::Tensor&) const override {
+    return at::matmul(x, weight);
+  }
+  at::Tensor apply_transpose(const at::Tensor& signal, const at::Tensor& x,
+                             const at::Tensor& weight) const override {
+    return matmul_vjp({x, weight}, {}, {signal}, {true, false})[0];
+  }
+
+ private:
+  bool is_linear_;
+};
+
 }  // namespace
 
 void register_linear_ops(Registry& registry) {
   registry.add("Gemm", [](const NodeView& node) { return std::make_unique<Gemm>(node); });
-  registry.add("MatMul", [](const NodeView& node) {
-    if (node.num_inputs() != 2) node.invalid("MatMul needs two inputs");
-    return make_kernel([](const Tensors& in) { return Tensors{at::matmul(in[0], in[1])}; },
-                       matmul_vjp);
-  });
+  registry.add("MatMul", [](const NodeView& node) { return std::make_unique<MatMul>(node); });
 }
 
 }  // namespace whitebox::ops

@@ -107,12 +107,37 @@ class Pool : public Kernel {
   bool ceil_;
 };
 
-class MaxPool final : public Pool {
+// For a max pooling, linear() is the sum over each window: the linear map that proportional
+// relevance rules use in place of the max.
+class MaxPool final : public Pool, public LinearForm {
  public:
   explicit MaxPool(const NodeView& node) : Pool(node) {
     for (size_t o = 1; o < node.node().outputs.size(); ++o) {
       if (node.node().outputs[o] != kNoValue) node.unsupported("the Indices output");
     }
+    for (int64_t d : window_.dilations()) undilated_ = undilated_ && d == 1;
+  }
+
+  const LinearForm* linear() const override { return undilated_ ? this : nullptr; }
+
+  at::Tensor apply(const at::Tensor& input, const at::Tensor&, const at::Tensor&) const override {
+    const Plan p = plan(input);
+    const at::Tensor x = p.pad(lift(input), 0.0);
+    return lower(p.kernel.size() == 2
+                     ? at::avg_pool2d(x, p.kernel, p.strides, p.pads, p.ceil, true, 1)
+                     : at::avg_pool3d(x, p.kernel, p.strides, p.pads, p.ceil, true, 1));
+  }
+
+  at::Tensor apply_transpose(const at::Tensor& signal, const at::Tensor& input,
+                             const at::Tensor&) const override {
+    const Plan p = plan(input);
+    const at::Tensor x = p.pad(lift(input), 0.0);
+    const at::Tensor g = lift(signal);
+    const at::Tensor gx =
+        p.kernel.size() == 2
+            ? at::avg_pool2d_backward(g, x, p.kernel, p.strides, p.pads, p.ceil, true, 1)
+            : at::avg_pool3d_backward(g, x, p.kernel, p.strides, p.pads, p.ceil, true, 1);
+    return lower(p.crop(gx));
   }
 
   // The forward is on the hot path: plain max_pool (no indices); the VJP recomputes them.
@@ -147,9 +172,12 @@ class MaxPool final : public Pool {
     result[0] = lower(p.crop(gx));
     return result;
   }
+
+ private:
+  bool undilated_ = true;
 };
 
-class AveragePool final : public Pool {
+class AveragePool final : public Pool, public LinearForm {
  public:
   explicit AveragePool(const NodeView& node)
       : Pool(node), count_include_pad_(node.i("count_include_pad", 0) != 0) {
@@ -184,6 +212,16 @@ class AveragePool final : public Pool {
       result[0] = lower(p.crop(gx));
     }
     return result;
+  }
+
+ public:
+  const LinearForm* linear() const override { return this; }
+  at::Tensor apply(const at::Tensor& x, const at::Tensor&, const at::Tensor&) const override {
+    return forward({x})[0];
+  }
+  at::Tensor apply_transpose(const at::Tensor& signal, const at::Tensor& x,
+                             const at::Tensor&) const override {
+    return vjp({x}, {}, {signal}, {true})[0];
   }
 
  private:
@@ -253,26 +291,46 @@ Tensors global_max_vjp(const Tensors& in, const Tensors&, const Tensors& grad,
   return result;
 }
 
+// Global pooling as a kernel with a linear form: the mean for GlobalAveragePool, and for
+// GlobalMaxPool the spatial sum (the proportional relevance stand-in, as for MaxPool).
+class GlobalPool final : public Kernel, public LinearForm {
+ public:
+  explicit GlobalPool(bool max) : max_(max) {}
+  Tensors forward(const Tensors& in) const override {
+    if (in[0].dim() <= 2) return {in[0]};
+    return {max_ ? at::amax(in[0], spatial_dims(in[0]), true)
+                 : at::mean(in[0], spatial_dims(in[0]), true)};
+  }
+  Tensors vjp(const Tensors& in, const Tensors& out, const Tensors& grad,
+              const std::vector<bool>& wanted) const override {
+    return max_ ? global_max_vjp(in, out, grad, wanted) : global_average_vjp(in, out, grad, wanted);
+  }
+
+  const LinearForm* linear() const override { return this; }
+  at::Tensor apply(const at::Tensor& x, const at::Tensor&, const at::Tensor&) const override {
+    if (x.dim() <= 2) return x;
+    return max_ ? at::sum(x, spatial_dims(x), true) : at::mean(x, spatial_dims(x), true);
+  }
+  at::Tensor apply_transpose(const at::Tensor& signal, const at::Tensor& x,
+                             const at::Tensor&) const override {
+    if (x.dim() <= 2) return signal;
+    const double scale = max_ ? 1.0 : 1.0 / static_cast<double>(x[0][0].numel());
+    return (signal * scale).expand(x.sizes()).contiguous();
+  }
+
+ private:
+  bool max_;
+};
+
 }  // namespace
 
 void register_pooling_ops(Registry& registry) {
   registry.add("MaxPool", [](const NodeView& node) { return std::make_unique<MaxPool>(node); });
   registry.add("AveragePool",
                [](const NodeView& node) { return std::make_unique<AveragePool>(node); });
-  registry.add("GlobalAveragePool", [](const NodeView&) {
-    return make_kernel(
-        [](const Tensors& in) {
-          return Tensors{in[0].dim() > 2 ? at::mean(in[0], spatial_dims(in[0]), true) : in[0]};
-        },
-        global_average_vjp);
-  });
-  registry.add("GlobalMaxPool", [](const NodeView&) {
-    return make_kernel(
-        [](const Tensors& in) {
-          return Tensors{in[0].dim() > 2 ? at::amax(in[0], spatial_dims(in[0]), true) : in[0]};
-        },
-        global_max_vjp);
-  });
+  registry.add("GlobalAveragePool",
+               [](const NodeView&) { return std::make_unique<GlobalPool>(false); });
+  registry.add("GlobalMaxPool", [](const NodeView&) { return std::make_unique<GlobalPool>(true); });
 }
 
 }  // namespace whitebox::ops

@@ -1,0 +1,69 @@
+#pragma once
+// Layer-wise relevance propagation: rules for the reverse sweep (lrp_rules.cpp) and composites
+// that assign them to the nodes of a model (lrp_composites.cpp). Internal to the methods.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "whitebox/explain.hpp"
+#include "whitebox/preprocess.hpp"
+#include "whitebox/rules.hpp"
+
+namespace whitebox::explainers::lrp {
+
+// A rule for a linear layer (Conv, Gemm, MatMul with constant weight, average pooling), with its
+// parameters. Text forms: "0", "epsilon[:eps]", "gamma[:g]", "alphabeta[:a[:b]]" (also
+// "alpha2beta1", "alpha1beta0"), "zplus", "zb", "wsquare", "flat".
+struct LinearRule {
+  enum class Kind { Zero, Epsilon, Gamma, AlphaBeta, ZPlus, ZBox, WSquare, Flat };
+  Kind kind = Kind::Zero;
+  double a = 0.0, b = 0.0;  // epsilon; gamma; alpha and beta
+  std::string text;         // as written, for messages
+};
+// Throws ArgumentError on unknown names, malformed or out-of-range numbers.
+LinearRule parse_rule(const std::string& text);
+
+enum class Bias { Ignore, Absorb };
+enum class MaxPoolRule { Winner, Proportional };
+
+struct Options {
+  Bias bias = Bias::Ignore;
+  MaxPoolRule maxpool = MaxPoolRule::Winner;
+  double sum_epsilon = 0.0;  // stabilizer of the residual (Sum) split; 0: exact, z = 0 drops R
+};
+
+// The rule of one linear node. zB reads the pixel bounds from `preprocessing`.
+Rule linear_rule(const LinearRule& rule, const Options& options,
+                 const Preprocessing& preprocessing);
+// Rules for the non-linear nodes: activations pass relevance unchanged, Sum splits it by the
+// inputs' shares, Mul by a gate passes it to the gated input, BatchNormalization and constant
+// Add/Sub/Mul/Div act as element-wise linear layers, MaxPool per `options.maxpool`. Returns
+// nullopt when the op keeps its exact VJP (shape operators: Concat, Split, Reshape, ...); for any
+// other op, a rule that throws ArgumentError naming the node when relevance reaches it.
+std::optional<Rule> structural_rule(const Node& node, const Options& options);
+
+// Which linear rules a composite assigns: by layer kind ("conv", "dense", "pool"), by position
+// ("first", "last": the first and last linear layers in topological order) and by node name.
+// Precedence: node name, then position, then kind.
+struct Mapping {
+  std::map<std::string, LinearRule> kinds, names;
+  std::optional<LinearRule> first, last;
+};
+
+// Parses "conv=gamma:0.25;dense=epsilon:1e-6;first=zb" onto `mapping` (entries replace earlier
+// ones). Keys: conv, dense (also gemm, linear, matmul), pool (also avgpool), first, last, or the
+// name of a node of `graph`. Throws ArgumentError.
+void parse_mapping(const std::string& text, const Graph& graph, Mapping& mapping);
+// Preset composites by name; throws LookupError listing them.
+Mapping preset(const std::string& name, const Graph& graph);
+std::vector<std::string> preset_names();
+
+// The rule table of a mapping for a model. A node without a rule fails with ArgumentError
+// naming it when relevance reaches it.
+Rules composite_rules(const Model& model, const Mapping& mapping, const Options& options);
+
+// Options from params "bias" (ignore|absorb), "maxpool" (winner|proportional), "sum_epsilon".
+Options options_from(const Params& params);
+
+}  // namespace whitebox::explainers::lrp

@@ -1,0 +1,265 @@
+// LRP composites (which rule each layer gets) and the relevance methods of the registry.
+#include <ATen/ATen.h>
+
+#include <algorithm>
+
+#include "methods/arguments.hpp"
+#include "methods/lrp.hpp"
+#include "methods/methods.hpp"
+#include "ops/kernel.hpp"
+#include "whitebox/error.hpp"
+
+namespace whitebox::explainers::lrp {
+namespace {
+
+// The layer kind of a linear node, or "" for other nodes. MaxPool has a linear stand-in (window
+// sums) but is not a layer that composites assign rules to.
+std::string kind_of(const Node& node) {
+  if (!node.kernel || !node.kernel->linear()) return "";
+  if (node.op_type == "Conv") return "conv";
+  if (node.op_type == "Gemm" || node.op_type == "MatMul") return "dense";
+  if (node.op_type == "AveragePool" || node.op_type == "GlobalAveragePool") return "pool";
+  return "";
+}
+
+std::string canonical_kind(const std::string& key) {
+  if (key == "conv") return "conv";
+  if (key == "dense" || key == "gemm" || key == "linear" || key == "matmul") return "dense";
+  if (key == "pool" || key == "avgpool") return "pool";
+  return "";
+}
+
+std::string trim(const std::string& s) {
+  const size_t a = s.find_first_not_of(" \t");
+  if (a == std::string::npos) return "";
+  return s.substr(a, s.find_last_not_of(" \t") - a + 1);
+}
+
+struct Preset {
+  const char* name;
+  const char* mapping;
+};
+
+// Pooling layers default to LRP-0 (their weights are positive, so z+ and LRP-0 coincide on
+// non-negative inputs) unless a mapping names "pool".
+const Preset kPresets[] = {
+    {"epsilon-plus", "conv=zplus;dense=epsilon"},
+    {"epsilon-plus-flat", "conv=zplus;dense=epsilon;first=flat"},
+    {"epsilon-gamma-box", "conv=gamma:0.25;dense=epsilon;first=zb"},
+    {"epsilon-alpha2-beta1", "conv=alphabeta:2:1;dense=epsilon"},
+    {"epsilon-alpha2-beta1-flat", "conv=alphabeta:2:1;dense=epsilon;first=flat"},
+    {"lrp-0", "conv=0;dense=0"},
+    {"lrp-epsilon", "conv=epsilon;dense=epsilon"},
+    {"deep-taylor", "conv=zplus;dense=zplus;first=zb"},
+};
+
+}  // namespace
+
+void parse_mapping(const std::string& text, const Graph& graph, Mapping& mapping) {
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = std::min(text.find(';', start), text.size());
+    const std::string entry = trim(text.substr(start, end - start));
+    start = end + 1;
+    if (entry.empty()) {
+      if (end == text.size()) break;
+      continue;
+    }
+    const size_t eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size()) {
+      throw ArgumentError("malformed LRP rule mapping entry '" + entry +
+                          "' (expected KEY=RULE, e.g. conv=gamma:0.25)");
+    }
+    const std::string key = trim(entry.substr(0, eq));
+    const LinearRule rule = parse_rule(trim(entry.substr(eq + 1)));
+    if (key == "first") {
+      mapping.first = rule;
+    } else if (key == "last") {
+      mapping.last = rule;
+    } else if (const std::string kind = canonical_kind(key); !kind.empty()) {
+      mapping.kinds[kind] = rule;
+    } else if (std::any_of(graph.nodes.begin(), graph.nodes.end(),
+                           [&](const Node& n) { return n.name == key; })) {
+      mapping.names[key] = rule;
+    } else {
+      throw ArgumentError("unknown LRP layer kind or node '" + key +
+                          "' (valid: conv, dense, gemm, linear, matmul, pool, avgpool, first, "
+                          "last, or a node name)");
+    }
+  }
+}
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  for (const auto& p : kPresets) names.emplace_back(p.name);
+  return names;
+}
+
+Mapping preset(const std::string& name, const Graph& graph) {
+  for (const auto& p : kPresets) {
+    if (name == p.name) {
+      Mapping mapping;
+      parse_mapping(p.mapping, graph, mapping);
+      return mapping;
+    }
+  }
+  std::string valid;
+  for (const auto& n : preset_names()) valid += (valid.empty() ? "" : ", ") + n;
+  throw LookupError("unknown LRP composite '" + name + "' (valid: " + valid + ")");
+}
+
+Options options_from(const Params& params) {
+  Options options;
+  const std::string bias = params.text("bias", "ignore");
+  if (bias == "ignore") {
+    options.bias = Bias::Ignore;
+  } else if (bias == "absorb") {
+    options.bias = Bias::Absorb;
+  } else {
+    throw ArgumentError("parameter bias='" + bias + "' must be ignore or absorb");
+  }
+  const std::string maxpool = params.text("maxpool", "winner");
+  if (maxpool == "winner") {
+    options.maxpool = MaxPoolRule::Winner;
+  } else if (maxpool == "proportional") {
+    options.maxpool = MaxPoolRule::Proportional;
+  } else {
+    throw ArgumentError("parameter maxpool='" + maxpool + "' must be winner or proportional");
+  }
+  options.sum_epsilon = number_at_least(params, "sum_epsilon", 0.0, 0.0);
+  return options;
+}
+
+Rules composite_rules(const Model& model, const Mapping& mapping, const Options& options) {
+  const Graph& graph = model.graph();
+  int first = -1, last = -1;
+  for (int i = 0; i < static_cast<int>(graph.nodes.size()); ++i) {
+    if (kind_of(graph.nodes[i]).empty()) continue;
+    if (first < 0) first = i;
+    last = i;
+  }
+  Rules rules;
+  for (int i = 0; i < static_cast<int>(graph.nodes.size()); ++i) {
+    const Node& node = graph.nodes[i];
+    const std::string kind = kind_of(node);
+    if (kind.empty()) {
+      if (std::optional<Rule> rule = structural_rule(node, options)) rules.by_node(i, *rule);
+      continue;
+    }
+    std::optional<LinearRule> chosen;
+    if (auto it = mapping.names.find(node.name); it != mapping.names.end()) {
+      chosen = it->second;
+    } else if (i == first && mapping.first) {
+      chosen = mapping.first;
+    } else if (i == last && mapping.last) {
+      chosen = mapping.last;
+    } else if (auto k = mapping.kinds.find(kind); k != mapping.kinds.end()) {
+      chosen = k->second;
+    } else if (kind == "pool") {
+      chosen = LinearRule{};  // LRP-0
+    }
+    if (chosen) {
+      rules.by_node(i, linear_rule(*chosen, options, model.preprocessing));
+    } else {
+      const std::string name = node.name, op = node.op_type;
+      rules.by_node(i, [name, op, kind](const NodeContext&, const Tensors&) -> Tensors {
+        throw ArgumentError("LRP: no rule for node '" + name + "' (" + op +
+                            "): the composite assigns none to kind '" + kind + "'");
+      });
+    }
+  }
+  return rules;
+}
+
+namespace {
+
+Explanation run(const Context& c, const std::string& fallback_composite) {
+  const Options options = options_from(c.params);
+  const Graph& graph = c.model.graph();
+  Mapping mapping = preset(c.params.text("composite", fallback_composite), graph);
+  if (c.params.has("rule")) parse_mapping(c.params.text("rule", ""), graph, mapping);
+  const Rules rules = composite_rules(c.model, mapping, options);
+
+  // The relevance put in at the output is the target logit itself.
+  const at::Tensor& logits = c.trace[c.model.output()];
+  const at::Tensor onehot = at::zeros_like(logits).scatter_(
+      1, class_tensor(c.classes, logits.device()).unsqueeze(1), 1.0);
+  const at::Tensor seed = onehot * logits;
+  Explanation e;
+  e.attribution = c.model.sweep(c.trace, {{c.model.output(), seed}}, {c.model.input()}, rules)[0];
+  e.map = e.attribution.sum(1);
+  e.is_signed = true;
+  const double total_seed = seed.sum().item<double>();
+  const double total = e.attribution.sum().item<double>();
+  e.stats["conservation"] = total_seed != 0.0 ? total / total_seed : 0.0;
+  e.stats["absorbed"] = total_seed - total;
+  return e;
+}
+
+std::string composite_list() {
+  std::string list;
+  for (const auto& n : preset_names()) list += (list.empty() ? "" : ", ") + n;
+  return list;
+}
+
+}  // namespace
+}  // namespace whitebox::explainers::lrp
+
+namespace whitebox::explainers {
+
+void add_relevance_methods(std::vector<MethodInfo>& registry) {
+  const std::string summary_tail =
+      " Linear layers (Conv, Gemm, MatMul with constant weights, average pooling) use the "
+      "composite's rules in the modified-gradient form R_in = x (.) W'^T (R_out / z'); "
+      "element-wise activations pass relevance unchanged; a residual Sum splits it by the "
+      "inputs' shares; a Mul by a sigmoid or per-channel gate passes it all to the gated input; "
+      "BatchNormalization and constant Add/Sub/Mul/Div are element-wise linear layers; Concat, "
+      "Split and reshapes route it by their gradient; MaxPool passes it to the winner "
+      "(maxpool=winner) or in proportion to the window's inputs (maxpool=proportional). "
+      "Biases are ignored (bias=ignore: every layer conserves relevance, so sum R_in equals the "
+      "target logit up to relevance dropped where z = 0) or absorbed (bias=absorb: biases keep "
+      "their share). alphabeta: R = alpha R+ - beta R-, R+ from the positive products x+W+ and "
+      "x-W-, R- from x+W- and x-W+, each normalised by its own total; zplus uses x+W+ only; zb "
+      "uses the pixel bounds of the model's preprocessing. stats: conservation = sum R_in / "
+      "logit, absorbed = logit - sum R_in.";
+  const std::vector<Hyperparameter> common = {
+      {"rule", "", "per-layer rules over the composite: KEY=RULE;... with KEY conv, dense, pool, "
+                   "first, last or a node name, RULE 0, epsilon[:eps], gamma[:g], "
+                   "alphabeta[:a[:b]], alpha2beta1, alpha1beta0, zplus, zb, wsquare, flat"},
+      {"bias", "ignore", "ignore (relevance conserved) or absorb (biases take their share)"},
+      {"maxpool", "winner", "winner (gradient routing) or proportional (window z-rule)"},
+      {"sum_epsilon", "0", "stabilizer of the residual Sum split"}};
+  const std::string citation =
+      "Bach, Binder, Montavon, Klauschen, Mueller, Samek. On Pixel-Wise Explanations for "
+      "Non-Linear Classifier Decisions by Layer-Wise Relevance Propagation. PLoS ONE 2015; "
+      "Montavon, Binder, Lapuschkin, Samek, Mueller. Layer-Wise Relevance Propagation: An "
+      "Overview. 2019; Kohlbrenner et al. Towards Best Practice in Explaining Neural Network "
+      "Decisions with LRP. IJCNN 2020";
+  auto add = [&](std::string name, std::vector<std::string> aliases, std::string summary,
+                 std::string composite, std::string cite) {
+    std::vector<Hyperparameter> params = common;
+    params.insert(params.begin(), {"composite", composite, "preset: " + lrp::composite_list()});
+    registry.push_back({name, aliases, Family::Relevance, summary + summary_tail, true, false,
+                        false, "input", "1 forward + 1 modified backward", params, cite,
+                        [composite](const Context& c) { return lrp::run(c, composite); }});
+  };
+  add("lrp", {"lrp-epsilon-plus-flat"},
+      "layer-wise relevance propagation: the target logit redistributed layer by layer onto the "
+      "pixels by a composite of rules.",
+      "epsilon-plus-flat", citation);
+  // One entry per other preset, so that each is named in results and the taxonomy.
+  for (const auto& n : lrp::preset_names()) {
+    if (n == "epsilon-plus-flat" || n == "lrp-0" || n == "lrp-epsilon" || n == "deep-taylor") continue;
+    add("lrp-" + n, {}, "LRP with the " + n + " composite.", n, citation);
+  }
+  add("lrp-0", {"lrp0"}, "LRP-0 on every layer (equals gradient x input on ReLU networks with "
+      "bias=absorb).", "lrp-0", citation);
+  add("lrp-epsilon", {}, "LRP-epsilon (eps 1e-6) on every layer.", "lrp-epsilon", citation);
+  add("deep-taylor", {"deep-taylor-decomposition"},
+      "deep Taylor decomposition: z+ on hidden layers, the zB (box) rule on the first layer.",
+      "deep-taylor",
+      "Montavon, Lapuschkin, Binder, Samek, Mueller. Explaining Nonlinear Classification "
+      "Decisions with Deep Taylor Decomposition. Pattern Recognition 2017");
+}
+
+}  // namespace whitebox::explainers

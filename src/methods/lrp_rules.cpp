@@ -1,0 +1,424 @@
+// LRP rules for the reverse sweep. Every linear-layer rule has the "modified gradient" form
+//   z = W' x' + b'   (the layer rerun with modified weights / inputs),
+//   s = R_out / stabilize(z),
+//   R_in = x' (.) (W'^T s),
+// computed with the layer's own geometry (ops::LinearForm), so it holds for any padding, stride,
+// group or transposition the kernel supports.
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include "methods/lrp.hpp"
+#include "ops/kernel.hpp"
+#include "whitebox/error.hpp"
+#include "whitebox/model.hpp"
+
+namespace whitebox::explainers::lrp {
+namespace {
+
+using Kind = LinearRule::Kind;
+
+// R / (z + eps sign(z)) with sign(0) = +1; with eps = 0, R / z where z != 0 and 0 where z = 0
+// (that relevance is then absorbed, and shows up in the "absorbed" statistic).
+at::Tensor divide(const at::Tensor& r, const at::Tensor& z, double eps) {
+  if (eps > 0.0) return r / (z + at::where(z >= 0, eps, -eps));
+  return at::where(z == 0, at::zeros_like(z), r / z);
+}
+
+// Which part of the weight a term uses. An implicit weight (pooling) is non-negative: its
+// positive part is itself, its negative part zero, and flat / squared / gamma-scaled weights are
+// per-output multiples of it, which the division by z cancels.
+enum class Part { Full, Pos, Neg, Gamma, Square, Ones };
+
+struct Layer {
+  const ops::LinearForm& form;
+  at::Tensor w, b;  // w undefined for an implicit weight; b undefined when none
+
+  // The modified weight, or nullopt where it is zero.
+  std::optional<at::Tensor> weight(Part part, double gamma) const {
+    if (!w.defined()) {
+      if (part == Part::Neg) return std::nullopt;
+      return at::Tensor();
+    }
+    switch (part) {
+      case Part::Full: return w;
+      case Part::Pos: return w.clamp_min(0);
+      case Part::Neg: return w.clamp_max(0);
+      case Part::Gamma: return w + gamma * w.clamp_min(0);
+      case Part::Square: return w * w;
+      case Part::Ones: return at::ones_like(w);
+    }
+    return w;
+  }
+  // W' x (+ bias), or undefined where W' = 0 and there is no bias.
+  at::Tensor forward(const at::Tensor& x, Part part, double gamma, const at::Tensor& bias) const {
+    auto wp = weight(part, gamma);
+    if (!wp) return at::Tensor();
+    at::Tensor y = form.apply(x, *wp, bias);
+    // An implicit gamma weight is (1 + gamma) W.
+    if (!w.defined() && part == Part::Gamma) y = y * (1.0 + gamma);
+    return y;
+  }
+  // W'^T s, or undefined where W' = 0.
+  at::Tensor backward(const at::Tensor& s, const at::Tensor& x, Part part, double gamma) const {
+    auto wp = weight(part, gamma);
+    if (!wp) return at::Tensor();
+    at::Tensor c = form.apply_transpose(s, x, *wp);
+    if (!w.defined() && part == Part::Gamma) c = c * (1.0 + gamma);
+    return c;
+  }
+};
+
+at::Tensor add(const at::Tensor& a, const at::Tensor& b) {
+  if (!a.defined()) return b;
+  if (!b.defined()) return a;
+  return a + b;
+}
+at::Tensor product(const at::Tensor& x, const at::Tensor& c) {
+  return c.defined() ? x * c : at::Tensor();
+}
+
+// Per-channel pixel bounds [1, C, 1, ...] shaped for x.
+at::Tensor bound(const Preprocessing& p, const at::Tensor& x, bool high) {
+  if (x.dim() < 2 || x.size(1) != 3) {
+    throw ArgumentError("the zb rule needs a 3-channel image input, got shape " +
+                        c10::str(x.sizes()));
+  }
+  std::vector<double> values;
+  for (int c = 0; c < 3; ++c) values.push_back(high ? p.highest(c) : p.lowest(c));
+  std::vector<int64_t> shape(x.dim(), 1);
+  shape[1] = 3;
+  return at::tensor(values, at::kDouble).to(x.options()).reshape(shape).expand(x.sizes());
+}
+
+Tensors linear_relevance(const LinearRule& rule, const Options& options,
+                         const Preprocessing& preprocessing, const NodeContext& n,
+                         const Tensors& out) {
+  const ops::LinearForm* form = n.node.kernel->linear();
+  if (!form) {
+    throw ArgumentError("LRP: node '" + n.node.name + "' (" + n.node.op_type +
+                        ") is not a linear layer with constant weights");
+  }
+  Tensors result(n.inputs.size());
+  if (out.empty() || !out[0].defined()) return result;
+  const int data = form->data_input();
+  const at::Tensor& x = n.inputs[data];
+  const at::Tensor& r = out[0];
+  const Layer layer{*form, form->weight_input() >= 0 ? n.inputs[form->weight_input()] : at::Tensor(),
+                    form->bias_input() >= 0 ? n.inputs[form->bias_input()] : at::Tensor()};
+  const bool absorb = options.bias == Bias::Absorb && layer.b.defined();
+  const at::Tensor b = absorb ? layer.b : at::Tensor();
+  const at::Tensor none;
+
+  at::Tensor relevance;
+  switch (rule.kind) {
+    case Kind::Zero:
+    case Kind::Epsilon: {
+      const double eps = rule.kind == Kind::Epsilon ? rule.a : 0.0;
+      const at::Tensor s = divide(r, layer.forward(x, Part::Full, 0, b), eps);
+      relevance = x * layer.backward(s, x, Part::Full, 0);
+      break;
+    }
+    case Kind::Gamma: {
+      const double g = rule.a;
+      const at::Tensor bg = absorb ? b + g * b.clamp_min(0) : none;
+      const at::Tensor s = divide(r, layer.forward(x, Part::Gamma, g, bg), 0.0);
+      relevance = x * layer.backward(s, x, Part::Gamma, g);
+      break;
+    }
+    case Kind::ZPlus: {
+      const at::Tensor xp = x.clamp_min(0);
+      const at::Tensor s =
+          divide(r, layer.forward(xp, Part::Pos, 0, absorb ? b.clamp_min(0) : none), 0.0);
+      relevance = xp * layer.backward(s, x, Part::Pos, 0);
+      break;
+    }
+    case Kind::AlphaBeta: {
+      // Positive contributions x+ W+ and x- W-, negative ones x+ W- and x- W+; each side is
+      // normalised by its own total (bias+ / bias- absorbed on its side) and the two shares are
+      // combined as alpha R+ - beta R-.
+      const at::Tensor xp = x.clamp_min(0), xn = x.clamp_max(0);
+      const at::Tensor zp = add(layer.forward(xp, Part::Pos, 0, absorb ? b.clamp_min(0) : none),
+                                layer.forward(xn, Part::Neg, 0, none));
+      const at::Tensor sp = divide(r, zp, 0.0);
+      relevance = rule.a * add(product(xp, layer.backward(sp, x, Part::Pos, 0)),
+                               product(xn, layer.backward(sp, x, Part::Neg, 0)));
+      if (rule.b != 0.0) {
+        const at::Tensor zn = add(layer.forward(xp, Part::Neg, 0, absorb ? b.clamp_max(0) : none),
+                                  layer.forward(xn, Part::Pos, 0, none));
+        if (zn.defined()) {
+          const at::Tensor sn = divide(r, zn, 0.0);
+          const at::Tensor neg = add(product(xp, layer.backward(sn, x, Part::Neg, 0)),
+                                     product(xn, layer.backward(sn, x, Part::Pos, 0)));
+          if (neg.defined()) relevance = relevance - rule.b * neg;
+        }
+      }
+      break;
+    }
+    case Kind::ZBox: {
+      if (n.node.inputs[data] != n.graph.inputs.at(0)) {
+        throw ArgumentError("LRP: the zb rule applies to a layer reading the model input; node '" +
+                            n.node.name + "' (" + n.node.op_type + ") does not");
+      }
+      const at::Tensor low = bound(preprocessing, x, false), high = bound(preprocessing, x, true);
+      at::Tensor z = layer.forward(x, Part::Full, 0, b);
+      if (at::Tensor t = layer.forward(low, Part::Pos, 0, none); t.defined()) z = z - t;
+      if (at::Tensor t = layer.forward(high, Part::Neg, 0, none); t.defined()) z = z - t;
+      const at::Tensor s = divide(r, z, 0.0);
+      relevance = x * layer.backward(s, x, Part::Full, 0);
+      if (at::Tensor c = layer.backward(s, x, Part::Pos, 0); c.defined()) relevance -= low * c;
+      if (at::Tensor c = layer.backward(s, x, Part::Neg, 0); c.defined()) relevance -= high * c;
+      break;
+    }
+    case Kind::WSquare:
+    case Kind::Flat: {
+      // Independent of x: relevance spread by W^2 (or uniformly) over the receptive field.
+      const Part part = rule.kind == Kind::WSquare ? Part::Square : Part::Ones;
+      const at::Tensor ones = at::ones_like(x);
+      const at::Tensor s = divide(r, layer.forward(ones, part, 0, none), 0.0);
+      relevance = layer.backward(s, x, part, 0);
+      break;
+    }
+  }
+  result[data] = relevance;
+  return result;
+}
+
+double number(const std::string& text, const std::string& rule) {
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || !std::isfinite(v)) {
+    throw ArgumentError("LRP rule '" + rule + "': '" + text + "' is not a number");
+  }
+  return v;
+}
+
+// The value with its producer's op type, or "" for inputs and constants.
+std::string producer_op(const Graph& graph, ValueId v) {
+  const int p = graph.values[v].producer;
+  return p >= 0 ? graph.nodes[p].op_type : "";
+}
+
+bool is_constant(const Graph& graph, ValueId v) { return v != kNoValue && graph.values[v].is_constant(); }
+
+// The computed input of a node with one computed and otherwise constant inputs, or -1.
+int only_computed(const NodeContext& n) {
+  int found = -1;
+  for (size_t i = 0; i < n.node.inputs.size(); ++i) {
+    const ValueId v = n.node.inputs[i];
+    if (v == kNoValue || n.graph.values[v].is_constant()) continue;
+    if (found >= 0) return -1;
+    found = static_cast<int>(i);
+  }
+  return found;
+}
+
+[[noreturn]] void no_rule(const Node& node, const std::string& why) {
+  throw ArgumentError("LRP: no rule for node '" + node.name + "' (" + node.op_type + ")" +
+                      (why.empty() ? "" : ": " + why));
+}
+
+// Relevance passes through unchanged to input 0 (element-wise activations).
+Tensors pass_through(const NodeContext& n, const Tensors& out) {
+  Tensors result(n.inputs.size());
+  if (!out.empty() && out[0].defined()) result[0] = out[0];
+  return result;
+}
+
+// z-rule for y = a x + c element-wise (c absorbed or not).
+Tensors affine(const NodeContext& n, const Tensors& out, int input, const at::Tensor& scaled,
+               const at::Tensor& shift, const Options& options) {
+  Tensors result(n.inputs.size());
+  if (out.empty() || !out[0].defined()) return result;
+  const at::Tensor z = options.bias == Bias::Absorb && shift.defined() ? scaled + shift : scaled;
+  const at::Tensor r = scaled * divide(out[0], z, 0.0);
+  result[input] = at::sum_to(r, n.inputs[input].sizes());
+  return result;
+}
+
+double attribute(const Node& node, const std::string& name, double fallback) {
+  auto it = node.attributes.find(name);
+  if (it == node.attributes.end()) return fallback;
+  if (const double* v = std::get_if<double>(&it->second)) return *v;
+  if (const int64_t* v = std::get_if<int64_t>(&it->second)) return static_cast<double>(*v);
+  return fallback;
+}
+
+}  // namespace
+
+LinearRule parse_rule(const std::string& text) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    const size_t colon = text.find(':', start);
+    parts.push_back(text.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  const std::string& name = parts[0];
+  LinearRule rule;
+  rule.text = text;
+  auto args = [&](size_t most) {
+    if (parts.size() - 1 > most) {
+      throw ArgumentError("LRP rule '" + text + "' takes at most " + std::to_string(most) +
+                          " parameter(s)");
+    }
+  };
+  auto param = [&](size_t i, double fallback) {
+    return parts.size() > i ? number(parts[i], text) : fallback;
+  };
+  if (name == "0" || name == "zero" || name == "lrp0") {
+    args(0);
+    rule.kind = Kind::Zero;
+  } else if (name == "epsilon" || name == "eps") {
+    args(1);
+    rule.kind = Kind::Epsilon;
+    rule.a = param(1, 1e-6);
+    if (rule.a <= 0) throw ArgumentError("LRP rule '" + text + "': epsilon must be positive");
+  } else if (name == "gamma") {
+    args(1);
+    rule.kind = Kind::Gamma;
+    rule.a = param(1, 0.25);
+    if (rule.a < 0) throw ArgumentError("LRP rule '" + text + "': gamma must be at least 0");
+  } else if (name == "alphabeta" || name == "alpha2beta1" || name == "alpha1beta0") {
+    rule.kind = Kind::AlphaBeta;
+    if (name == "alphabeta") {
+      args(2);
+      rule.a = param(1, 2.0);
+      rule.b = param(2, rule.a - 1.0);
+    } else {
+      args(0);
+      rule.a = name == "alpha2beta1" ? 2.0 : 1.0;
+      rule.b = rule.a - 1.0;
+    }
+    if (rule.b < 0 || std::abs(rule.a - rule.b - 1.0) > 1e-12) {
+      throw ArgumentError("LRP rule '" + text + "': needs beta >= 0 and alpha - beta = 1");
+    }
+  } else if (name == "zplus" || name == "z+") {
+    args(0);
+    rule.kind = Kind::ZPlus;
+  } else if (name == "zb" || name == "zbox" || name == "box") {
+    args(0);
+    rule.kind = Kind::ZBox;
+  } else if (name == "wsquare" || name == "w2") {
+    args(0);
+    rule.kind = Kind::WSquare;
+  } else if (name == "flat") {
+    args(0);
+    rule.kind = Kind::Flat;
+  } else {
+    throw ArgumentError("unknown LRP rule '" + text +
+                        "' (valid: 0, epsilon[:eps], gamma[:g], alphabeta[:a[:b]], alpha2beta1, "
+                        "alpha1beta0, zplus, zb, wsquare, flat)");
+  }
+  return rule;
+}
+
+Rule linear_rule(const LinearRule& rule, const Options& options,
+                 const Preprocessing& preprocessing) {
+  return [rule, options, preprocessing](const NodeContext& n, const Tensors& out) {
+    return linear_relevance(rule, options, preprocessing, n, out);
+  };
+}
+
+std::optional<Rule> structural_rule(const Node& node, const Options& options) {
+  static const std::vector<std::string> activations = {
+      "Relu",  "Clip",        "LeakyRelu", "PRelu",    "Elu",  "Selu",     "Celu",
+      "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",   "Softplus", "Gelu", "Mish"};
+  static const std::vector<std::string> routing = {
+      "Concat", "Split",  "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze",
+      "Slice",  "Pad",    "Expand",  "Gather",  "Identity",  "Dropout", "Tile", "DepthToSpace",
+      "SpaceToDepth"};
+  const std::string& op = node.op_type;
+  auto in = [&](const std::vector<std::string>& list) {
+    return std::find(list.begin(), list.end(), op) != list.end();
+  };
+  if (in(activations)) return Rule(pass_through);
+  if (in(routing)) return std::nullopt;
+  if (op == "MaxPool" || op == "GlobalMaxPool") {
+    if (options.maxpool == MaxPoolRule::Winner) return std::nullopt;  // the gradient's routing
+    LinearRule zero;
+    return linear_rule(zero, Options{Bias::Ignore, options.maxpool, 0.0}, Preprocessing{});
+  }
+  if (op == "Sum" || (op == "Add" && node.inputs.size() == 2)) {
+    return Rule([options](const NodeContext& n, const Tensors& out) {
+      Tensors result(n.inputs.size());
+      if (out.empty() || !out[0].defined()) return result;
+      const int computed = only_computed(n);
+      bool any_constant = false;
+      for (ValueId v : n.node.inputs) any_constant = any_constant || is_constant(n.graph, v);
+      if (any_constant) {
+        // A bias addition: ignored, or absorbed as the constant's share.
+        if (computed < 0) no_rule(n.node, "adds a constant to several computed values");
+        at::Tensor shift;
+        for (size_t i = 0; i < n.inputs.size(); ++i) {
+          if (static_cast<int>(i) != computed && n.inputs[i].defined()) shift = add(shift, n.inputs[i]);
+        }
+        return affine(n, out, computed, n.inputs[computed], shift, options);
+      }
+      // A residual connection: each input's share of the sum.
+      const at::Tensor s = divide(out[0], n.outputs[0], options.sum_epsilon);
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        if (n.wanted[i]) result[i] = at::sum_to(n.inputs[i] * s, n.inputs[i].sizes());
+      }
+      return result;
+    });
+  }
+  if (op == "Sub" || op == "Div") {
+    return Rule([options](const NodeContext& n, const Tensors& out) {
+      if (n.node.inputs.size() != 2 || only_computed(n) != 0) {
+        no_rule(n.node, "only a computed value minus / divided by a constant has a rule");
+      }
+      if (n.node.op_type == "Div") return affine(n, out, 0, n.outputs[0], at::Tensor(), options);
+      return affine(n, out, 0, n.inputs[0], -n.inputs[1], options);
+    });
+  }
+  if (op == "Mul") {
+    return Rule([options](const NodeContext& n, const Tensors& out) {
+      if (n.node.inputs.size() != 2) no_rule(n.node, "");
+      const int computed = only_computed(n);
+      if (computed >= 0) return affine(n, out, computed, n.outputs[0], at::Tensor(), options);
+      // Two computed factors: one must be a gate (a sigmoid, or a broadcast per-channel factor
+      // as in squeeze-excitation), held constant; the other receives all the relevance.
+      int gate = -1;
+      for (int i = 0; i < 2; ++i) {
+        const std::string p = producer_op(n.graph, n.node.inputs[i]);
+        if (gate < 0 && (p == "Sigmoid" || p == "HardSigmoid")) gate = i;
+      }
+      if (gate < 0 && n.inputs[0].numel() != n.inputs[1].numel()) {
+        gate = n.inputs[0].numel() < n.inputs[1].numel() ? 0 : 1;
+      }
+      if (gate < 0) no_rule(n.node, "a product of two computed values without a recognisable gate");
+      Tensors result(n.inputs.size());
+      if (!out.empty() && out[0].defined()) {
+        result[1 - gate] = at::sum_to(out[0], n.inputs[1 - gate].sizes());
+      }
+      return result;
+    });
+  }
+  if (op == "BatchNormalization") {
+    return Rule([options](const NodeContext& n, const Tensors& out) {
+      for (size_t i = 1; i < 5 && i < n.node.inputs.size(); ++i) {
+        if (!is_constant(n.graph, n.node.inputs[i])) no_rule(n.node, "non-constant statistics");
+      }
+      if (n.node.inputs.size() < 5) no_rule(n.node, "missing inputs");
+      const at::Tensor& x = n.inputs[0];
+      std::vector<int64_t> shape(x.dim(), 1);
+      shape[1] = -1;
+      const at::Tensor scale =
+          (n.inputs[1] / at::sqrt(n.inputs[4] + attribute(n.node, "epsilon", 1e-5))).reshape(shape);
+      const at::Tensor shift = n.inputs[2].reshape(shape) - n.inputs[3].reshape(shape) * scale;
+      return affine(n, out, 0, x * scale, shift, options);
+    });
+  }
+  return Rule([](const NodeContext& n, const Tensors&) -> Tensors { no_rule(n.node, ""); });
+}
+
+}  // namespace whitebox::explainers::lrp

@@ -1,0 +1,90 @@
+// Image I/O, preprocessing and rendering: the imaging functions the CLI is built on.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "whitebox/error.hpp"
+#include "whitebox/image.hpp"
+#include "whitebox/render.hpp"
+
+namespace whitebox::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh folder per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    static int counter = 0;
+    path_ = fs::temp_directory_path() /
+            ("whitebox-imaging-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+TEST(Imaging, WriteReadRoundTrip) {
+  TempDir dir;
+  const at::Tensor picture = at::randint(0, 256, {5, 7, 3}, at::kByte);
+  write_image(dir / "p.png", picture);
+  EXPECT_TRUE(at::equal(read_image(dir / "p.png"), picture));
+  EXPECT_THROW(write_image(dir / "p.nosuchformat", picture), FileError);
+  EXPECT_THROW(write_image(dir / "missing-folder" / "p.png", picture), FileError);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);  // no leftovers
+  EXPECT_THROW(read_image(dir / "absent.png"), FileError);
+}
+
+TEST(Imaging, PreprocessCropsResizesNormalises) {
+  // A 100x60 picture: the central crop is 0.5 * 60 = 30 pixels square.
+  at::Tensor picture = at::zeros({60, 100, 3}, at::kByte);
+  picture.slice(0, 15, 45).slice(1, 35, 65).fill_(255);
+  Preprocessing p = Preprocessing::preset("unit", 16, 8);
+  p.crop = 0.5;
+  const Input input = preprocess(picture, p);
+  EXPECT_EQ(input.tensor.sizes(), at::IntArrayRef({1, 3, 8, 16}));
+  EXPECT_EQ(input.image.sizes(), at::IntArrayRef({8, 16, 3}));
+  EXPECT_NEAR(input.tensor.min().item<double>(), 1.0, 1e-6);  // the crop is all white
+  const Input imagenet = preprocess(picture, Preprocessing::preset("imagenet", 4, 4));
+  EXPECT_NEAR(imagenet.tensor.min().item<double>(), (0 - 0.485) / 0.229, 1e-5);
+}
+
+TEST(Imaging, ColorizeAndNormalize) {
+  const at::Tensor diverging = colorize(at::tensor({-1.0f, 0.0f, 1.0f}).view({1, 3}), Colormap::RedBlue);
+  EXPECT_TRUE(at::equal(diverging[0][0], at::tensor({0, 0, 255}, at::kByte)));
+  EXPECT_TRUE(at::equal(diverging[0][1], at::tensor({255, 255, 255}, at::kByte)));
+  EXPECT_TRUE(at::equal(diverging[0][2], at::tensor({255, 0, 0}, at::kByte)));
+  const at::Tensor jet = colorize(at::ones({2, 2}), Colormap::Jet);
+  EXPECT_GT(jet[0][0][0].item<int>(), jet[0][0][2].item<int>());  // jet's top is red, in RGB order
+
+  const at::Tensor map = at::arange(1, 101, at::kFloat).view({10, 10});
+  const at::Tensor clipped = normalize_map(map, Normalization::Absolute, 50.0);
+  EXPECT_FLOAT_EQ(clipped.max().item<float>(), 1.0f);
+  EXPECT_FLOAT_EQ(clipped[0][9].item<float>(), 10.0f / 50.0f);
+  EXPECT_TRUE(at::equal(normalize_map(-map, Normalization::Positive), at::zeros({10, 10})));
+  EXPECT_FLOAT_EQ(normalize_map(-map, Normalization::Signed).min().item<float>(), -1.0f);
+  EXPECT_THROW(parse_colormap("rainbow"), LookupError);
+  EXPECT_THROW(parse_normalization("log"), LookupError);
+
+  const at::Tensor tiles = grid({at::zeros({20, 30, 3}, at::kByte), at::zeros({10, 10, 3}, at::kByte),
+                                 at::zeros({20, 30, 3}, at::kByte)},
+                                {"a", "b", "c"}, 2);
+  EXPECT_GT(tiles.size(0), 2 * 20);
+  EXPECT_GT(tiles.size(1), 2 * 30);
+  EXPECT_EQ(overlay(at::zeros({20, 30, 3}, at::kByte), at::full({5, 5, 3}, 200, at::kByte), 0.5)
+                .sizes(),
+            at::IntArrayRef({20, 30, 3}));
+}
+
+}  // namespace
+}  // namespace whitebox::test

@@ -1,0 +1,220 @@
+// LRP rules and composites: conservation, the identities that hold by construction (LRP-0 =
+// gradient x input on ReLU networks, alpha1beta0 = z+), and the argument errors. In float64 on
+// the torchvision fixtures.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support.hpp"
+#include "whitebox/error.hpp"
+#include "whitebox/explain.hpp"
+#include "whitebox/npy.hpp"
+
+namespace whitebox::test {
+namespace {
+
+Explanation run(const std::string& method, const Model& model, const at::Tensor& x,
+                const std::vector<int64_t>& classes, const Params& params = {}) {
+  const Context context(model, x, classes, params);
+  return find_method(method).run(context);
+}
+
+// The same model with every bias set to zero: Conv/Gemm biases, BatchNormalization shifts
+// (B and mean), constants added or subtracted.
+Model without_biases(const Model& model) {
+  Graph graph = model.graph();
+  auto zero = [&](ValueId v) {
+    if (v != kNoValue && graph.values[v].is_constant()) {
+      graph.values[v].constant = at::zeros_like(graph.values[v].constant);
+    }
+  };
+  for (const Node& node : graph.nodes) {
+    const std::string& op = node.op_type;
+    if ((op == "Conv" || op == "Gemm") && node.inputs.size() > 2) zero(node.inputs[2]);
+    if (op == "BatchNormalization" && node.inputs.size() > 3) {
+      zero(node.inputs[2]);
+      zero(node.inputs[3]);
+    }
+    if (op == "Add" || op == "Sub") {
+      for (ValueId v : node.inputs) zero(v);
+    }
+  }
+  Model copy = Model::from_graph(std::move(graph));
+  copy.preprocessing = model.preprocessing;
+  return copy;
+}
+
+class MethodsLrp : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(has_fixture(GetParam()))
+        << "missing fixture " << fixture(GetParam()) << ": run the 'fixtures' test first";
+    std::ifstream(fixture(GetParam()) / "meta.json") >> meta_;
+    model_ = std::make_unique<Model>(Model::load(fixture(GetParam()) / "model.onnx").to(at::kDouble));
+    x_ = read_npy(fixture(GetParam()) / "x.npy").to(at::kDouble);
+  }
+  std::vector<int64_t> classes() const { return {meta_["target"].get<int64_t>()}; }
+  double logit(const Model& model) const {
+    return model.logits(x_)[0][classes()[0]].item<double>();
+  }
+
+  nlohmann::json meta_;
+  std::unique_ptr<Model> model_;
+  at::Tensor x_;
+};
+
+// With biases ignored every layer passes on all the relevance it receives (up to z = 0, which
+// does not occur at these inputs), so sum R_in equals the target logit; the statistics add up.
+TEST_P(MethodsLrp, ConservesWithBiasesIgnored) {
+  const double y = logit(*model_);
+  for (const std::string rule : {"0", "epsilon:1e-9"}) {
+    const Explanation e = run("lrp", *model_, x_, classes(),
+                              Params().set("rule", "conv=" + rule + ";dense=" + rule +
+                                                       ";pool=" + rule + ";first=" + rule));
+    const double total = e.attribution.sum().item<double>();
+    EXPECT_LT(std::abs(total - y) / std::abs(y), rule == "0" ? 1e-10 : 1e-6) << rule;
+    EXPECT_DOUBLE_EQ(e.stats.at("absorbed") + total, y) << rule;
+    EXPECT_NEAR(e.stats.at("conservation"), total / y, 1e-15) << rule;
+    EXPECT_EQ(e.attribution.sizes(), x_.sizes());
+    EXPECT_TRUE(e.is_signed);
+    EXPECT_LT(relative_error(e.map, e.attribution.sum(1)), 1e-15);
+  }
+}
+
+// With biases absorbed, a model whose biases are all zero conserves exactly too; the same
+// composite on the original model lets the biases keep a share.
+TEST_P(MethodsLrp, ConservesWithZeroBiasesAbsorbed) {
+  const Model zeroed = without_biases(*model_);
+  const double y = logit(zeroed);
+  for (const std::string composite : {"lrp-0", "epsilon-plus", "epsilon-alpha2-beta1"}) {
+    const Explanation e = run("lrp", zeroed, x_, classes(),
+                              Params().set("composite", composite).set("bias", "absorb"));
+    const double total = e.attribution.sum().item<double>();
+    EXPECT_LT(std::abs(total - y) / std::abs(y), 1e-10) << composite;
+  }
+}
+
+TEST_P(MethodsLrp, PresetsConserveWithBiasesIgnored) {
+  const double y = logit(*model_);
+  for (const std::string name : {"lrp", "lrp-epsilon-plus", "lrp-epsilon-alpha2-beta1",
+                                 "lrp-epsilon-alpha2-beta1-flat", "lrp-epsilon-gamma-box",
+                                 "deep-taylor"}) {
+    const Explanation e = run(name, *model_, x_, classes());
+    ASSERT_TRUE(at::isfinite(e.attribution).all().item<bool>()) << name;
+    // Epsilon on the dense layers absorbs eps / |z| of their relevance; z+ at a layer whose
+    // positive part is zero drops it: both are tiny at these inputs.
+    EXPECT_LT(std::abs(e.stats.at("conservation") - 1.0), 1e-3) << name << " sum " <<
+        e.attribution.sum().item<double>() << " logit " << y;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Torchvision, MethodsLrp,
+                         ::testing::Values("resnet18", "vgg16_bn", "densenet121", "mobilenet_v2"),
+                         [](const auto& info) { return info.param; });
+
+// ---- identities on ReLU networks ----------------------------------------------------------------
+
+class MethodsLrpRelu : public MethodsLrp {};
+
+// LRP-0 with biases absorbed is gradient x input on a ReLU network (max-pool winners, residual
+// sums, average pooling included).
+TEST_P(MethodsLrpRelu, Lrp0EqualsGradientTimesInput) {
+  const Explanation e = run("lrp-0", *model_, x_, classes(), Params().set("bias", "absorb"));
+  const Trace trace = model_->forward(x_);
+  const at::Tensor gx = model_->gradient(trace, classes())[0] * x_;
+  EXPECT_LT(relative_error(e.attribution, gx), 1e-10);
+}
+
+// alpha1beta0 is z+ wherever the layer's inputs are non-negative: everywhere after the first
+// layer, which both composites give the flat rule.
+TEST_P(MethodsLrpRelu, Alpha1Beta0EqualsZPlus) {
+  for (const std::string bias : {"ignore", "absorb"}) {
+    const Explanation ab = run("lrp", *model_, x_, classes(),
+                               Params().set("rule", "conv=alpha1beta0;dense=alphabeta:1:0;first=flat")
+                                   .set("bias", bias));
+    const Explanation zp = run("lrp", *model_, x_, classes(),
+                               Params().set("rule", "conv=zplus;dense=zplus;first=flat").set("bias", bias));
+    EXPECT_LT(relative_error(ab.attribution, zp.attribution), 1e-12) << bias;
+    EXPECT_GT(ab.attribution.abs().sum().item<double>(), 0.0);
+  }
+}
+
+// Proportional max pooling conserves as well (bias ignored).
+TEST_P(MethodsLrpRelu, ProportionalMaxPoolConserves) {
+  const double y = logit(*model_);
+  const Explanation e = run("lrp-0", *model_, x_, classes(), Params().set("maxpool", "proportional"));
+  EXPECT_LT(std::abs(e.stats.at("conservation") - 1.0), 1e-10);
+  const Explanation w = run("lrp-0", *model_, x_, classes());
+  EXPECT_GT(relative_error(e.attribution, w.attribution), 1e-6) << "the max-pool rule has no effect";
+  (void)y;
+}
+
+INSTANTIATE_TEST_SUITE_P(Torchvision, MethodsLrpRelu, ::testing::Values("resnet18", "vgg16_bn"),
+                         [](const auto& info) { return info.param; });
+
+// ---- arguments -------------------------------------------------------------------------------
+
+// A tiny conv + dense network: Conv -> Relu -> Flatten -> Gemm (-> Softmax).
+Model tiny_model(bool softmax) {
+  Graph graph;
+  auto value = [&](const std::string& name, at::Tensor constant = {}) {
+    graph.values.push_back(Value{name, constant, {}, -1});
+    return static_cast<ValueId>(graph.values.size() - 1);
+  };
+  const ValueId x = value("x");
+  graph.values[x].shape = {1, 3, 4, 4};
+  const ValueId w = value("w", at::randn({2, 3, 3, 3}, at::kDouble));
+  const ValueId c = value("c"), r = value("r"), f = value("f");
+  const ValueId fw = value("fw", at::randn({5, 2 * 2 * 2}, at::kDouble));
+  const ValueId fb = value("fb", at::randn({5}, at::kDouble));
+  const ValueId y = value("y");
+  graph.nodes.push_back(Node{"conv0", "Conv", {x, w}, {c}, {}, nullptr});
+  graph.nodes.push_back(Node{"relu0", "Relu", {c}, {r}, {}, nullptr});
+  graph.nodes.push_back(Node{"flat0", "Flatten", {r}, {f}, {}, nullptr});
+  graph.nodes.push_back(Node{"fc0", "Gemm", {f, fw, fb}, {y}, {{"transB", int64_t{1}}}, nullptr});
+  graph.inputs = {x};
+  graph.outputs = {y};
+  if (softmax) {
+    const ValueId p = value("p");
+    graph.nodes.push_back(Node{"prob", "Softmax", {y}, {p}, {{"axis", int64_t{1}}}, nullptr});
+    graph.outputs = {p};
+  }
+  graph.index_producers();
+  return Model::from_graph(std::move(graph));
+}
+
+TEST(MethodsLrpArguments, BadRulesAndComposites) {
+  const Model model = tiny_model(false);
+  const at::Tensor input = at::randn({1, 3, 4, 4}, at::kDouble);
+  const std::vector<int64_t> cls = {1};
+
+  for (const std::string bad : {"conv", "conv=", "=zplus", "conv=gamma:x", "conv=gamma:1:2",
+                                "conv=alphabeta:2:2", "conv=unknown", "bogus=zplus",
+                                "conv=epsilon:-1", "conv=zplus;;dense=nope"}) {
+    EXPECT_THROW(run("lrp", model, input, cls, Params().set("rule", bad)), ArgumentError) << bad;
+  }
+  EXPECT_THROW(run("lrp", model, input, cls, Params().set("composite", "nope")), LookupError);
+  EXPECT_THROW(run("lrp", model, input, cls, Params().set("bias", "maybe")), ArgumentError);
+  EXPECT_THROW(run("lrp", model, input, cls, Params().set("maxpool", "first")), ArgumentError);
+  EXPECT_THROW(find_method("lrp-nope"), LookupError);
+  // zb on a layer that does not read the input.
+  EXPECT_THROW(run("lrp", model, input, cls, Params().set("rule", "fc0=zb")), ArgumentError);
+  // Rules by node name and position are accepted; an op without a rule is named.
+  EXPECT_NO_THROW(run("lrp", model, input, cls, Params().set("rule", "conv0=wsquare;last=epsilon:0.1")));
+  for (const std::string composite : {"epsilon-plus", "epsilon-plus-flat", "epsilon-gamma-box",
+                                      "epsilon-alpha2-beta1", "epsilon-alpha2-beta1-flat", "lrp-0",
+                                      "lrp-epsilon", "deep-taylor"}) {
+    EXPECT_NO_THROW(run("lrp", model, input, cls, Params().set("composite", composite))) << composite;
+  }
+  // A node without an LRP rule is named in the error.
+  try {
+    run("lrp", tiny_model(true), input, cls);
+    ADD_FAILURE() << "no error for a Softmax node";
+  } catch (const ArgumentError& e) {
+    EXPECT_NE(std::string(e.what()).find("'prob' (Softmax)"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace whitebox::test

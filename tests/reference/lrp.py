@@ -1,0 +1,289 @@
+#!/usr/bin/python3
+"""Reference LRP relevances for the whitebox C++ tests, in plain PyTorch (float64).
+
+Usage: /usr/bin/python3 tests/reference/lrp.py FIXTURES [--only CASE,...] [--force]
+
+For vgg16_bn and resnet18, the seeded torch model is rebuilt with make_fixtures' construction,
+its Conv -> BatchNorm pairs are folded (as the engine folds them) and relevance is propagated
+layer by layer by hand over the known architecture: every Conv / Linear by its rule, computed
+with torch.autograd on the modified layer; ReLU and Dropout pass relevance unchanged; residual
+sums split it by the inputs' shares; max pooling routes it to the winner (or proportionally to
+the window's inputs); average pooling is LRP-0. Written to the case folder: ref_lrp_<name>.npy
+([1, 3, H, W], <f8), ref_lrp.json (method and params of each) and the marker ref_lrp_done.
+
+Independent of the C++ code: the layer structure comes from the torch modules, not the graph.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+import make_fixtures as mf  # noqa: E402
+
+CASES = ["vgg16_bn", "resnet18"]
+MARKER = "ref_lrp_done"
+VERSION = "1"
+MEAN = [0.485, 0.456, 0.406]   # imagenet preprocessing: the fixtures have no sidecar
+STD = [0.229, 0.224, 0.225]
+
+PRESETS = {
+    "epsilon-plus": {"conv": ("zplus",), "dense": ("epsilon", 1e-6)},
+    "epsilon-plus-flat": {"conv": ("zplus",), "dense": ("epsilon", 1e-6), "first": ("flat",)},
+    "epsilon-gamma-box": {"conv": ("gamma", 0.25), "dense": ("epsilon", 1e-6), "first": ("zb",)},
+    "epsilon-alpha2-beta1": {"conv": ("alphabeta", 2.0, 1.0), "dense": ("epsilon", 1e-6)},
+    "epsilon-alpha2-beta1-flat": {"conv": ("alphabeta", 2.0, 1.0), "dense": ("epsilon", 1e-6),
+                                  "first": ("flat",)},
+    "lrp-0": {"conv": ("0",), "dense": ("0",)},
+    "lrp-epsilon": {"conv": ("epsilon", 1e-6), "dense": ("epsilon", 1e-6)},
+    "deep-taylor": {"conv": ("zplus",), "dense": ("zplus",), "first": ("zb",)},
+}
+
+# name -> (C++ method, C++ params, preset, bias, maxpool, extra mapping)
+CONFIGS = {
+    "lrp0": ("lrp-0", {}, "lrp-0", "ignore", "winner", {}),
+    "lrp0_absorb": ("lrp-0", {"bias": "absorb"}, "lrp-0", "absorb", "winner", {}),
+    "lrp0_proportional": ("lrp-0", {"maxpool": "proportional"}, "lrp-0", "ignore", "proportional", {}),
+    "epsilon": ("lrp-epsilon", {}, "lrp-epsilon", "ignore", "winner", {}),
+    "epsilon_plus": ("lrp-epsilon-plus", {}, "epsilon-plus", "ignore", "winner", {}),
+    "epsilon_plus_flat": ("lrp", {}, "epsilon-plus-flat", "ignore", "winner", {}),
+    "epsilon_gamma_box": ("lrp-epsilon-gamma-box", {}, "epsilon-gamma-box", "ignore", "winner", {}),
+    "epsilon_gamma_box_absorb": ("lrp-epsilon-gamma-box", {"bias": "absorb"}, "epsilon-gamma-box",
+                                 "absorb", "winner", {}),
+    "epsilon_alpha2_beta1": ("lrp-epsilon-alpha2-beta1", {}, "epsilon-alpha2-beta1", "ignore",
+                             "winner", {}),
+    "epsilon_alpha2_beta1_absorb": ("lrp-epsilon-alpha2-beta1", {"bias": "absorb"},
+                                    "epsilon-alpha2-beta1", "absorb", "winner", {}),
+    "epsilon_alpha2_beta1_flat": ("lrp-epsilon-alpha2-beta1-flat", {}, "epsilon-alpha2-beta1-flat",
+                                  "ignore", "winner", {}),
+    "deep_taylor": ("deep-taylor", {}, "deep-taylor", "ignore", "winner", {}),
+    "wsquare_first": ("lrp", {"rule": "first=wsquare;last=epsilon:0.01"}, "epsilon-plus-flat",
+                      "ignore", "winner", {"first": ("wsquare",), "last": ("epsilon", 0.01)}),
+}
+
+
+def safe_div(r, z, eps=0.0):
+    if eps > 0:
+        return r / (z + eps * torch.where(z >= 0, 1.0, -1.0).to(z.dtype))
+    return torch.where(z == 0, torch.zeros_like(z), r / torch.where(z == 0, torch.ones_like(z), z))
+
+
+def transpose(fn, x, w, s):
+    """W^T s for the linear map fn(., w) (no bias), by autograd."""
+    xx = torch.zeros_like(x).requires_grad_(True)
+    with torch.enable_grad():
+        y = fn(xx, w, None)
+        (c,) = torch.autograd.grad(y, xx, s)
+    return c
+
+
+def linear_rule(rule, fn, x, w, b, r, absorb):
+    """R_in for a layer y = fn(x, w, b) under `rule` (a tuple: name, params...)."""
+    name = rule[0]
+    b = b if absorb and b is not None else None
+    pos, neg = w.clamp(min=0), w.clamp(max=0)
+    if name in ("0", "epsilon"):
+        s = safe_div(r, fn(x, w, b), rule[1] if name == "epsilon" else 0.0)
+        return x * transpose(fn, x, w, s)
+    if name == "gamma":
+        g = rule[1]
+        wg = w + g * pos
+        s = safe_div(r, fn(x, wg, None if b is None else b + g * b.clamp(min=0)))
+        return x * transpose(fn, x, wg, s)
+    if name == "zplus":
+        xp = x.clamp(min=0)
+        s = safe_div(r, fn(xp, pos, None if b is None else b.clamp(min=0)))
+        return xp * transpose(fn, x, pos, s)
+    if name == "alphabeta":
+        alpha, beta = rule[1], rule[2]
+        xp, xn = x.clamp(min=0), x.clamp(max=0)
+        zp = fn(xp, pos, None if b is None else b.clamp(min=0)) + fn(xn, neg, None)
+        zn = fn(xp, neg, None if b is None else b.clamp(max=0)) + fn(xn, pos, None)
+        sp, sn = safe_div(r, zp), safe_div(r, zn)
+        rp = xp * transpose(fn, x, pos, sp) + xn * transpose(fn, x, neg, sp)
+        rn = xp * transpose(fn, x, neg, sn) + xn * transpose(fn, x, pos, sn)
+        return alpha * rp - beta * rn
+    if name == "zb":
+        shape = [1, 3] + [1] * (x.dim() - 2)
+        lo = ((0 - torch.tensor(MEAN, dtype=x.dtype)) / torch.tensor(STD, dtype=x.dtype)).view(shape)
+        hi = ((1 - torch.tensor(MEAN, dtype=x.dtype)) / torch.tensor(STD, dtype=x.dtype)).view(shape)
+        lo, hi = lo.expand_as(x), hi.expand_as(x)
+        z = fn(x, w, b) - fn(lo, pos, None) - fn(hi, neg, None)
+        s = safe_div(r, z)
+        return x * transpose(fn, x, w, s) - lo * transpose(fn, x, pos, s) - hi * transpose(fn, x, neg, s)
+    if name in ("wsquare", "flat"):
+        wm = w * w if name == "wsquare" else torch.ones_like(w)
+        s = safe_div(r, fn(torch.ones_like(x), wm, None))
+        return transpose(fn, x, wm, s)
+    raise KeyError(name)
+
+
+class Lrp:
+    def __init__(self, preset, bias, maxpool, extra, first, last):
+        self.mapping = dict(PRESETS[preset])
+        self.mapping.update(extra)
+        self.absorb = bias == "absorb"
+        self.maxpool = maxpool
+        self.first, self.last = first, last
+
+    def rule(self, module, kind):
+        if module is self.first and "first" in self.mapping:
+            return self.mapping["first"]
+        if module is self.last and "last" in self.mapping:
+            return self.mapping["last"]
+        return self.mapping[kind]
+
+    def conv(self, m, x, r):
+        def fn(inp, w, b):
+            return F.conv2d(inp, w, b, m.stride, m.padding, m.dilation, m.groups)
+        return linear_rule(self.rule(m, "conv"), fn, x, m.weight, m.bias, r, self.absorb)
+
+    def dense(self, m, x, r):
+        return linear_rule(self.rule(m, "dense"), F.linear, x, m.weight, m.bias, r, self.absorb)
+
+    def max_pool(self, m, x, r):
+        if self.maxpool == "winner":
+            xx = x.detach().requires_grad_(True)
+            with torch.enable_grad():
+                (c,) = torch.autograd.grad(m(xx), xx, r)
+            return c
+        k, s, p = m.kernel_size, m.stride, m.padding
+
+        def fn(inp, w, b):   # window sums, padded zeros included
+            return F.avg_pool2d(inp, k, s, p, count_include_pad=True, divisor_override=1)
+        return linear_rule(("0",), fn, x, torch.ones(1, dtype=x.dtype), None, r, False)
+
+    def avg_pool(self, fn, x, r):
+        return linear_rule(("0",), lambda inp, w, b: fn(inp), x, torch.ones(1, dtype=x.dtype),
+                           None, r, False)
+
+
+def vgg_relevance(model, x, seed, lrp):
+    acts = [x]
+    layers = list(model.features) + [model.avgpool, nn.Flatten()] + list(model.classifier)
+    for layer in layers:
+        acts.append(layer(acts[-1]))
+    r = seed
+    for i in reversed(range(len(layers))):
+        layer, inp = layers[i], acts[i]
+        if isinstance(layer, nn.Conv2d):
+            r = lrp.conv(layer, inp, r)
+        elif isinstance(layer, nn.Linear):
+            r = lrp.dense(layer, inp, r)
+        elif isinstance(layer, nn.MaxPool2d):
+            r = lrp.max_pool(layer, inp, r)
+        elif isinstance(layer, nn.AdaptiveAvgPool2d):
+            r = lrp.avg_pool(layer, inp, r)
+        elif isinstance(layer, nn.Flatten):
+            r = r.reshape(inp.shape)
+        elif isinstance(layer, (nn.ReLU, nn.Dropout, nn.Identity, nn.BatchNorm2d)):
+            pass   # BatchNorm2d: folded into the conv before it (its forward is the identity)
+        else:
+            raise TypeError(type(layer))
+    return r
+
+
+def resnet_relevance(model, x, seed, lrp):
+    stem = model.relu(model.bn1(model.conv1(x)))
+    pooled = model.maxpool(stem)
+    blocks = [b for layer in (model.layer1, model.layer2, model.layer3, model.layer4) for b in layer]
+    inputs, h = [], pooled
+    for blk in blocks:
+        inputs.append(h)
+        h = blk(h)
+    gap = torch.flatten(model.avgpool(h), 1)
+    r = lrp.dense(model.fc, gap, seed)
+    r = lrp.avg_pool(model.avgpool, h, r.reshape(model.avgpool(h).shape))
+    for blk, inp in zip(reversed(blocks), reversed(inputs)):
+        h1 = blk.relu(blk.bn1(blk.conv1(inp)))
+        h2 = blk.bn2(blk.conv2(h1))
+        short = blk.downsample(inp) if blk.downsample is not None else inp
+        s = safe_div(r, h2 + short)      # final ReLU passes r; the sum splits by shares
+        r_main = lrp.conv(blk.conv1, inp, lrp.conv(blk.conv2, h1, h2 * s))
+        r_short = short * s
+        if blk.downsample is not None:
+            r_short = lrp.conv(blk.downsample[0], inp, r_short)
+        r = r_main + r_short
+    r = lrp.max_pool(model.maxpool, stem, r)
+    return lrp.conv(model.conv1, x, r)
+
+
+def compute(case, case_dir):
+    meta = json.load(open(os.path.join(case_dir, "meta.json")))
+    target = meta["target"]
+    built = mf.torchvision_case(case)
+    model = mf.prepare_model(built, meta["input_shape"]).double().eval()
+    x = torch.from_numpy(np.load(os.path.join(case_dir, "x.npy"))).double()
+    with torch.no_grad():
+        expected = torch.from_numpy(np.load(os.path.join(case_dir, "logits64.npy")))
+        assert torch.allclose(model(x), expected, rtol=1e-9, atol=1e-9), "rebuilt model != fixture"
+    # Folded as the engine folds (the folded weights are rounded to float32 there: ~1e-7).
+    model = mf.fold_conv_batchnorm(model, x).double()
+    with torch.no_grad():
+        logits = model(x)
+        seed = torch.zeros_like(logits)
+        seed[0, target] = logits[0, target]
+        if case == "vgg16_bn":
+            first, last, fn = model.features[0], model.classifier[6], vgg_relevance
+        else:
+            first, last, fn = model.conv1, model.fc, resnet_relevance
+        refs = {}
+        for name, (method, params, preset, bias, maxpool, extra) in CONFIGS.items():
+            lrp = Lrp(preset, bias, maxpool, extra, first, last)
+            r = fn(model, x, seed, lrp)
+            path = f"ref_lrp_{name}.npy"
+            np.save(os.path.join(case_dir, path), r.numpy().astype("<f8"))
+            refs[name] = {"method": method, "params": params, "attribution": path,
+                          "sum": float(r.sum()), "logit": float(logits[0, target])}
+    with open(os.path.join(case_dir, "ref_lrp.json"), "w") as f:
+        json.dump({"target": target, "references": refs}, f, indent=1)
+    return sorted(refs)
+
+
+def stamp_of(case_dir):
+    digest = hashlib.sha1()
+    for name in ("x.npy", "logits64.npy"):
+        with open(os.path.join(case_dir, name), "rb") as f:
+            digest.update(f.read())
+    return VERSION + " " + digest.hexdigest()
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("fixtures")
+    parser.add_argument("--only")
+    parser.add_argument("--force", action="store_true")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(2)
+    failed = []
+    for case in (args.only.split(",") if args.only else CASES):
+        case_dir = os.path.join(args.fixtures, case)
+        if not os.path.exists(os.path.join(case_dir, "done")):
+            print(f"[skip] {case}: no fixture", flush=True)
+            continue
+        marker = os.path.join(case_dir, MARKER)
+        stamp = stamp_of(case_dir)
+        if os.path.exists(marker) and open(marker).read().strip() == stamp and not args.force:
+            print(f"[skip] {case} (done)", flush=True)
+            continue
+        try:
+            names = compute(case, case_dir)
+        except Exception as err:
+            failed.append(case)
+            print(f"[FAIL] {case}: {type(err).__name__}: {err}", flush=True)
+            continue
+        with open(marker, "w") as f:
+            f.write(stamp + "\n")
+        print(f"[ ok ] {case}: {' '.join(names)}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
