@@ -31,6 +31,16 @@ std::string_view math_of(const std::string& name) {
   return kNoMath;
 }
 
+// What every method of a family shares (the LRP rules, for instance), under "family:NAME"; may be
+// empty.
+std::string_view family_math(Family family) {
+  const std::string key = "family:" + to_string(family);
+  for (const auto& [name, text] : kMath) {
+    if (name == key) return text;
+  }
+  return {};
+}
+
 constexpr Family kFamilies[] = {Family::BlackBox, Family::Gradient, Family::Relevance, Family::Cam};
 
 std::string_view family_title(Family family) {
@@ -47,8 +57,8 @@ std::string_view family_blurb(Family family) {
   switch (family) {
     case Family::BlackBox:
       return "The model is an oracle: the input is perturbed, only the output is observed, and "
-             "nothing inside the network is read. whitebox keeps them as references for the "
-             "white-box methods, which the metrics compare against.";
+             "nothing inside the network is read. whitebox has them as references to compare the "
+             "white-box methods with.";
     case Family::Gradient:
       return "The derivative of the class score with respect to the input, obtained by one "
              "reverse sweep through the network; variants modify the backward pass at ReLU-like "
@@ -57,8 +67,9 @@ std::string_view family_blurb(Family family) {
              "relatives, which wrap any registered method).";
     case Family::Relevance:
       return "The class score is decomposed into contributions of the inputs by a backward pass "
-             "with conservation rules (layer-wise relevance propagation, DeepLIFT, ...): in "
-             "whitebox, a rule table for the model's reverse sweep.";
+             "with conservation rules (layer-wise relevance propagation, deep Taylor decomposition): "
+             "in whitebox, a rule table for the model's reverse sweep, chosen per layer by a "
+             "composite.";
     case Family::Cam:
       return "A weighted sum of the feature maps $A^k$ of one convolutional layer (by default the "
              "last spatial one, just before global pooling), at that layer's resolution; the "
@@ -85,6 +96,8 @@ std::string joined(const std::vector<std::string>& items, const std::string& sep
   for (const auto& item : items) text += (text.empty() ? "" : separator) + item;
   return text;
 }
+
+std::string aliases_of(const MethodInfo& m) { return m.aliases.empty() ? "-" : joined(m.aliases); }
 
 std::vector<const MethodInfo*> of_family(Family family) {
   std::vector<const MethodInfo*> found;
@@ -124,16 +137,15 @@ void print_table() {
   std::vector<size_t> widths(header.size(), 0);
   for (size_t i = 0; i < header.size(); ++i) widths[i] = header[i].size();
   for (const auto& m : methods()) {
-    const std::vector<std::string> row = {m.name, joined(m.aliases), yes_no(m.class_discriminative),
+    const std::vector<std::string> row = {m.name, aliases_of(m), yes_no(m.class_discriminative),
                                           yes_no(m.needs_gradient), yes_no(m.needs_reference),
                                           m.resolution, m.cost};
     for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
   }
   const auto line = [&](const std::vector<std::string>& row) {
     std::ostringstream text;
-    text << " ";
     for (size_t i = 0; i < row.size(); ++i) {
-      text << " " << std::left << std::setw(static_cast<int>(i + 1 < row.size() ? widths[i] : 0)) << row[i];
+      text << "  " << std::left << std::setw(static_cast<int>(i + 1 < row.size() ? widths[i] : 0)) << row[i];
     }
     std::string s = text.str();
     while (!s.empty() && s.back() == ' ') s.pop_back();
@@ -152,7 +164,7 @@ void print_table() {
     }
     line(header);
     for (const MethodInfo* m : members) {
-      line({m->name, joined(m->aliases), yes_no(m->class_discriminative), yes_no(m->needs_gradient),
+      line({m->name, aliases_of(*m), yes_no(m->class_discriminative), yes_no(m->needs_gradient),
             yes_no(m->needs_reference), m->resolution, m->cost});
     }
   }
@@ -168,7 +180,7 @@ void print_method(const MethodInfo& m) {
   };
   std::cout << m.name << "\n\n";
   field("family", to_string(m.family));
-  field("aliases", m.aliases.empty() ? "-" : joined(m.aliases));
+  field("aliases", aliases_of(m));
   field("summary", m.summary);
   field("class-discriminative", yes_no(m.class_discriminative));
   field("needs gradient", yes_no(m.needs_gradient));
@@ -179,12 +191,16 @@ void print_method(const MethodInfo& m) {
   std::cout << "\nhyper-parameters (explain --param NAME=VALUE)\n";
   if (m.hyperparameters.empty()) std::cout << "  none\n";
   for (const auto& h : m.hyperparameters) {
-    std::cout << "  " << std::left << std::setw(static_cast<int>(indent - 2))
-              << (h.name + "=" + h.fallback) << wrapped(h.meaning, indent) << "\n";
+    const std::string setting = h.name + "=" + h.fallback;
+    // A long setting gets the meaning on the next line, aligned with the others.
+    const std::string gap = setting.size() + 4 > indent ? "\n" + std::string(indent, ' ')
+                                                        : std::string(indent - 2 - setting.size(), ' ');
+    std::cout << "  " << setting << gap << wrapped(h.meaning, indent) << "\n";
   }
   std::cout << "\nmathematics (notation: docs/methods.md)\n";
-  std::istringstream math{std::string(math_of(m.name))};
-  for (std::string text; std::getline(math, text);) std::cout << (text.empty() ? "" : "  ") << text << "\n";
+  std::string text(family_math(m.family));
+  std::istringstream math{(text.empty() ? "" : text + "\n\n") + std::string(math_of(m.name))};
+  for (std::string line; std::getline(math, line);) std::cout << (line.empty() ? "" : "  ") << line << "\n";
   std::cout << std::flush;
 }
 
@@ -256,7 +272,7 @@ void print_markdown() {
   for (Family family : kFamilies) {
     for (const MethodInfo* m : of_family(family)) {
       out << "| [`" << m->name << "`](#" << anchor.at(m->name) << ") | " << to_string(m->family) << " | "
-          << cell(joined(m->aliases)) << " | " << yes_no(m->class_discriminative) << " | "
+          << cell(aliases_of(*m)) << " | " << yes_no(m->class_discriminative) << " | "
           << yes_no(m->needs_gradient) << " | " << yes_no(m->needs_reference) << " | " << m->resolution
           << " | " << cell(m->cost) << " |\n";
     }
@@ -267,7 +283,7 @@ void print_markdown() {
          "explained image by image); $c$: the target class.\n"
          "- $y_c(x)$: the target logit, before the softmax; $p_c(x) = \\mathrm{softmax}(y(x))_c$.\n"
          "- $a$: the raw attribution; $M$: the map over the $H \\times W$ input pixels.\n"
-         "- $R$: the channel reduction of an input attribution (`reduce`): `max` "
+         "- $\\rho$: the channel reduction of an input attribution (`reduce`): `max` "
          "$\\max_{\\text{ch}} |a_{\\text{ch}}|$, `l2` $\\|a\\|_2$ over the channels, `sum` "
          "$\\sum_{\\text{ch}} a_{\\text{ch}}$ (signed).\n"
          "- $A \\in \\mathbb R^{K \\times h \\times w}$: the activations of the CAM layer, channel "
@@ -280,6 +296,7 @@ void print_markdown() {
   for (Family family : kFamilies) {
     const auto members = of_family(family);
     out << "\n## " << family_title(family) << "\n\n" << family_blurb(family) << "\n";
+    if (!family_math(family).empty()) out << "\n" << family_math(family) << "\n";
     if (members.empty()) out << "\nNo method of this family is registered yet.\n";
     for (const MethodInfo* m : members) {
       out << "\n### " << m->name << "\n\n" << sentence(m->summary) << "\n\n";
@@ -297,7 +314,8 @@ void print_markdown() {
       } else {
         out << "| parameter | default | meaning |\n| --- | --- | --- |\n";
         for (const auto& h : m->hyperparameters) {
-          out << "| `" << h.name << "` | `" << h.fallback << "` | " << cell(h.meaning) << " |\n";
+          const std::string fallback = h.fallback.empty() ? "none" : "`" + h.fallback + "`";
+          out << "| `" << h.name << "` | " << fallback << " | " << cell(h.meaning) << " |\n";
         }
         out << "\n";
       }

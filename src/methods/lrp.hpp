@@ -63,7 +63,8 @@ std::vector<std::string> preset_names();
 // naming it when relevance reaches it.
 Rules composite_rules(const Model& model, const Mapping& mapping, const Options& options);
 
-// Options from params "bias" (ignore|absorb), "maxpool" (winner|proportional), "sum_epsilon".
-Options options_from(const Params& params);
+// Options from params "bias" (ignore|absorb; `default_bias` when absent), "maxpool"
+// (winner|proportional), "sum_epsilon".
+Options options_from(const Params& params, const std::string& default_bias = "ignore");
 
 }  // namespace whitebox::explainers::lrp

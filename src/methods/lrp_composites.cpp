@@ -108,9 +108,9 @@ Mapping preset(const std::string& name, const Graph& graph) {
   throw LookupError("unknown LRP composite '" + name + "' (valid: " + valid + ")");
 }
 
-Options options_from(const Params& params) {
+Options options_from(const Params& params, const std::string& default_bias) {
   Options options;
-  const std::string bias = params.text("bias", "ignore");
+  const std::string bias = params.text("bias", default_bias);
   if (bias == "ignore") {
     options.bias = Bias::Ignore;
   } else if (bias == "absorb") {
@@ -173,8 +173,9 @@ Rules composite_rules(const Model& model, const Mapping& mapping, const Options&
 
 namespace {
 
-Explanation run(const Context& c, const std::string& fallback_composite) {
-  const Options options = options_from(c.params);
+Explanation run(const Context& c, const std::string& fallback_composite,
+                const std::string& default_bias) {
+  const Options options = options_from(c.params, default_bias);
   const Graph& graph = c.model.graph();
   Mapping mapping = preset(c.params.text("composite", fallback_composite), graph);
   if (c.params.has("rule")) parse_mapping(c.params.text("rule", ""), graph, mapping);
@@ -235,13 +236,17 @@ void add_relevance_methods(std::vector<MethodInfo>& registry) {
       "Montavon, Binder, Lapuschkin, Samek, Mueller. Layer-Wise Relevance Propagation: An "
       "Overview. 2019; Kohlbrenner et al. Towards Best Practice in Explaining Neural Network "
       "Decisions with LRP. IJCNN 2020";
+  // LRP-0 and LRP-epsilon absorb biases by default: with biases ignored their z (without the
+  // bias) nearly cancels at many units of a biased network, and the relevances grow to ~1e8 with
+  // opposite signs. The z+ / alpha-beta / box composites are stable either way.
   auto add = [&](std::string name, std::vector<std::string> aliases, std::string summary,
-                 std::string composite, std::string cite) {
+                 std::string composite, std::string cite, std::string bias = "ignore") {
     std::vector<Hyperparameter> params = common;
+    params[1].fallback = bias;
     params.insert(params.begin(), {"composite", composite, "preset: " + lrp::composite_list()});
     registry.push_back({name, aliases, Family::Relevance, summary + summary_tail, true, false,
                         false, "input", "1 forward + 1 modified backward", params, cite,
-                        [composite](const Context& c) { return lrp::run(c, composite); }});
+                        [composite, bias](const Context& c) { return lrp::run(c, composite, bias); }});
   };
   add("lrp", {"lrp-epsilon-plus-flat"},
       "layer-wise relevance propagation: the target logit redistributed layer by layer onto the "
@@ -252,9 +257,9 @@ void add_relevance_methods(std::vector<MethodInfo>& registry) {
     if (n == "epsilon-plus-flat" || n == "lrp-0" || n == "lrp-epsilon" || n == "deep-taylor") continue;
     add("lrp-" + n, {}, "LRP with the " + n + " composite.", n, citation);
   }
-  add("lrp-0", {"lrp0"}, "LRP-0 on every layer (equals gradient x input on ReLU networks with "
-      "bias=absorb).", "lrp-0", citation);
-  add("lrp-epsilon", {}, "LRP-epsilon (eps 1e-6) on every layer.", "lrp-epsilon", citation);
+  add("lrp-0", {"lrp0"}, "LRP-0 on every layer (with the default bias=absorb: gradient x input on ReLU "
+      "networks).", "lrp-0", citation, "absorb");
+  add("lrp-epsilon", {}, "LRP-epsilon (eps 1e-6) on every layer.", "lrp-epsilon", citation, "absorb");
   add("deep-taylor", {"deep-taylor-decomposition"},
       "deep Taylor decomposition: z+ on hidden layers, the zB (box) rule on the first layer.",
       "deep-taylor",

@@ -71,7 +71,7 @@ struct Layer {
   }
 };
 
-at::Tensor add(const at::Tensor& a, const at::Tensor& b) {
+at::Tensor sum_defined(const at::Tensor& a, const at::Tensor& b) {
   if (!a.defined()) return b;
   if (!b.defined()) return a;
   return a + b;
@@ -140,17 +140,17 @@ Tensors linear_relevance(const LinearRule& rule, const Options& options,
       // normalised by its own total (bias+ / bias- absorbed on its side) and the two shares are
       // combined as alpha R+ - beta R-.
       const at::Tensor xp = x.clamp_min(0), xn = x.clamp_max(0);
-      const at::Tensor zp = add(layer.forward(xp, Part::Pos, 0, absorb ? b.clamp_min(0) : none),
+      const at::Tensor zp = sum_defined(layer.forward(xp, Part::Pos, 0, absorb ? b.clamp_min(0) : none),
                                 layer.forward(xn, Part::Neg, 0, none));
       const at::Tensor sp = divide(r, zp, 0.0);
-      relevance = rule.a * add(product(xp, layer.backward(sp, x, Part::Pos, 0)),
+      relevance = rule.a * sum_defined(product(xp, layer.backward(sp, x, Part::Pos, 0)),
                                product(xn, layer.backward(sp, x, Part::Neg, 0)));
       if (rule.b != 0.0) {
-        const at::Tensor zn = add(layer.forward(xp, Part::Neg, 0, absorb ? b.clamp_max(0) : none),
+        const at::Tensor zn = sum_defined(layer.forward(xp, Part::Neg, 0, absorb ? b.clamp_max(0) : none),
                                   layer.forward(xn, Part::Pos, 0, none));
         if (zn.defined()) {
           const at::Tensor sn = divide(r, zn, 0.0);
-          const at::Tensor neg = add(product(xp, layer.backward(sn, x, Part::Neg, 0)),
+          const at::Tensor neg = sum_defined(product(xp, layer.backward(sn, x, Part::Neg, 0)),
                                      product(xn, layer.backward(sn, x, Part::Pos, 0)));
           if (neg.defined()) relevance = relevance - rule.b * neg;
         }
@@ -359,7 +359,7 @@ std::optional<Rule> structural_rule(const Node& node, const Options& options) {
         if (computed < 0) no_rule(n.node, "adds a constant to several computed values");
         at::Tensor shift;
         for (size_t i = 0; i < n.inputs.size(); ++i) {
-          if (static_cast<int>(i) != computed && n.inputs[i].defined()) shift = add(shift, n.inputs[i]);
+          if (static_cast<int>(i) != computed && n.inputs[i].defined()) shift = sum_defined(shift, n.inputs[i]);
         }
         return affine(n, out, computed, n.inputs[computed], shift, options);
       }
