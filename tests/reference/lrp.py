@@ -31,7 +31,7 @@ import make_fixtures as mf  # noqa: E402
 
 CASES = ["vgg16_bn", "resnet18"]
 MARKER = "ref_lrp_done"
-VERSION = "2"
+VERSION = "3"
 MEAN = [0.485, 0.456, 0.406]   # imagenet preprocessing: the fixtures have no sidecar
 STD = [0.229, 0.224, 0.225]
 
@@ -116,9 +116,7 @@ def linear_rule(rule, fn, x, w, b, r, absorb):
         rn = xp * transpose(fn, x, neg, sn) + xn * transpose(fn, x, pos, sn)
         return alpha * rp - beta * rn
     if name == "zb":
-        shape = [1, 3] + [1] * (x.dim() - 2)
-        lo = ((0 - torch.tensor(MEAN, dtype=x.dtype)) / torch.tensor(STD, dtype=x.dtype)).view(shape)
-        hi = ((1 - torch.tensor(MEAN, dtype=x.dtype)) / torch.tensor(STD, dtype=x.dtype)).view(shape)
+        lo, hi = bounds(x.dtype)
         lo, hi = lo.expand_as(x), hi.expand_as(x)
         z = fn(x, w, b) - fn(lo, pos, None) - fn(hi, neg, None)
         s = safe_div(r, z)
@@ -220,6 +218,16 @@ def resnet_relevance(model, x, seed, lrp):
     return lrp.conv(model.conv1, x, r)
 
 
+def bounds(dtype):
+    mean, std = torch.tensor(MEAN, dtype=dtype), torch.tensor(STD, dtype=dtype)
+    return ((0 - mean) / std).view(1, 3, 1, 1), ((1 - mean) / std).view(1, 3, 1, 1)
+
+
+def box(x):
+    lo, hi = bounds(x.dtype)
+    return torch.maximum(torch.minimum(x, hi), lo)
+
+
 def fold_float64(model, x):
     """Every Conv -> BatchNorm pair folded in float64 the way the engine's float64 import folds
     it (make_fixtures.fold_conv_batchnorm, without its rounding to float32)."""
@@ -259,6 +267,9 @@ def compute(case, case_dir):
         expected = torch.from_numpy(np.load(os.path.join(case_dir, "logits64.npy")))
         assert torch.allclose(model(x), expected, rtol=1e-9, atol=1e-9), "rebuilt model != fixture"
     model = fold_float64(model, x)
+    # The zB rule assumes pixels inside the box of the preprocessing: the fixture's x (randn)
+    # is clamped to it for every configuration (the C++ test does the same).
+    x = box(x)
     with torch.no_grad():
         logits = model(x)
         seed = torch.zeros_like(logits)
