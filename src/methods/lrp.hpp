@@ -38,7 +38,8 @@ Rule linear_rule(const LinearRule& rule, const Options& options,
                  const Preprocessing& preprocessing);
 // Rules for the non-linear nodes: activations pass relevance unchanged, Sum splits it by the
 // inputs' shares, Mul by a gate passes it to the gated input, BatchNormalization and constant
-// Add/Sub/Mul/Div act as element-wise linear layers, MaxPool per `options.maxpool`. Returns
+// Add/Sub/Mul/Div act as element-wise linear layers, ReduceMean / ReduceSum as LRP-0 layers,
+// MaxPool per `options.maxpool`. Returns
 // nullopt when the op keeps its exact VJP (shape operators: Concat, Split, Reshape, ...); for any
 // other op, a rule that throws ArgumentError naming the node when relevance reaches it.
 std::optional<Rule> structural_rule(const Node& node, const Options& options);

@@ -403,6 +403,16 @@ std::optional<Rule> structural_rule(const Node& node, const Options& options) {
       return result;
     });
   }
+  if (op == "ReduceMean" || op == "ReduceSum") {
+    // Linear with non-negative weights and no bias: the z-rule through the node's own VJP.
+    return Rule([](const NodeContext& n, const Tensors& out) {
+      Tensors result(n.inputs.size());
+      if (out.empty() || !out[0].defined()) return result;
+      const Tensors c = n.vjp({divide(out[0], n.outputs[0], 0.0)});
+      result[0] = n.inputs[0] * c[0];
+      return result;
+    });
+  }
   if (op == "BatchNormalization") {
     return Rule([options](const NodeContext& n, const Tensors& out) {
       for (size_t i = 1; i < 5 && i < n.node.inputs.size(); ++i) {

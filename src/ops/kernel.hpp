@@ -42,7 +42,9 @@ class Kernel {
   // forward under autograd; kernels on the hot path override it with closed forms.
   virtual Tensors vjp(const Tensors& inputs, const Tensors& outputs, const Tensors& grad_outputs,
                       const std::vector<bool>& wanted) const;
-  // The node's linear form when it is a linear layer (Conv, Gemm, MatMul, pooling), else null.
+  // The node's linear form when it is a linear layer with constant weights (Conv, Gemm, MatMul,
+  // average pooling), else null. MaxPool / GlobalMaxPool return their window sums instead: the
+  // linear stand-in of proportional relevance rules.
   virtual const LinearForm* linear() const { return nullptr; }
 };
 
