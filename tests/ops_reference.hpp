@@ -57,38 +57,6 @@ inline std::pair<double, double> compare_with_reference(const Model& model, cons
   return {forward_error, relative_error(sweep_gradient(model, x, seed), grad)};
 }
 
-// The graph of one_node_model with `outputs` outputs, before its kernel is built.
-inline Graph one_node_graph(const std::string& op_type, const std::vector<int64_t>& input_shape,
-                            const std::vector<at::Tensor>& constants,
-                            const std::map<std::string, Attribute>& attributes, int64_t opset,
-                            int outputs) {
-  Graph graph;
-  graph.opset = opset;
-  graph.values.push_back(Value{"x", {}, input_shape, -1});
-  graph.inputs = {0};
-  Node node;
-  node.name = op_type + "_node";
-  node.op_type = op_type;
-  node.attributes = attributes;
-  node.inputs = {0};
-  for (size_t i = 0; i < constants.size(); ++i) {
-    if (!constants[i].defined()) {
-      node.inputs.push_back(kNoValue);
-      continue;
-    }
-    graph.values.push_back(Value{"c" + std::to_string(i), constants[i], constants[i].sizes().vec(), -1});
-    node.inputs.push_back(static_cast<ValueId>(graph.values.size() - 1));
-  }
-  for (int o = 0; o < outputs; ++o) {
-    graph.values.push_back(Value{"y" + std::to_string(o), {}, {}, -1});
-    node.outputs.push_back(static_cast<ValueId>(graph.values.size() - 1));
-  }
-  graph.outputs = {node.outputs.at(0)};
-  graph.nodes.push_back(std::move(node));
-  graph.index_producers();
-  return graph;
-}
-
 // The kernel of a one-node model.
 inline const ops::Kernel& kernel_of(const Model& model) { return *model.graph().nodes.at(0).kernel; }
 

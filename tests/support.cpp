@@ -26,9 +26,10 @@ double relative_error(const at::Tensor& actual, const at::Tensor& expected) {
   return scale > 0 ? diff / scale : diff;
 }
 
-Model one_node_model(const std::string& op_type, const std::vector<int64_t>& input_shape,
+Graph one_node_graph(const std::string& op_type, const std::vector<int64_t>& input_shape,
                      const std::vector<at::Tensor>& constants,
-                     const std::map<std::string, Attribute>& attributes, int64_t opset) {
+                     const std::map<std::string, Attribute>& attributes, int64_t opset,
+                     int outputs) {
   Graph graph;
   graph.opset = opset;
   graph.values.push_back(Value{"x", {}, input_shape, -1});
@@ -46,12 +47,20 @@ Model one_node_model(const std::string& op_type, const std::vector<int64_t>& inp
     graph.values.push_back(Value{"c" + std::to_string(i), constants[i], constants[i].sizes().vec(), -1});
     node.inputs.push_back(static_cast<ValueId>(graph.values.size() - 1));
   }
-  graph.values.push_back(Value{"y", {}, {}, -1});
-  node.outputs = {static_cast<ValueId>(graph.values.size() - 1)};
-  graph.outputs = node.outputs;
+  for (int o = 0; o < outputs; ++o) {
+    graph.values.push_back(Value{"y" + std::to_string(o), {}, {}, -1});
+    node.outputs.push_back(static_cast<ValueId>(graph.values.size() - 1));
+  }
+  graph.outputs = {node.outputs.at(0)};
   graph.nodes.push_back(std::move(node));
   graph.index_producers();
-  return Model::from_graph(std::move(graph));
+  return graph;
+}
+
+Model one_node_model(const std::string& op_type, const std::vector<int64_t>& input_shape,
+                     const std::vector<at::Tensor>& constants,
+                     const std::map<std::string, Attribute>& attributes, int64_t opset) {
+  return Model::from_graph(one_node_graph(op_type, input_shape, constants, attributes, opset));
 }
 
 at::Tensor sweep_gradient(const Model& model, const at::Tensor& x, const at::Tensor& seed) {

@@ -19,8 +19,15 @@ bool has_fixture(const std::string& case_name);
 // which moves one element's gradient entirely while the rest agree to roundoff.
 double relative_error(const at::Tensor& actual, const at::Tensor& expected);
 
-// A model of a single node `op_type` reading the graph input "x" and then `constants` (in that
-// order, as the node's inputs 1, 2, ...), with the given attributes.
+// A graph of a single node `op_type` reading the graph input "x" and then `constants` (in that
+// order, as the node's inputs 1, 2, ...; an undefined tensor is an omitted input), with the
+// given attributes and number of outputs (the first is the graph output).
+Graph one_node_graph(const std::string& op_type, const std::vector<int64_t>& input_shape,
+                     const std::vector<at::Tensor>& constants = {},
+                     const std::map<std::string, Attribute>& attributes = {}, int64_t opset = 13,
+                     int outputs = 1);
+
+// The same graph as a model (kernels built).
 Model one_node_model(const std::string& op_type, const std::vector<int64_t>& input_shape,
                      const std::vector<at::Tensor>& constants = {},
                      const std::map<std::string, Attribute>& attributes = {}, int64_t opset = 13);

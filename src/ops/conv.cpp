@@ -53,13 +53,7 @@ class Conv final : public Kernel, public LinearForm {
         window_.dilations(), false, std::vector<int64_t>(window_.kernel().size(), 0), groups_,
         {true, false, false});
     result[0] = window_.unpad_signal(std::get<0>(grads), spatial);
-    if (std::any_of(wanted.begin() + 1, wanted.end(), [](bool w) { return w; })) {
-      // Signal into a non-constant weight or bias is rare: let autograd handle it.
-      std::vector<bool> rest = wanted;
-      rest[0] = false;
-      Tensors others = Kernel::vjp(in, out, grad, rest);
-      for (size_t i = 1; i < in.size(); ++i) result[i] = others[i];
-    }
+    vjp_other_inputs(in, out, grad, wanted, result);
     return result;
   }
 

@@ -3,6 +3,7 @@
 #include <ATen/ExpandUtils.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -42,6 +43,16 @@ Tensors Kernel::vjp(const Tensors& inputs, const Tensors& outputs, const Tensors
         grads[k].defined() ? grads[k] : at::zeros_like(inputs[source_index[k]]);
   }
   return result;
+}
+
+void Kernel::vjp_other_inputs(const Tensors& inputs, const Tensors& outputs,
+                              const Tensors& grad_outputs, const std::vector<bool>& wanted,
+                              Tensors& result) const {
+  std::vector<bool> others = wanted;
+  others[0] = false;
+  if (std::none_of(others.begin(), others.end(), [](bool w) { return w; })) return;
+  Tensors grads = Kernel::vjp(inputs, outputs, grad_outputs, others);
+  for (size_t i = 1; i < inputs.size(); ++i) result[i] = grads[i];
 }
 
 namespace {

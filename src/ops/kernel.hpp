@@ -46,6 +46,12 @@ class Kernel {
   // average pooling), else null. MaxPool / GlobalMaxPool return their window sums instead: the
   // linear stand-in of proportional relevance rules.
   virtual const LinearForm* linear() const { return nullptr; }
+
+ protected:
+  // For kernels whose closed form covers input 0 only: fills the other wanted entries of
+  // `result` (a non-constant weight, computed statistics: rare) through the autograd VJP.
+  void vjp_other_inputs(const Tensors& inputs, const Tensors& outputs, const Tensors& grad_outputs,
+                        const std::vector<bool>& wanted, Tensors& result) const;
 };
 
 // A kernel made of two functions, for operators whose attributes fit in a lambda capture.

@@ -41,13 +41,7 @@ class BatchNorm final : public Kernel {
       const at::Tensor factor = in[1] * at::rsqrt(in[4] + epsilon_);
       result[0] = grad[0] * factor.reshape(channel_shape(factor.numel(), in[0].dim()));
     }
-    if (std::any_of(wanted.begin() + 1, wanted.end(), [](bool w) { return w; })) {
-      // Computed statistics or affine parameters are rare: autograd handles them.
-      std::vector<bool> rest = wanted;
-      rest[0] = false;
-      Tensors others = Kernel::vjp(in, out, grad, rest);
-      for (size_t i = 1; i < in.size(); ++i) result[i] = others[i];
-    }
+    vjp_other_inputs(in, out, grad, wanted, result);
     return result;
   }
 
