@@ -1,13 +1,13 @@
 #include "timing.hpp"
 
 #include <malloc.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <string>
 
 namespace whitebox::bench {
 
@@ -32,11 +32,13 @@ std::vector<double> median_ms(const std::vector<std::function<void()>>& fns, int
 
 namespace {
 
-double resident_mib() {
-  std::ifstream statm("/proc/self/statm");
-  long pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
+// A field of /proc/self/status in MiB ("VmRSS", "VmHWM").
+double status_mib(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024.0;
+  }
+  return -1;
 }
 
 }  // namespace
@@ -44,11 +46,11 @@ double resident_mib() {
 double peak_growth_mib(const std::function<void()>& fn) {
   // Large blocks straight from mmap, returned on free: resident memory follows live tensors.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
-  const double before = resident_mib();
+  // Reset the high-water mark so that loading the model (file bytes + weights) does not count.
+  std::ofstream("/proc/self/clear_refs") << "5";
+  const double before = status_mib("VmRSS");
   fn();
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0 - before;
+  return status_mib("VmHWM") - before;
 }
 
 }  // namespace whitebox::bench
