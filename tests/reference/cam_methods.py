@@ -15,8 +15,6 @@ Independent of the C++ code: the CAM head weights come from the torch module, Ab
 reruns the torch head, Score-CAM runs the torch model on masked inputs.
 """
 
-import argparse
-import hashlib
 import json
 import os
 import sys
@@ -28,6 +26,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 import make_fixtures as mf  # noqa: E402
+import runner  # noqa: E402
 
 CASES = ["resnet18", "vgg16_bn", "densenet121", "mobilenet_v2", "efficientnet_b0"]
 SCORECAM_CHANNELS = 8   # Score-CAM on the top-8 channels by mean activation (C++ test: channels=8)
@@ -194,46 +193,9 @@ def compute(case, case_dir):
     return sorted(refs)
 
 
-def stamp_of(case_dir):
-    """Marker content: the script version and a hash of the fixture it was computed from, so that
-    references are redone when the fixture is regenerated."""
-    digest = hashlib.sha1()
-    for name in ("x.npy", "features.npy", "logits.npy"):
-        with open(os.path.join(case_dir, name), "rb") as f:
-            digest.update(f.read())
-    return VERSION + " " + digest.hexdigest()
-
-
 def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("fixtures")
-    parser.add_argument("--only")
-    parser.add_argument("--force", action="store_true")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(2)
-    cases = args.only.split(",") if args.only else CASES
-    failed = []
-    for case in cases:
-        case_dir = os.path.join(args.fixtures, case)
-        if not os.path.exists(os.path.join(case_dir, "done")):
-            print(f"[skip] {case}: no fixture", flush=True)
-            continue
-        marker = os.path.join(case_dir, MARKER)
-        stamp = stamp_of(case_dir)
-        current = os.path.exists(marker) and open(marker).read().strip() == stamp
-        if current and not args.force:
-            print(f"[skip] {case} (done)", flush=True)
-            continue
-        try:
-            names = compute(case, case_dir)
-        except Exception as err:
-            failed.append(case)
-            print(f"[FAIL] {case}: {type(err).__name__}: {err}", flush=True)
-            continue
-        with open(marker, "w") as f:
-            f.write(stamp + "\n")
-        print(f"[ ok ] {case}: {' '.join(names)}", flush=True)
-    return 1 if failed else 0
+    return runner.run_cases(argv, __doc__.split("\n")[0], CASES, MARKER, VERSION,
+                            ["x.npy", "features.npy", "logits.npy"], compute)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,7 @@ the window's inputs); average pooling is LRP-0. Written to the case folder: ref_
 Independent of the C++ code: the layer structure comes from the torch modules, not the graph.
 """
 
-import argparse
 import copy
-import hashlib
 import json
 import os
 import sys
@@ -28,6 +26,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 import make_fixtures as mf  # noqa: E402
+import runner  # noqa: E402
 
 CASES = ["vgg16_bn", "resnet18"]
 MARKER = "ref_lrp_done"
@@ -291,42 +290,9 @@ def compute(case, case_dir):
     return sorted(refs)
 
 
-def stamp_of(case_dir):
-    digest = hashlib.sha1()
-    for name in ("x.npy", "logits64.npy"):
-        with open(os.path.join(case_dir, name), "rb") as f:
-            digest.update(f.read())
-    return VERSION + " " + digest.hexdigest()
-
-
 def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("fixtures")
-    parser.add_argument("--only")
-    parser.add_argument("--force", action="store_true")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(2)
-    failed = []
-    for case in (args.only.split(",") if args.only else CASES):
-        case_dir = os.path.join(args.fixtures, case)
-        if not os.path.exists(os.path.join(case_dir, "done")):
-            print(f"[skip] {case}: no fixture", flush=True)
-            continue
-        marker = os.path.join(case_dir, MARKER)
-        stamp = stamp_of(case_dir)
-        if os.path.exists(marker) and open(marker).read().strip() == stamp and not args.force:
-            print(f"[skip] {case} (done)", flush=True)
-            continue
-        try:
-            names = compute(case, case_dir)
-        except Exception as err:
-            failed.append(case)
-            print(f"[FAIL] {case}: {type(err).__name__}: {err}", flush=True)
-            continue
-        with open(marker, "w") as f:
-            f.write(stamp + "\n")
-        print(f"[ ok ] {case}: {' '.join(names)}", flush=True)
-    return 1 if failed else 0
+    return runner.run_cases(argv, __doc__.split("\n")[0], CASES, MARKER, VERSION,
+                            ["x.npy", "logits64.npy"], compute)
 
 
 if __name__ == "__main__":
