@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "whitebox/data.hpp"
+#include "support.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/explain.hpp"
 #include "whitebox/image.hpp"
@@ -17,27 +18,6 @@ namespace whitebox::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh folder per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("whitebox-cli-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
 
 std::string read_text(const fs::path& file) {
   std::ifstream in(file);

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "support.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/render.hpp"
@@ -12,27 +13,6 @@ namespace whitebox::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh folder per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("whitebox-imaging-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
 
 TEST(Imaging, WriteReadRoundTrip) {
   TempDir dir;

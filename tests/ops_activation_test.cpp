@@ -6,18 +6,10 @@
 namespace whitebox::test {
 namespace {
 
-constexpr double kTolerance = 1e-10;
 const std::vector<int64_t> kShape = {2, 3, 4, 5};
 
 at::Tensor sample(double scale = 2.0) { return at::randn(kShape, at::kDouble) * scale; }
 at::Tensor scalar(double v) { return at::scalar_tensor(v, at::kDouble); }
-
-#define EXPECT_MATCHES(model, x, reference)                         \
-  do {                                                              \
-    const ReferenceErrors errors = compare_to_reference(model, x, reference); \
-    EXPECT_LT(errors.forward, kTolerance);                          \
-    EXPECT_LT(errors.gradient, kTolerance);                         \
-  } while (0)
 
 TEST(OpsActivation, Relu) {
   at::manual_seed(0);

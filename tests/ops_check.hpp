@@ -44,6 +44,17 @@ inline ReferenceErrors compare_to_reference(const Model& model, const at::Tensor
   return errors;
 }
 
+// Float64 agreement expected of every operator.
+constexpr double kTolerance = 1e-10;
+
+// Forward value and sweep gradient of `model` both within kTolerance of `reference`.
+#define EXPECT_MATCHES(model, x, reference)                                   \
+  do {                                                                        \
+    const ReferenceErrors errors = compare_to_reference(model, x, reference); \
+    EXPECT_LT(errors.forward, kTolerance);                                    \
+    EXPECT_LT(errors.gradient, kTolerance);                                   \
+  } while (0)
+
 // One node of a hand-built graph: op over named values ("x" is the graph input, other names are
 // constants or earlier outputs; "" is an omitted input), producing `output`.
 struct Step {

@@ -6,15 +6,7 @@
 namespace whitebox::test {
 namespace {
 
-constexpr double kTolerance = 1e-10;
 const std::vector<int64_t> kShape = {2, 3, 4, 5};
-
-#define EXPECT_MATCHES(model, x, reference)                                   \
-  do {                                                                        \
-    const ReferenceErrors errors = compare_to_reference(model, x, reference); \
-    EXPECT_LT(errors.forward, kTolerance);                                    \
-    EXPECT_LT(errors.gradient, kTolerance);                                   \
-  } while (0)
 
 at::Tensor randn(std::vector<int64_t> shape) { return at::randn(shape, at::kDouble); }
 

@@ -1,5 +1,7 @@
 #include "support.hpp"
 
+#include <unistd.h>
+
 #include <cstdlib>
 
 namespace whitebox::test {
@@ -15,6 +17,19 @@ std::filesystem::path fixture(const std::string& case_name) {
 
 bool has_fixture(const std::string& case_name) {
   return std::filesystem::exists(fixture(case_name) / "done");
+}
+
+TempDir::TempDir() {
+  static int counter = 0;
+  path_ = std::filesystem::temp_directory_path() /
+          ("whitebox-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
+  std::filesystem::remove_all(path_);
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
 }
 
 double relative_error(const at::Tensor& actual, const at::Tensor& expected) {

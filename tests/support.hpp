@@ -14,6 +14,20 @@ std::filesystem::path test_data(const std::string& name);      // tests/data/NAM
 std::filesystem::path fixture(const std::string& case_name);   // generated fixtures/CASE
 bool has_fixture(const std::string& case_name);
 
+// A fresh temporary folder, removed with its contents when the object goes.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 // ||a - b|| / ||b|| (Euclidean norms): the relative error used throughout the tests. Norm-wise,
 // because float32 roundoff can legitimately flip a ReLU mask or a max-pool winner at a near-tie,
 // which moves one element's gradient entirely while the rest agree to roundoff.
