@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
     auto explain_with = [&](std::vector<std::string> methods, Params params = {}) {
       return [&model, &x, methods, params] { explain(model, x, methods, Target::top(), params); };
     };
-    auto whitebox_gradient = [&] { model.gradient(model.forward(x), {1}); };
+    auto whitebox_gradient = [&] { model.gradient(model.forward(x, {/*lean=*/true}), {1}); };
     auto torch_gradient = [&] {
       at::Tensor leaf = x.detach().requires_grad_(true);
       at::Tensor logits = module.forward({leaf}).toTensor();

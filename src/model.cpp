@@ -138,7 +138,7 @@ int64_t Model::num_classes() const {
   return shape.empty() ? -1 : shape.back();
 }
 
-Trace Model::forward(const at::Tensor& x) const {
+Trace Model::forward(const at::Tensor& x, const TraceOptions& options) const {
   if (!x.defined() || !x.is_floating_point()) {
     throw InputError("the input must be a floating-point tensor");
   }
@@ -156,7 +156,7 @@ Trace Model::forward(const at::Tensor& x) const {
   for (const auto& value : graph_->values) {
     weighted = weighted || (value.is_constant() && value.constant.is_floating_point());
   }
-  return engine::forward(*graph_, x.to(device(), weighted ? dtype() : x.scalar_type()));
+  return engine::forward(*graph_, x.to(device(), weighted ? dtype() : x.scalar_type()), options);
 }
 
 at::Tensor Model::logits(const at::Tensor& x) const { return forward(x)[output()]; }

@@ -2,6 +2,7 @@
 // an intermediate feature map and gradients must match PyTorch's autograd.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -44,6 +45,22 @@ TEST_P(Models, Float32MatchesPyTorch) {
   const at::Tensor truth = npy("grad_x64");
   EXPECT_LT(relative_error(grads[0], torch_gap < 1e-5 ? npy("grad_x") : truth), tolerance)
       << "input gradient (PyTorch's own float32 gap: " << torch_gap << ")";
+}
+
+TEST_P(Models, LeanTraceGivesTheSameGradientsWithFewerValues) {
+  const Model model = Model::load(fixture(GetParam()) / "model.onnx");
+  const ValueId features = model.graph().resolve("features");
+  const Trace full = model.forward(npy("x"));
+  const Trace lean = model.forward(npy("x"), {/*lean=*/true, /*keep=*/{features}});
+  auto count = [](const Trace& t) {
+    return std::count_if(t.values().begin(), t.values().end(), [](const at::Tensor& v) { return v.defined(); });
+  };
+  EXPECT_LE(count(lean), count(full));
+  EXPECT_TRUE(lean[features].equal(full[features]));
+  const auto expected = model.gradient(full, {target()}, {model.input(), features});
+  const auto actual = model.gradient(lean, {target()}, {model.input(), features});
+  EXPECT_TRUE(actual[0].equal(expected[0]));
+  EXPECT_TRUE(actual[1].equal(expected[1]));
 }
 
 TEST_P(Models, Float64MatchesPyTorch) {

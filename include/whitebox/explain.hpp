@@ -58,11 +58,13 @@ struct Explanation {
 class Context {
  public:
   Context(const Model& model, const at::Tensor& input, const std::vector<int64_t>& classes,
-          const Params& params);
+          const Params& params, const TraceOptions& options = {});
   // Resolves the target on the logits of the input's trace.
-  Context(const Model& model, const at::Tensor& input, const Target& target, const Params& params);
+  Context(const Model& model, const at::Tensor& input, const Target& target, const Params& params,
+          const TraceOptions& options = {});
 
   const Model& model;
+  const TraceOptions trace_options;  // how `trace` was made; batches from with_input alike
   const at::Tensor input;  // [N, C, H, W] on the model's device, in its dtype
   const Trace trace;       // forward trace of `input`
   const std::vector<int64_t> classes;
@@ -108,6 +110,9 @@ struct MethodInfo {
   // Which plain gradients the method reads, so that one sweep can serve several methods.
   bool uses_input_gradient = false;
   bool uses_layer_gradient = false;
+  // The method reads nothing but plain or ReLU-masked gradients and the values at its layers,
+  // so a lean trace (TraceOptions::lean) serves it.
+  bool lean_trace = false;
 };
 
 // The registry, in taxonomy order.

@@ -29,6 +29,16 @@ class Trace {
   std::vector<at::Tensor> values_;
 };
 
+// What a forward pass keeps.
+struct TraceOptions {
+  // Keep only the values that the exact gradient sweep reads, the graph's inputs and outputs,
+  // and `keep`: a convolution's output is dropped once its ReLU has run, for instance. For
+  // methods that read nothing but plain gradients (and the values in `keep`); rule-based sweeps
+  // (LRP, ...) need the full trace.
+  bool lean = false;
+  std::vector<ValueId> keep;
+};
+
 struct LoadOptions {
   bool canonicalize = true;             // fold constants, drop Identity/Dropout, fold BatchNorm
   c10::ScalarType dtype = c10::kFloat;  // floating type of the weights and the computation
@@ -60,7 +70,7 @@ class Model {
   int64_t num_classes() const;
 
   // Runs the graph on a batch [N, C, H, W]; throws InputError when the shape does not fit.
-  Trace forward(const at::Tensor& x) const;
+  Trace forward(const at::Tensor& x, const TraceOptions& options = {}) const;
   // The first output (logits) of a forward pass.
   at::Tensor logits(const at::Tensor& x) const;
   // Reruns only the nodes downstream of `value`, with `replacement` in place of trace[value]

@@ -9,7 +9,7 @@
 
 namespace whitebox::engine {
 
-Trace forward(const Graph& graph, const at::Tensor& x);
+Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& options = {});
 
 // Reruns only the nodes downstream of `value`, with `replacement` in place of trace[value].
 // See Model::forward_from.

@@ -6,20 +6,56 @@
 
 namespace whitebox::engine {
 
-Trace forward(const Graph& graph, const at::Tensor& x) {
+namespace {
+
+// For a lean trace: the node after which each value can be dropped, -1 for values to keep.
+std::vector<int> drop_after(const Graph& graph, const TraceOptions& options) {
+  std::vector<int> last_reader(graph.values.size(), -1);
+  std::vector<char> needed(graph.values.size(), 0);
+  for (ValueId v : graph.inputs) needed[v] = 1;
+  for (ValueId v : graph.outputs) needed[v] = 1;
+  for (ValueId v : options.keep) needed[v] = 1;
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& node = graph.nodes[n];
+    const ops::VjpReads reads = node.kernel->vjp_reads();
+    for (ValueId v : node.inputs) {
+      if (v == kNoValue) continue;
+      last_reader[v] = static_cast<int>(n);
+      needed[v] = needed[v] || reads.inputs;
+    }
+    for (ValueId v : node.outputs) {
+      if (v != kNoValue) needed[v] = needed[v] || reads.outputs;
+    }
+  }
+  for (size_t v = 0; v < needed.size(); ++v) {
+    if (needed[v] || graph.values[v].is_constant()) last_reader[v] = -1;
+  }
+  return last_reader;
+}
+
+}  // namespace
+
+Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& options) {
   at::NoGradGuard no_grad;
+  const std::vector<int> drop = options.lean ? drop_after(graph, options) : std::vector<int>{};
   std::vector<at::Tensor> values(graph.values.size());
   for (size_t v = 0; v < graph.values.size(); ++v) {
     if (graph.values[v].is_constant()) values[v] = graph.values[v].constant;
   }
   values[graph.inputs.at(0)] = x;
   ops::Tensors inputs;
-  for (const auto& node : graph.nodes) {
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& node = graph.nodes[n];
     inputs.clear();
     for (ValueId v : node.inputs) inputs.push_back(v == kNoValue ? at::Tensor() : values[v]);
     ops::Tensors outputs = node.kernel->forward(inputs);
+    inputs.clear();
     for (size_t o = 0; o < node.outputs.size() && o < outputs.size(); ++o) {
       values[node.outputs[o]] = std::move(outputs[o]);
+    }
+    if (drop.empty()) continue;
+    for (ValueId v : node.inputs) {
+      if (v != kNoValue && drop[v] == static_cast<int>(n)) values[v].reset();
     }
   }
   return Trace(std::move(values));

@@ -72,6 +72,7 @@ MethodInfo cam_entry(std::string name, std::vector<std::string> aliases, std::st
                   class_discriminative, needs_gradient, /*needs_reference=*/false, "layer",
                   std::move(cost), std::move(hyperparameters), std::move(citation), std::move(run)};
   info.uses_layer_gradient = uses_layer_gradient;
+  info.lean_trace = uses_layer_gradient;  // gradient CAMs read only A and dY/dA at the layer
   return info;
 }
 

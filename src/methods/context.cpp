@@ -7,18 +7,20 @@
 namespace whitebox {
 
 Context::Context(const Model& model, const at::Tensor& input, const std::vector<int64_t>& classes,
-                 const Params& params)
+                 const Params& params, const TraceOptions& options)
     : model(model),
+      trace_options(options),
       input(input.to(model.device(), model.dtype())),
-      trace(model.forward(this->input)),
+      trace(model.forward(this->input, options)),
       classes(classes),
       params(params) {}
 
 Context::Context(const Model& model, const at::Tensor& input, const Target& target,
-                 const Params& params)
+                 const Params& params, const TraceOptions& options)
     : model(model),
+      trace_options(options),
       input(input.to(model.device(), model.dtype())),
-      trace(model.forward(this->input)),
+      trace(model.forward(this->input, options)),
       classes(target.resolve(model, trace[model.output()])),
       params(params) {}
 
@@ -42,7 +44,7 @@ ValueId Context::layer() const { return layers().front(); }
 std::vector<ValueId> Context::layers() const { return explainers::cam_layers(model, trace, params); }
 
 Context Context::with_input(const at::Tensor& new_input, const std::vector<int64_t>& new_classes) const {
-  return Context(model, new_input, new_classes, params);
+  return Context(model, new_input, new_classes, params, trace_options);
 }
 
 }  // namespace whitebox

@@ -228,6 +228,7 @@ void add_integrated_gradients_method(std::vector<MethodInfo>& registry) {
         {"reduce", "sum", "channel reduction of the map: sum (signed), max (of |a|), l2"}},
        "Sundararajan, Taly, Yan. Axiomatic Attribution for Deep Networks. ICML 2017",
        integrated_gradients});
+  registry.back().lean_trace = true;
 }
 
 }  // namespace whitebox::explainers

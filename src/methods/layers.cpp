@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <sstream>
+
 #include "whitebox/error.hpp"
 
 namespace whitebox::explainers {
@@ -35,10 +37,25 @@ std::vector<ValueId> cam_layers(const Model& model, const Trace& trace, const Pa
   const Graph& graph = model.graph();
   for (auto node = graph.nodes.rbegin(); node != graph.nodes.rend(); ++node) {
     for (ValueId v : node->outputs) {
-      if (v != kNoValue && trace[v].dim() == 4 && trace[v].size(2) * trace[v].size(3) > 1) return {v};
+      // (Values a lean trace dropped are pre-activations, never the map a CAM wants.)
+      if (v != kNoValue && trace[v].defined() && trace[v].dim() == 4 &&
+          trace[v].size(2) * trace[v].size(3) > 1) {
+        return {v};
+      }
     }
   }
   throw LookupError("the model has no spatial feature map for a CAM method");
+}
+
+std::vector<ValueId> named_layers(const Model& model, const Params& params) {
+  std::vector<ValueId> layers;
+  for (const char* key : {"layer", "layers"}) {
+    std::stringstream names(params.text(key, ""));
+    for (std::string name; std::getline(names, name, ',');) {
+      if (!name.empty()) layers.push_back(model.graph().resolve(name));
+    }
+  }
+  return layers;
 }
 
 ValueId cam_layer(const Model& model, const Trace& trace, const Params& params) {

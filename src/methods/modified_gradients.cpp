@@ -31,7 +31,8 @@ Tensors relu_rule(Mode mode, const NodeContext& n, const Tensors& out) {
   Tensors in(n.inputs.size());
   if (!out[0].defined()) return in;
   in[0] = at::relu(out[0]);
-  if (mode == Mode::Guided) in[0] = in[0] * (n.inputs[0] > 0).to(in[0].scalar_type());
+  // relu(x) > 0 exactly where x > 0: the output suffices.
+  if (mode == Mode::Guided) in[0] = in[0] * (n.outputs[0] > 0).to(in[0].scalar_type());
   return in;
 }
 
@@ -50,8 +51,9 @@ Tensors clip_rule(Mode mode, const NodeContext& n, const Tensors& out) {
   Tensors in(n.inputs.size());
   in[0] = at::relu(out[0]);
   if (mode == Mode::Guided) {
-    at::Tensor passing = n.inputs[0] > 0;
-    if (const std::optional<double> hi = clip_bound(n, 2, "max")) passing = passing & (n.inputs[0] < *hi);
+    // 0 < y < max exactly where 0 < x < max: the output suffices.
+    at::Tensor passing = n.outputs[0] > 0;
+    if (const std::optional<double> hi = clip_bound(n, 2, "max")) passing = passing & (n.outputs[0] < *hi);
     in[0] = in[0] * passing.to(in[0].scalar_type());
   }
   return in;
@@ -104,6 +106,7 @@ void add_modified_gradient_methods(std::vector<MethodInfo>& registry) {
                       "Springenberg, Dosovitskiy, Brox, Riedmiller. Striving for Simplicity: The "
                       "All Convolutional Net. ICLR Workshop 2015",
                       [](const Context& c) { return modified_gradient(c, Mode::Guided); }});
+  registry.back().lean_trace = true;
   registry.push_back({"deconvnet",
                       {"deconvolution"},
                       Family::Gradient,
@@ -120,6 +123,7 @@ void add_modified_gradient_methods(std::vector<MethodInfo>& registry) {
                       "Zeiler, Fergus. Visualizing and Understanding Convolutional Networks. "
                       "ECCV 2014",
                       [](const Context& c) { return modified_gradient(c, Mode::Deconvnet); }});
+  registry.back().lean_trace = true;
 }
 
 }  // namespace whitebox::explainers

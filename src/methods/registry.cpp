@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "methods/layers.hpp"
 #include "methods/methods.hpp"
 #include "whitebox/error.hpp"
 
@@ -49,7 +50,12 @@ std::map<std::string, Explanation> explain(const Model& model, const at::Tensor&
                                            const Target& target, const Params& params) {
   std::vector<const MethodInfo*> chosen;
   for (const auto& name : method_names) chosen.push_back(&find_method(name));
-  const Context context(model, input, target, params);
+  // A lean trace when every method allows it; layers named by the user stay in it (the default
+  // CAM layer, an activation's output, always does).
+  TraceOptions options;
+  options.lean = std::all_of(chosen.begin(), chosen.end(), [](const MethodInfo* m) { return m->lean_trace; });
+  if (options.lean) options.keep = explainers::named_layers(model, params);
+  const Context context(model, input, target, params, options);
   // One sweep serves every method that reads the plain gradient at the input or the layer.
   std::vector<ValueId> shared;
   for (const MethodInfo* method : chosen) {

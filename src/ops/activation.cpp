@@ -13,7 +13,7 @@ using UnaryVjpFn =
     std::function<at::Tensor(const at::Tensor& x, const at::Tensor& y, const at::Tensor& g)>;
 
 // A one-input kernel; without `vjp` the signal comes from autograd.
-std::unique_ptr<Kernel> unary(UnaryFn f, UnaryVjpFn vjp = nullptr) {
+std::unique_ptr<Kernel> unary(UnaryFn f, UnaryVjpFn vjp = nullptr, VjpReads reads = {}) {
   ForwardFn forward = [f](const Tensors& in) { return Tensors{f(in[0])}; };
   if (!vjp) return make_kernel(std::move(forward));
   return make_kernel(std::move(forward),
@@ -22,12 +22,17 @@ std::unique_ptr<Kernel> unary(UnaryFn f, UnaryVjpFn vjp = nullptr) {
                        Tensors result(in.size());
                        if (wanted[0] && grad[0].defined()) result[0] = vjp(in[0], out[0], grad[0]);
                        return result;
-                     });
+                     },
+                     reads);
 }
 
-void add_unary(Registry& registry, const std::string& op, UnaryFn f, UnaryVjpFn vjp = nullptr) {
-  registry.add(op, [f, vjp](const NodeView&) { return unary(f, vjp); });
+void add_unary(Registry& registry, const std::string& op, UnaryFn f, UnaryVjpFn vjp = nullptr,
+               VjpReads reads = {}) {
+  registry.add(op, [f, vjp, reads](const NodeView&) { return unary(f, vjp, reads); });
 }
+
+// Relu and Clip's signal needs only the output: min < y < max exactly where min < x < max.
+constexpr VjpReads kOutputOnly{/*inputs=*/false, /*outputs=*/true};
 
 // ---- Clip -----------------------------------------------------------------------------------
 
@@ -67,9 +72,10 @@ std::unique_ptr<Kernel> clip(const NodeView& node) {
   return unary(
       // Cast back: ONNX keeps the input type (clamp would promote integers with float bounds).
       [min, max](const at::Tensor& x) { return at::clamp(x, min, max).to(x.scalar_type()); },
-      [min_or_inf, max_or_inf](const at::Tensor& x, const at::Tensor&, const at::Tensor& g) {
-        return at::hardtanh_backward(g, x, min_or_inf, max_or_inf);
-      });
+      [min_or_inf, max_or_inf](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) {
+        return at::hardtanh_backward(g, y, min_or_inf, max_or_inf);
+      },
+      kOutputOnly);
 }
 
 // ---- PRelu ----------------------------------------------------------------------------------
@@ -162,7 +168,8 @@ void register_activation_ops(Registry& registry) {
   add_unary(registry, "Relu", [](const at::Tensor& x) { return at::relu(x); },
             [](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) {
               return at::threshold_backward(g, y, 0);
-            });
+            },
+            kOutputOnly);
   registry.add("Clip", clip);
   registry.add("LeakyRelu", [](const NodeView& node) {
     const double alpha = node.f("alpha", 0.01);

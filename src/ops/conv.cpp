@@ -57,6 +57,8 @@ class Conv final : public Kernel, public LinearForm {
     return result;
   }
 
+  VjpReads vjp_reads() const override { return {/*inputs=*/true, /*outputs=*/false}; }
+
   const Window& window() const { return window_; }
   int64_t groups() const { return groups_; }
 

@@ -59,7 +59,9 @@ namespace {
 
 class LambdaKernel final : public Kernel {
  public:
-  LambdaKernel(ForwardFn forward, VjpFn vjp) : forward_(std::move(forward)), vjp_(std::move(vjp)) {}
+  LambdaKernel(ForwardFn forward, VjpFn vjp, VjpReads reads)
+      : forward_(std::move(forward)), vjp_(std::move(vjp)), reads_(reads) {}
+  VjpReads vjp_reads() const override { return vjp_ ? reads_ : VjpReads{}; }
   Tensors forward(const Tensors& inputs) const override { return forward_(inputs); }
   Tensors vjp(const Tensors& inputs, const Tensors& outputs, const Tensors& grad_outputs,
               const std::vector<bool>& wanted) const override {
@@ -70,6 +72,7 @@ class LambdaKernel final : public Kernel {
  private:
   ForwardFn forward_;
   VjpFn vjp_;
+  VjpReads reads_;
 };
 
 std::map<std::string, Factory>& factories() {
@@ -85,8 +88,8 @@ const std::map<std::string, Factory>& registry() {
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_kernel(ForwardFn forward, VjpFn vjp) {
-  return std::make_unique<LambdaKernel>(std::move(forward), std::move(vjp));
+std::unique_ptr<Kernel> make_kernel(ForwardFn forward, VjpFn vjp, VjpReads reads) {
+  return std::make_unique<LambdaKernel>(std::move(forward), std::move(vjp), reads);
 }
 
 void Registry::add(const std::string& op_type, Factory factory) {

@@ -32,6 +32,13 @@ class LinearForm {
                                      const at::Tensor& weight) const = 0;
 };
 
+// Which forward values a kernel's exact VJP reads. A lean trace keeps only values that some
+// VJP reads (or that a caller asks for).
+struct VjpReads {
+  bool inputs = true;
+  bool outputs = true;
+};
+
 class Kernel {
  public:
   virtual ~Kernel() = default;
@@ -46,6 +53,7 @@ class Kernel {
   // average pooling), else null. MaxPool / GlobalMaxPool return their window sums instead: the
   // linear stand-in of proportional relevance rules.
   virtual const LinearForm* linear() const { return nullptr; }
+  virtual VjpReads vjp_reads() const { return {}; }
 
  protected:
   // For kernels whose closed form covers input 0 only: fills the other wanted entries of
@@ -58,7 +66,7 @@ class Kernel {
 using ForwardFn = std::function<Tensors(const Tensors& inputs)>;
 using VjpFn = std::function<Tensors(const Tensors& inputs, const Tensors& outputs,
                                     const Tensors& grad_outputs, const std::vector<bool>& wanted)>;
-std::unique_ptr<Kernel> make_kernel(ForwardFn forward, VjpFn vjp = nullptr);
+std::unique_ptr<Kernel> make_kernel(ForwardFn forward, VjpFn vjp = nullptr, VjpReads reads = {});
 
 // What a kernel factory may read of its node at build time.
 class NodeView {
