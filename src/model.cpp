@@ -159,7 +159,11 @@ Trace Model::forward(const at::Tensor& x, const TraceOptions& options) const {
   return engine::forward(*graph_, x.to(device(), weighted ? dtype() : x.scalar_type()), options);
 }
 
-at::Tensor Model::logits(const at::Tensor& x) const { return forward(x)[output()]; }
+at::Tensor Model::logits(const at::Tensor& x) const {
+  TraceOptions inference;
+  inference.outputs_only = true;
+  return forward(x, inference)[output()];
+}
 
 Trace Model::forward_from(const Trace& trace, ValueId value, const at::Tensor& replacement) const {
   if (value < 0 || value >= static_cast<ValueId>(graph_->values.size()) || !trace[value].defined()) {

@@ -37,6 +37,8 @@ struct TraceOptions {
   // (LRP, ...) need the full trace.
   bool lean = false;
   std::vector<ValueId> keep;
+  // Keep only the graph's inputs and outputs and `keep` (no sweep can follow): inference.
+  bool outputs_only = false;
 };
 
 struct LoadOptions {

@@ -17,7 +17,8 @@ std::vector<int> drop_after(const Graph& graph, const TraceOptions& options) {
   for (ValueId v : options.keep) needed[v] = 1;
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& node = graph.nodes[n];
-    const ops::VjpReads reads = node.kernel->vjp_reads();
+    const ops::VjpReads reads =
+        options.outputs_only ? ops::VjpReads{false, false} : node.kernel->vjp_reads();
     for (ValueId v : node.inputs) {
       if (v == kNoValue) continue;
       last_reader[v] = static_cast<int>(n);
@@ -37,7 +38,8 @@ std::vector<int> drop_after(const Graph& graph, const TraceOptions& options) {
 
 Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& options) {
   at::NoGradGuard no_grad;
-  const std::vector<int> drop = options.lean ? drop_after(graph, options) : std::vector<int>{};
+  const bool drops = options.lean || options.outputs_only;
+  const std::vector<int> drop = drops ? drop_after(graph, options) : std::vector<int>{};
   std::vector<at::Tensor> values(graph.values.size());
   for (size_t v = 0; v < graph.values.size(); ++v) {
     if (graph.values[v].is_constant()) values[v] = graph.values[v].constant;
