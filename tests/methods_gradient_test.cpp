@@ -16,12 +16,6 @@
 namespace whitebox::test {
 namespace {
 
-Explanation run(const std::string& method, const Model& model, const at::Tensor& x,
-                const std::vector<int64_t>& classes, const Params& params = {}) {
-  const Context context(model, x, classes, params);
-  return find_method(method).run(context);
-}
-
 // ---- against PyTorch -------------------------------------------------------------------------
 
 class MethodsGradient : public ::testing::TestWithParam<std::string> {

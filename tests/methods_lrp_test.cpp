@@ -18,12 +18,6 @@
 namespace whitebox::test {
 namespace {
 
-Explanation run(const std::string& method, const Model& model, const at::Tensor& x,
-                const std::vector<int64_t>& classes, const Params& params = {}) {
-  const Context context(model, x, classes, params);
-  return find_method(method).run(context);
-}
-
 // The same model with every bias set to zero: Conv/Gemm biases, BatchNormalization shifts
 // (B and mean), constants added or subtracted.
 Model without_biases(const Model& model) {

@@ -78,6 +78,12 @@ Model one_node_model(const std::string& op_type, const std::vector<int64_t>& inp
   return Model::from_graph(one_node_graph(op_type, input_shape, constants, attributes, opset));
 }
 
+Explanation run(const std::string& method, const Model& model, const at::Tensor& x,
+                const std::vector<int64_t>& classes, const Params& params) {
+  const Context context(model, x, classes, params);
+  return find_method(method).run(context);
+}
+
 at::Tensor sweep_gradient(const Model& model, const at::Tensor& x, const at::Tensor& seed) {
   Trace trace = model.forward(x);
   return model.sweep(trace, {{model.output(), seed}}).at(0);

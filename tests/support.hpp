@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "whitebox/explain.hpp"
 #include "whitebox/model.hpp"
 
 namespace whitebox::test {
@@ -48,6 +49,10 @@ Model one_node_model(const std::string& op_type, const std::vector<int64_t>& inp
 
 // The gradient of sum(output * seed) with respect to x through the model's sweep, and the same
 // computed by torch autograd on `reference(x)`.
+// Runs one registered method on a batch with these classes.
+Explanation run(const std::string& method, const Model& model, const at::Tensor& x,
+                const std::vector<int64_t>& classes, const Params& params = {});
+
 at::Tensor sweep_gradient(const Model& model, const at::Tensor& x, const at::Tensor& seed);
 
 }  // namespace whitebox::test

@@ -14,7 +14,6 @@ the window's inputs); average pooling is LRP-0. Written to the case folder: ref_
 Independent of the C++ code: the layer structure comes from the torch modules, not the graph.
 """
 
-import copy
 import json
 import os
 import sys
@@ -227,35 +226,6 @@ def box(x):
     return torch.maximum(torch.minimum(x, hi), lo)
 
 
-def fold_float64(model, x):
-    """Every Conv -> BatchNorm pair folded in float64 the way the engine's float64 import folds
-    it (make_fixtures.fold_conv_batchnorm, without its rounding to float32)."""
-    folded = copy.deepcopy(model).eval()
-    conv_outputs, pairs, hooks = {}, [], []
-    for module in folded.modules():
-        if isinstance(module, nn.Conv2d):
-            hooks.append(module.register_forward_hook(
-                lambda m, _i, out: conv_outputs.__setitem__(id(out), (m, out))))
-        elif isinstance(module, nn.BatchNorm2d):
-            hooks.append(module.register_forward_hook(
-                lambda m, inputs, _o: pairs.append(
-                    (conv_outputs.get(id(inputs[0]), (None, None))[0], m))))
-    with torch.no_grad():
-        folded(x)
-    for hook in hooks:
-        hook.remove()
-    with torch.no_grad():
-        for conv, bn in pairs:
-            if conv is None:
-                continue
-            scale = bn.weight / torch.sqrt(bn.running_var + float(np.float32(bn.eps)))
-            bias = conv.bias if conv.bias is not None else torch.zeros_like(scale)
-            conv.weight.copy_(conv.weight * scale.reshape(-1, 1, 1, 1))
-            conv.bias = nn.Parameter((bias - bn.running_mean) * scale + bn.bias)
-            bn.forward = lambda t: t
-    return folded
-
-
 def compute(case, case_dir):
     meta = json.load(open(os.path.join(case_dir, "meta.json")))
     target = meta["target"]
@@ -265,7 +235,7 @@ def compute(case, case_dir):
     with torch.no_grad():
         expected = torch.from_numpy(np.load(os.path.join(case_dir, "logits64.npy")))
         assert torch.allclose(model(x), expected, rtol=1e-9, atol=1e-9), "rebuilt model != fixture"
-    model = fold_float64(model, x)
+    model = mf.fold_conv_batchnorm(model, x)  # a float64 model: folded in float64
     # The zB rule assumes pixels inside the box of the preprocessing: the fixture's x (randn)
     # is clamped to it for every configuration (the C++ test does the same).
     x = box(x)
