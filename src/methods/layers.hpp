@@ -12,10 +12,10 @@ namespace whitebox::explainers {
 // Throws LookupError (unknown name) or ArgumentError (not a 4-D feature map).
 ValueId cam_layer(const Model& model, const Trace& trace, const Params& params);
 
-// Every layer of the comma-separated params `key` ("layer"), or the automatic one when absent.
 // The values named by params "layer" and "layers" (comma-separated), for a lean trace to keep.
 std::vector<ValueId> named_layers(const Model& model, const Params& params);
 
+// Every layer of the comma-separated params `key` ("layer"), or the automatic one when absent.
 std::vector<ValueId> cam_layers(const Model& model, const Trace& trace, const Params& params,
                                 const std::string& key = "layer");
 

@@ -29,7 +29,7 @@ import runner  # noqa: E402
 
 CASES = ["vgg16_bn", "resnet18"]
 MARKER = "ref_lrp_done"
-VERSION = "3"
+VERSION = "4"
 MEAN = [0.485, 0.456, 0.406]   # imagenet preprocessing: the fixtures have no sidecar
 STD = [0.229, 0.224, 0.225]
 
@@ -43,6 +43,7 @@ PRESETS = {
     "lrp-0": {"conv": ("0",), "dense": ("0",)},
     "lrp-epsilon": {"conv": ("epsilon", 1e-6), "dense": ("epsilon", 1e-6)},
     "deep-taylor": {"conv": ("zplus",), "dense": ("zplus",), "first": ("zb",)},
+    "excitation": {"conv": ("zplus",), "dense": ("zplus",)},
 }
 
 # name -> (C++ method, C++ params, preset, bias, maxpool, extra mapping)
@@ -248,13 +249,24 @@ def compute(case, case_dir):
         else:
             first, last, fn = model.conv1, model.fc, resnet_relevance
         refs = {}
-        for name, (method, params, preset, bias, maxpool, extra) in CONFIGS.items():
-            lrp = Lrp(preset, bias, maxpool, extra, first, last)
-            r = fn(model, x, seed, lrp)
+
+        def save(name, method, params, r):
             path = f"ref_lrp_{name}.npy"
             np.save(os.path.join(case_dir, path), r.numpy().astype("<f8"))
             refs[name] = {"method": method, "params": params, "attribution": path,
                           "sum": float(r.sum()), "logit": float(logits[0, target])}
+
+        for name, (method, params, preset, bias, maxpool, extra) in CONFIGS.items():
+            lrp = Lrp(preset, bias, maxpool, extra, first, last)
+            save(name, method, params, fn(model, x, seed, lrp))
+        # Excitation backprop: z+ everywhere from probability 1 at the target; the contrastive
+        # variant subtracts the dual unit's, whose classifier passes the x+ w- shares.
+        onehot = (seed != 0).to(seed.dtype)
+        eb = fn(model, x, onehot, Lrp("excitation", "ignore", "winner", {}, first, last))
+        dual = fn(model, x, onehot, Lrp("excitation", "ignore", "winner",
+                                        {"last": ("alphabeta", 0.0, -1.0)}, first, last))
+        save("excitation_backprop", "excitation-backprop", {}, eb)
+        save("contrastive_excitation_backprop", "contrastive-excitation-backprop", {}, eb - dual)
     with open(os.path.join(case_dir, "ref_lrp.json"), "w") as f:
         json.dump({"target": target, "references": refs}, f, indent=1)
     return sorted(refs)

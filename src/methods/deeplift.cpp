@@ -1,0 +1,324 @@
+// DeepLIFT: the difference of the input from a reference input, x - x0, explains the difference
+// of the target logit, f(x) - f(x0). Multipliers m (contribution per unit of difference) replace
+// the gradient in the reverse sweep:
+//  - nodes whose output difference is linear in their input differences (Conv, Gemm, pooling by
+//    averages, BatchNorm, sums, reshapes, concatenations, ...) pass them by their exact VJP;
+//  - element-wise non-linearities use the Rescale rule m_in = m_out dy / dx, or RevealCancel,
+//    which gives the positive and negative parts of dx their own multipliers;
+//  - max-pooling gives each window's dy to its winner at x where it rose, at x0 where it fell;
+//  - element-wise products (gates) and other binary operators split dy between their two
+//    computed inputs symmetrically (the Shapley values of the two differences);
+// so that sum(m_in dx) = sum(m_out dy) at every node: summation-to-delta. Other non-linear
+// operators (Softmax, LRN, LayerNormalization) pass the gradient; the gap is reported.
+#include <ATen/ATen.h>
+
+#include <map>
+#include <memory>
+#include <set>
+
+#include "methods/arguments.hpp"
+#include "methods/baseline.hpp"
+#include "methods/methods.hpp"
+#include "ops/kernel.hpp"
+
+namespace whitebox::explainers {
+namespace {
+
+// Element-wise operators of one computed input (the others constant).
+const std::set<std::string> kElementwise = {
+    "Relu",  "Clip",     "LeakyRelu", "PRelu",  "Elu",      "Selu", "Celu",       "Sigmoid",
+    "HardSigmoid", "HardSwish", "Tanh", "Softplus", "Softsign", "Gelu", "Mish", "Exp",
+    "Log",   "Sqrt",     "Reciprocal", "Abs",   "Erf",      "Pow",  "Sin",        "Cos",
+    "Max",   "Min",      "Mul",       "Div"};
+// Element-wise operators that may have two computed inputs.
+const std::set<std::string> kBinary = {"Mul", "Div", "Pow", "Max", "Min"};
+const std::set<std::string> kMaxima = {"MaxPool", "GlobalMaxPool", "ReduceMax"};
+
+enum class Nonlinearity { Rescale, RevealCancel };
+
+// What the rules share: both forward traces and the RevealCancel hand-over.
+struct Sweep {
+  const Graph& graph;
+  const Trace& trace;      // of the input
+  const Trace& reference;  // of the reference input
+  double eps;              // |dx| at or below which the gradient stands in for dy / dx
+  std::vector<int> consumers;  // number of nodes reading each value
+  // RevealCancel: the multiplier of the negative part of dx at a value, left by the activation
+  // that reads it for the value's producer (the signal it sends is the positive part's).
+  std::map<ValueId, at::Tensor> negative;
+
+  at::Tensor delta(ValueId v) const { return trace[v] - reference[v]; }
+  // contribution / dx where |dx| > eps, else the gradient's multiplier.
+  at::Tensor ratio(const at::Tensor& contribution, const at::Tensor& dx,
+                   const at::Tensor& gradient) const {
+    const at::Tensor safe = at::where(dx.abs() > eps, dx, at::ones_like(dx));
+    return at::where(dx.abs() > eps, contribution / safe, gradient);
+  }
+};
+
+// The computed inputs of a node (not constants, not omitted).
+std::vector<int> computed_inputs(const Graph& graph, const Node& node) {
+  std::vector<int> found;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const ValueId v = node.inputs[i];
+    if (v != kNoValue && !graph.values[v].is_constant()) found.push_back(static_cast<int>(i));
+  }
+  return found;
+}
+
+// The node's first output with `input` replaced by `value`.
+at::Tensor rerun(const NodeContext& n, int input, const at::Tensor& value) {
+  Tensors inputs = n.inputs;
+  inputs[input] = value;
+  return n.node.kernel->forward(inputs)[0];
+}
+
+// A linear producer of the value an activation reads, whose input differences RevealCancel
+// splits by sign: a Conv / Gemm / MatMul / average pool (not max-pooling's stand-in), or a Sum.
+bool splits_by_sign(const Node& producer) {
+  if (producer.op_type == "Sum" || producer.op_type == "Add") return true;
+  return producer.kernel->linear() && !kMaxima.count(producer.op_type);
+}
+
+// The positive and negative parts of dx at a linear producer's output: the sums of its input
+// differences' positive and negative contributions (biases cancel in differences).
+std::pair<at::Tensor, at::Tensor> signed_parts(const Sweep& s, const Node& producer) {
+  if (const ops::LinearForm* form = producer.kernel->linear(); form && !kMaxima.count(producer.op_type)) {
+    const ValueId a = producer.inputs[form->data_input()];
+    const at::Tensor da = s.delta(a);
+    const at::Tensor w = form->weight_input() >= 0 ? s.trace[producer.inputs[form->weight_input()]]
+                                                   : at::Tensor();
+    const at::Tensor up = da.clamp_min(0), down = da.clamp_max(0);
+    if (!w.defined()) return {form->apply(up, w, {}), form->apply(down, w, {})};  // weights >= 0
+    const at::Tensor wp = w.clamp_min(0), wn = w.clamp_max(0);
+    return {form->apply(up, wp, {}) + form->apply(down, wn, {}),
+            form->apply(down, wp, {}) + form->apply(up, wn, {})};
+  }
+  const at::Tensor& out = s.trace[producer.outputs[0]];
+  at::Tensor up = at::zeros_like(out), down = at::zeros_like(out);
+  for (ValueId v : producer.inputs) {
+    if (v == kNoValue || s.graph.values[v].is_constant()) continue;
+    const at::Tensor d = s.delta(v);
+    up = up + d.clamp_min(0);
+    down = down + d.clamp_max(0);
+  }
+  return {up, down};
+}
+
+// Rescale / RevealCancel at an element-wise node with one computed input.
+Tensors elementwise(const std::shared_ptr<Sweep>& s, Nonlinearity kind, const NodeContext& n,
+                    const Tensors& out, int k) {
+  Tensors result(n.inputs.size());
+  if (out.empty() || !out[0].defined()) return result;
+  const ValueId xv = n.node.inputs[k];
+  const at::Tensor& x = n.inputs[k];
+  const at::Tensor& x0 = s->reference[xv];
+  const at::Tensor dx = x - x0;
+  const at::Tensor dy = n.outputs[0] - s->reference[n.node.outputs[0]];
+  const at::Tensor gradient = n.vjp(out)[k];
+  if (kind == Nonlinearity::Rescale) {
+    result[k] = s->ratio(out[0] * dy, dx, gradient);
+    return result;
+  }
+  // RevealCancel: dy+ and dy- are the average effects of adding dx+ (dx-) before and after the
+  // other part.
+  const int producer = s->graph.values[xv].producer;
+  const bool split = producer >= 0 && splits_by_sign(s->graph.nodes[producer]) &&
+                     s->consumers[xv] == 1 && !s->graph.values[xv].is_constant();
+  at::Tensor up, down;
+  if (split) {
+    std::tie(up, down) = signed_parts(*s, s->graph.nodes[producer]);
+  } else {
+    up = dx.clamp_min(0);
+    down = dx.clamp_max(0);
+  }
+  const at::Tensor y = n.outputs[0], y0 = s->reference[n.node.outputs[0]];
+  const at::Tensor y_up = rerun(n, k, x0 + up), y_down = rerun(n, k, x0 + down);
+  const at::Tensor dy_up = 0.5 * ((y_up - y0) + (y - y_down));
+  const at::Tensor dy_down = 0.5 * ((y_down - y0) + (y - y_up));
+  const at::Tensor m_up = s->ratio(out[0] * dy_up, up, gradient);
+  const at::Tensor m_down = s->ratio(out[0] * dy_down, down, gradient);
+  if (split) {
+    s->negative[xv] = m_down;
+    result[k] = m_up;
+  } else {  // dx is all positive or all negative at each unit
+    result[k] = at::where(dx > 0, m_up, m_down);
+  }
+  return result;
+}
+
+// A producer receiving the two RevealCancel multipliers: each input difference's part goes by
+// its sign, positive contributions (w+ da+, w- da-) with m+ and negative ones with m-.
+Tensors split_producer(const Sweep& s, const NodeContext& n, const at::Tensor& m_up,
+                       const at::Tensor& m_down) {
+  Tensors result(n.inputs.size());
+  auto by_sign = [](const at::Tensor& da, const at::Tensor& when_up, const at::Tensor& when_down) {
+    return at::where(da > 0, when_up, at::where(da < 0, when_down, 0.5 * (when_up + when_down)));
+  };
+  if (const ops::LinearForm* form = n.node.kernel->linear(); form && !kMaxima.count(n.node.op_type)) {
+    const int data = form->data_input();
+    const at::Tensor& a = n.inputs[data];
+    const at::Tensor w = form->weight_input() >= 0 ? n.inputs[form->weight_input()] : at::Tensor();
+    const at::Tensor da = s.delta(n.node.inputs[data]);
+    if (!w.defined()) {
+      result[data] = by_sign(da, form->apply_transpose(m_up, a, w), form->apply_transpose(m_down, a, w));
+    } else {
+      const at::Tensor wp = w.clamp_min(0), wn = w.clamp_max(0);
+      result[data] = by_sign(da, form->apply_transpose(m_up, a, wp) + form->apply_transpose(m_down, a, wn),
+                             form->apply_transpose(m_down, a, wp) + form->apply_transpose(m_up, a, wn));
+    }
+    return result;
+  }
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    if (!n.wanted[i]) continue;
+    const at::Tensor da = s.delta(n.node.inputs[i]).expand_as(m_up);
+    result[i] = at::sum_to(by_sign(da, m_up, m_down), n.inputs[i].sizes());
+  }
+  return result;
+}
+
+// Max-pooling: a window's difference goes to the winner of the larger side: to its winner at x
+// where the maximum rose, to its winner at x0 where it fell. That input's difference is then
+// non-zero (at least |dy|), so nothing is lost.
+Tensors maximum(const Sweep& s, const NodeContext& n, const Tensors& out) {
+  Tensors result(n.inputs.size());
+  if (out.empty() || !out[0].defined()) return result;
+  const at::Tensor dy = n.outputs[0] - s.reference[n.node.outputs[0]];
+  const at::Tensor dx = n.inputs[0] - s.reference[n.node.inputs[0]];
+  Tensors reference_inputs, reference_outputs;
+  for (ValueId v : n.node.inputs) reference_inputs.push_back(v == kNoValue ? at::Tensor() : s.reference[v]);
+  for (ValueId v : n.node.outputs) reference_outputs.push_back(s.reference[v]);
+  const at::Tensor rose = n.vjp({out[0] * dy.clamp_min(0)})[0];
+  const at::Tensor fell =
+      n.node.kernel->vjp(reference_inputs, reference_outputs, {out[0] * dy.clamp_max(0)}, n.wanted)[0];
+  result[0] = s.ratio(rose + fell, dx, n.vjp(out)[0]);
+  return result;
+}
+
+// Two computed inputs a, b: a's contribution is the mean of its effects with b at b0 and at b.
+// Where da vanishes, its multiplier is the limit of contribution / da: the mean of the
+// derivatives at (a, b0) and (a, b) ((b0 + b) / 2 for a product).
+Tensors shapley_pair(const Sweep& s, const NodeContext& n, const Tensors& out) {
+  Tensors result(n.inputs.size());
+  if (out.empty() || !out[0].defined()) return result;
+  const Tensors gradient = n.vjp(out);
+  const at::Tensor y = n.outputs[0], y0 = s.reference[n.node.outputs[0]];
+  for (int k = 0; k < 2; ++k) {
+    if (!n.wanted[k]) continue;
+    const ValueId self = n.node.inputs[k], other = n.node.inputs[1 - k];
+    Tensors inputs = n.inputs;
+    inputs[k] = s.reference[self];
+    const at::Tensor without_self = n.node.kernel->forward(inputs)[0];  // (x0_k, x_other)
+    inputs = n.inputs;
+    inputs[1 - k] = s.reference[other];
+    const at::Tensor only_self = n.node.kernel->forward(inputs)[0];  // (x_k, x0_other)
+    const at::Tensor contribution = 0.5 * ((only_self - y0) + (y - without_self));
+    std::vector<bool> wanted(n.inputs.size(), false);
+    wanted[k] = true;
+    const at::Tensor limit =
+        0.5 * (gradient[k] + n.node.kernel->vjp(inputs, {only_self}, out, wanted)[k]);
+    result[k] = s.ratio(at::sum_to(out[0] * contribution, n.inputs[k].sizes()), s.delta(self), limit);
+  }
+  return result;
+}
+
+Rules deeplift_rules(const std::shared_ptr<Sweep>& s, Nonlinearity kind) {
+  const Graph& graph = s->graph;
+  Rules rules;
+  for (int i = 0; i < static_cast<int>(graph.nodes.size()); ++i) {
+    const Node& node = graph.nodes[i];
+    const std::vector<int> computed = computed_inputs(graph, node);
+    if (kMaxima.count(node.op_type)) {
+      rules.by_node(i, [s](const NodeContext& n, const Tensors& out) { return maximum(*s, n, out); });
+    } else if (kBinary.count(node.op_type) && computed.size() == 2) {
+      rules.by_node(i, [s](const NodeContext& n, const Tensors& out) { return shapley_pair(*s, n, out); });
+    } else if (kElementwise.count(node.op_type) && computed.size() == 1 &&
+               !(node.op_type == "Mul" || node.op_type == "Div")) {  // by a constant: linear
+      const int k = computed[0];
+      rules.by_node(i, [s, kind, k](const NodeContext& n, const Tensors& out) {
+        return elementwise(s, kind, n, out, k);
+      });
+    } else if (kind == Nonlinearity::RevealCancel && splits_by_sign(node)) {
+      // Receives m+ as its signal and m- from the activation reading its output, if split there.
+      rules.by_node(i, [s](const NodeContext& n, const Tensors& out) {
+        auto it = s->negative.find(n.node.outputs[0]);
+        if (it == s->negative.end() || out.empty() || !out[0].defined()) return n.vjp(out);
+        const at::Tensor m_down = std::move(it->second);
+        s->negative.erase(it);
+        return split_producer(*s, n, out[0], m_down);
+      });
+    }
+  }
+  return rules;
+}
+
+Explanation deeplift(const Context& c, Nonlinearity kind) {
+  const at::Tensor baseline = make_baseline(c);
+  const Trace reference = c.model.forward(baseline);
+  const Graph& graph = c.model.graph();
+  auto s = std::make_shared<Sweep>(Sweep{graph, c.trace, reference,
+                                         number_at_least(c.params, "eps", 1e-6, 0.0), {}, {}});
+  s->consumers.assign(graph.values.size(), 0);
+  for (const Node& node : graph.nodes) {
+    for (ValueId v : node.inputs) {
+      if (v != kNoValue) ++s->consumers[v];
+    }
+  }
+  for (ValueId v : graph.outputs) ++s->consumers[v];
+
+  const ValueId output = c.model.output();
+  const at::Tensor& logits = c.trace[output];
+  const at::Tensor onehot = at::zeros_like(logits).scatter_(
+      1, class_tensor(c.classes, logits.device()).unsqueeze(1), 1.0);
+  const at::Tensor multipliers =
+      c.model.sweep(c.trace, {{output, onehot}}, {c.model.input()}, deeplift_rules(s, kind))[0];
+
+  Explanation e;
+  e.attribution = multipliers * (c.input - baseline);
+  e.map = e.attribution.sum(1);
+  e.is_signed = true;
+  // Summation-to-delta: sum(attribution) against f(x) - f(x0); over a batch, the image with the
+  // largest relative gap.
+  const at::Tensor delta = (class_scores(logits, c.classes) -
+                            class_scores(reference[output], c.classes)).to(at::kCPU, at::kDouble);
+  const at::Tensor gap = e.attribution.flatten(1).sum(1).to(at::kCPU, at::kDouble) - delta;
+  const at::Tensor relative = gap.abs() / delta.abs();
+  const int64_t worst = relative.argmax().item<int64_t>();
+  e.stats["delta"] = delta[worst].item<double>();
+  e.stats["summation_gap"] = gap[worst].item<double>();
+  e.stats["relative_summation_gap"] = relative[worst].item<double>();
+  return e;
+}
+
+}  // namespace
+
+void add_deeplift_methods(std::vector<MethodInfo>& registry) {
+  const std::string how =
+      " Multipliers replace gradients in one reverse sweep over the traces of the input and the "
+      "reference: linear nodes pass them by their VJP; max-pooling gives each window's "
+      "difference to its winner at x where the maximum rose, at x0 where it fell; products and other binary element-wise operators split the "
+      "output difference symmetrically between their two inputs; Softmax, LRN and "
+      "LayerNormalization pass the gradient. attribution = m (x - x0); stats: delta = f(x) - "
+      "f(x0), summation_gap = sum(attribution) - delta, relative_summation_gap.";
+  std::vector<Hyperparameter> parameters = baseline_hyperparameters();
+  parameters.push_back({"eps", "1e-6", "differences |dx| at or below it use the gradient instead of dy / dx"});
+  const std::string citation =
+      "Shrikumar, Greenside, Kundaje. Learning Important Features Through Propagating Activation "
+      "Differences. ICML 2017";
+  registry.push_back({"deeplift", {"deeplift-rescale"}, Family::Relevance,
+                      "DeepLIFT with the Rescale rule: each element-wise non-linearity passes "
+                      "m_out dy / dx, the ratio of its output and input differences from the "
+                      "reference." + how,
+                      true, false, true, "input", "2 forwards + 1 modified backward", parameters,
+                      citation, [](const Context& c) { return deeplift(c, Nonlinearity::Rescale); }});
+  registry.push_back({"deeplift-revealcancel", {"deeplift-reveal-cancel"}, Family::Relevance,
+                      "DeepLIFT with the RevealCancel rule: the positive and negative parts of an "
+                      "activation's input difference (the positive and negative terms of the "
+                      "linear layer before it) get their own multipliers, dy+ / dx+ and dy- / "
+                      "dx-, where dy+ = (f(x0 + dx+) - f(x0) + f(x) - f(x0 + dx-)) / 2." + how,
+                      true, false, true, "input", "2 forwards + 1 modified backward", parameters,
+                      citation,
+                      [](const Context& c) { return deeplift(c, Nonlinearity::RevealCancel); }});
+}
+
+}  // namespace whitebox::explainers

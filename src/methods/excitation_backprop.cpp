@@ -1,0 +1,87 @@
+// Excitation backprop: a top-down winner-take-all process whose marginal winning probabilities
+// are passed from each unit to its inputs in proportion to their excitatory contributions
+// a_j w_ij+ (the z+ rule of LRP, with probability 1 put in at the target class). The contrastive
+// variant subtracts the probabilities of a dual unit whose classifier weights are negated.
+#include <ATen/ATen.h>
+
+#include "methods/arguments.hpp"
+#include "methods/layers.hpp"
+#include "methods/lrp.hpp"
+#include "methods/methods.hpp"
+
+namespace whitebox::explainers {
+namespace {
+
+// Probabilities at the stopping values (the input, or params "layer") for one rule table.
+std::vector<at::Tensor> winning_probabilities(const Context& c, const lrp::Mapping& mapping,
+                                              const std::vector<ValueId>& stops) {
+  const lrp::Options options;  // biases ignored: the probabilities of each layer sum to 1
+  const ValueId output = c.model.output();
+  const at::Tensor& logits = c.trace[output];
+  const at::Tensor onehot = at::zeros_like(logits).scatter_(
+      1, class_tensor(c.classes, logits.device()).unsqueeze(1), 1.0);
+  return c.model.sweep(c.trace, {{output, onehot}}, stops,
+                       lrp::composite_rules(c.model, mapping, options));
+}
+
+Explanation excitation_backprop(const Context& c, bool contrastive) {
+  const Graph& graph = c.model.graph();
+  lrp::Mapping mapping;
+  lrp::parse_mapping("conv=zplus;dense=zplus;pool=zplus", graph, mapping);
+  const bool at_layer = c.params.has("layer");
+  const ValueId stop = at_layer ? c.layer() : c.model.input();
+
+  at::Tensor p = winning_probabilities(c, mapping, {stop})[0];
+  if (contrastive) {
+    // The dual unit: the classifier (the last linear layer) with negated weights, whose z+ shares
+    // are the target's inhibitory ones, x+ w-.
+    lrp::LinearRule dual;
+    dual.kind = lrp::LinearRule::Kind::AlphaBeta;
+    dual.a = 0.0;   // R = alpha R+ - beta R-: only R-, with its sign flipped
+    dual.b = -1.0;
+    dual.text = "dual";
+    mapping.last = dual;
+    p = p - winning_probabilities(c, mapping, {stop})[0];
+  }
+  Explanation e;
+  e.attribution = at_layer ? p.sum(1) : p;
+  e.map = at_layer ? upsample(e.attribution, c.input) : p.sum(1);
+  e.is_signed = contrastive;
+  if (at_layer) e.layer = graph.values[stop].name;
+  e.stats["mass"] = p.flatten(1).sum(1).mean().item<double>();
+  return e;
+}
+
+}  // namespace
+
+void add_excitation_backprop_methods(std::vector<MethodInfo>& registry) {
+  const std::vector<Hyperparameter> parameters = {
+      {"layer", "", "stop at this value (a 4-D feature map; the map is upsampled) instead of the "
+                    "input"}};
+  const std::string citation =
+      "Zhang, Bargal, Lin, Brandt, Shen, Sclaroff. Top-Down Neural Attention by Excitation "
+      "Backprop. ECCV 2016 (IJCV 2018)";
+  const std::string how =
+      " Linear layers (Conv, Gemm, average pooling) split each unit's probability among its "
+      "inputs by a_j w_ij+ / sum_j a_j w_ij+ (biases ignored; the z+ rule); activations pass it "
+      "unchanged; residual sums, gates, concatenations and max-pooling are treated as by LRP. "
+      "stats: mass = total probability at the stopping value (1 where no unit is without "
+      "excitatory input).";
+  registry.push_back({"excitation-backprop", {"eb"}, Family::Relevance,
+                      "excitation backprop: the marginal winning probability of each unit, passed "
+                      "down from probability 1 at the target class." + how,
+                      true, false, false, "input or layer", "1 forward + 1 modified backward",
+                      parameters, citation,
+                      [](const Context& c) { return excitation_backprop(c, false); }});
+  registry.push_back({"contrastive-excitation-backprop", {"c-eb", "contrastive-eb"},
+                      Family::Relevance,
+                      "contrastive excitation backprop: the winning probabilities of the target "
+                      "minus those of its dual unit, whose classifier weights are negated (the "
+                      "last linear layer passes x+ w- shares), so that evidence shared with the "
+                      "other classes cancels." + how,
+                      true, false, false, "input or layer", "1 forward + 2 modified backwards",
+                      parameters, citation,
+                      [](const Context& c) { return excitation_backprop(c, true); }});
+}
+
+}  // namespace whitebox::explainers

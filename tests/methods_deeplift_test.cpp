@@ -1,0 +1,173 @@
+// DeepLIFT: summation-to-delta on the torchvision fixtures, the identity with gradient x (x - x0)
+// on a linear network, and the layer-by-layer PyTorch reference on a small CNN
+// (tests/reference/deeplift.py). Excitation backprop: the probability mass of every layer.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "methods/layers.hpp"
+#include "support.hpp"
+#include "whitebox/error.hpp"
+#include "whitebox/npy.hpp"
+
+namespace whitebox::test {
+namespace {
+
+const char* const kRules[] = {"deeplift", "deeplift-revealcancel"};
+
+class MethodsDeepLift : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(has_fixture(GetParam()))
+        << "missing fixture " << fixture(GetParam()) << ": run the 'fixtures' test first";
+    std::ifstream(fixture(GetParam()) / "meta.json") >> meta_;
+    model_ = std::make_unique<Model>(Model::load(fixture(GetParam()) / "model.onnx"));
+    x_ = read_npy(fixture(GetParam()) / "x.npy");
+  }
+  std::vector<int64_t> classes() const { return {meta_["target"].get<int64_t>()}; }
+
+  nlohmann::json meta_;
+  std::unique_ptr<Model> model_;
+  at::Tensor x_;
+};
+
+// The attributions sum to f(x) - f(x0) in float32, through residual sums, concatenations,
+// max-pooling, BatchNorm and ReLU6, for both rules and two references.
+TEST_P(MethodsDeepLift, SummationToDelta) {
+  for (const char* method : kRules) {
+    for (const std::string baseline : {"black", "blurred"}) {
+      const Explanation e = run(method, *model_, x_, classes(), Params().set("baseline", baseline));
+      const double delta = e.stats.at("delta");
+      const double total = e.attribution.sum().item<double>();
+      EXPECT_LT(std::abs(total - delta) / std::abs(delta), 1e-4) << method << " " << baseline;
+      EXPECT_NEAR(e.stats.at("summation_gap"), total - delta, 1e-4 * std::abs(delta));
+      EXPECT_GT(std::abs(delta), 1e-3);
+      EXPECT_EQ(e.attribution.sizes(), x_.sizes());
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Torchvision, MethodsDeepLift,
+                         ::testing::Values("resnet18", "vgg16_bn", "densenet121", "mobilenet_v2"),
+                         [](const auto& info) { return info.param; });
+
+// Conv -> [Relu] -> Flatten -> Gemm, in float64.
+Model small_model(bool relu) {
+  Graph graph;
+  auto value = [&](const std::string& name, at::Tensor constant = {}) {
+    graph.values.push_back(Value{name, constant, {}, -1});
+    return static_cast<ValueId>(graph.values.size() - 1);
+  };
+  at::manual_seed(3);
+  const ValueId x = value("x");
+  graph.values[x].shape = {2, 3, 5, 5};
+  const ValueId w = value("w", at::randn({4, 3, 3, 3}, at::kDouble));
+  const ValueId b = value("b", at::randn({4}, at::kDouble));
+  const ValueId c = value("c"), r = value("r"), f = value("f");
+  const ValueId fw = value("fw", at::randn({6, 4 * 3 * 3}, at::kDouble));
+  const ValueId fb = value("fb", at::randn({6}, at::kDouble));
+  const ValueId y = value("y");
+  graph.nodes.push_back(Node{"conv", "Conv", {x, w, b}, {c}, {}, nullptr});
+  if (relu) graph.nodes.push_back(Node{"relu", "Relu", {c}, {r}, {}, nullptr});
+  graph.nodes.push_back(Node{"flat", "Flatten", {relu ? r : c}, {f}, {}, nullptr});
+  graph.nodes.push_back(Node{"fc", "Gemm", {f, fw, fb}, {y}, {{"transB", int64_t{1}}}, nullptr});
+  graph.inputs = {x};
+  graph.outputs = {y};
+  graph.index_producers();
+  return Model::from_graph(std::move(graph));
+}
+
+// Without non-linearities the multipliers are the gradient: DeepLIFT = gradient x (x - x0).
+TEST(MethodsDeepLiftIdentities, LinearNetworkIsGradientTimesDifference) {
+  const Model model = small_model(false);
+  const at::Tensor x = at::randn({2, 3, 5, 5}, at::kDouble);
+  const std::vector<int64_t> classes = {1, 4};
+  const Trace trace = model.forward(x);
+  const at::Tensor gx = model.gradient(trace, classes)[0];
+  for (const char* method : kRules) {
+    const Explanation e = run(method, model, x, classes, Params().set("baseline", "mean"));
+    const at::Tensor x0 = x.mean({2, 3}, true);
+    EXPECT_LT(relative_error(e.attribution, gx * (x - x0)), 1e-12) << method;
+  }
+  // With a ReLU it is not, but the differences still add up.
+  const Model relu = small_model(true);
+  const at::Tensor grad_relu = relu.gradient(relu.forward(x), classes)[0];
+  for (const char* method : kRules) {
+    const Explanation e = run(method, relu, x, classes, Params().set("baseline", "zero"));
+    EXPECT_GT(relative_error(e.attribution, grad_relu * x), 1e-3) << method;
+    EXPECT_LT(std::abs(e.stats.at("relative_summation_gap")), 1e-12) << method;
+  }
+}
+
+// Both rules against tests/reference/deeplift.py in float64.
+TEST(MethodsDeepLiftReference, MatchesPyTorchOnSmallCnn) {
+  const auto dir = fixture("deeplift_cnn");
+  ASSERT_TRUE(std::filesystem::exists(dir / "done"))
+      << "missing " << dir << ": run the 'deeplift_references' test first";
+  nlohmann::json meta;
+  std::ifstream(dir / "meta.json") >> meta;
+  const Model model = Model::load(dir / "model.onnx").to(at::kDouble);
+  const at::Tensor x = read_npy(dir / "x.npy");
+  const std::vector<int64_t> classes = {meta["target"].get<int64_t>()};
+  for (const auto& [method, name] : {std::pair{"deeplift", "rescale"}, {"deeplift-revealcancel", "revealcancel"}}) {
+    const Explanation e =
+        run(method, model, x, classes, Params().set("baseline", (dir / "x0.npy").string()));
+    const at::Tensor expected = read_npy(dir / ("ref_" + std::string(name) + ".npy"));
+    EXPECT_LT(relative_error(e.attribution, expected), 1e-10) << method;
+    EXPECT_NEAR(e.stats.at("delta"), meta["delta"].get<double>(), 1e-10);
+    EXPECT_LT(std::abs(e.stats.at("relative_summation_gap")), 1e-10) << method;
+  }
+  // The two rules differ on this network.
+  EXPECT_GT(relative_error(read_npy(dir / "ref_rescale.npy"), read_npy(dir / "ref_revealcancel.npy")),
+            1e-3);
+}
+
+TEST(MethodsDeepLiftArguments, BaselineTensorOfTheWrongShape) {
+  const Model model = small_model(true);
+  TempDir dir;
+  write_npy(dir / "x0.npy", at::zeros({1, 3, 4, 4}, at::kDouble));
+  EXPECT_THROW(run("deeplift", model, at::randn({1, 3, 5, 5}, at::kDouble), {0},
+                   Params().set("baseline", (dir / "x0.npy").string())),
+               ArgumentError);
+  EXPECT_THROW(run("deeplift", model, at::randn({1, 3, 5, 5}, at::kDouble), {0},
+                   Params().set("eps", "-1")),
+               ArgumentError);
+}
+
+// ---- excitation backprop ------------------------------------------------------------------------
+
+class MethodsExcitation : public ::testing::TestWithParam<std::string> {};
+
+// On ReLU networks with folded BatchNorms every hidden unit that receives probability has
+// excitatory inputs, so each layer's probabilities sum to 1 (here the last feature map's) and the
+// contrastive map's to 0. At the signed pixels some first-layer units have none (all x+ w+ = 0)
+// and drop theirs.
+TEST_P(MethodsExcitation, ConservesProbabilityMass) {
+  const Model model = Model::load(fixture(GetParam()) / "model.onnx").to(at::kDouble);
+  nlohmann::json meta;
+  std::ifstream(fixture(GetParam()) / "meta.json") >> meta;
+  const at::Tensor x = read_npy(fixture(GetParam()) / "x.npy").to(at::kDouble);
+  const std::vector<int64_t> classes = {meta["target"].get<int64_t>()};
+  const std::string layer =
+      model.graph().values[explainers::cam_layer(model, model.forward(x), {})].name;
+  for (const Params& params : {Params().set("layer", layer), Params()}) {
+    const bool input = !params.has("layer");
+    const Explanation e = run("excitation-backprop", model, x, classes, params);
+    EXPECT_NEAR(e.attribution.sum().item<double>(), e.stats.at("mass"), 1e-12);
+    EXPECT_LE(e.stats.at("mass"), 1.0 + 1e-12);
+    EXPECT_GT(e.stats.at("mass"), input ? 0.999 : 1.0 - 1e-12) << (input ? "input" : layer);
+    EXPECT_GE(e.attribution.min().item<double>(), 0.0);
+    const Explanation c = run("contrastive-excitation-backprop", model, x, classes, params);
+    if (!input) EXPECT_NEAR(c.stats.at("mass"), 0.0, 1e-9);
+    EXPECT_GT(relative_error(c.attribution, e.attribution), 0.1);
+    EXPECT_EQ(e.layer, input ? "" : layer);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Torchvision, MethodsExcitation, ::testing::Values("resnet18", "vgg16_bn"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace whitebox::test
