@@ -1,5 +1,6 @@
-// The gradient and CAM methods against one forward pass and one forward + input gradient, on
-// ResNet-50 and VGG-16 (batch 1, 224x224, 2 threads), and saliency against LibTorch's autograd.
+// The gradient, CAM and relevance methods against one forward pass and one forward + input
+// gradient, on ResNet-50 and VGG-16 (batch 1, 224x224, 2 threads), and saliency against
+// LibTorch's autograd.
 // Usage: methods_bench MODEL_DIR [runs]   (MODEL_DIR from bench/make_bench_models.py)
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -51,6 +52,10 @@ int main(int argc, char** argv) {
         {[&] { model.logits(x); }, whitebox_gradient, torch_gradient, explain_with({"gradcam"}),
          explain_with({"saliency"}), explain_with(sweep_methods)},
         runs);
+    const auto relevance = bench::median_ms(
+        {[&] { model.logits(x); }, whitebox_gradient, explain_with({"lrp"}),
+         explain_with({"deeplift"}), explain_with({"excitation-backprop"})},
+        runs);
     const auto heavy = bench::median_ms(
         {explain_with({"integrated-gradients"}, Params().set("steps", "50")),
          explain_with({"smoothgrad"}, Params().set("samples", "50"))},
@@ -63,6 +68,9 @@ int main(int argc, char** argv) {
     row("saliency", "LibTorch forward + input gradient", t[2], t[4]);
     row(("12 single-sweep methods in one call (" + std::to_string(sweep_methods.size()) + ")").c_str(),
         "whitebox forward + input gradient", t[1], t[5]);
+    row("LRP epsilon-plus-flat", "whitebox forward", relevance[0], relevance[2]);
+    row("DeepLIFT (Rescale)", "whitebox forward + input gradient", relevance[1], relevance[3]);
+    row("excitation backprop", "whitebox forward", relevance[0], relevance[4]);
     row("integrated gradients, 50 steps", "whitebox forward + input gradient", t[1], heavy[0]);
     row("SmoothGrad, 50 samples", "whitebox forward + input gradient", t[1], heavy[1]);
     std::fflush(stdout);

@@ -50,7 +50,16 @@ Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& optio
     const Node& node = graph.nodes[n];
     inputs.clear();
     for (ValueId v : node.inputs) inputs.push_back(v == kNoValue ? at::Tensor() : values[v]);
-    ops::Tensors outputs = node.kernel->forward(inputs);
+    // Input 0 dropped after this node, and no other tensor on its storage (a view, a kept
+    // value, the caller's input): the kernel may reuse it for its output.
+    const ValueId first = node.inputs.empty() ? kNoValue : node.inputs[0];
+    bool reusable = !drop.empty() && first != kNoValue && drop[first] == static_cast<int>(n);
+    if (reusable) {
+      values[first].reset();
+      reusable = inputs[0].use_count() == 1 && inputs[0].storage().use_count() == 1;
+    }
+    ops::Tensors outputs =
+        reusable ? node.kernel->forward_reusing_input(inputs) : node.kernel->forward(inputs);
     inputs.clear();
     for (size_t o = 0; o < node.outputs.size() && o < outputs.size(); ++o) {
       values[node.outputs[o]] = std::move(outputs[o]);

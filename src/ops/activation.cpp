@@ -12,10 +12,21 @@ using UnaryFn = std::function<at::Tensor(const at::Tensor& x)>;
 using UnaryVjpFn =
     std::function<at::Tensor(const at::Tensor& x, const at::Tensor& y, const at::Tensor& g)>;
 
-// A one-input kernel; without `vjp` the signal comes from autograd.
-std::unique_ptr<Kernel> unary(UnaryFn f, UnaryVjpFn vjp = nullptr, VjpReads reads = {}) {
+// A one-input kernel; without `vjp` the signal comes from autograd. `in_place` (optional) writes
+// the result into its argument.
+using InPlaceFn = std::function<void(at::Tensor& x)>;
+std::unique_ptr<Kernel> unary(UnaryFn f, UnaryVjpFn vjp = nullptr, VjpReads reads = {},
+                              InPlaceFn in_place = nullptr) {
   ForwardFn forward = [f](const Tensors& in) { return Tensors{f(in[0])}; };
-  if (!vjp) return make_kernel(std::move(forward));
+  ForwardFn reusing;
+  if (in_place) {
+    reusing = [in_place](const Tensors& in) {
+      at::Tensor x = in[0];
+      in_place(x);
+      return Tensors{x};
+    };
+  }
+  if (!vjp) return make_kernel(std::move(forward), nullptr, {}, std::move(reusing));
   return make_kernel(std::move(forward),
                      [vjp](const Tensors& in, const Tensors& out, const Tensors& grad,
                            const std::vector<bool>& wanted) {
@@ -23,12 +34,12 @@ std::unique_ptr<Kernel> unary(UnaryFn f, UnaryVjpFn vjp = nullptr, VjpReads read
                        if (wanted[0] && grad[0].defined()) result[0] = vjp(in[0], out[0], grad[0]);
                        return result;
                      },
-                     reads);
+                     reads, std::move(reusing));
 }
 
 void add_unary(Registry& registry, const std::string& op, UnaryFn f, UnaryVjpFn vjp = nullptr,
-               VjpReads reads = {}) {
-  registry.add(op, [f, vjp, reads](const NodeView&) { return unary(f, vjp, reads); });
+               VjpReads reads = {}, InPlaceFn in_place = nullptr) {
+  registry.add(op, [f, vjp, reads, in_place](const NodeView&) { return unary(f, vjp, reads, in_place); });
 }
 
 // Relu and Clip's signal needs only the output: min < y < max exactly where min < x < max.
@@ -75,7 +86,14 @@ std::unique_ptr<Kernel> clip(const NodeView& node) {
       [min_or_inf, max_or_inf](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) {
         return at::hardtanh_backward(g, y, min_or_inf, max_or_inf);
       },
-      kOutputOnly);
+      kOutputOnly,
+      [min, max](at::Tensor& x) {
+        if (x.is_floating_point()) {
+          x.clamp_(min, max);
+        } else {
+          x = at::clamp(x, min, max).to(x.scalar_type());
+        }
+      });
 }
 
 // ---- PRelu ----------------------------------------------------------------------------------
@@ -169,7 +187,7 @@ void register_activation_ops(Registry& registry) {
             [](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) {
               return at::threshold_backward(g, y, 0);
             },
-            kOutputOnly);
+            kOutputOnly, [](at::Tensor& x) { x.relu_(); });
   registry.add("Clip", clip);
   registry.add("LeakyRelu", [](const NodeView& node) {
     const double alpha = node.f("alpha", 0.01);

@@ -59,10 +59,16 @@ namespace {
 
 class LambdaKernel final : public Kernel {
  public:
-  LambdaKernel(ForwardFn forward, VjpFn vjp, VjpReads reads)
-      : forward_(std::move(forward)), vjp_(std::move(vjp)), reads_(reads) {}
+  LambdaKernel(ForwardFn forward, VjpFn vjp, VjpReads reads, ForwardFn in_place)
+      : forward_(std::move(forward)),
+        vjp_(std::move(vjp)),
+        reads_(reads),
+        in_place_(std::move(in_place)) {}
   VjpReads vjp_reads() const override { return vjp_ ? reads_ : VjpReads{}; }
   Tensors forward(const Tensors& inputs) const override { return forward_(inputs); }
+  Tensors forward_reusing_input(const Tensors& inputs) const override {
+    return in_place_ ? in_place_(inputs) : forward_(inputs);
+  }
   Tensors vjp(const Tensors& inputs, const Tensors& outputs, const Tensors& grad_outputs,
               const std::vector<bool>& wanted) const override {
     return vjp_ ? vjp_(inputs, outputs, grad_outputs, wanted)
@@ -73,6 +79,7 @@ class LambdaKernel final : public Kernel {
   ForwardFn forward_;
   VjpFn vjp_;
   VjpReads reads_;
+  ForwardFn in_place_;
 };
 
 std::map<std::string, Factory>& factories() {
@@ -88,8 +95,10 @@ const std::map<std::string, Factory>& registry() {
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_kernel(ForwardFn forward, VjpFn vjp, VjpReads reads) {
-  return std::make_unique<LambdaKernel>(std::move(forward), std::move(vjp), reads);
+std::unique_ptr<Kernel> make_kernel(ForwardFn forward, VjpFn vjp, VjpReads reads,
+                                    ForwardFn in_place) {
+  return std::make_unique<LambdaKernel>(std::move(forward), std::move(vjp), reads,
+                                        std::move(in_place));
 }
 
 void Registry::add(const std::string& op_type, Factory factory) {

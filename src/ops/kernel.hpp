@@ -54,6 +54,10 @@ class Kernel {
   // linear stand-in of proportional relevance rules.
   virtual const LinearForm* linear() const { return nullptr; }
   virtual VjpReads vjp_reads() const { return {}; }
+  // forward() for a caller that hands over input 0 and keeps no other reference to its storage
+  // (inference and lean traces drop it right after): element-wise kernels may write their output
+  // into it instead of allocating. The default allocates as forward() does.
+  virtual Tensors forward_reusing_input(const Tensors& inputs) const { return forward(inputs); }
 
  protected:
   // For kernels whose closed form covers input 0 only: fills the other wanted entries of
@@ -66,7 +70,9 @@ class Kernel {
 using ForwardFn = std::function<Tensors(const Tensors& inputs)>;
 using VjpFn = std::function<Tensors(const Tensors& inputs, const Tensors& outputs,
                                     const Tensors& grad_outputs, const std::vector<bool>& wanted)>;
-std::unique_ptr<Kernel> make_kernel(ForwardFn forward, VjpFn vjp = nullptr, VjpReads reads = {});
+// `in_place`, if given, is forward_reusing_input().
+std::unique_ptr<Kernel> make_kernel(ForwardFn forward, VjpFn vjp = nullptr, VjpReads reads = {},
+                                    ForwardFn in_place = nullptr);
 
 // What a kernel factory may read of its node at build time.
 class NodeView {
