@@ -145,9 +145,12 @@ void run_explain(const Global& global, const ExplainOptions& options) {
       const auto found = results.find(name);
       if (found == results.end()) throw Error("method " + name + " returned no explanation");
       const Explanation& e = found->second;
-      // Per image: the method's own time when explain() measured it, else a share of the call.
+      // Per image: the method's own time when explain() measured it, else a share of the call;
+      // and the forward trace and gradient sweep that all methods of the call shared.
       const auto timed = e.stats.find("seconds");
       const double seconds = (timed != e.stats.end() ? timed->second : wall / names.size()) / count;
+      const auto shared = e.stats.find("shared_seconds");
+      const double shared_seconds = shared != e.stats.end() ? shared->second / count : 0.0;
 
       const Colormap cmap = e.is_signed ? colormaps.first : colormaps.second;
       const Normalization how = e.is_signed ? normalizations.first : normalizations.second;
@@ -184,7 +187,7 @@ void run_explain(const Global& global, const ExplainOptions& options) {
                     {"attribution_shape", attribution.sizes().vec()}});
         progress.print(base.string() + "{.png,_heatmap.png,.npy,.json}  " + label_of(model, cls) + " (" +
                        std::to_string(cls) + ", p=" + fixed(probs[i][cls].item<double>(), 3) + ")  " +
-                       fixed(seconds, 2) + " s");
+                       fixed(seconds, 2) + " s (+ " + fixed(shared_seconds, 2) + " s shared)");
       }
     }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "methods/arguments.hpp"
+#include "methods/layers.hpp"
 #include "methods/methods.hpp"
 
 namespace whitebox::explainers {
@@ -54,13 +55,19 @@ Explanation noise_wrapper(const Context& c, Aggregate how) {
   const at::Tensor copies = (x.unsqueeze(1) + sigma.view(sigma_shape) * eps).reshape(shape);
   const std::vector<int64_t> classes = repeat_each(c.classes, samples);
 
+  // The copies' traces keep only what the base method reads: lean when it reads plain gradients.
+  TraceOptions options = c.trace_options;
+  if (base.lean_trace && !options.outputs_only) {
+    options.lean = true;
+    options.keep = named_layers(c.model, c.params);
+  }
   std::vector<at::Tensor> attributions, maps;
   Explanation first;
   for (int64_t start = 0; start < n * samples; start += batch) {
     const int64_t end = std::min(n * samples, start + batch);
-    const Context noisy = c.with_input(
-        copies.narrow(0, start, end - start),
-        std::vector<int64_t>(classes.begin() + start, classes.begin() + end));
+    const Context noisy(c.model, copies.narrow(0, start, end - start),
+                        std::vector<int64_t>(classes.begin() + start, classes.begin() + end),
+                        c.params, options);
     Explanation e = base.run(noisy);
     attributions.push_back(e.attribution);
     maps.push_back(e.map);
@@ -138,6 +145,8 @@ void add_noise_methods(std::vector<MethodInfo>& registry) {
                       "Adebayo, Gilmer, Goodfellow, Kim. Local Explanation Methods for Deep Neural "
                       "Networks Lack Sensitivity to Parameter Values. ICLR Workshop 2018",
                       [](const Context& c) { return noise_wrapper(c, Aggregate::Variance); }});
+  // The wrappers read the input and the classes of their context, not its trace.
+  for (auto it = registry.end() - 3; it != registry.end(); ++it) it->lean_trace = true;
 }
 
 }  // namespace whitebox::explainers

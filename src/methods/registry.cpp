@@ -57,6 +57,7 @@ std::map<std::string, Explanation> explain(const Model& model, const at::Tensor&
   TraceOptions options;
   options.lean = std::all_of(chosen.begin(), chosen.end(), [](const MethodInfo* m) { return m->lean_trace; });
   if (options.lean) options.keep = explainers::named_layers(model, params);
+  const auto start = std::chrono::steady_clock::now();
   const Context context(model, input, target, params, options);
   // One sweep serves every method that reads the plain gradient at the input or the layer.
   std::vector<ValueId> shared;
@@ -69,12 +70,18 @@ std::map<std::string, Explanation> explain(const Model& model, const at::Tensor&
   std::sort(shared.begin(), shared.end());
   shared.erase(std::unique(shared.begin(), shared.end()), shared.end());
   if (!shared.empty()) context.prepare_gradients(shared);
+  auto since = [](auto time) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - time).count();
+  };
+  // The forward trace and the shared sweep serve every method of the call.
+  const double shared_seconds = since(start);
   std::map<std::string, Explanation> result;
   for (const MethodInfo* method : chosen) {
-    const auto start = std::chrono::steady_clock::now();
+    const auto own = std::chrono::steady_clock::now();
     Explanation e = method->run(context);
     e.method = method->name;
-    e.stats["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    e.stats["seconds"] = since(own);
+    e.stats["shared_seconds"] = shared_seconds;
     result[method->name] = std::move(e);
   }
   return result;
