@@ -60,4 +60,23 @@ inline at::Tensor class_scores(const at::Tensor& logits, const std::vector<int64
   return logits.gather(1, class_tensor(classes, logits.device()).unsqueeze(1)).squeeze(1);
 }
 
+// One-hot rows of the context's classes, shaped like its logits: the seed of rule-based sweeps.
+inline at::Tensor target_one_hot(const Context& c) {
+  const at::Tensor& logits = c.trace[c.model.output()];
+  return at::zeros_like(logits).scatter_(1, class_tensor(c.classes, logits.device()).unsqueeze(1), 1.0);
+}
+
+// For attributions that should sum to delta[i] per image (IG's completeness, DeepLIFT's
+// summation-to-delta): stats "delta", "<name>" = sum - delta and "relative_<name>", of the image
+// with the largest relative gap.
+inline void report_sum_gap(Explanation& e, const at::Tensor& delta, const std::string& name) {
+  const at::Tensor d = delta.to(at::kCPU, at::kDouble);
+  const at::Tensor gap = e.attribution.flatten(1).sum(1).to(at::kCPU, at::kDouble) - d;
+  const at::Tensor relative = gap.abs() / d.abs();
+  const int64_t worst = relative.argmax().item<int64_t>();
+  e.stats["delta"] = d[worst].item<double>();
+  e.stats[name] = gap[worst].item<double>();
+  e.stats["relative_" + name] = relative[worst].item<double>();
+}
+
 }  // namespace whitebox::explainers

@@ -268,25 +268,16 @@ Explanation deeplift(const Context& c, Nonlinearity kind) {
 
   const ValueId output = c.model.output();
   const at::Tensor& logits = c.trace[output];
-  const at::Tensor onehot = at::zeros_like(logits).scatter_(
-      1, class_tensor(c.classes, logits.device()).unsqueeze(1), 1.0);
-  const at::Tensor multipliers =
-      c.model.sweep(c.trace, {{output, onehot}}, {c.model.input()}, deeplift_rules(s, kind))[0];
+  const at::Tensor multipliers = c.model.sweep(c.trace, {{output, target_one_hot(c)}},
+                                               {c.model.input()}, deeplift_rules(s, kind))[0];
 
   Explanation e;
   e.attribution = multipliers * (c.input - baseline);
   e.map = e.attribution.sum(1);
   e.is_signed = true;
-  // Summation-to-delta: sum(attribution) against f(x) - f(x0); over a batch, the image with the
-  // largest relative gap.
-  const at::Tensor delta = (class_scores(logits, c.classes) -
-                            class_scores(reference[output], c.classes)).to(at::kCPU, at::kDouble);
-  const at::Tensor gap = e.attribution.flatten(1).sum(1).to(at::kCPU, at::kDouble) - delta;
-  const at::Tensor relative = gap.abs() / delta.abs();
-  const int64_t worst = relative.argmax().item<int64_t>();
-  e.stats["delta"] = delta[worst].item<double>();
-  e.stats["summation_gap"] = gap[worst].item<double>();
-  e.stats["relative_summation_gap"] = relative[worst].item<double>();
+  // Summation-to-delta: sum(attribution) against f(x) - f(x0).
+  report_sum_gap(e, class_scores(logits, c.classes) - class_scores(reference[output], c.classes),
+                 "summation_gap");
   return e;
 }
 

@@ -16,11 +16,7 @@ namespace {
 std::vector<at::Tensor> winning_probabilities(const Context& c, const lrp::Mapping& mapping,
                                               const std::vector<ValueId>& stops) {
   const lrp::Options options;  // biases ignored: the probabilities of each layer sum to 1
-  const ValueId output = c.model.output();
-  const at::Tensor& logits = c.trace[output];
-  const at::Tensor onehot = at::zeros_like(logits).scatter_(
-      1, class_tensor(c.classes, logits.device()).unsqueeze(1), 1.0);
-  return c.model.sweep(c.trace, {{output, onehot}}, stops,
+  return c.model.sweep(c.trace, {{c.model.output(), target_one_hot(c)}}, stops,
                        lrp::composite_rules(c.model, mapping, options));
 }
 

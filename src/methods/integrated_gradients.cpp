@@ -114,17 +114,11 @@ Explanation integrated_gradients(const Context& c) {
   e.map = reduce_channels(e.attribution, reduce);
   e.is_signed = reduce == "sum";
 
-  // Completeness: sum(attribution) should equal f(x) - f(baseline). Over a batch, the stats are
-  // those of the image with the largest relative gap.
-  const at::Tensor delta =
-      (class_scores(c.trace[c.model.output()], c.classes) -
-       class_scores(c.model.logits(baseline), c.classes)).to(at::kCPU, at::kDouble);
-  const at::Tensor gap = e.attribution.flatten(1).sum(1).to(at::kCPU, at::kDouble) - delta;
-  const at::Tensor relative = gap.abs() / delta.abs();
-  const int64_t worst = relative.argmax().item<int64_t>();
-  e.stats["delta"] = delta[worst].item<double>();
-  e.stats["completeness_gap"] = gap[worst].item<double>();
-  e.stats["relative_completeness_gap"] = relative[worst].item<double>();
+  // Completeness: sum(attribution) should equal f(x) - f(baseline).
+  report_sum_gap(e,
+                 class_scores(c.trace[c.model.output()], c.classes) -
+                     class_scores(c.model.logits(baseline), c.classes),
+                 "completeness_gap");
   e.stats["steps"] = static_cast<double>(steps);
   return e;
 }

@@ -182,10 +182,7 @@ Explanation run(const Context& c, const std::string& fallback_composite,
   const Rules rules = composite_rules(c.model, mapping, options);
 
   // The relevance put in at the output is the target logit itself.
-  const at::Tensor& logits = c.trace[c.model.output()];
-  const at::Tensor onehot = at::zeros_like(logits).scatter_(
-      1, class_tensor(c.classes, logits.device()).unsqueeze(1), 1.0);
-  const at::Tensor seed = onehot * logits;
+  const at::Tensor seed = target_one_hot(c) * c.trace[c.model.output()];
   Explanation e;
   e.attribution = c.model.sweep(c.trace, {{c.model.output(), seed}}, {c.model.input()}, rules)[0];
   e.map = e.attribution.sum(1);

@@ -68,9 +68,7 @@ Rules rules_for(Mode mode) {
 
 Explanation modified_gradient(const Context& c, Mode mode) {
   const std::string reduce = c.params.text("reduce", "max");
-  const at::Tensor& logits = c.trace[c.model.output()];
-  const at::Tensor seed =
-      at::zeros_like(logits).scatter_(1, class_tensor(c.classes, logits.device()).unsqueeze(1), 1.0);
+  const at::Tensor seed = target_one_hot(c);
   static const Rules guided = rules_for(Mode::Guided), deconvnet = rules_for(Mode::Deconvnet);
   Explanation e;
   e.attribution = c.model.sweep(c.trace, {{c.model.output(), seed}}, {c.model.input()},
