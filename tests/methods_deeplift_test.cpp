@@ -53,35 +53,9 @@ INSTANTIATE_TEST_SUITE_P(Torchvision, MethodsDeepLift,
                          ::testing::Values("resnet18", "vgg16_bn", "densenet121", "mobilenet_v2"),
                          [](const auto& info) { return info.param; });
 
-// Conv -> [Relu] -> Flatten -> Gemm, in float64.
-Model small_model(bool relu) {
-  Graph graph;
-  auto value = [&](const std::string& name, at::Tensor constant = {}) {
-    graph.values.push_back(Value{name, constant, {}, -1});
-    return static_cast<ValueId>(graph.values.size() - 1);
-  };
-  at::manual_seed(3);
-  const ValueId x = value("x");
-  graph.values[x].shape = {2, 3, 5, 5};
-  const ValueId w = value("w", at::randn({4, 3, 3, 3}, at::kDouble));
-  const ValueId b = value("b", at::randn({4}, at::kDouble));
-  const ValueId c = value("c"), r = value("r"), f = value("f");
-  const ValueId fw = value("fw", at::randn({6, 4 * 3 * 3}, at::kDouble));
-  const ValueId fb = value("fb", at::randn({6}, at::kDouble));
-  const ValueId y = value("y");
-  graph.nodes.push_back(Node{"conv", "Conv", {x, w, b}, {c}, {}, nullptr});
-  if (relu) graph.nodes.push_back(Node{"relu", "Relu", {c}, {r}, {}, nullptr});
-  graph.nodes.push_back(Node{"flat", "Flatten", {relu ? r : c}, {f}, {}, nullptr});
-  graph.nodes.push_back(Node{"fc", "Gemm", {f, fw, fb}, {y}, {{"transB", int64_t{1}}}, nullptr});
-  graph.inputs = {x};
-  graph.outputs = {y};
-  graph.index_producers();
-  return Model::from_graph(std::move(graph));
-}
-
 // Without non-linearities the multipliers are the gradient: DeepLIFT = gradient x (x - x0).
 TEST(MethodsDeepLiftIdentities, LinearNetworkIsGradientTimesDifference) {
-  const Model model = small_model(false);
+  const Model model = conv_dense_model({2, 3, 5, 5}, false);
   const at::Tensor x = at::randn({2, 3, 5, 5}, at::kDouble);
   const std::vector<int64_t> classes = {1, 4};
   const Trace trace = model.forward(x);
@@ -92,7 +66,7 @@ TEST(MethodsDeepLiftIdentities, LinearNetworkIsGradientTimesDifference) {
     EXPECT_LT(relative_error(e.attribution, gx * (x - x0)), 1e-12) << method;
   }
   // With a ReLU it is not, but the differences still add up.
-  const Model relu = small_model(true);
+  const Model relu = conv_dense_model({2, 3, 5, 5}, true);
   const at::Tensor grad_relu = relu.gradient(relu.forward(x), classes)[0];
   for (const char* method : kRules) {
     const Explanation e = run(method, relu, x, classes, Params().set("baseline", "zero"));
@@ -125,7 +99,7 @@ TEST(MethodsDeepLiftReference, MatchesPyTorchOnSmallCnn) {
 }
 
 TEST(MethodsDeepLiftArguments, BaselineTensorOfTheWrongShape) {
-  const Model model = small_model(true);
+  const Model model = conv_dense_model({1, 3, 5, 5}, true);
   TempDir dir;
   write_npy(dir / "x0.npy", at::zeros({1, 3, 4, 4}, at::kDouble));
   EXPECT_THROW(run("deeplift", model, at::randn({1, 3, 5, 5}, at::kDouble), {0},

@@ -203,37 +203,8 @@ INSTANTIATE_TEST_SUITE_P(Torchvision, MethodsLrpRelu, ::testing::Values("resnet1
 
 // ---- arguments -------------------------------------------------------------------------------
 
-// A tiny conv + dense network: Conv -> Relu -> Flatten -> Gemm (-> Softmax).
-Model tiny_model(bool softmax) {
-  Graph graph;
-  auto value = [&](const std::string& name, at::Tensor constant = {}) {
-    graph.values.push_back(Value{name, constant, {}, -1});
-    return static_cast<ValueId>(graph.values.size() - 1);
-  };
-  const ValueId x = value("x");
-  graph.values[x].shape = {1, 3, 4, 4};
-  const ValueId w = value("w", at::randn({2, 3, 3, 3}, at::kDouble));
-  const ValueId c = value("c"), r = value("r"), f = value("f");
-  const ValueId fw = value("fw", at::randn({5, 2 * 2 * 2}, at::kDouble));
-  const ValueId fb = value("fb", at::randn({5}, at::kDouble));
-  const ValueId y = value("y");
-  graph.nodes.push_back(Node{"conv0", "Conv", {x, w}, {c}, {}, nullptr});
-  graph.nodes.push_back(Node{"relu0", "Relu", {c}, {r}, {}, nullptr});
-  graph.nodes.push_back(Node{"flat0", "Flatten", {r}, {f}, {}, nullptr});
-  graph.nodes.push_back(Node{"fc0", "Gemm", {f, fw, fb}, {y}, {{"transB", int64_t{1}}}, nullptr});
-  graph.inputs = {x};
-  graph.outputs = {y};
-  if (softmax) {
-    const ValueId p = value("p");
-    graph.nodes.push_back(Node{"prob", "Softmax", {y}, {p}, {{"axis", int64_t{1}}}, nullptr});
-    graph.outputs = {p};
-  }
-  graph.index_producers();
-  return Model::from_graph(std::move(graph));
-}
-
 TEST(MethodsLrpArguments, BadRulesAndComposites) {
-  const Model model = tiny_model(false);
+  const Model model = conv_dense_model({1, 3, 4, 4}, true);
   const at::Tensor input = at::randn({1, 3, 4, 4}, at::kDouble);
   const std::vector<int64_t> cls = {1};
 
@@ -257,7 +228,7 @@ TEST(MethodsLrpArguments, BadRulesAndComposites) {
   }
   // A node without an LRP rule is named in the error.
   try {
-    run("lrp", tiny_model(true), input, cls);
+    run("lrp", conv_dense_model({1, 3, 4, 4}, true, true), input, cls);
     ADD_FAILURE() << "no error for a Softmax node";
   } catch (const ArgumentError& e) {
     EXPECT_NE(std::string(e.what()).find("'prob' (Softmax)"), std::string::npos) << e.what();

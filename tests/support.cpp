@@ -78,6 +78,37 @@ Model one_node_model(const std::string& op_type, const std::vector<int64_t>& inp
   return Model::from_graph(one_node_graph(op_type, input_shape, constants, attributes, opset));
 }
 
+Model conv_dense_model(const std::vector<int64_t>& input_shape, bool relu, bool softmax) {
+  Graph graph;
+  auto value = [&](const std::string& name, at::Tensor constant = {}) {
+    graph.values.push_back(Value{name, constant, {}, -1});
+    return static_cast<ValueId>(graph.values.size() - 1);
+  };
+  at::manual_seed(3);
+  const ValueId x = value("x");
+  graph.values[x].shape = input_shape;
+  const int64_t features = 4 * (input_shape[2] - 2) * (input_shape[3] - 2);
+  const ValueId w = value("w", at::randn({4, 3, 3, 3}, at::kDouble));
+  const ValueId b = value("b", at::randn({4}, at::kDouble));
+  const ValueId c = value("c"), r = value("r"), f = value("f");
+  const ValueId fw = value("fw", at::randn({5, features}, at::kDouble));
+  const ValueId fb = value("fb", at::randn({5}, at::kDouble));
+  const ValueId y = value("y");
+  graph.nodes.push_back(Node{"conv0", "Conv", {x, w, b}, {c}, {}, nullptr});
+  if (relu) graph.nodes.push_back(Node{"relu0", "Relu", {c}, {r}, {}, nullptr});
+  graph.nodes.push_back(Node{"flat0", "Flatten", {relu ? r : c}, {f}, {}, nullptr});
+  graph.nodes.push_back(Node{"fc0", "Gemm", {f, fw, fb}, {y}, {{"transB", int64_t{1}}}, nullptr});
+  graph.inputs = {x};
+  graph.outputs = {y};
+  if (softmax) {
+    const ValueId p = value("p");
+    graph.nodes.push_back(Node{"prob", "Softmax", {y}, {p}, {{"axis", int64_t{1}}}, nullptr});
+    graph.outputs = {p};
+  }
+  graph.index_producers();
+  return Model::from_graph(std::move(graph));
+}
+
 Explanation run(const std::string& method, const Model& model, const at::Tensor& x,
                 const std::vector<int64_t>& classes, const Params& params) {
   const Context context(model, x, classes, params);

@@ -47,6 +47,10 @@ Model one_node_model(const std::string& op_type, const std::vector<int64_t>& inp
                      const std::vector<at::Tensor>& constants = {},
                      const std::map<std::string, Attribute>& attributes = {}, int64_t opset = 13);
 
+// A seeded float64 network Conv (4 channels, 3x3, bias) "conv0" -> [Relu "relu0"] -> Flatten ->
+// Gemm (5 classes) "fc0" [-> Softmax "prob"], for an input of shape [N, 3, H, W].
+Model conv_dense_model(const std::vector<int64_t>& input_shape, bool relu, bool softmax = false);
+
 // The gradient of sum(output * seed) with respect to x through the model's sweep, and the same
 // computed by torch autograd on `reference(x)`.
 // Runs one registered method on a batch with these classes.
