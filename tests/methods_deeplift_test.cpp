@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "methods/layers.hpp"
@@ -108,6 +109,25 @@ TEST(MethodsDeepLiftArguments, BaselineTensorOfTheWrongShape) {
   EXPECT_THROW(run("deeplift", model, at::randn({1, 3, 5, 5}, at::kDouble), {0},
                    Params().set("eps", "-1")),
                ArgumentError);
+}
+
+// Every other family runs, and summation-to-delta holds: ConvNeXt's decomposed LayerNorm (a
+// quotient of two computed values) by the two-input split; not on "classics", whose LRN passes the
+// gradient.
+TEST(MethodsDeepLiftCoverage, OtherFamilies) {
+  for (const std::string name : {"alexnet", "squeezenet1_1", "googlenet", "inception_v3",
+                                 "mobilenet_v3_small", "shufflenet_v2_x1_0", "mnasnet0_5",
+                                 "efficientnet_b0", "regnet_y_400mf", "resnext50_32x4d",
+                                 "classics", "convnext_tiny"}) {
+    ASSERT_TRUE(has_fixture(name)) << "missing fixture " << name;
+    const Model model = Model::load(fixture(name) / "model.onnx");
+    const at::Tensor x = read_npy(fixture(name) / "x.npy");
+    const Explanation e = run("deeplift-revealcancel", model, x, {0});
+    EXPECT_TRUE(at::isfinite(e.attribution).all().item<bool>()) << name;
+    const double gap = std::abs(e.stats.at("relative_summation_gap"));
+    if (name != "classics") EXPECT_LT(gap, 1e-4) << name;
+    std::cout << name << ": relative summation gap " << gap << "\n";
+  }
 }
 
 // ---- excitation backprop ------------------------------------------------------------------------
