@@ -8,8 +8,9 @@
 //  - max-pooling gives each window's dy to its winner at x where it rose, at x0 where it fell;
 //  - element-wise products (gates) and other binary operators split dy between their two
 //    computed inputs symmetrically (the Shapley values of the two differences);
-// so that sum(m_in dx) = sum(m_out dy) at every node: summation-to-delta. Other non-linear
-// operators (Softmax, LRN, LayerNormalization) pass the gradient; the gap is reported.
+//  - smooth non-linearities that mix elements (Softmax, LRN, LayerNormalization, ...) pass their
+//    gradient integrated along the straight path from x0 to x (integrated gradients of the node);
+// so that sum(m_in dx) = sum(m_out dy) at every node: summation-to-delta, reported with the gap.
 #include <ATen/ATen.h>
 
 #include <map>
@@ -19,6 +20,7 @@
 #include "methods/arguments.hpp"
 #include "methods/baseline.hpp"
 #include "methods/methods.hpp"
+#include "methods/quadrature.hpp"
 #include "ops/kernel.hpp"
 
 namespace whitebox::explainers {
@@ -33,6 +35,12 @@ const std::set<std::string> kElementwise = {
 // Element-wise operators that may have two computed inputs.
 const std::set<std::string> kBinary = {"Mul", "Div", "Pow", "Max", "Min"};
 const std::set<std::string> kMaxima = {"MaxPool", "GlobalMaxPool", "ReduceMax"};
+// Non-linear operators of one computed input that mix its elements.
+const std::set<std::string> kMixing = {"Softmax", "LogSoftmax", "LRN", "LayerNormalization",
+                                       "InstanceNormalization", "ReduceMin"};
+// Gauss-Legendre points of the path integral over a mixing node: exact for polynomials of degree
+// 15 along the path.
+constexpr int64_t kPathPoints = 8;
 
 enum class Nonlinearity { Rescale, RevealCancel };
 
@@ -222,13 +230,38 @@ Tensors shapley_pair(const Sweep& s, const NodeContext& n, const Tensors& out) {
   return result;
 }
 
+// A mixing node with one computed input k: m_in = integral over t of J(x0 + t dx)^T m_out, so
+// that m_in . dx = m_out . dy up to the quadrature's error.
+Tensors path_integral(const Sweep& s, const NodeContext& n, const Tensors& out, int k) {
+  Tensors result(n.inputs.size());
+  if (out.empty() || !out[0].defined()) return result;
+  const at::Tensor x0 = s.reference[n.node.inputs[k]], dx = n.inputs[k] - x0;
+  std::vector<bool> wanted(n.inputs.size(), false);
+  wanted[k] = true;
+  const Quadrature q = quadrature("gauss-legendre", kPathPoints);
+  at::Tensor m = at::zeros_like(dx);
+  for (size_t i = 0; i < q.alphas.size(); ++i) {
+    Tensors inputs = n.inputs;
+    inputs[k] = x0 + q.alphas[i] * dx;
+    const Tensors outputs = n.node.kernel->forward(inputs);
+    m += q.weights[i] * n.node.kernel->vjp(inputs, outputs, out, wanted)[k];
+  }
+  result[k] = m;
+  return result;
+}
+
 Rules deeplift_rules(const std::shared_ptr<Sweep>& s, Nonlinearity kind) {
   const Graph& graph = s->graph;
   Rules rules;
   for (int i = 0; i < static_cast<int>(graph.nodes.size()); ++i) {
     const Node& node = graph.nodes[i];
     const std::vector<int> computed = computed_inputs(graph, node);
-    if (kMaxima.count(node.op_type)) {
+    if (kMixing.count(node.op_type) && computed.size() == 1) {
+      const int k = computed[0];
+      rules.by_node(i, [s, k](const NodeContext& n, const Tensors& out) {
+        return path_integral(*s, n, out, k);
+      });
+    } else if (kMaxima.count(node.op_type)) {
       rules.by_node(i, [s](const NodeContext& n, const Tensors& out) { return maximum(*s, n, out); });
     } else if (kBinary.count(node.op_type) && computed.size() == 2) {
       rules.by_node(i, [s](const NodeContext& n, const Tensors& out) { return shapley_pair(*s, n, out); });
@@ -289,7 +322,8 @@ void add_deeplift_methods(std::vector<MethodInfo>& registry) {
       "reference: linear nodes pass them by their VJP; max-pooling gives each window's "
       "difference to its winner at x where the maximum rose, at x0 where it fell; products and other binary element-wise operators split the "
       "output difference symmetrically between their two inputs; Softmax, LRN and "
-      "LayerNormalization pass the gradient. attribution = m (x - x0); stats: delta = f(x) - "
+      "LayerNormalization pass their gradient integrated along the path from x0 to x "
+      "(8-point Gauss-Legendre). attribution = m (x - x0); stats: delta = f(x) - "
       "f(x0), summation_gap = sum(attribution) - delta, relative_summation_gap.";
   std::vector<Hyperparameter> parameters = baseline_hyperparameters();
   parameters.push_back({"eps", "1e-6", "differences |dx| at or below it use the gradient instead of dy / dx"});
