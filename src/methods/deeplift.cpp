@@ -56,11 +56,12 @@ struct Sweep {
   std::map<ValueId, at::Tensor> negative;
 
   at::Tensor delta(ValueId v) const { return trace[v] - reference[v]; }
-  // contribution / dx where |dx| > eps, else the gradient's multiplier.
-  at::Tensor ratio(const at::Tensor& contribution, const at::Tensor& dx,
-                   const at::Tensor& gradient) const {
-    const at::Tensor safe = at::where(dx.abs() > eps, dx, at::ones_like(dx));
-    return at::where(dx.abs() > eps, contribution / safe, gradient);
+  // contribution / dx where |dx| > eps, else the gradient's multiplier (computed only then).
+  template <typename Gradient>
+  at::Tensor ratio(const at::Tensor& contribution, const at::Tensor& dx, Gradient gradient) const {
+    const at::Tensor large = dx.abs() > eps;
+    if (large.all().item<bool>()) return contribution / dx;
+    return at::where(large, contribution / at::where(large, dx, at::ones_like(dx)), gradient());
   }
 };
 
@@ -123,7 +124,7 @@ Tensors elementwise(const std::shared_ptr<Sweep>& s, Nonlinearity kind, const No
   const at::Tensor& x0 = s->reference[xv];
   const at::Tensor dx = x - x0;
   const at::Tensor dy = n.outputs[0] - s->reference[n.node.outputs[0]];
-  const at::Tensor gradient = n.vjp(out)[k];
+  auto gradient = [&] { return n.vjp(out)[k]; };
   if (kind == Nonlinearity::Rescale) {
     result[k] = s->ratio(out[0] * dy, dx, gradient);
     return result;
@@ -199,7 +200,7 @@ Tensors maximum(const Sweep& s, const NodeContext& n, const Tensors& out) {
   const at::Tensor rose = n.vjp({out[0] * dy.clamp_min(0)})[0];
   const at::Tensor fell =
       n.node.kernel->vjp(reference_inputs, reference_outputs, {out[0] * dy.clamp_max(0)}, n.wanted)[0];
-  result[0] = s.ratio(rose + fell, dx, n.vjp(out)[0]);
+  result[0] = s.ratio(rose + fell, dx, [&] { return n.vjp(out)[0]; });
   return result;
 }
 
@@ -209,7 +210,6 @@ Tensors maximum(const Sweep& s, const NodeContext& n, const Tensors& out) {
 Tensors shapley_pair(const Sweep& s, const NodeContext& n, const Tensors& out) {
   Tensors result(n.inputs.size());
   if (out.empty() || !out[0].defined()) return result;
-  const Tensors gradient = n.vjp(out);
   const at::Tensor y = n.outputs[0], y0 = s.reference[n.node.outputs[0]];
   for (int k = 0; k < 2; ++k) {
     if (!n.wanted[k]) continue;
@@ -223,8 +223,9 @@ Tensors shapley_pair(const Sweep& s, const NodeContext& n, const Tensors& out) {
     const at::Tensor contribution = 0.5 * ((only_self - y0) + (y - without_self));
     std::vector<bool> wanted(n.inputs.size(), false);
     wanted[k] = true;
-    const at::Tensor limit =
-        0.5 * (gradient[k] + n.node.kernel->vjp(inputs, {only_self}, out, wanted)[k]);
+    auto limit = [&] {
+      return 0.5 * (n.vjp(out)[k] + n.node.kernel->vjp(inputs, {only_self}, out, wanted)[k]);
+    };
     result[k] = s.ratio(at::sum_to(out[0] * contribution, n.inputs[k].sizes()), s.delta(self), limit);
   }
   return result;
