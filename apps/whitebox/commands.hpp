@@ -3,6 +3,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -30,6 +31,8 @@ Command add_predict(CLI::App& parent);
 Command add_inspect(CLI::App& parent);
 Command add_explain(CLI::App& parent);
 Command add_methods(CLI::App& parent);
+Command add_evaluate(CLI::App& parent);
+Command add_patterns(CLI::App& parent);
 
 // Loads the model named by `file` (or --model, or the default) with --preprocess applied.
 Model load_model(const Global& global, const std::string& file = "");
@@ -40,8 +43,9 @@ std::string label_of(const Model& model, int64_t index);
 // "[1, 3, 224, 224]"; unknown dimensions print as "?".
 std::string shape_text(const std::vector<int64_t>& shape);
 
-// A one-line progress bar on stderr, drawn only when stderr is a terminal and there is more than
-// one item. Call print() for stdout lines so that they don't mix with the bar.
+// A one-line progress bar on stderr with an estimate of the time left, drawn only when stderr is
+// a terminal and there is more than one item. Call print() for stdout lines so that they don't
+// mix with the bar.
 class Progress {
  public:
   Progress(size_t total, std::string what);
@@ -49,14 +53,19 @@ class Progress {
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
   void start(const std::string& item);  // about to work on the next item
+  void skip(const std::string& item);   // the next item needs no work (resumed): not timed
+  void finish();                        // the last item is done
   void print(const std::string& line);  // a line of stdout output
 
  private:
+  void advance();
   void draw() const;
   void clear() const;
-  size_t total_, done_ = 0;
+  size_t total_, done_ = 0, skipped_ = 0;
   std::string what_, item_;
-  bool enabled_;
+  bool enabled_, working_ = false;
+  std::chrono::steady_clock::time_point started_;  // of the item being worked on
+  double seconds_ = 0;                             // spent on finished, timed items
 };
 
 }  // namespace whitebox::cli

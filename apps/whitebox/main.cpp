@@ -50,10 +50,35 @@ Progress::Progress(size_t total, std::string what)
 
 Progress::~Progress() { clear(); }
 
+void Progress::advance() {
+  if (item_.empty()) return;
+  ++done_;
+  if (working_) {
+    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  } else {
+    ++skipped_;
+  }
+  working_ = false;
+}
+
 void Progress::start(const std::string& item) {
-  if (!item_.empty()) ++done_;
+  advance();
+  item_ = item;
+  working_ = true;
+  started_ = std::chrono::steady_clock::now();
+  draw();
+}
+
+void Progress::skip(const std::string& item) {
+  advance();
   item_ = item;
   draw();
+}
+
+void Progress::finish() {
+  advance();
+  item_.clear();
+  clear();
 }
 
 void Progress::print(const std::string& line) {
@@ -67,7 +92,14 @@ void Progress::draw() const {
   constexpr size_t width = 30;
   const size_t filled = total_ ? width * done_ / total_ : width;
   std::cerr << "\r\033[K" << what_ << " [" << std::string(filled, '#') << std::string(width - filled, '.')
-            << "] " << done_ << "/" << total_ << " " << item_ << std::flush;
+            << "] " << done_ << "/" << total_;
+  // Time left from the items that needed work (resumed ones cost nothing).
+  const size_t timed = done_ - skipped_;
+  if (timed > 0 && done_ < total_) {
+    const auto left = static_cast<long>(seconds_ / timed * (total_ - done_) + 0.5);
+    std::cerr << " ~" << left / 60 << ":" << (left % 60 < 10 ? "0" : "") << left % 60 << " left";
+  }
+  std::cerr << " " << item_ << std::flush;
 }
 
 void Progress::clear() const {
@@ -105,7 +137,8 @@ int main(int argc, char** argv) {
   app.add_option("--preprocess", global.preprocess,
                  "override the model's preprocessing preset (imagenet, inception, mobilenet-tf, unit)");
 
-  const std::vector<Command> commands{add_predict(app), add_inspect(app), add_explain(app), add_methods(app)};
+  const std::vector<Command> commands{add_predict(app), add_inspect(app), add_explain(app), add_methods(app),
+                                       add_evaluate(app), add_patterns(app)};
 
   try {
     app.parse(argc, argv);

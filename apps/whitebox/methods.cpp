@@ -67,9 +67,11 @@ std::string_view family_blurb(Family family) {
              "relatives, which wrap any registered method).";
     case Family::Relevance:
       return "The class score is decomposed into contributions of the inputs by a backward pass "
-             "with conservation rules (layer-wise relevance propagation, deep Taylor decomposition): "
-             "in whitebox, a rule table for the model's reverse sweep, chosen per layer by a "
-             "composite.";
+             "with conservation rules: layer-wise relevance propagation and deep Taylor "
+             "decomposition (rules chosen per layer by a composite), excitation backprop "
+             "(probabilities), DeepLIFT (differences from a reference input) and PatternNet / "
+             "PatternAttribution (signal patterns learned from data). In whitebox each is a rule "
+             "table for the model's reverse sweep.";
     case Family::Cam:
       return "A weighted sum of the feature maps $A^k$ of one convolutional layer (by default the "
              "last spatial one, just before global pooling), at that layer's resolution; the "
@@ -198,7 +200,10 @@ void print_method(const MethodInfo& m) {
     std::cout << "  " << setting << gap << wrapped(h.meaning, indent) << "\n";
   }
   std::cout << "\nmathematics (notation: docs/methods.md)\n";
-  std::string text(family_math(m.family));
+  // The family's shared text is the LRP rules: for the methods that take a rule mapping.
+  const bool takes_rules = std::any_of(m.hyperparameters.begin(), m.hyperparameters.end(),
+                                       [](const Hyperparameter& h) { return h.name == "rule"; });
+  std::string text(takes_rules ? family_math(m.family) : std::string_view());
   std::istringstream math{(text.empty() ? "" : text + "\n\n") + std::string(math_of(m.name))};
   for (std::string line; std::getline(math, line);) std::cout << (line.empty() ? "" : "  ") << line << "\n";
   std::cout << std::flush;

@@ -11,6 +11,7 @@ void add_cam_methods(std::vector<MethodInfo>& registry);
 void add_blackbox_methods(std::vector<MethodInfo>& registry);  // occlusion, RISE
 void add_noise_methods(std::vector<MethodInfo>& registry);     // SmoothGrad, SmoothGrad^2, VarGrad
 void add_relevance_methods(std::vector<MethodInfo>& registry); // LRP composites, deep Taylor
+void add_pattern_methods(std::vector<MethodInfo>& registry);   // PatternNet, PatternAttribution
 void add_deeplift_methods(std::vector<MethodInfo>& registry);   // Rescale, RevealCancel
 void add_excitation_backprop_methods(std::vector<MethodInfo>& registry);  // and contrastive
 // Called by add_gradient_methods, in taxonomy order.

@@ -27,6 +27,7 @@ const std::vector<MethodInfo>& methods() {
     explainers::add_gradient_methods(all);
     explainers::add_noise_methods(all);
     explainers::add_relevance_methods(all);
+    explainers::add_pattern_methods(all);
     explainers::add_deeplift_methods(all);
     explainers::add_excitation_backprop_methods(all);
     explainers::add_cam_methods(all);

@@ -1,0 +1,552 @@
+// whitebox evaluate: metrics of explanation methods over a folder of images, per image and
+// aggregated, resumable: each finished image leaves one result file, written atomically.
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "commands.hpp"
+#include "whitebox/error.hpp"
+#include "whitebox/explain.hpp"
+#include "whitebox/image.hpp"
+#include "whitebox/metrics.hpp"
+#include "whitebox/npy.hpp"
+
+namespace whitebox::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Values = std::map<std::string, double>;        // value name -> number
+using MethodValues = std::map<std::string, Values>;  // method -> values
+
+constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
+
+struct EvaluateOptions {
+  std::string images, methods = "saliency,gradcam", metrics = "deletion,insertion,sparseness";
+  std::string boxes, masks, gaze, out = "whitebox-eval", target = "top1";
+  std::vector<std::string> params, metric_params;
+};
+
+std::string trim(const std::string& text) {
+  const auto begin = text.find_first_not_of(" \t");
+  if (begin == std::string::npos) return "";
+  return text.substr(begin, text.find_last_not_of(" \t") - begin + 1);
+}
+
+std::vector<std::string> split_list(const std::string& list) {
+  std::vector<std::string> items;
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');) {
+    item = trim(item);
+    if (!item.empty() && std::find(items.begin(), items.end(), item) == items.end())
+      items.push_back(item);
+  }
+  return items;
+}
+
+Params parse_pairs(const std::vector<std::string>& pairs, const std::string& option) {
+  Params params;
+  for (const auto& pair : pairs) {
+    const auto eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw ArgumentError(option + " takes key=value, not '" + pair + "'");
+    params.set(trim(pair.substr(0, eq)), trim(pair.substr(eq + 1)));
+  }
+  return params;
+}
+
+bool is_image_file(const fs::path& file) {
+  static const std::set<std::string> extensions{".png",  ".jpg",  ".jpeg", ".bmp", ".tif",
+                                                ".tiff", ".webp", ".ppm",  ".pgm"};
+  std::string ext = file.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return extensions.count(ext) > 0;
+}
+
+// The files of `folder` accepted by `keep`, sorted by name.
+std::vector<fs::path> files_in(const fs::path& folder, const std::string& what,
+                               bool (*keep)(const fs::path&)) {
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec))
+    throw FileError(what + " folder " + folder.string() + " does not exist");
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    if (entry.is_regular_file() && keep(entry.path())) files.push_back(entry.path());
+  }
+  if (ec) throw FileError("cannot list " + folder.string() + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Annotations, checked in full before anything is computed or written.
+
+struct ImageEntry {
+  fs::path file;
+  std::vector<metrics::Box> boxes;  // original pixel coordinates
+  fs::path mask, gaze;              // files, empty when none
+};
+
+// The image a per-image annotation file belongs to: same file name, else same stem.
+size_t owner_of(const fs::path& annotation, const std::vector<ImageEntry>& images,
+                const std::string& kind) {
+  std::vector<size_t> candidates;
+  for (size_t i = 0; i < images.size(); ++i) {
+    if (images[i].file.filename() == annotation.filename()) return i;
+    if (images[i].file.stem() == annotation.stem()) candidates.push_back(i);
+  }
+  if (candidates.empty()) {
+    throw InputError(kind + " " + annotation.string() + " belongs to no image of the folder");
+  }
+  if (candidates.size() > 1) {
+    throw InputError(kind + " " + annotation.string() +
+                     " matches several images: " + images[candidates[0]].file.filename().string() +
+                     ", " + images[candidates[1]].file.filename().string());
+  }
+  return candidates.front();
+}
+
+void read_boxes(const fs::path& file, std::vector<ImageEntry>& images) {
+  std::ifstream in(file);
+  if (!in) throw FileError("cannot read boxes file " + file.string());
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError("boxes file " + file.string() + " is not valid JSON: " + e.what());
+  }
+  if (!json.is_object())
+    throw InputError("boxes file " + file.string() +
+                     " must hold an object {\"image\": [[x0, y0, x1, y1], ...]}");
+  for (const auto& [name, boxes] : json.items()) {
+    const auto found = std::find_if(images.begin(), images.end(), [&](const ImageEntry& e) {
+      return e.file.filename().string() == name;
+    });
+    if (found == images.end())
+      throw InputError("boxes file " + file.string() + " names unknown image '" + name + "'");
+    if (!boxes.is_array())
+      throw InputError("boxes file " + file.string() + ": '" + name + "' needs a list of boxes");
+    const at::Tensor picture = read_image(found->file);
+    const double width = static_cast<double>(picture.size(1)),
+                 height = static_cast<double>(picture.size(0));
+    for (const auto& box : boxes) {
+      if (!box.is_array() || box.size() != 4 ||
+          !std::all_of(box.begin(), box.end(), [](const auto& v) { return v.is_number(); })) {
+        throw InputError("boxes file " + file.string() + ": '" + name +
+                         "' has a box that is not [x0, y0, x1, y1]: " + box.dump());
+      }
+      const metrics::Box b{box[0].get<double>(), box[1].get<double>(), box[2].get<double>(),
+                           box[3].get<double>()};
+      if (!(b.x0 < b.x1 && b.y0 < b.y1)) {
+        throw InputError("boxes file " + file.string() + ": box " + box.dump() + " of '" + name +
+                         "' is empty or reversed");
+      }
+      if (b.x0 < 0 || b.y0 < 0 || b.x1 > width || b.y1 > height) {
+        throw InputError("boxes file " + file.string() + ": box " + box.dump() + " lies outside '" +
+                         name + "' (" + std::to_string(picture.size(1)) + "x" +
+                         std::to_string(picture.size(0)) + ")");
+      }
+      found->boxes.push_back(b);
+    }
+  }
+}
+
+bool is_plane_file(const fs::path& file) {
+  return is_image_file(file) || file.extension() == ".npy";
+}
+
+// A mask or gaze map in original image pixels, [H, W] float64.
+at::Tensor read_plane(const fs::path& file) {
+  if (file.extension() == ".npy") {
+    const at::Tensor plane = read_npy(file);
+    if (plane.dim() != 2)
+      throw InputError(file.string() + " must be a [H, W] array, not " + c10::str(plane.sizes()));
+    return plane.to(at::kDouble);
+  }
+  return read_image(file).to(at::kDouble).mean(2) / 255.0;
+}
+
+void attach_planes(const fs::path& folder, const std::string& kind, std::vector<ImageEntry>& images,
+                   fs::path ImageEntry::*slot) {
+  for (const auto& file : files_in(folder, kind, is_plane_file)) {
+    ImageEntry& owner = images[owner_of(file, images, kind)];
+    if (!(owner.*slot).empty())
+      throw InputError(kind + " " + file.string() + " duplicates " + (owner.*slot).string());
+    const at::Tensor plane = read_plane(file);
+    const at::Tensor picture = read_image(owner.file);
+    if (plane.size(0) != picture.size(0) || plane.size(1) != picture.size(1)) {
+      throw InputError(kind + " " + file.string() + " is " + std::to_string(plane.size(1)) + "x" +
+                       std::to_string(plane.size(0)) + " but its image " +
+                       owner.file.filename().string() + " is " + std::to_string(picture.size(1)) +
+                       "x" + std::to_string(picture.size(0)));
+    }
+    owner.*slot = file;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results: one JSON file per image, aggregated at the end.
+
+void write_atomically(const fs::path& file, const std::string& text) {
+  const fs::path temporary = file.string() + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary);
+    out << text;
+    if (!out.flush()) {
+      std::error_code ignored;
+      fs::remove(temporary, ignored);
+      throw FileError("cannot write " + file.string());
+    }
+  }
+  std::error_code ec;
+  fs::rename(temporary, file, ec);
+  if (ec) {
+    fs::remove(temporary, ec);
+    throw FileError("cannot write " + file.string());
+  }
+}
+
+nlohmann::json number_or_null(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+// Two-sided 95% Student t quantiles for 1..30 degrees of freedom; the normal one beyond.
+double t95(int64_t dof) {
+  static const double table[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                                 2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+                                 2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+                                 2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
+  return dof <= 30 ? table[dof - 1] : 1.96;
+}
+
+struct Summary {
+  int64_t n = 0;
+  double mean = kMissing, std = kMissing, low = kMissing, high = kMissing;
+};
+
+Summary summarise(const std::vector<double>& values) {
+  Summary s;
+  std::vector<double> finite;
+  for (double v : values) {
+    if (std::isfinite(v)) finite.push_back(v);
+  }
+  s.n = static_cast<int64_t>(finite.size());
+  if (s.n == 0) return s;
+  double sum = 0;
+  for (double v : finite) sum += v;
+  s.mean = sum / s.n;
+  if (s.n < 2) return s;
+  double squares = 0;
+  for (double v : finite) squares += (v - s.mean) * (v - s.mean);
+  s.std = std::sqrt(squares / (s.n - 1));
+  const double half = t95(s.n - 1) * s.std / std::sqrt(static_cast<double>(s.n));
+  s.low = s.mean - half;
+  s.high = s.mean + half;
+  return s;
+}
+
+std::string csv_number(double v) {
+  if (!std::isfinite(v)) return "";
+  std::ostringstream out;
+  out << std::setprecision(10) << v;
+  return out.str();
+}
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct Plan {
+  std::vector<std::string> methods;
+  std::vector<const metrics::MetricInfo*> metrics;
+  Target target;
+  Params method_params, metric_params;
+  std::string fingerprint;  // what the results depend on: a result file is reused only if equal
+};
+
+// Every metric on every method for one image.
+MethodValues evaluate_image(const Model& model, const ImageEntry& entry, const Plan& plan) {
+  const at::Tensor picture = read_image(entry.file);
+  const Input input = preprocess(picture, model.preprocessing);
+  const at::Tensor x = input.tensor.to(model.device(), model.dtype());
+
+  metrics::Sample sample;
+  sample.model = &model;
+  sample.image = x[0];
+  sample.cls = plan.target.resolve(model, model.logits(x)).front();
+  if (!entry.boxes.empty()) {
+    std::vector<metrics::Box> boxes;
+    for (const auto& b : entry.boxes) {
+      boxes.push_back(
+          metrics::box_to_input(b, picture.size(0), picture.size(1), model.preprocessing));
+    }
+    sample.mask = metrics::box_mask(boxes, x.size(2), x.size(3));
+  } else if (!entry.mask.empty()) {
+    sample.mask = metrics::plane_to_input(read_plane(entry.mask), model.preprocessing) >= 0.5;
+  }
+  if (!entry.gaze.empty())
+    sample.reference = metrics::plane_to_input(read_plane(entry.gaze), model.preprocessing);
+  // An object cropped away by the central crop leaves nothing to localise: no value.
+  const bool has_object = sample.mask.defined() && sample.mask.any().item<bool>();
+
+  const auto maps = explain(model, x, plan.methods, Target::index(sample.cls), plan.method_params);
+  MethodValues results;
+  for (const auto& method : plan.methods) {
+    sample.map = maps.at(method).map[0].to(at::kDouble);
+    sample.explainer = [&model, &plan, &method, cls = sample.cls](const at::Tensor& inputs) {
+      return explain(model, inputs, {method}, Target::index(cls), plan.method_params)
+          .at(method)
+          .map;
+    };
+    Values& values = results[method];
+    for (const metrics::MetricInfo* metric : plan.metrics) {
+      if ((metric->needs_mask && !has_object) ||
+          (metric->needs_reference && !sample.reference.defined())) {
+        for (const auto& [name, higher] : metric->values) values[name] = kMissing;
+        continue;
+      }
+      for (const auto& [name, value] : metric->run(sample, plan.metric_params))
+        values[name] = value;
+    }
+  }
+  return results;
+}
+
+// The results of an earlier run for this image, if they were made with the same settings and
+// are complete.
+std::optional<MethodValues> cached(const fs::path& file, const Plan& plan) {
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return std::nullopt;
+  try {
+    std::ifstream in(file);
+    const nlohmann::json json = nlohmann::json::parse(in);
+    if (json.at("config").get<std::string>() != plan.fingerprint) return std::nullopt;
+    MethodValues results;
+    for (const auto& method : plan.methods) {
+      for (const auto* metric : plan.metrics) {
+        for (const auto& [name, higher] : metric->values) {
+          const auto& value = json.at("results").at(method).at(name);
+          results[method][name] = value.is_number() ? value.get<double>() : kMissing;
+        }
+      }
+    }
+    return results;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;  // unreadable: computed again
+  }
+}
+
+void write_summary(const fs::path& out_dir, const Plan& plan, const std::vector<ImageEntry>& images,
+                   const std::vector<MethodValues>& results) {
+  // Value names in metric order, each with whether higher is better.
+  std::vector<std::pair<std::string, bool>> columns;
+  for (const auto* metric : plan.metrics)
+    columns.insert(columns.end(), metric->values.begin(), metric->values.end());
+
+  std::ostringstream per_image;
+  per_image << "image,method,metric,value\n";
+  nlohmann::json image_json = nlohmann::json::object();
+  for (size_t i = 0; i < images.size(); ++i) {
+    const std::string name = images[i].file.filename().string();
+    for (const auto& method : plan.methods) {
+      for (const auto& [column, higher] : columns) {
+        const double v = results[i].at(method).at(column);
+        per_image << csv_field(name) << "," << method << "," << column << "," << csv_number(v)
+                  << "\n";
+        image_json[name][method][column] = number_or_null(v);
+      }
+    }
+  }
+
+  std::ostringstream summary;
+  summary << "method,metric,higher_is_better,n,mean,std,ci95_low,ci95_high\n";
+  nlohmann::json summary_json = nlohmann::json::object();
+  for (const auto& method : plan.methods) {
+    for (const auto& [column, higher] : columns) {
+      std::vector<double> values;
+      for (const auto& r : results) values.push_back(r.at(method).at(column));
+      const Summary s = summarise(values);
+      summary << method << "," << column << "," << (higher ? "true" : "false") << "," << s.n << ","
+              << csv_number(s.mean) << "," << csv_number(s.std) << "," << csv_number(s.low) << ","
+              << csv_number(s.high) << "\n";
+      summary_json[method][column] = {{"n", s.n},
+                                      {"mean", number_or_null(s.mean)},
+                                      {"std", number_or_null(s.std)},
+                                      {"ci95", {number_or_null(s.low), number_or_null(s.high)}},
+                                      {"higher_is_better", higher}};
+    }
+  }
+  write_atomically(out_dir / "per_image.csv", per_image.str());
+  write_atomically(out_dir / "summary.csv", summary.str());
+  write_atomically(out_dir / "results.json",
+                   nlohmann::json{{"config", nlohmann::json::parse(plan.fingerprint)},
+                                  {"summary", summary_json},
+                                  {"images", image_json}}
+                           .dump(2) +
+                       "\n");
+}
+
+void run_evaluate(const Global& global, const EvaluateOptions& options) {
+  // Everything is checked before the output folder is touched.
+  const Model model = load_model(global);
+  Plan plan;
+  for (const auto& name : split_list(options.methods)) {
+    const std::string& canonical = find_method(name).name;
+    if (std::find(plan.methods.begin(), plan.methods.end(), canonical) == plan.methods.end())
+      plan.methods.push_back(canonical);
+  }
+  if (plan.methods.empty()) throw ArgumentError("--method needs at least one method name");
+  for (const auto& name : split_list(options.metrics))
+    plan.metrics.push_back(&metrics::find_metric(name));
+  if (plan.metrics.empty()) throw ArgumentError("--metric needs at least one metric name");
+  plan.target = Target::parse(options.target);
+  plan.method_params = parse_pairs(options.params, "--param");
+  plan.metric_params = parse_pairs(options.metric_params, "--metric-param");
+  for (const auto* metric : plan.metrics) {
+    if (metric->needs_mask && options.boxes.empty() && options.masks.empty()) {
+      throw ArgumentError("metric " + metric->name +
+                          " needs object annotations: --boxes FILE or --masks DIR");
+    }
+    if (metric->needs_reference && options.gaze.empty()) {
+      throw ArgumentError("metric " + metric->name + " needs human attention maps: --gaze DIR");
+    }
+  }
+
+  std::vector<ImageEntry> images;
+  for (const auto& file : files_in(options.images, "image", is_image_file))
+    images.push_back({file, {}, {}, {}});
+  if (images.empty())
+    throw InputError("no images in " + options.images + " (png, jpg, bmp, tif, webp, ppm, pgm)");
+  if (!options.boxes.empty()) read_boxes(options.boxes, images);
+  if (!options.masks.empty()) attach_planes(options.masks, "mask", images, &ImageEntry::mask);
+  if (!options.gaze.empty()) attach_planes(options.gaze, "gaze map", images, &ImageEntry::gaze);
+
+  nlohmann::json fingerprint{{"model", model.path().string()},
+                             {"preprocessing", model.preprocessing.name},
+                             {"methods", plan.methods},
+                             {"target", options.target},
+                             {"params", plan.method_params.values()},
+                             {"metric_params", plan.metric_params.values()},
+                             {"boxes", options.boxes},
+                             {"masks", options.masks},
+                             {"gaze", options.gaze}};
+  for (const auto* metric : plan.metrics) fingerprint["metrics"].push_back(metric->name);
+  plan.fingerprint = fingerprint.dump();
+
+  const fs::path out_dir = options.out, image_dir = out_dir / "images";
+  std::error_code ec;
+  fs::create_directories(image_dir, ec);
+  if (ec || !fs::is_directory(image_dir)) {
+    throw FileError("cannot create output folder " + image_dir.string() +
+                    (ec ? ": " + ec.message() : ""));
+  }
+
+  // A run killed while writing leaves a temporary file, never a truncated result.
+  for (const auto& entry : fs::directory_iterator(image_dir, ec)) {
+    if (entry.path().extension() == ".tmp") fs::remove(entry.path(), ec);
+  }
+
+  Progress progress(images.size(), "evaluate");
+  std::vector<MethodValues> results;
+  size_t reused = 0;
+  for (const auto& entry : images) {
+    const std::string name = entry.file.filename().string();
+    const fs::path file = image_dir / (name + ".json");
+    if (auto previous = cached(file, plan)) {
+      progress.skip(name);
+      results.push_back(std::move(*previous));
+      ++reused;
+      continue;
+    }
+    progress.start(name);
+    results.push_back(evaluate_image(model, entry, plan));
+    nlohmann::json values = nlohmann::json::object();
+    for (const auto& [method, numbers] : results.back()) {
+      for (const auto& [key, v] : numbers) values[method][key] = number_or_null(v);
+    }
+    write_atomically(file, nlohmann::json{{"image", entry.file.string()},
+                                          {"config", plan.fingerprint},
+                                          {"results", values}}
+                                   .dump(2) +
+                               "\n");
+  }
+  progress.finish();
+  write_summary(out_dir, plan, images, results);
+
+  if (reused > 0)
+    progress.print(std::to_string(reused) + " of " + std::to_string(images.size()) +
+                   " images reused from " + image_dir.string());
+  std::ostringstream table;
+  table << std::left << std::setw(24) << "method" << std::setw(34) << "metric"
+        << "mean (95% interval)";
+  progress.print(table.str());
+  for (const auto& method : plan.methods) {
+    for (const auto* metric : plan.metrics) {
+      for (const auto& [column, higher] : metric->values) {
+        std::vector<double> values;
+        for (const auto& r : results) values.push_back(r.at(method).at(column));
+        const Summary s = summarise(values);
+        std::ostringstream line;
+        line << std::left << std::setw(24) << method << std::setw(34)
+             << (column + (higher ? " (+)" : " (-)"));
+        line << std::setprecision(4) << std::fixed;
+        if (s.n == 0) {
+          line << "n/a";
+        } else {
+          line << s.mean;
+          if (s.n > 1) line << " (" << s.low << " .. " << s.high << ")";
+        }
+        progress.print(line.str());
+      }
+    }
+  }
+  progress.print("results: " + (out_dir / "summary.csv").string() + ", " +
+                 (out_dir / "per_image.csv").string() + ", " + (out_dir / "results.json").string());
+}
+
+}  // namespace
+
+Command add_evaluate(CLI::App& parent) {
+  auto o = std::make_shared<EvaluateOptions>();
+  CLI::App* app =
+      parent.add_subcommand("evaluate", "metrics of explanation methods over a folder of images");
+  app->add_option("--images,-i", o->images, "folder of images")->required();
+  app->add_option("--method,-m", o->methods, "comma-separated explanation methods")
+      ->capture_default_str();
+  app->add_option("--metric", o->metrics, "comma-separated metrics (see docs/metrics.md)")
+      ->capture_default_str();
+  auto* boxes =
+      app->add_option("--boxes", o->boxes,
+                      "JSON {\"image.jpg\": [[x0, y0, x1, y1], ...]} in original image pixels");
+  auto* masks =
+      app->add_option("--masks", o->masks, "folder of object masks named like the images");
+  boxes->excludes(masks);
+  app->add_option("--gaze", o->gaze,
+                  "folder of human attention maps named like the images (image or .npy)");
+  app->add_option("--target,-t", o->target, "class to explain: top1, a class index or a label")
+      ->capture_default_str();
+  app->add_option("--out,-o", o->out, "output folder (results are resumed from it)")
+      ->capture_default_str();
+  app->add_option("--param,-p", o->params, "method hyper-parameter key=value (repeatable)")
+      ->allow_extra_args(false);
+  app->add_option("--metric-param", o->metric_params,
+                  "metric option key=value, e.g. steps=112 (repeatable)")
+      ->allow_extra_args(false);
+  return {app, [o](const Global& global) { run_evaluate(global, *o); }};
+}
+
+}  // namespace whitebox::cli

@@ -1,0 +1,53 @@
+// Deletion + insertion (224 steps, blur substitution, batches of 32) against the forward passes
+// they need: the same number of images through Model::logits in the same batches. The ratio is
+// the metrics' own overhead (ranking, substitution, masking, scoring).
+// Usage: metrics_bench [MODEL.onnx] [runs]   (default: the bundled MobileNetV2)
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "timing.hpp"
+#include "whitebox/data.hpp"
+#include "whitebox/explain.hpp"
+#include "whitebox/image.hpp"
+#include "whitebox/metrics.hpp"
+
+using namespace whitebox;
+
+int main(int argc, char** argv) {
+  const std::filesystem::path file =
+      argc > 1 ? std::filesystem::path(argv[1]) : bundled("mobilenet_v2_1.0_224.onnx");
+  const int runs = argc > 2 ? std::atoi(argv[2]) : 5;
+  at::set_num_threads(2);
+  const Model model = Model::load(file);
+  const at::Tensor x = preprocess(read_image(default_image()), model.preprocessing).tensor;
+  const auto maps = explain(model, x, {"saliency"});
+  const at::Tensor map = maps.at("saliency").map[0];
+  const int64_t cls = model.logits(x).argmax(1).item<int64_t>();
+
+  metrics::PerturbationOptions options;  // 224 steps, blur, batches of 32
+  const int64_t images = options.steps + 1;
+  // The baseline: the same images per curve, in the same batches, through the network only.
+  const at::Tensor full = x.expand({options.batch, -1, -1, -1}).contiguous();
+  const auto forward_passes = [&] {
+    for (int curve = 0; curve < 2; ++curve) {
+      for (int64_t first = 0; first < images; first += options.batch) {
+        model.logits(full.narrow(0, 0, std::min(options.batch, images - first)));
+      }
+    }
+  };
+  const auto curves = [&] {
+    metrics::deletion(model, x[0], map, cls, options);
+    metrics::insertion(model, x[0], map, cls, options);
+  };
+  const auto t = bench::median_ms({forward_passes, curves}, runs);
+  std::printf("| model | images | forward passes (ms) | deletion + insertion (ms) | ratio |\n");
+  std::printf("|---|---|---|---|---|\n");
+  std::printf("| %s | 2 x %lld | %.0f | %.0f | %.3f |\n", file.stem().string().c_str(),
+              static_cast<long long>(images), t[0], t[1], t[1] / t[0]);
+  return 0;
+}

@@ -1,0 +1,273 @@
+#pragma once
+// Metrics of explanation maps: faithfulness to the model, localisation against annotations,
+// robustness, complexity, and agreement with human attention maps. Definitions, formulas and
+// papers: docs/metrics.md.
+//
+// Conventions: `image` is one model input [C, H, W] (normalised, as Model::logits takes it);
+// `map` is one explanation map [H, W] over the input's pixels; `mask` is a [H, W] bool tensor;
+// every tensor may live on any device (results come back as doubles). Random draws come from
+// a generator seeded by the options, so results are reproducible; overloads that take the
+// perturbations explicitly exist for tests and for sharing draws between methods.
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "whitebox/explain.hpp"
+
+namespace whitebox::metrics {
+
+// ---------------------------------------------------------------------------------------------
+// Faithfulness
+
+// What replaces a removed pixel (all channels of it).
+enum class Substitution {
+  Blur,     // the pixel of a Gaussian-blurred copy of the image (PerturbationOptions::blur_sigma)
+  Mean,     // the image's per-channel mean
+  Zero,     // 0 in the model input (for a normalised input: the data set's mean colour)
+  Uniform,  // uniform noise between the lowest and highest value of each channel in the image
+};
+// "blur", "mean", "zero", "uniform"; throws LookupError.
+Substitution parse_substitution(const std::string& name);
+std::string to_string(Substitution substitution);
+
+// What the curves follow.
+enum class Score {
+  Probability,  // softmax probability of the class
+  Logit,        // the class's logit
+};
+
+// A score after perturbing a growing fraction of the input, and the area under it (trapezoid
+// rule over `fraction`, which starts at 0; deletion and insertion run to 1).
+struct Curve {
+  std::vector<double> fraction;
+  std::vector<double> score;
+  double auc = 0;
+};
+
+struct PerturbationOptions {
+  int64_t steps = 224;  // curve points after the unperturbed one: steps + 1 network inputs
+  Substitution substitution = Substitution::Blur;
+  int64_t batch = 32;  // perturbed inputs per forward pass
+  Score score = Score::Probability;
+  double blur_sigma = 5.0;  // pixels, for Substitution::Blur
+  uint64_t seed = 0;        // for Substitution::Uniform
+};
+
+// Deletion (Petsiuk et al. 2018): pixels are removed in decreasing order of the map (ties in
+// row-major order); after step k, round(k H W / steps) pixels are removed. Lower AUC is better.
+Curve deletion(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+               const PerturbationOptions& options = {});
+// Insertion: starts from the fully substituted image and puts pixels back in the same order.
+// Higher AUC is better.
+Curve insertion(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+                const PerturbationOptions& options = {});
+
+// Pixel flipping (Samek et al. 2017) over square regions ranked by their summed relevance.
+struct FlippingOptions {
+  int64_t region = 8;   // side of the square regions, pixels
+  int64_t steps = 100;  // regions flipped (capped at the number of regions)
+  Substitution substitution = Substitution::Uniform;
+  int64_t batch = 32;
+  Score score = Score::Probability;
+  double blur_sigma = 5.0;
+  uint64_t seed = 0;
+};
+struct Flipping {
+  Curve morf, lerf;  // most / least relevant first; fraction = share of the regions flipped
+  double aopc_morf = 0, aopc_lerf = 0;  // (1 / (L + 1)) sum_{k=0..L} (f(x) - f(x_k))
+};
+Flipping pixel_flipping(const Model& model, const at::Tensor& image, const at::Tensor& map,
+                        int64_t cls, const FlippingOptions& options = {});
+
+// ROAD, RemOve And Debias (Rong et al. 2022): the removed pixels are re-filled by noisy linear
+// imputation (each removed pixel the weighted mean of its 8 neighbours, solved jointly, plus
+// Gaussian noise), so that the removal pattern itself carries no class information.
+struct RoadOptions {
+  std::vector<double> fractions{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
+  bool most_relevant_first = true;  // MoRF (lower is better); false: LeRF (higher is better)
+  double noise = 0.01;              // std of the noise added to imputed values (input units)
+  int64_t batch = 32;
+  Score score = Score::Probability;
+  uint64_t seed = 0;
+  double tolerance = 1e-6;  // relative residual of the iterative imputation solve
+};
+// The curve starts at fraction 0 (the unperturbed image).
+Curve road(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+           const RoadOptions& options = {});
+// The imputation alone: `image` [C, H, W] with the pixels of `removed` [H, W] (bool) replaced by
+// the linear imputation (noise 0 gives the deterministic solution).
+at::Tensor impute_linear(const at::Tensor& image, const at::Tensor& removed, double noise = 0.0,
+                         uint64_t seed = 0, double tolerance = 1e-6);
+
+// Random pixel subsets, as [N, H, W] bool masks, for the correlation metrics below.
+at::Tensor random_subsets(int64_t count, int64_t subset_size, int64_t height, int64_t width,
+                          uint64_t seed);
+
+struct CorrelationOptions {
+  int64_t samples = 100;      // random subsets
+  int64_t subset_size = 224;  // pixels per subset
+  Substitution substitution = Substitution::Zero;
+  int64_t batch = 32;
+  Score score = Score::Probability;
+  double blur_sigma = 5.0;
+  uint64_t seed = 0;
+};
+// Faithfulness correlation (Bhatt et al. 2020): Pearson correlation, over random subsets S,
+// between sum_{i in S} map_i and f(x) - f(x with S substituted). Higher is better.
+double faithfulness_correlation(const Model& model, const at::Tensor& image, const at::Tensor& map,
+                                int64_t cls, const CorrelationOptions& options = {});
+// The same with given subsets [N, H, W] (bool).
+double faithfulness_correlation(const Model& model, const at::Tensor& image, const at::Tensor& map,
+                                int64_t cls, const at::Tensor& subsets,
+                                const CorrelationOptions& options);
+
+// Sensitivity-n (Ancona et al. 2018): the faithfulness correlation for each subset size n.
+struct SensitivityN {
+  std::vector<int64_t> n;
+  std::vector<double> correlation;
+};
+SensitivityN sensitivity_n(const Model& model, const at::Tensor& image, const at::Tensor& map,
+                           int64_t cls, const std::vector<int64_t>& sizes,
+                           const CorrelationOptions& options = {});
+
+// Infidelity (Yeh et al. 2019): E_I[(I . map - (f(x) - f(x - I)))^2] over perturbations I.
+// The map ([H, W], applied to every channel, or [C, H, W]) is first scaled by the least-squares
+// factor beta = E[(I . map) d] / E[(I . map)^2] when `normalize` is set, so that only its shape
+// is judged. Lower is better.
+struct InfidelityOptions {
+  int64_t samples = 64;
+  double noise = 0.1;  // std of the Gaussian perturbations (input units)
+  bool normalize = true;
+  int64_t batch = 32;
+  Score score = Score::Logit;
+  uint64_t seed = 0;
+};
+double infidelity(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+                  const InfidelityOptions& options = {});
+// The same with given perturbations I [N, C, H, W].
+double infidelity(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+                  const at::Tensor& perturbations, const InfidelityOptions& options);
+
+// ---------------------------------------------------------------------------------------------
+// Localisation: the map against a [H, W] bool mask of the object (boxes become masks).
+
+// An axis-aligned box in pixel coordinates of the model input: a pixel (row i, column j) is
+// inside when its centre (j + 0.5, i + 0.5) is within [x0, x1] x [y0, y1].
+struct Box {
+  double x0, y0, x1, y1;
+};
+at::Tensor box_mask(const std::vector<Box>& boxes, int64_t height, int64_t width);
+// Annotations of the original photo (height x width pixels) on the model input: the central
+// square crop and the resize that preprocess() applies.
+Box box_to_input(const Box& box, int64_t image_height, int64_t image_width,
+                 const Preprocessing& preprocessing);
+// A [H, W] plane of the photo (mask, attention map), cropped and resized bilinearly; float64.
+at::Tensor plane_to_input(const at::Tensor& plane, const Preprocessing& preprocessing);
+
+// Pointing game (Zhang et al. 2016): a hit when the map's maximum (first in row-major order)
+// lies within `tolerance_px` (Euclidean) of a mask pixel.
+bool pointing_game(const at::Tensor& map, const at::Tensor& mask, double tolerance_px = 15);
+// Energy-based pointing game (Wang et al. 2020): sum of the positive map in the mask over the
+// sum of the positive map.
+double energy_pointing_game(const at::Tensor& map, const at::Tensor& mask);
+// Relevance mass accuracy (Arras et al. 2022): the same ratio, named as in CLEVR-XAI.
+double relevance_mass_accuracy(const at::Tensor& map, const at::Tensor& mask);
+// Relevance rank accuracy (Arras et al. 2022): share of the K highest map pixels inside the
+// mask, K = the mask's pixel count.
+double relevance_rank_accuracy(const at::Tensor& map, const at::Tensor& mask);
+// Intersection over union of {map >= threshold * max(map)} and the mask.
+double iou(const at::Tensor& map, const at::Tensor& mask, double threshold = 0.5);
+
+// ---------------------------------------------------------------------------------------------
+// Robustness: the explanation method re-run on perturbed inputs.
+
+// An explanation method as a function: inputs [N, C, H, W] -> maps [N, H, W].
+using Explainer = std::function<at::Tensor(const at::Tensor& inputs)>;
+
+struct RobustnessOptions {
+  int64_t samples = 16;
+  double radius = 0.02;   // half-width of the uniform L-infinity noise (input units)
+  int64_t batch = 8;      // perturbed inputs per call of the explainer
+  bool normalize = true;  // sensitivities relative to ||map(x)||
+  uint64_t seed = 0;
+};
+struct Sensitivity {
+  double max = 0;      // max-sensitivity (Yeh et al. 2019): max_d ||map(x + d) - map(x)||
+  double average = 0;  // average sensitivity: the mean over the samples
+};
+Sensitivity sensitivity(const Explainer& explainer, const at::Tensor& image,
+                        const RobustnessOptions& options = {});
+// The same with given perturbations d [N, C, H, W].
+Sensitivity sensitivity(const Explainer& explainer, const at::Tensor& image,
+                        const at::Tensor& perturbations, const RobustnessOptions& options);
+// Local Lipschitz estimate (Alvarez-Melis & Jaakkola 2018):
+// max_d ||map(x + d) - map(x)|| / ||d||, d Gaussian with std `radius`.
+double local_lipschitz(const Explainer& explainer, const at::Tensor& image,
+                       const RobustnessOptions& options = {});
+double local_lipschitz(const Explainer& explainer, const at::Tensor& image,
+                       const at::Tensor& perturbations, const RobustnessOptions& options);
+
+// ---------------------------------------------------------------------------------------------
+// Complexity of |map|.
+
+// Gini index of |map| (Chalasani et al. 2020): 0 for a uniform map, (n - 1) / n for one pixel.
+double sparseness(const at::Tensor& map);
+// Entropy (natural log) of |map| / sum |map| (Bhatt et al. 2020): log n for a uniform map.
+double entropy(const at::Tensor& map);
+
+// ---------------------------------------------------------------------------------------------
+// Agreement with a human attention map (fixation density) of the same size. Maps become
+// distributions by min-shift and division by the sum.
+
+double pearson(const at::Tensor& map, const at::Tensor& reference);        // CC; 0 if constant
+double similarity(const at::Tensor& map, const at::Tensor& reference);     // SIM, sum min(P, Q)
+double kl_divergence(const at::Tensor& map, const at::Tensor& reference);  // KL(reference || map)
+// Normalised scanpath saliency: mean of the standardised map at the fixations ([H, W] bool).
+double nss(const at::Tensor& map, const at::Tensor& fixations);
+// AUC-Judd: ROC area of the map as a classifier of fixated pixels, thresholds at the map's
+// values on the fixations.
+double auc_judd(const at::Tensor& map, const at::Tensor& fixations);
+// Fixations from a density: pixels at or above `threshold` times the maximum.
+at::Tensor fixations_of(const at::Tensor& reference, double threshold = 0.5);
+
+// ---------------------------------------------------------------------------------------------
+// The metrics by name, for the CLI and reports.
+
+// Everything one image offers to a metric; a metric reads what it needs.
+struct Sample {
+  const Model* model = nullptr;
+  at::Tensor image;  // [C, H, W]
+  at::Tensor map;    // [H, W]
+  int64_t cls = 0;
+  at::Tensor mask;       // [H, W] bool, undefined without an annotation
+  at::Tensor reference;  // [H, W] human attention map, undefined without one
+  Explainer explainer;   // empty when the method cannot be re-run
+};
+
+enum class Group { Faithfulness, Localisation, Robustness, Complexity, Agreement };
+std::string to_string(Group group);
+
+struct MetricInfo {
+  std::string name;  // "deletion", "pointing-game", ...
+  Group group;
+  std::string summary;
+  std::string citation;
+  bool needs_model = false;
+  bool needs_mask = false;
+  bool needs_reference = false;
+  bool needs_explainer = false;
+  // The values it reports, each with whether higher is better: "deletion" -> {"deletion_auc"}.
+  std::vector<std::pair<std::string, bool>> values;
+  // Options by name (steps, substitution, batch, ...), as for methods.
+  std::function<std::map<std::string, double>(const Sample&, const Params&)> run;
+};
+
+const std::vector<MetricInfo>& registry();
+// By name; throws LookupError listing the valid names.
+const MetricInfo& find_metric(const std::string& name);
+
+}  // namespace whitebox::metrics

@@ -1,0 +1,112 @@
+#include "metrics/common.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+
+namespace whitebox::metrics::detail {
+
+void check_image_and_map(const at::Tensor& image, const at::Tensor& map,
+                         const std::string& metric) {
+  if (!image.defined() || image.dim() != 3) {
+    throw InputError(metric + " needs an image [C, H, W], not one of shape " +
+                     (image.defined() ? c10::str(image.sizes()) : std::string("(none)")));
+  }
+  if (!map.defined() || map.dim() != 2 || map.size(0) != image.size(1) ||
+      map.size(1) != image.size(2)) {
+    throw InputError(metric + " needs a map [" + std::to_string(image.size(1)) + ", " +
+                     std::to_string(image.size(2)) +
+                     "] over the image's pixels, not one of shape " +
+                     (map.defined() ? c10::str(map.sizes()) : std::string("(none)")));
+  }
+}
+
+void check_same_plane(const at::Tensor& a, const at::Tensor& b, const std::string& metric,
+                      const std::string& what) {
+  if (!a.defined() || a.dim() != 2) {
+    throw InputError(metric + " needs a map [H, W], not one of shape " +
+                     (a.defined() ? c10::str(a.sizes()) : std::string("(none)")));
+  }
+  if (!b.defined() || b.sizes() != a.sizes()) {
+    throw InputError(metric + " needs " + what + " of the map's size " + c10::str(a.sizes()) +
+                     ", not " + (b.defined() ? c10::str(b.sizes()) : std::string("none")));
+  }
+}
+
+void require_at_least(int64_t value, int64_t least, const std::string& what) {
+  if (value < least) {
+    throw ArgumentError(what + " must be at least " + std::to_string(least) + ", not " +
+                        std::to_string(value));
+  }
+}
+
+at::Tensor as_model_input(const Model& model, const at::Tensor& image) {
+  return image.to(model.device(), model.dtype());
+}
+
+at::Tensor flat_double(const at::Tensor& map, c10::Device device) {
+  return map.to(device, at::kDouble).reshape({-1});
+}
+
+at::Tensor pixel_rank(const at::Tensor& map, bool descending) {
+  const at::Tensor flat = map.reshape({-1});
+  const at::Tensor order = std::get<1>(at::sort(flat, /*stable=*/true, /*dim=*/0, descending));
+  at::Tensor rank = at::empty_like(order);
+  rank.scatter_(0, order, at::arange(flat.numel(), order.options()));
+  return rank.view(map.sizes());
+}
+
+at::Generator generator(uint64_t seed) { return at::detail::createCPUGenerator(seed); }
+
+at::Tensor class_scores(const at::Tensor& output, int64_t cls, Score score) {
+  // Classifiers ending in a 1x1 convolution give [B, K, 1, 1].
+  const at::Tensor logits = output.reshape({output.size(0), -1});
+  if (cls < 0 || cls >= logits.size(1)) {
+    throw ArgumentError("class " + std::to_string(cls) + " is out of range for a model with " +
+                        std::to_string(logits.size(1)) + " classes");
+  }
+  const at::Tensor values = logits.to(at::kDouble);
+  return score == Score::Probability ? at::softmax(values, 1).select(1, cls)
+                                     : values.select(1, cls);
+}
+
+std::vector<double> scores_of(const Model& model, int64_t count, int64_t batch, int64_t cls,
+                              Score score,
+                              const std::function<at::Tensor(int64_t, int64_t)>& make) {
+  require_at_least(batch, 1, "the batch size");
+  std::vector<at::Tensor> parts;
+  for (int64_t first = 0; first < count; first += batch) {
+    const int64_t size = std::min(batch, count - first);
+    parts.push_back(class_scores(model.logits(make(first, size)), cls, score));
+  }
+  if (parts.empty()) return {};
+  const at::Tensor all = at::cat(parts).to(at::kCPU).contiguous();
+  return {all.data_ptr<double>(), all.data_ptr<double>() + all.numel()};
+}
+
+double score_of(const Model& model, const at::Tensor& image, int64_t cls, Score score) {
+  return class_scores(model.logits(image.unsqueeze(0)), cls, score).item<double>();
+}
+
+double trapezoid(const std::vector<double>& x, const std::vector<double>& y) {
+  double area = 0;
+  for (size_t i = 1; i < x.size() && i < y.size(); ++i)
+    area += (x[i] - x[i - 1]) * (y[i] + y[i - 1]) / 2;
+  return area;
+}
+
+double pearson_flat(const at::Tensor& a, const at::Tensor& b) {
+  const at::Tensor x = a.to(at::kDouble).reshape({-1}),
+                   y = b.to(a.device(), at::kDouble).reshape({-1});
+  const at::Tensor dx = x - x.mean(), dy = y - y.mean();
+  const double denominator =
+      std::sqrt((dx * dx).sum().item<double>() * (dy * dy).sum().item<double>());
+  if (!(denominator > 0)) return 0.0;
+  return (dx * dy).sum().item<double>() / denominator;
+}
+
+at::Tensor to_tensor(const std::vector<double>& values) {
+  return at::tensor(values, at::TensorOptions().dtype(at::kDouble));
+}
+
+}  // namespace whitebox::metrics::detail

@@ -1,0 +1,28 @@
+// Complexity of a map: Gini sparseness (Chalasani et al., ICML 2020) and entropy (Bhatt et al.,
+// 2020).
+#include <cmath>
+
+#include "metrics/common.hpp"
+
+namespace whitebox::metrics {
+
+double sparseness(const at::Tensor& map) {
+  if (!map.defined() || map.numel() == 0) throw InputError("sparseness needs a non-empty map");
+  const at::Tensor v = std::get<0>(at::sort(map.to(at::kDouble).abs().reshape({-1})));
+  const double total = v.sum().item<double>();
+  if (!(total > 0)) return 0.0;  // nothing singled out: as even as a uniform map
+  const int64_t n = v.numel();
+  const at::Tensor k = at::arange(1, n + 1, v.options());
+  return ((2 * k - n - 1) * v).sum().item<double>() / (static_cast<double>(n) * total);
+}
+
+double entropy(const at::Tensor& map) {
+  if (!map.defined() || map.numel() == 0) throw InputError("entropy needs a non-empty map");
+  const at::Tensor a = map.to(at::kDouble).abs().reshape({-1});
+  const double total = a.sum().item<double>();
+  if (!(total > 0)) return std::log(static_cast<double>(a.numel()));  // a zero map reads as uniform
+  const at::Tensor p = a / total;
+  return -at::xlogy(p, p).sum().item<double>();
+}
+
+}  // namespace whitebox::metrics

@@ -1,0 +1,80 @@
+// Localisation: how much of the map falls on the annotated object.
+#include <cmath>
+
+#include "metrics/common.hpp"
+
+namespace whitebox::metrics {
+namespace {
+
+// The mask as bool on the map's device; throws on a size mismatch or an empty mask.
+at::Tensor object_mask(const at::Tensor& map, const at::Tensor& mask, const std::string& metric) {
+  detail::check_same_plane(map, mask, metric, "a mask");
+  const at::Tensor object = mask.to(map.device(), at::kBool);
+  if (!object.any().item<bool>())
+    throw InputError(metric + " needs a mask with at least one pixel");
+  return object;
+}
+
+}  // namespace
+
+at::Tensor box_mask(const std::vector<Box>& boxes, int64_t height, int64_t width) {
+  const auto options = at::TensorOptions().dtype(at::kDouble);
+  const at::Tensor x = (at::arange(width, options) + 0.5).view({1, -1});
+  const at::Tensor y = (at::arange(height, options) + 0.5).view({-1, 1});
+  at::Tensor mask = at::zeros({height, width}, at::kBool);
+  for (const Box& b : boxes) {
+    if (!(b.x0 <= b.x1 && b.y0 <= b.y1)) {
+      throw InputError("a box needs x0 <= x1 and y0 <= y1, not [" +
+                       c10::str(b.x0, ", ", b.y0, ", ", b.x1, ", ", b.y1) + "]");
+    }
+    mask = mask | ((x >= b.x0) & (x <= b.x1) & (y >= b.y0) & (y <= b.y1));
+  }
+  return mask;
+}
+
+bool pointing_game(const at::Tensor& map, const at::Tensor& mask, double tolerance_px) {
+  const at::Tensor object = object_mask(map, mask, "the pointing game");
+  if (!(tolerance_px >= 0))
+    throw ArgumentError("the pointing-game tolerance must be >= 0, not " + c10::str(tolerance_px));
+  const int64_t width = map.size(1);
+  const int64_t peak = map.reshape({-1}).argmax().item<int64_t>();
+  const double row = static_cast<double>(peak / width), col = static_cast<double>(peak % width);
+  const auto options = at::TensorOptions().dtype(at::kDouble).device(map.device());
+  const at::Tensor dy = at::arange(map.size(0), options).view({-1, 1}) - row;
+  const at::Tensor dx = at::arange(width, options).view({1, -1}) - col;
+  const at::Tensor distance2 =
+      at::where(object, dy * dy + dx * dx, at::full_like(dy * dx, INFINITY));
+  return distance2.min().item<double>() <= tolerance_px * tolerance_px;
+}
+
+double energy_pointing_game(const at::Tensor& map, const at::Tensor& mask) {
+  const at::Tensor object = object_mask(map, mask, "the energy pointing game");
+  const at::Tensor positive = at::clamp_min(map.to(at::kDouble), 0);
+  const double total = positive.sum().item<double>();
+  return total > 0 ? (positive * object).sum().item<double>() / total : 0.0;
+}
+
+double relevance_mass_accuracy(const at::Tensor& map, const at::Tensor& mask) {
+  const at::Tensor object = object_mask(map, mask, "relevance mass accuracy");
+  const at::Tensor positive = at::clamp_min(map.to(at::kDouble), 0);
+  const double total = positive.sum().item<double>();
+  return total > 0 ? (positive * object).sum().item<double>() / total : 0.0;
+}
+
+double relevance_rank_accuracy(const at::Tensor& map, const at::Tensor& mask) {
+  const at::Tensor object = object_mask(map, mask, "relevance rank accuracy");
+  const int64_t k = object.sum().item<int64_t>();
+  const at::Tensor top = detail::pixel_rank(map.to(at::kDouble), /*descending=*/true) < k;
+  return static_cast<double>((top & object).sum().item<int64_t>()) / static_cast<double>(k);
+}
+
+double iou(const at::Tensor& map, const at::Tensor& mask, double threshold) {
+  const at::Tensor object = object_mask(map, mask, "IoU");
+  const at::Tensor values = map.to(at::kDouble);
+  const at::Tensor chosen = values >= threshold * values.max();
+  const double intersection = static_cast<double>((chosen & object).sum().item<int64_t>());
+  const double union_ = static_cast<double>((chosen | object).sum().item<int64_t>());
+  return intersection / union_;
+}
+
+}  // namespace whitebox::metrics

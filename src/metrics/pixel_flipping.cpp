@@ -1,0 +1,67 @@
+// Pixel flipping over square regions, MoRF and LeRF, and the AOPC (Samek et al., IEEE TNNLS 2017).
+#include <algorithm>
+
+#include "metrics/common.hpp"
+
+namespace whitebox::metrics {
+namespace {
+
+// The region index of every pixel [H, W] and the summed relevance of every region.
+std::pair<at::Tensor, at::Tensor> regions(const at::Tensor& map, int64_t side) {
+  const int64_t height = map.size(0), width = map.size(1);
+  const int64_t rows = (height + side - 1) / side, cols = (width + side - 1) / side;
+  const auto long_options = at::TensorOptions().dtype(at::kLong).device(map.device());
+  const at::Tensor row = at::div(at::arange(height, long_options), side, "floor");
+  const at::Tensor col = at::div(at::arange(width, long_options), side, "floor");
+  const at::Tensor region = row.view({-1, 1}) * cols + col.view({1, -1});
+  const at::Tensor relevance = at::zeros({rows * cols}, map.options())
+                                   .index_add_(0, region.reshape({-1}), map.reshape({-1}));
+  return {region, relevance};
+}
+
+Curve flipping_curve(const Model& model, const at::Tensor& image, const at::Tensor& replacement,
+                     const at::Tensor& region, const at::Tensor& relevance,
+                     bool most_relevant_first, int64_t cls, const FlippingOptions& options) {
+  const int64_t total = relevance.numel(), flips = std::min(options.steps, total);
+  // The step at which each pixel flips: the rank of its region.
+  const at::Tensor region_rank = detail::pixel_rank(relevance, most_relevant_first);
+  const at::Tensor pixel_rank =
+      region_rank.index_select(0, region.reshape({-1})).view(region.sizes());
+  Curve curve;
+  for (int64_t k = 0; k <= flips; ++k) curve.fraction.push_back(static_cast<double>(k) / total);
+  curve.score = detail::scores_of(
+      model, flips + 1, options.batch, cls, options.score, [&](int64_t first, int64_t size) {
+        const at::Tensor steps = at::arange(first, first + size, pixel_rank.options());
+        const at::Tensor flipped = pixel_rank.unsqueeze(0) < steps.view({-1, 1, 1});
+        return at::where(flipped.unsqueeze(1), replacement, image);
+      });
+  curve.auc = detail::trapezoid(curve.fraction, curve.score);
+  return curve;
+}
+
+double aopc(const Curve& curve) {
+  double sum = 0;
+  for (double s : curve.score) sum += curve.score.front() - s;
+  return sum / static_cast<double>(curve.score.size());
+}
+
+}  // namespace
+
+Flipping pixel_flipping(const Model& model, const at::Tensor& image_in, const at::Tensor& map,
+                        int64_t cls, const FlippingOptions& options) {
+  detail::check_image_and_map(image_in, map, "pixel flipping");
+  detail::require_at_least(options.region, 1, "the pixel-flipping region size");
+  detail::require_at_least(options.steps, 1, "pixel-flipping steps");
+  const at::Tensor image = detail::as_model_input(model, image_in);
+  const auto [region, relevance] = regions(map.to(image.device(), at::kDouble), options.region);
+  const at::Tensor replacement =
+      detail::substitute(image, options.substitution, options.blur_sigma, options.seed);
+  Flipping result;
+  result.morf = flipping_curve(model, image, replacement, region, relevance, true, cls, options);
+  result.lerf = flipping_curve(model, image, replacement, region, relevance, false, cls, options);
+  result.aopc_morf = aopc(result.morf);
+  result.aopc_lerf = aopc(result.lerf);
+  return result;
+}
+
+}  // namespace whitebox::metrics

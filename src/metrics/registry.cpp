@@ -1,0 +1,487 @@
+// The metrics by name: what each needs, what it reports, and how options map to its parameters.
+#include <cmath>
+#include <sstream>
+
+#include "metrics/common.hpp"
+
+namespace whitebox::metrics {
+namespace {
+
+using Values = std::map<std::string, double>;
+
+Score score_option(const Params& p, const std::string& fallback) {
+  const std::string name = p.text("score", fallback);
+  if (name == "probability") return Score::Probability;
+  if (name == "logit") return Score::Logit;
+  throw LookupError("unknown score '" + name + "' (valid: probability, logit)");
+}
+
+int64_t positive(const Params& p, const std::string& name, int64_t fallback) {
+  const int64_t value = p.integer(name, fallback);
+  detail::require_at_least(value, 1, name);
+  return value;
+}
+
+uint64_t seed_option(const Params& p) {
+  const int64_t seed = p.integer("seed", 0);
+  detail::require_at_least(seed, 0, "seed");
+  return static_cast<uint64_t>(seed);
+}
+
+std::vector<double> number_list(const std::string& text, const std::string& name) {
+  std::vector<double> values;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    try {
+      size_t used = 0;
+      values.push_back(std::stod(item, &used));
+      if (item.find_first_not_of(" \t", used) != std::string::npos)
+        throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw ArgumentError(name + " takes comma-separated numbers, not '" + text + "'");
+    }
+  }
+  if (values.empty()) throw ArgumentError(name + " needs at least one number");
+  return values;
+}
+
+PerturbationOptions perturbation_options(const Params& p) {
+  PerturbationOptions o;
+  o.steps = positive(p, "steps", o.steps);
+  o.substitution = parse_substitution(p.text("substitution", to_string(o.substitution)));
+  o.batch = positive(p, "batch", o.batch);
+  o.score = score_option(p, "probability");
+  o.blur_sigma = p.number("blur_sigma", o.blur_sigma);
+  o.seed = seed_option(p);
+  return o;
+}
+
+CorrelationOptions correlation_options(const Params& p) {
+  CorrelationOptions o;
+  o.samples = positive(p, "samples", o.samples);
+  o.subset_size = positive(p, "subset_size", o.subset_size);
+  o.substitution = parse_substitution(p.text("substitution", to_string(o.substitution)));
+  o.batch = positive(p, "batch", o.batch);
+  o.score = score_option(p, "probability");
+  o.blur_sigma = p.number("blur_sigma", o.blur_sigma);
+  o.seed = seed_option(p);
+  return o;
+}
+
+RobustnessOptions robustness_options(const Params& p) {
+  RobustnessOptions o;
+  o.samples = positive(p, "samples", o.samples);
+  o.radius = p.number("radius", o.radius);
+  o.batch = positive(p, "batch", o.batch);
+  o.normalize = p.integer("normalize", 1) != 0;
+  o.seed = seed_option(p);
+  return o;
+}
+
+const Model& model_of(const Sample& s, const std::string& metric) {
+  if (s.model == nullptr) throw ArgumentError(metric + " needs a model");
+  return *s.model;
+}
+
+const Explainer& explainer_of(const Sample& s, const std::string& metric) {
+  if (!s.explainer) throw ArgumentError(metric + " needs an explanation method it can re-run");
+  return s.explainer;
+}
+
+const at::Tensor& mask_of(const Sample& s, const std::string& metric) {
+  if (!s.mask.defined()) throw ArgumentError(metric + " needs an object mask (boxes or masks)");
+  return s.mask;
+}
+
+const at::Tensor& reference_of(const Sample& s, const std::string& metric) {
+  if (!s.reference.defined()) throw ArgumentError(metric + " needs a human attention map");
+  return s.reference;
+}
+
+std::vector<MetricInfo> build() {
+  std::vector<MetricInfo> r;
+  const auto add = [&r](MetricInfo info) { r.push_back(std::move(info)); };
+
+  // Faithfulness
+  add({"deletion",
+       Group::Faithfulness,
+       "score while the most relevant pixels are removed; area under the curve",
+       "Petsiuk, Das & Saenko, RISE: Randomized Input Sampling for Explanation of Black-box "
+       "Models, BMVC 2018",
+       true,
+       false,
+       false,
+       false,
+       {{"deletion_auc", false}},
+       [](const Sample& s, const Params& p) -> Values {
+         return {{"deletion_auc",
+                  deletion(model_of(s, "deletion"), s.image, s.map, s.cls, perturbation_options(p))
+                      .auc}};
+       }});
+  add({"insertion",
+       Group::Faithfulness,
+       "score while the most relevant pixels are put back; area under the curve",
+       "Petsiuk, Das & Saenko, RISE: Randomized Input Sampling for Explanation of Black-box "
+       "Models, BMVC 2018",
+       true,
+       false,
+       false,
+       false,
+       {{"insertion_auc", true}},
+       [](const Sample& s, const Params& p) -> Values {
+         return {{"insertion_auc", insertion(model_of(s, "insertion"), s.image, s.map, s.cls,
+                                             perturbation_options(p))
+                                       .auc}};
+       }});
+  add({"pixel-flipping",
+       Group::Faithfulness,
+       "regions flipped most- and least-relevant first; area over the perturbation curve (AOPC)",
+       "Samek, Binder, Montavon, Lapuschkin & Mueller, Evaluating the visualization of what a deep "
+       "neural "
+       "network has learned, IEEE TNNLS 2017",
+       true,
+       false,
+       false,
+       false,
+       {{"aopc_morf", true}, {"aopc_lerf", false}},
+       [](const Sample& s, const Params& p) -> Values {
+         FlippingOptions o;
+         o.region = positive(p, "region", o.region);
+         o.steps = positive(p, "steps", o.steps);
+         o.substitution = parse_substitution(p.text("substitution", to_string(o.substitution)));
+         o.batch = positive(p, "batch", o.batch);
+         o.score = score_option(p, "probability");
+         o.blur_sigma = p.number("blur_sigma", o.blur_sigma);
+         o.seed = seed_option(p);
+         const Flipping f = pixel_flipping(model_of(s, "pixel-flipping"), s.image, s.map, s.cls, o);
+         return {{"aopc_morf", f.aopc_morf}, {"aopc_lerf", f.aopc_lerf}};
+       }});
+  add({"road",
+       Group::Faithfulness,
+       "score with the most / least relevant pixels removed and re-filled by noisy linear "
+       "imputation",
+       "Rong, Leemann, Borisov, Kasneci & Kasneci, A Consistent and Efficient Evaluation Strategy "
+       "for "
+       "Attribution Methods, ICML 2022",
+       true,
+       false,
+       false,
+       false,
+       {{"road_morf_auc", false}, {"road_lerf_auc", true}},
+       [](const Sample& s, const Params& p) -> Values {
+         RoadOptions o;
+         if (p.has("fractions")) o.fractions = number_list(p.text("fractions", ""), "fractions");
+         o.noise = p.number("noise", o.noise);
+         o.batch = positive(p, "batch", o.batch);
+         o.score = score_option(p, "probability");
+         o.seed = seed_option(p);
+         const Model& model = model_of(s, "road");
+         const double morf = road(model, s.image, s.map, s.cls, o).auc;
+         o.most_relevant_first = false;
+         return {{"road_morf_auc", morf},
+                 {"road_lerf_auc", road(model, s.image, s.map, s.cls, o).auc}};
+       }});
+  add({"faithfulness-correlation",
+       Group::Faithfulness,
+       "correlation between the relevance of random pixel subsets and the score drop when they are "
+       "removed",
+       "Bhatt, Weller & Moura, Evaluating and Aggregating Feature-based Model Explanations, IJCAI "
+       "2020",
+       true,
+       false,
+       false,
+       false,
+       {{"faithfulness_correlation", true}},
+       [](const Sample& s, const Params& p) -> Values {
+         return {{"faithfulness_correlation",
+                  faithfulness_correlation(model_of(s, "faithfulness-correlation"), s.image, s.map,
+                                           s.cls, correlation_options(p))}};
+       }});
+  add({"sensitivity-n",
+       Group::Faithfulness,
+       "faithfulness correlation for subsets of several sizes n (fractions of the pixels); their "
+       "mean",
+       "Ancona, Ceolini, Oeztireli & Gross, Towards better understanding of gradient-based "
+       "attribution "
+       "methods for deep neural networks, ICLR 2018",
+       true,
+       false,
+       false,
+       false,
+       {{"sensitivity_n", true}},
+       [](const Sample& s, const Params& p) -> Values {
+         const int64_t pixels = s.map.numel();
+         std::vector<int64_t> sizes;
+         for (double f : number_list(p.text("fractions", "0.001,0.01,0.1"), "fractions")) {
+           if (!(f > 0 && f <= 1))
+             throw ArgumentError("sensitivity-n fractions must lie in (0, 1], not " + c10::str(f));
+           sizes.push_back(std::max<int64_t>(1, std::llround(f * pixels)));
+         }
+         const SensitivityN result = sensitivity_n(model_of(s, "sensitivity-n"), s.image, s.map,
+                                                   s.cls, sizes, correlation_options(p));
+         double mean = 0;
+         for (double c : result.correlation)
+           mean += c / static_cast<double>(result.correlation.size());
+         return {{"sensitivity_n", mean}};
+       }});
+  add({"infidelity",
+       Group::Faithfulness,
+       "mean squared error of the map as a linear predictor of the score change under noise",
+       "Yeh, Hsieh, Suggala, Inouye & Ravikumar, On the (In)fidelity and Sensitivity of "
+       "Explanations, NeurIPS 2019",
+       true,
+       false,
+       false,
+       false,
+       {{"infidelity", false}},
+       [](const Sample& s, const Params& p) -> Values {
+         InfidelityOptions o;
+         o.samples = positive(p, "samples", o.samples);
+         o.noise = p.number("noise", o.noise);
+         o.normalize = p.integer("normalize", 1) != 0;
+         o.batch = positive(p, "batch", o.batch);
+         o.score = score_option(p, "logit");
+         o.seed = seed_option(p);
+         return {{"infidelity", infidelity(model_of(s, "infidelity"), s.image, s.map, s.cls, o)}};
+       }});
+
+  // Localisation
+  add({"pointing-game",
+       Group::Localisation,
+       "whether the map's maximum falls on the object (within a tolerance)",
+       "Zhang, Bargal, Lin, Brandt, Shen & Sclaroff, Top-down Neural Attention by Excitation "
+       "Backprop, ECCV 2016 / IJCV 2018",
+       false,
+       true,
+       false,
+       false,
+       {{"pointing_game", true}},
+       [](const Sample& s, const Params& p) -> Values {
+         return {{"pointing_game",
+                  pointing_game(s.map, mask_of(s, "pointing-game"), p.number("tolerance", 15))
+                      ? 1.0
+                      : 0.0}};
+       }});
+  add({"energy-pointing-game",
+       Group::Localisation,
+       "share of the positive map's energy on the object",
+       "Wang, Wang, Du, Yang, Zhang, Ding, Mardziel & Hu, Score-CAM: Score-Weighted Visual "
+       "Explanations for "
+       "Convolutional Neural Networks, CVPR Workshops 2020",
+       false,
+       true,
+       false,
+       false,
+       {{"energy_pointing_game", true}},
+       [](const Sample& s, const Params&) -> Values {
+         return {{"energy_pointing_game",
+                  energy_pointing_game(s.map, mask_of(s, "energy-pointing-game"))}};
+       }});
+  add({"relevance-mass",
+       Group::Localisation,
+       "share of the positive relevance inside the object mask",
+       "Arras, Osman & Samek, CLEVR-XAI: A benchmark dataset for the ground truth evaluation of "
+       "neural network "
+       "explanations, Information Fusion 2022",
+       false,
+       true,
+       false,
+       false,
+       {{"relevance_mass_accuracy", true}},
+       [](const Sample& s, const Params&) -> Values {
+         return {{"relevance_mass_accuracy",
+                  relevance_mass_accuracy(s.map, mask_of(s, "relevance-mass"))}};
+       }});
+  add({"relevance-rank",
+       Group::Localisation,
+       "share of the K most relevant pixels inside the mask (K = mask size)",
+       "Arras, Osman & Samek, CLEVR-XAI: A benchmark dataset for the ground truth evaluation of "
+       "neural network "
+       "explanations, Information Fusion 2022",
+       false,
+       true,
+       false,
+       false,
+       {{"relevance_rank_accuracy", true}},
+       [](const Sample& s, const Params&) -> Values {
+         return {{"relevance_rank_accuracy",
+                  relevance_rank_accuracy(s.map, mask_of(s, "relevance-rank"))}};
+       }});
+  add({"iou",
+       Group::Localisation,
+       "intersection over union of the map thresholded at a share of its maximum and the mask",
+       "Zhou, Khosla, Lapedriza, Oliva & Torralba, Learning Deep Features for Discriminative "
+       "Localization, CVPR 2016",
+       false,
+       true,
+       false,
+       false,
+       {{"iou", true}},
+       [](const Sample& s, const Params& p) -> Values {
+         return {{"iou", iou(s.map, mask_of(s, "iou"), p.number("threshold", 0.5))}};
+       }});
+
+  // Robustness
+  add({"sensitivity",
+       Group::Robustness,
+       "largest and average change of the map under uniform noise of a small radius (relative to "
+       "the map)",
+       "Yeh, Hsieh, Suggala, Inouye & Ravikumar, On the (In)fidelity and Sensitivity of "
+       "Explanations, NeurIPS 2019",
+       false,
+       false,
+       false,
+       true,
+       {{"max_sensitivity", false}, {"avg_sensitivity", false}},
+       [](const Sample& s, const Params& p) -> Values {
+         const Sensitivity r =
+             sensitivity(explainer_of(s, "sensitivity"), s.image, robustness_options(p));
+         return {{"max_sensitivity", r.max}, {"avg_sensitivity", r.average}};
+       }});
+  add({"local-lipschitz",
+       Group::Robustness,
+       "largest ratio of map change to input change under Gaussian noise",
+       "Alvarez-Melis & Jaakkola, On the Robustness of Interpretability Methods, ICML Workshop "
+       "2018",
+       false,
+       false,
+       false,
+       true,
+       {{"local_lipschitz", false}},
+       [](const Sample& s, const Params& p) -> Values {
+         return {{"local_lipschitz", local_lipschitz(explainer_of(s, "local-lipschitz"), s.image,
+                                                     robustness_options(p))}};
+       }});
+
+  // Complexity
+  add({"sparseness",
+       Group::Complexity,
+       "Gini index of |map|: 0 uniform, towards 1 for a single pixel",
+       "Chalasani, Chen, Chowdhury, Wu & Jha, Concise Explanations of Neural Networks using "
+       "Adversarial Training, ICML 2020",
+       false,
+       false,
+       false,
+       false,
+       {{"sparseness", true}},
+       [](const Sample& s, const Params&) -> Values {
+         return {{"sparseness", sparseness(s.map)}};
+       }});
+  add({"entropy",
+       Group::Complexity,
+       "entropy of |map| as a distribution (nats): lower is more concise",
+       "Bhatt, Weller & Moura, Evaluating and Aggregating Feature-based Model Explanations, IJCAI "
+       "2020",
+       false,
+       false,
+       false,
+       false,
+       {{"entropy", false}},
+       [](const Sample& s, const Params&) -> Values {
+         return {{"entropy", entropy(s.map)}};
+       }});
+
+  // Agreement with human attention
+  const std::string benchmark =
+      "Bylinskii, Judd, Oliva, Torralba & Durand, What do different evaluation metrics tell us "
+      "about saliency "
+      "models?, TPAMI 2019";
+  add({"cc",
+       Group::Agreement,
+       "Pearson correlation with the human attention map",
+       benchmark,
+       false,
+       false,
+       true,
+       false,
+       {{"cc", true}},
+       [](const Sample& s, const Params&) -> Values {
+         return {{"cc", pearson(s.map, reference_of(s, "cc"))}};
+       }});
+  add({"sim",
+       Group::Agreement,
+       "histogram intersection of the two maps as distributions",
+       benchmark,
+       false,
+       false,
+       true,
+       false,
+       {{"sim", true}},
+       [](const Sample& s, const Params&) -> Values {
+         return {{"sim", similarity(s.map, reference_of(s, "sim"))}};
+       }});
+  add({"kl",
+       Group::Agreement,
+       "KL divergence of the map from the human attention distribution",
+       benchmark,
+       false,
+       false,
+       true,
+       false,
+       {{"kl", false}},
+       [](const Sample& s, const Params&) -> Values {
+         return {{"kl", kl_divergence(s.map, reference_of(s, "kl"))}};
+       }});
+  add({"nss",
+       Group::Agreement,
+       "mean of the standardised map on the fixations (reference >= threshold x max)",
+       "Peters, Iyer, Itti & Koch, Components of bottom-up gaze allocation in natural images, "
+       "Vision Research 2005",
+       false,
+       false,
+       true,
+       false,
+       {{"nss", true}},
+       [](const Sample& s, const Params& p) -> Values {
+         return {{"nss", nss(s.map, fixations_of(reference_of(s, "nss"),
+                                                 p.number("fixation_threshold", 0.5)))}};
+       }});
+  add({"auc-judd",
+       Group::Agreement,
+       "ROC area of the map as a detector of the fixated pixels",
+       "Judd, Ehinger, Durand & Torralba, Learning to predict where humans look, ICCV 2009",
+       false,
+       false,
+       true,
+       false,
+       {{"auc_judd", true}},
+       [](const Sample& s, const Params& p) -> Values {
+         return {{"auc_judd", auc_judd(s.map, fixations_of(reference_of(s, "auc-judd"),
+                                                           p.number("fixation_threshold", 0.5)))}};
+       }});
+  return r;
+}
+
+}  // namespace
+
+std::string to_string(Group group) {
+  switch (group) {
+    case Group::Faithfulness:
+      return "faithfulness";
+    case Group::Localisation:
+      return "localisation";
+    case Group::Robustness:
+      return "robustness";
+    case Group::Complexity:
+      return "complexity";
+    case Group::Agreement:
+      return "agreement";
+  }
+  return "?";
+}
+
+const std::vector<MetricInfo>& registry() {
+  static const std::vector<MetricInfo> metrics = build();
+  return metrics;
+}
+
+const MetricInfo& find_metric(const std::string& name) {
+  for (const auto& m : registry()) {
+    if (m.name == name) return m;
+  }
+  std::string valid;
+  for (const auto& m : registry()) valid += (valid.empty() ? "" : ", ") + m.name;
+  throw LookupError("unknown metric '" + name + "' (valid: " + valid + ")");
+}
+
+}  // namespace whitebox::metrics

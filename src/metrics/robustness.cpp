@@ -1,0 +1,92 @@
+// Robustness of an explanation to small input changes: max- and average sensitivity (Yeh et al.,
+// NeurIPS 2019) and the local Lipschitz estimate (Alvarez-Melis & Jaakkola, 2018).
+#include <algorithm>
+#include <cmath>
+
+#include "metrics/common.hpp"
+
+namespace whitebox::metrics {
+namespace {
+
+void check_image(const at::Tensor& image, const std::string& metric) {
+  if (!image.defined() || image.dim() != 3) throw InputError(metric + " needs an image [C, H, W]");
+}
+
+void check_perturbations(const at::Tensor& image, const at::Tensor& perturbations,
+                         const std::string& metric) {
+  if (!perturbations.defined() || perturbations.dim() != 4 ||
+      perturbations.sizes().slice(1) != image.sizes() || perturbations.size(0) < 1) {
+    throw InputError(metric + " needs perturbations [N, " + c10::str(image.sizes()) + "]");
+  }
+}
+
+// ||map(x + d_i) - map(x)|| for every perturbation, and ||map(x)||.
+std::pair<at::Tensor, double> map_changes(const Explainer& explainer, const at::Tensor& image,
+                                          const at::Tensor& perturbations, int64_t batch) {
+  detail::require_at_least(batch, 1, "the robustness batch size");
+  const at::Tensor base = explainer(image.unsqueeze(0)).to(at::kDouble);
+  if (base.dim() != 3 || base.size(0) != 1) {
+    throw InputError("the explainer must return maps [N, H, W], not " + c10::str(base.sizes()));
+  }
+  std::vector<at::Tensor> changes;
+  for (int64_t first = 0; first < perturbations.size(0); first += batch) {
+    const int64_t size = std::min(batch, perturbations.size(0) - first);
+    const at::Tensor inputs =
+        image.unsqueeze(0) +
+        perturbations.narrow(0, first, size).to(image.device(), image.scalar_type());
+    const at::Tensor maps = explainer(inputs).to(base.device(), at::kDouble);
+    if (maps.dim() != 3 || maps.size(0) != size || maps.sizes().slice(1) != base.sizes().slice(1)) {
+      throw InputError("the explainer returned maps of shape " + c10::str(maps.sizes()) + " for " +
+                       std::to_string(size) + " inputs");
+    }
+    changes.push_back((maps - base).reshape({size, -1}).norm(2, 1).to(at::kCPU));
+  }
+  return {at::cat(changes), base.norm().item<double>()};
+}
+
+at::Tensor draw(const at::Tensor& image, const RobustnessOptions& options, bool gaussian) {
+  detail::require_at_least(options.samples, 1, "the number of robustness samples");
+  if (!(options.radius > 0))
+    throw ArgumentError("the robustness radius must be positive, not " + c10::str(options.radius));
+  at::Generator g = detail::generator(options.seed);
+  std::vector<int64_t> shape{options.samples};
+  for (auto s : image.sizes()) shape.push_back(s);
+  return gaussian ? options.radius * at::randn(shape, g, at::kDouble)
+                  : options.radius * (2 * at::rand(shape, g, at::kDouble) - 1);
+}
+
+}  // namespace
+
+Sensitivity sensitivity(const Explainer& explainer, const at::Tensor& image,
+                        const at::Tensor& perturbations, const RobustnessOptions& options) {
+  check_image(image, "sensitivity");
+  check_perturbations(image, perturbations, "sensitivity");
+  auto [changes, base_norm] = map_changes(explainer, image, perturbations, options.batch);
+  if (options.normalize && base_norm > 0) changes = changes / base_norm;
+  return {changes.max().item<double>(), changes.mean().item<double>()};
+}
+
+Sensitivity sensitivity(const Explainer& explainer, const at::Tensor& image,
+                        const RobustnessOptions& options) {
+  check_image(image, "sensitivity");
+  return sensitivity(explainer, image, draw(image, options, /*gaussian=*/false), options);
+}
+
+double local_lipschitz(const Explainer& explainer, const at::Tensor& image,
+                       const at::Tensor& perturbations, const RobustnessOptions& options) {
+  check_image(image, "the local Lipschitz estimate");
+  check_perturbations(image, perturbations, "the local Lipschitz estimate");
+  const auto [changes, base_norm] = map_changes(explainer, image, perturbations, options.batch);
+  const at::Tensor steps =
+      perturbations.to(at::kCPU, at::kDouble).reshape({perturbations.size(0), -1}).norm(2, 1);
+  const at::Tensor ratios = at::where(steps > 0, changes / steps, at::zeros_like(steps));
+  return ratios.max().item<double>();
+}
+
+double local_lipschitz(const Explainer& explainer, const at::Tensor& image,
+                       const RobustnessOptions& options) {
+  check_image(image, "the local Lipschitz estimate");
+  return local_lipschitz(explainer, image, draw(image, options, /*gaussian=*/true), options);
+}
+
+}  // namespace whitebox::metrics

@@ -1,0 +1,213 @@
+// Metrics of maps alone on crafted cases: localisation, complexity, agreement with a reference,
+// and robustness with explainers whose change under a perturbation is known.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "support.hpp"
+#include "whitebox/error.hpp"
+#include "whitebox/metrics.hpp"
+
+namespace whitebox::test {
+namespace {
+
+using namespace whitebox::metrics;
+const auto kDouble = at::TensorOptions().dtype(at::kDouble);
+
+// A 6x8 map whose maximum is at row 2, column 2.
+at::Tensor peaked_map() {
+  at::Tensor map = at::zeros({6, 8}, kDouble);
+  map[2][2] = 5.0;
+  map[2][5] = 1.0;
+  return map;
+}
+
+TEST(MetricsLocalisation, BoxMaskTakesPixelsWhoseCentreIsInside) {
+  const at::Tensor mask = box_mask({{1, 1, 3, 2}}, 4, 4);
+  at::Tensor expected = at::zeros({4, 4}, at::kBool);
+  expected[1][1] = true;
+  expected[1][2] = true;
+  EXPECT_TRUE(mask.equal(expected));
+  EXPECT_EQ(box_mask({{0, 0, 1, 1}, {3, 3, 4, 4}}, 4, 4).sum().item<int64_t>(), 2);
+  EXPECT_THROW(box_mask({{3, 0, 1, 1}}, 4, 4), InputError);
+}
+
+TEST(MetricsLocalisation, AnnotationsFollowTheCentralCropAndResize) {
+  // A 200x100 photo, crop 0.5: the square of side 50 at (75, 25), resized to 10x10 (x 0.2).
+  Preprocessing p = Preprocessing::preset("unit", 10, 10);
+  p.crop = 0.5;
+  const Box whole = box_to_input({75, 25, 125, 75}, 100, 200, p);
+  EXPECT_DOUBLE_EQ(whole.x0, 0);
+  EXPECT_DOUBLE_EQ(whole.y0, 0);
+  EXPECT_DOUBLE_EQ(whole.x1, 10);
+  EXPECT_DOUBLE_EQ(whole.y1, 10);
+  const Box part = box_to_input({80, 30, 100, 50}, 100, 200, p);
+  EXPECT_DOUBLE_EQ(part.x0, 1);
+  EXPECT_DOUBLE_EQ(part.y1, 5);
+  // A plane with the same block: 5x5 input pixels of 1 (bilinear, exact on 5-pixel blocks).
+  at::Tensor plane = at::zeros({100, 200}, kDouble);
+  plane.slice(0, 25, 50).slice(1, 75, 100).fill_(1.0);
+  const at::Tensor input = plane_to_input(plane, p);
+  ASSERT_EQ(input.sizes(), (at::IntArrayRef{10, 10}));
+  EXPECT_NEAR(input.slice(0, 0, 5).slice(1, 0, 5).sum().item<double>(), 25.0, 1e-9);
+  EXPECT_NEAR(input.sum().item<double>(), 25.0, 1e-9);
+}
+
+TEST(MetricsLocalisation, PointingGameHonoursTheTolerance) {
+  at::Tensor mask = at::zeros({6, 8}, at::kBool);
+  mask[2][5] = true;  // 3 pixels right of the peak
+  EXPECT_FALSE(pointing_game(peaked_map(), mask, 2.9));
+  EXPECT_TRUE(pointing_game(peaked_map(), mask, 3.0));
+  mask[2][2] = true;
+  EXPECT_TRUE(pointing_game(peaked_map(), mask, 0));
+  at::Tensor diagonal = at::zeros({6, 8}, at::kBool);
+  diagonal[5][6] = true;  // distance 5 (3-4-5)
+  EXPECT_FALSE(pointing_game(peaked_map(), diagonal, 4.99));
+  EXPECT_TRUE(pointing_game(peaked_map(), diagonal, 5));
+}
+
+TEST(MetricsLocalisation, EnergyAndMassCountThePositivePartInside) {
+  at::Tensor map = peaked_map();
+  map[0][0] = -3.0;  // negative relevance is ignored
+  at::Tensor mask = at::zeros({6, 8}, at::kBool);
+  mask[2][5] = true;
+  mask[0][0] = true;
+  EXPECT_NEAR(energy_pointing_game(map, mask), 1.0 / 6, 1e-12);
+  EXPECT_NEAR(relevance_mass_accuracy(map, mask), 1.0 / 6, 1e-12);
+}
+
+TEST(MetricsLocalisation, RankAccuracyCountsTheTopKInside) {
+  const at::Tensor map = at::arange(16, kDouble).view({4, 4});  // top 4: the last row
+  at::Tensor mask = at::zeros({4, 4}, at::kBool);
+  mask[3][0] = mask[3][1] = mask[2][3] = mask[0][0] = true;
+  EXPECT_NEAR(relevance_rank_accuracy(map, mask), 0.5, 1e-12);
+}
+
+TEST(MetricsLocalisation, IouOfTheThresholdedMap) {
+  const at::Tensor map = at::arange(16, kDouble).view({4, 4});  // >= 7.5: the 8 pixels 8..15
+  at::Tensor mask = at::zeros({4, 4}, at::kBool);
+  mask.slice(0, 2, 4).slice(1, 0, 2).fill_(true);  // 4 of them
+  mask[0][0] = true;                               // and one outside
+  EXPECT_NEAR(iou(map, mask, 0.5), 4.0 / 9, 1e-12);
+}
+
+TEST(MetricsLocalisation, BadMasksThrowTypedErrors) {
+  EXPECT_THROW(pointing_game(peaked_map(), at::zeros({6, 8}, at::kBool)), InputError);
+  EXPECT_THROW(iou(peaked_map(), at::ones({8, 6}, at::kBool)), InputError);
+  EXPECT_THROW(pointing_game(peaked_map(), at::ones({6, 8}, at::kBool), -1), ArgumentError);
+}
+
+TEST(MetricsComplexity, GiniAndEntropyOfKnownMaps) {
+  const at::Tensor uniform = at::ones({4, 5}, kDouble);
+  EXPECT_NEAR(sparseness(uniform), 0.0, 1e-12);
+  EXPECT_NEAR(entropy(uniform), std::log(20.0), 1e-12);
+  at::Tensor single = at::zeros({4, 5}, kDouble);
+  single[1][3] = -2.0;  // magnitudes count
+  EXPECT_NEAR(sparseness(single), 19.0 / 20, 1e-12);
+  EXPECT_NEAR(entropy(single), 0.0, 1e-12);
+  const at::Tensor half = at::tensor({0.0, 1.0, 0.0, 1.0}, kDouble).view({2, 2});
+  EXPECT_NEAR(sparseness(half), 0.5, 1e-12);
+  EXPECT_NEAR(entropy(half), std::log(2.0), 1e-12);
+  EXPECT_NEAR(sparseness(at::zeros({3, 3}, kDouble)), 0.0, 1e-12);
+}
+
+TEST(MetricsAgreement, IdenticalAndOppositeMaps) {
+  const at::Tensor map = at::rand({7, 9}, kDouble);
+  EXPECT_NEAR(pearson(map, map), 1.0, 1e-12);
+  EXPECT_NEAR(pearson(map, -map), -1.0, 1e-12);
+  EXPECT_NEAR(pearson(map, at::ones_like(map)), 0.0, 1e-12);
+  EXPECT_NEAR(similarity(map, 3 * map), 1.0, 1e-12);
+  EXPECT_NEAR(kl_divergence(map, 2 * map), 0.0, 1e-12);
+}
+
+TEST(MetricsAgreement, SimilarityAndKlByHand) {
+  // As distributions: map (0, 1, 3) / 4, reference (0, 1, 1) / 2 (both min-shifted from 1).
+  const at::Tensor map = at::tensor({1.0, 2.0, 4.0, 1.0}, kDouble).view({2, 2});
+  const at::Tensor reference = at::tensor({1.0, 2.0, 2.0, 1.0}, kDouble).view({2, 2});
+  EXPECT_NEAR(similarity(map, reference), 0.25 + 0.5, 1e-12);
+  EXPECT_NEAR(kl_divergence(map, reference),
+              0.5 * std::log(0.5 / 0.25) + 0.5 * std::log(0.5 / 0.75), 1e-12);
+}
+
+TEST(MetricsAgreement, NssAndAucJudd) {
+  const at::Tensor map = at::tensor({4.0, 3.0, 2.0, 1.0}, kDouble).view({2, 2});
+  const at::Tensor top = map >= 3;
+  // Standardised map: (1.5, 0.5, -0.5, -1.5) / sqrt(1.25).
+  EXPECT_NEAR(nss(map, top), 1.0 / std::sqrt(1.25), 1e-12);
+  EXPECT_NEAR(auc_judd(map, top), 1.0, 1e-12);
+  // Fixations on the two lowest: ROC (0, 0), (1, 0.5), (1, 1).
+  EXPECT_NEAR(auc_judd(map, ~top), 0.25, 1e-12);
+  EXPECT_TRUE(fixations_of(map, 0.7).equal(top));
+  EXPECT_THROW(nss(map, at::zeros({2, 2}, at::kBool)), InputError);
+  EXPECT_THROW(auc_judd(map, at::ones({2, 2}, at::kBool)), InputError);
+  EXPECT_THROW(pearson(map, at::ones({3, 2}, kDouble)), InputError);
+}
+
+TEST(MetricsRobustness, SensitivityOfALinearExplainer) {
+  // map(x) = 2 x[0]: the map moves by 2 ||d||.
+  const Explainer twice = [](const at::Tensor& x) { return 2 * x.select(1, 0); };
+  const at::Tensor image = at::ones({1, 3, 4}, kDouble);
+  at::Tensor d = at::zeros({3, 1, 3, 4}, kDouble);
+  d[0][0][0][0] = 0.1;
+  d[1][0][1][1] = 0.3;
+  d[2][0][2][2] = -0.2;
+  RobustnessOptions o;
+  o.batch = 2;
+  o.normalize = false;
+  Sensitivity s = sensitivity(twice, image, d, o);
+  EXPECT_NEAR(s.max, 0.6, 1e-12);
+  EXPECT_NEAR(s.average, 0.4, 1e-12);
+  o.normalize = true;  // relative to ||map(x)|| = 2 sqrt(12)
+  s = sensitivity(twice, image, d, o);
+  EXPECT_NEAR(s.max, 0.6 / (2 * std::sqrt(12.0)), 1e-12);
+  EXPECT_NEAR(local_lipschitz(twice, image, d, o), 2.0, 1e-12);
+}
+
+TEST(MetricsRobustness, LipschitzOfASquare) {
+  // map = x^2 at x = 1: a change d on one pixel moves it by |2d + d^2|; the ratio is |2 + d|.
+  const Explainer square = [](const at::Tensor& x) { return x.select(1, 0).pow(2); };
+  const at::Tensor image = at::ones({1, 2, 2}, kDouble);
+  at::Tensor d = at::zeros({2, 1, 2, 2}, kDouble);
+  d[0][0][0][1] = 0.5;
+  d[1][0][1][0] = -0.5;
+  EXPECT_NEAR(local_lipschitz(square, image, d, {}), 2.5, 1e-12);
+  // Random draws are seeded: the same options give the same estimate.
+  RobustnessOptions o;
+  o.samples = 4;
+  EXPECT_EQ(local_lipschitz(square, image, o), local_lipschitz(square, image, o));
+  EXPECT_NEAR(sensitivity(square, image, o).max, sensitivity(square, image, o).max, 0);
+}
+
+TEST(MetricsRegistry, NamesAreUniqueAndFound) {
+  std::set<std::string> names;
+  for (const auto& m : registry()) {
+    EXPECT_TRUE(names.insert(m.name).second) << m.name;
+    EXPECT_FALSE(m.values.empty()) << m.name;
+    EXPECT_EQ(&find_metric(m.name), &m);
+  }
+  EXPECT_THROW(find_metric("accuracy"), LookupError);
+}
+
+TEST(MetricsRegistry, RunsMapMetricsFromASample) {
+  Sample s;
+  s.map = at::arange(16, kDouble).view({4, 4});
+  s.mask = s.map >= 12;
+  s.reference = s.map.clone();
+  for (const char* name :
+       {"pointing-game", "energy-pointing-game", "relevance-mass", "relevance-rank", "iou",
+        "sparseness", "entropy", "cc", "sim", "kl", "nss", "auc-judd"}) {
+    const MetricInfo& m = find_metric(name);
+    const auto values = m.run(s, {});
+    for (const auto& [value, higher] : m.values)
+      EXPECT_TRUE(values.count(value)) << name << " " << value;
+  }
+  EXPECT_EQ(find_metric("pointing-game").run(s, {}).at("pointing_game"), 1.0);
+  EXPECT_NEAR(find_metric("cc").run(s, {}).at("cc"), 1.0, 1e-12);
+  Sample bare;
+  bare.map = s.map;
+  EXPECT_THROW(find_metric("iou").run(bare, {}), ArgumentError);
+  EXPECT_THROW(find_metric("deletion").run(bare, {}), ArgumentError);
+}
+
+}  // namespace
+}  // namespace whitebox::test
