@@ -10,6 +10,8 @@ packages=(
   libopencv-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libbenchmark-dev              # tests and benchmarks
   python3-torch python3-torchvision python3-onnx python3-numpy  # test references
+  python3-pil                                # tests/shapes/train.py writes its test pictures
+  chromium                                   # the HTML report test renders the page headless
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -33,6 +33,8 @@ Command add_explain(CLI::App& parent);
 Command add_methods(CLI::App& parent);
 Command add_evaluate(CLI::App& parent);
 Command add_patterns(CLI::App& parent);
+Command add_sanity(CLI::App& parent);
+Command add_compare(CLI::App& parent);
 
 // Loads the model named by `file` (or --model, or the default) with --preprocess applied.
 Model load_model(const Global& global, const std::string& file = "");

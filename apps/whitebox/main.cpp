@@ -138,7 +138,8 @@ int main(int argc, char** argv) {
                  "override the model's preprocessing preset (imagenet, inception, mobilenet-tf, unit)");
 
   const std::vector<Command> commands{add_predict(app), add_inspect(app), add_explain(app), add_methods(app),
-                                       add_evaluate(app), add_patterns(app)};
+                                       add_evaluate(app), add_patterns(app), add_sanity(app),
+                                       add_compare(app)};
 
   try {
     app.parse(argc, argv);

@@ -10,5 +10,7 @@
 #include "whitebox/npy.hpp"
 #include "whitebox/patterns.hpp"
 #include "whitebox/preprocess.hpp"
+#include "whitebox/randomisation.hpp"
 #include "whitebox/render.hpp"
 #include "whitebox/rules.hpp"
+#include "whitebox/similarity.hpp"

@@ -1,0 +1,207 @@
+// whitebox compare: several methods on several images, measured with the same metrics and shown
+// on one self-contained HTML page.
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "commands.hpp"
+#include "report_html.hpp"
+#include "whitebox/error.hpp"
+#include "whitebox/explain.hpp"
+#include "whitebox/image.hpp"
+#include "whitebox/metrics.hpp"
+#include "whitebox/render.hpp"
+
+namespace whitebox::cli {
+namespace {
+
+struct CompareOptions {
+  std::vector<std::string> images;
+  std::string methods = "saliency,guided-backprop,integrated-gradients,gradcam";
+  std::string target = "top1";
+  std::string report = "report.html";
+  std::string title = "Explanation methods compared";
+  int64_t steps = 50;
+  std::string substitution = "blur";
+  int64_t batch = 16;
+  double alpha = 0.5;
+  std::vector<std::string> params;
+};
+
+std::vector<std::string> method_names(const std::string& list) {
+  std::vector<std::string> names;
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (item.empty()) continue;
+    const std::string& name = find_method(item).name;  // throws LookupError listing valid names
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  if (names.empty()) throw ArgumentError("--method needs at least one method name");
+  return names;
+}
+
+Params parse_params(const std::vector<std::string>& pairs) {
+  Params params;
+  for (const auto& pair : pairs) {
+    const auto eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) throw ArgumentError("--param takes key=value, not '" + pair + "'");
+    params.set(pair.substr(0, eq), pair.substr(eq + 1));
+  }
+  return params;
+}
+
+const std::vector<ReportMetric>& report_metrics() {
+  static const std::vector<ReportMetric> metrics{
+      {"deletion_auc", "Deletion AUC",
+       "area under the class probability as pixels are removed, most important first (Petsiuk et al. 2018)",
+       false, 3},
+      {"insertion_auc", "Insertion AUC",
+       "area under the class probability as pixels are put back into a blurred image, most important first",
+       true, 3},
+      {"sparseness", "Sparseness", "Gini index of |map| (Chalasani et al. 2020): how concentrated the map is", true, 3},
+      {"entropy", "Entropy", "entropy of |map| as a distribution, in nats (Bhatt et al. 2020)", false, 2},
+      {"seconds", "Time (s)", "wall time of the method on one image", false, 3},
+  };
+  return metrics;
+}
+
+// Mean of curves that share their fractions.
+void accumulate(ReportCurve& total, const metrics::Curve& curve, size_t count) {
+  if (total.score.empty()) {
+    total.fraction = curve.fraction;
+    total.score.assign(curve.score.size(), 0.0);
+  }
+  for (size_t k = 0; k < total.score.size() && k < curve.score.size(); ++k) total.score[k] += curve.score[k] / count;
+  total.auc += curve.auc / count;
+}
+
+void write_atomically(const std::filesystem::path& file, const std::string& text) {
+  std::filesystem::path partial = file;
+  partial += ".partial";
+  {
+    std::ofstream out(partial, std::ios::binary);
+    out << text;
+    if (!out.flush()) {
+      std::error_code ignored;
+      std::filesystem::remove(partial, ignored);
+      throw FileError("cannot write " + file.string());
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(partial, file, ec);
+  if (ec) {
+    std::filesystem::remove(partial, ec);
+    throw FileError("cannot write " + file.string());
+  }
+}
+
+void run_compare(const Global& global, const CompareOptions& options) {
+  const Model model = load_model(global);
+  // Check every argument before the (slow) work starts.
+  const auto names = method_names(options.methods);
+  const Target target = Target::parse(options.target);
+  const Params params = parse_params(options.params);
+  metrics::PerturbationOptions perturbation;
+  perturbation.steps = options.steps;
+  perturbation.batch = options.batch;
+  perturbation.substitution = metrics::parse_substitution(options.substitution);
+  const std::filesystem::path report_file = options.report;
+  if (report_file.has_parent_path() && !std::filesystem::is_directory(report_file.parent_path())) {
+    throw FileError("no folder " + report_file.parent_path().string() + " for the report");
+  }
+  const auto images = images_or_default(options.images);
+  for (const auto& image : images) {
+    if (!std::filesystem::exists(image)) throw FileError("no image " + image.string());
+  }
+
+  Report report;
+  report.title = options.title;
+  report.model = model.path().filename().string();
+  report.metrics = report_metrics();
+  report.settings = {{"target", options.target},
+                     {"curve steps", std::to_string(options.steps)},
+                     {"substitution", options.substitution},
+                     {"device", c10::str(model.device())}};
+  for (const auto& name : names) {
+    ReportMethod method;
+    method.info = &find_method(name);
+    for (const auto& h : method.info->hyperparameters) {
+      method.hyperparameters.push_back({h.name, params.text(h.name, h.fallback), h.fallback, h.meaning});
+    }
+    report.methods.push_back(std::move(method));
+  }
+
+  Progress progress(images.size(), "compare");
+  for (const auto& file : images) {
+    progress.start(file.filename().string());
+    const Input input = preprocess(read_image(file), model.preprocessing);
+    const at::Tensor x = input.tensor.to(model.device());
+    const at::Tensor logits = model.logits(x).to(at::kCPU, at::kDouble);
+    const int64_t cls = target.resolve(model, logits)[0];
+    ReportImage entry{file.filename().string(), label_of(model, cls), cls,
+                      at::softmax(logits, 1)[0][cls].item<double>(), png_data_uri(input.image), {}};
+
+    // The first gradient sweep pays one-time costs (thread pool, allocations): not a method's time.
+    if (report.images.empty()) explain(model, x, {"saliency"}, Target::index(cls));
+    for (auto& method : report.methods) {
+      const auto start = std::chrono::steady_clock::now();
+      const Explanation e = explain(model, x, {method.info->name}, Target::index(cls), params).at(method.info->name);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const at::Tensor map = e.map[0].detach();
+
+      const at::Tensor heat = e.is_signed
+                                  ? colorize(normalize_map(map, Normalization::Signed, 99.0), Colormap::RedBlue)
+                                  : colorize(normalize_map(map, Normalization::Positive, 99.0), Colormap::Jet);
+      entry.overlays.push_back(png_data_uri(overlay(input.image, heat, options.alpha)));
+
+      const auto deletion = metrics::deletion(model, x[0], map, cls, perturbation);
+      const auto insertion = metrics::insertion(model, x[0], map, cls, perturbation);
+      accumulate(method.deletion, deletion, images.size());
+      accumulate(method.insertion, insertion, images.size());
+      method.values["deletion_auc"].push_back(deletion.auc);
+      method.values["insertion_auc"].push_back(insertion.auc);
+      method.values["sparseness"].push_back(metrics::sparseness(map));
+      method.values["entropy"].push_back(metrics::entropy(map));
+      method.values["seconds"].push_back(seconds);
+    }
+    progress.print(file.string() + "  " + entry.label + " (" + std::to_string(cls) + ")");
+    report.images.push_back(std::move(entry));
+  }
+  progress.finish();
+
+  write_atomically(report_file, render_report(report));
+  std::cout << report_file.string() << "\n";
+}
+
+}  // namespace
+
+Command add_compare(CLI::App& parent) {
+  auto o = std::make_shared<CompareOptions>();
+  CLI::App* app = parent.add_subcommand(
+      "compare", "compare methods on images: one self-contained HTML report with maps, metrics and curves");
+  app->add_option("images", o->images, "image files (default: the bundled chelsea.png)");
+  app->add_option("--method,-m", o->methods, "comma-separated explanation methods")->capture_default_str();
+  app->add_option("--report,-r", o->report, "the HTML file to write")->capture_default_str();
+  app->add_option("--target,-t", o->target, "class to explain: top1, top3, a class index or a label")
+      ->capture_default_str();
+  app->add_option("--steps", o->steps, "points of the deletion and insertion curves")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000}))
+      ->capture_default_str();
+  app->add_option("--substitution", o->substitution, "what replaces removed pixels: blur, mean, zero, uniform")
+      ->capture_default_str();
+  app->add_option("--batch", o->batch, "perturbed images per forward pass")
+      ->check(CLI::Range(int64_t{1}, int64_t{4096}))
+      ->capture_default_str();
+  app->add_option("--alpha", o->alpha, "overlay opacity of the map")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app->add_option("--title", o->title, "the report's title")->capture_default_str();
+  app->add_option("--param,-p", o->params, "method hyper-parameter key=value (repeatable)")->allow_extra_args(false);
+  return {app, [o](const Global& global) { run_compare(global, *o); }};
+}
+
+}  // namespace whitebox::cli

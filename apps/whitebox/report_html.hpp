@@ -1,0 +1,63 @@
+#pragma once
+// Internal to the whitebox CLI: the comparison report as one self-contained HTML page (pictures as
+// data URIs, plots as inline SVG, no network). `whitebox compare` fills a Report and renders it.
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "whitebox/explain.hpp"
+
+namespace whitebox::cli {
+
+// A column of the metrics table.
+struct ReportMetric {
+  std::string key;    // "deletion_auc"
+  std::string title;  // "Deletion AUC"
+  std::string help;   // one sentence: what it measures
+  bool higher_is_better = true;
+  int digits = 3;
+};
+
+struct ReportCurve {
+  std::vector<double> fraction, score;  // mean over the images
+  double auc = 0;
+};
+
+struct ReportHyperparameter {
+  std::string name, value, fallback, meaning;
+};
+
+struct ReportMethod {
+  const MethodInfo* info = nullptr;
+  std::vector<ReportHyperparameter> hyperparameters;   // with the values used
+  std::map<std::string, std::vector<double>> values;   // metric key -> one value per image
+  ReportCurve deletion, insertion;
+};
+
+struct ReportImage {
+  std::string name;                   // file name
+  std::string label;                  // predicted (or chosen) class
+  int64_t cls = 0;
+  double score = 0;                   // its softmax probability
+  std::string photo;                  // PNG data URI of the network input
+  std::vector<std::string> overlays;  // PNG data URIs, one per method, in method order
+};
+
+struct Report {
+  std::string title;
+  std::string model;                          // file name
+  std::vector<std::pair<std::string, std::string>> settings;  // shown as "key: value"
+  std::vector<ReportMetric> metrics;
+  std::vector<ReportMethod> methods;
+  std::vector<ReportImage> images;
+};
+
+// The page. Everything the user supplied is HTML-escaped.
+std::string render_report(const Report& report);
+
+// A [H, W, 3] uint8 RGB picture as a "data:image/png;base64,..." URI.
+std::string png_data_uri(const at::Tensor& rgb);
+
+}  // namespace whitebox::cli

@@ -1,0 +1,184 @@
+// Model parameter randomisation and random-logit tests (Adebayo et al. 2018).
+#include "whitebox/randomisation.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+#include "whitebox/error.hpp"
+
+namespace whitebox::metrics {
+namespace {
+
+bool is_parameter(const Graph& graph, ValueId id) {
+  return id != kNoValue && graph.values[id].is_constant() && graph.values[id].constant.is_floating_point();
+}
+
+// A normal draw truncated at two standard deviations, by redrawing the outliers.
+at::Tensor truncated_normal(at::IntArrayRef shape, at::Generator& generator) {
+  at::Tensor z = at::randn(shape, generator, at::kDouble);
+  for (at::Tensor outside = z.abs() > 2; outside.any().item<bool>(); outside = z.abs() > 2) {
+    z.masked_scatter_(outside, at::randn({outside.sum().item<int64_t>()}, generator, at::kDouble));
+  }
+  return z;
+}
+
+// Every (layer, seed) pair gets its own stream, so cascading and independent runs agree.
+uint64_t layer_seed(uint64_t seed, int node) {
+  return seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(node) + 1;
+}
+
+std::vector<std::string> canonical_names(const std::vector<std::string>& names) {
+  std::vector<std::string> canonical;
+  for (const auto& name : names) {
+    const std::string& found = find_method(name).name;  // throws LookupError
+    if (std::find(canonical.begin(), canonical.end(), found) == canonical.end()) canonical.push_back(found);
+  }
+  if (canonical.empty()) throw ArgumentError("a sanity check needs at least one method");
+  return canonical;
+}
+
+void check_single_image(const at::Tensor& input) {
+  if (!input.defined() || input.dim() != 4 || input.size(0) != 1) {
+    throw InputError("a sanity check takes one image [1, C, H, W], not " +
+                     (input.defined() ? c10::str(input.sizes()) : std::string("an undefined tensor")));
+  }
+}
+
+// The methods' maps for image 0, on the CPU in float64.
+std::map<std::string, at::Tensor> maps_of(const Model& model, const at::Tensor& input,
+                                          const std::vector<std::string>& methods, int64_t cls,
+                                          const Params& params) {
+  std::map<std::string, at::Tensor> maps;
+  for (auto& [name, explanation] : explain(model, input, methods, Target::index(cls), params)) {
+    maps[name] = explanation.map[0].detach().to(at::kCPU, at::kDouble);
+  }
+  return maps;
+}
+
+}  // namespace
+
+std::vector<ParameterLayer> parameter_layers(const Model& model) {
+  static const std::set<std::string> kinds{"Conv", "ConvTranspose", "Gemm", "MatMul"};
+  const Graph& graph = model.graph();
+  std::vector<ParameterLayer> layers;
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    const Node& node = graph.nodes[i];
+    if (!kinds.count(node.op_type)) continue;
+    ParameterLayer layer{static_cast<int>(i), node.name, node.op_type, {}};
+    bool reads_signal = false;
+    for (ValueId id : node.inputs) {
+      if (is_parameter(graph, id)) {
+        layer.parameters.push_back(id);
+      } else if (id != kNoValue) {
+        reads_signal = true;
+      }
+    }
+    if (reads_signal && !layer.parameters.empty()) layers.push_back(std::move(layer));
+  }
+  return layers;
+}
+
+Model with_constants(const Model& model, const std::map<ValueId, at::Tensor>& replacements) {
+  Graph graph = model.graph();
+  for (const auto& [id, tensor] : replacements) {
+    if (id < 0 || id >= static_cast<ValueId>(graph.values.size()) || !graph.values[id].is_constant()) {
+      throw ArgumentError("value " + std::to_string(id) + " is not a constant of the model");
+    }
+    Value& value = graph.values[id];
+    if (!tensor.defined() || tensor.sizes() != value.constant.sizes()) {
+      throw ArgumentError("a replacement for '" + value.name + "' must have shape " +
+                          c10::str(value.constant.sizes()));
+    }
+    value.constant = tensor.detach().to(value.constant.device(), value.constant.scalar_type()).contiguous();
+  }
+  Model copy = Model::from_graph(std::move(graph));
+  copy.preprocessing = model.preprocessing;
+  copy.labels = model.labels;
+  return copy;
+}
+
+Model randomise_layers(const Model& model, const std::vector<ParameterLayer>& layers, uint64_t seed) {
+  const Graph& graph = model.graph();
+  std::map<ValueId, at::Tensor> replacements;
+  for (const auto& layer : layers) {
+    at::Generator generator = at::detail::createCPUGenerator(layer_seed(seed, layer.node));
+    for (ValueId id : layer.parameters) {
+      const at::Tensor original = graph.values.at(id).constant.to(at::kCPU, at::kDouble);
+      const double mean = original.mean().item<double>();
+      const double spread = original.numel() > 1 ? original.std(/*unbiased=*/false).item<double>() : 0.0;
+      replacements[id] = truncated_normal(original.sizes(), generator) * spread + mean;
+    }
+  }
+  return with_constants(model, replacements);
+}
+
+std::string to_string(Randomisation mode) {
+  return mode == Randomisation::Cascading ? "cascading" : "independent";
+}
+
+Randomisation parse_randomisation(const std::string& name) {
+  if (name == "cascading") return Randomisation::Cascading;
+  if (name == "independent") return Randomisation::Independent;
+  throw LookupError("unknown randomisation '" + name + "' (valid: cascading, independent)");
+}
+
+RandomisationResult parameter_randomisation(const Model& model, const at::Tensor& input,
+                                            const std::vector<std::string>& methods, const Target& target,
+                                            const RandomisationOptions& options,
+                                            const std::function<void(size_t, size_t)>& progress) {
+  check_single_image(input);
+  if (options.layers < 0) throw ArgumentError("the number of layers to randomise cannot be negative");
+  RandomisationResult result;
+  result.methods = canonical_names(methods);
+  result.cls = target.resolve(model, model.logits(input))[0];
+
+  // Output layer first.
+  std::vector<ParameterLayer> layers = parameter_layers(model);
+  std::reverse(layers.begin(), layers.end());
+  if (options.layers > 0 && options.layers < static_cast<int64_t>(layers.size())) layers.resize(options.layers);
+
+  const size_t total = layers.size() + 1;
+  if (progress) progress(0, total);
+  result.steps.push_back({"", maps_of(model, input, result.methods, result.cls, options.params), {}});
+  RandomisationStep& trained = result.steps.front();
+  for (const auto& name : result.methods) trained.similarity[name] = compare_maps(trained.maps[name], trained.maps[name]);
+
+  for (size_t k = 0; k < layers.size(); ++k) {
+    if (progress) progress(k + 1, total);
+    const std::vector<ParameterLayer> chosen =
+        options.mode == Randomisation::Cascading
+            ? std::vector<ParameterLayer>(layers.begin(), layers.begin() + static_cast<std::ptrdiff_t>(k) + 1)
+            : std::vector<ParameterLayer>{layers[k]};
+    const Model randomised = randomise_layers(model, chosen, options.seed);
+    RandomisationStep step{layers[k].name, maps_of(randomised, input, result.methods, result.cls, options.params), {}};
+    for (const auto& name : result.methods) {
+      step.similarity[name] = compare_maps(result.steps.front().maps.at(name), step.maps.at(name));
+    }
+    result.steps.push_back(std::move(step));
+  }
+  return result;
+}
+
+RandomLogitResult random_logit(const Model& model, const at::Tensor& input, const std::vector<std::string>& methods,
+                               const Target& target, uint64_t seed, const Params& params) {
+  check_single_image(input);
+  const auto names = canonical_names(methods);
+  const at::Tensor logits = model.logits(input);
+  const int64_t classes = logits.size(1);
+  if (classes < 2) throw ArgumentError("the random-logit test needs a model with at least two classes");
+  RandomLogitResult result;
+  result.cls = target.resolve(model, logits)[0];
+  std::mt19937_64 random(seed);
+  const int64_t draw = std::uniform_int_distribution<int64_t>(0, classes - 2)(random);
+  result.other = draw >= result.cls ? draw + 1 : draw;
+  result.maps = maps_of(model, input, names, result.cls, params);
+  result.other_maps = maps_of(model, input, names, result.other, params);
+  for (const auto& name : names) result.similarity[name] = compare_maps(result.maps[name], result.other_maps[name]);
+  return result;
+}
+
+}  // namespace whitebox::metrics
