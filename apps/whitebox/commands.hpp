@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "whitebox/explain.hpp"
 #include "whitebox/model.hpp"
 
 namespace whitebox::cli {
@@ -44,6 +45,15 @@ std::vector<std::filesystem::path> images_or_default(const std::vector<std::stri
 std::string label_of(const Model& model, int64_t index);
 // "[1, 3, 224, 224]"; unknown dimensions print as "?".
 std::string shape_text(const std::vector<int64_t>& shape);
+// Comma-separated items, trimmed, without empty ones and repeats.
+std::vector<std::string> split_list(const std::string& list);
+// "saliency, gradcam" -> canonical registry names, in order, without repeats. Throws LookupError
+// for an unknown name, ArgumentError for none.
+std::vector<std::string> method_names(const std::string& list);
+// The KEY=VALUE pairs of a repeatable option (`option` names it in errors); throws ArgumentError.
+Params parse_params(const std::vector<std::string>& pairs, const std::string& option = "--param");
+// `value` with `digits` decimals.
+std::string fixed(double value, int digits);
 
 // A one-line progress bar on stderr with an estimate of the time left, drawn only when stderr is
 // a terminal and there is more than one item. Call print() for stdout lines so that they don't

@@ -32,30 +32,6 @@ struct CompareOptions {
   std::vector<std::string> params;
 };
 
-std::vector<std::string> method_names(const std::string& list) {
-  std::vector<std::string> names;
-  std::stringstream in(list);
-  for (std::string item; std::getline(in, item, ',');) {
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (item.empty()) continue;
-    const std::string& name = find_method(item).name;  // throws LookupError listing valid names
-    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
-  }
-  if (names.empty()) throw ArgumentError("--method needs at least one method name");
-  return names;
-}
-
-Params parse_params(const std::vector<std::string>& pairs) {
-  Params params;
-  for (const auto& pair : pairs) {
-    const auto eq = pair.find('=');
-    if (eq == std::string::npos || eq == 0) throw ArgumentError("--param takes key=value, not '" + pair + "'");
-    params.set(pair.substr(0, eq), pair.substr(eq + 1));
-  }
-  return params;
-}
-
 const std::vector<ReportMetric>& report_metrics() {
   static const std::vector<ReportMetric> metrics{
       {"deletion_auc", "Deletion AUC",

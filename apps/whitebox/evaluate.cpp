@@ -35,34 +35,6 @@ struct EvaluateOptions {
   std::vector<std::string> params, metric_params;
 };
 
-std::string trim(const std::string& text) {
-  const auto begin = text.find_first_not_of(" \t");
-  if (begin == std::string::npos) return "";
-  return text.substr(begin, text.find_last_not_of(" \t") - begin + 1);
-}
-
-std::vector<std::string> split_list(const std::string& list) {
-  std::vector<std::string> items;
-  std::stringstream in(list);
-  for (std::string item; std::getline(in, item, ',');) {
-    item = trim(item);
-    if (!item.empty() && std::find(items.begin(), items.end(), item) == items.end())
-      items.push_back(item);
-  }
-  return items;
-}
-
-Params parse_pairs(const std::vector<std::string>& pairs, const std::string& option) {
-  Params params;
-  for (const auto& pair : pairs) {
-    const auto eq = pair.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw ArgumentError(option + " takes key=value, not '" + pair + "'");
-    params.set(trim(pair.substr(0, eq)), trim(pair.substr(eq + 1)));
-  }
-  return params;
-}
-
 bool is_image_file(const fs::path& file) {
   static const std::set<std::string> extensions{".png",  ".jpg",  ".jpeg", ".bmp", ".tif",
                                                 ".tiff", ".webp", ".ppm",  ".pgm"};
@@ -404,18 +376,13 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
   // Everything is checked before the output folder is touched.
   const Model model = load_model(global);
   Plan plan;
-  for (const auto& name : split_list(options.methods)) {
-    const std::string& canonical = find_method(name).name;
-    if (std::find(plan.methods.begin(), plan.methods.end(), canonical) == plan.methods.end())
-      plan.methods.push_back(canonical);
-  }
-  if (plan.methods.empty()) throw ArgumentError("--method needs at least one method name");
+  plan.methods = method_names(options.methods);
   for (const auto& name : split_list(options.metrics))
     plan.metrics.push_back(&metrics::find_metric(name));
   if (plan.metrics.empty()) throw ArgumentError("--metric needs at least one metric name");
   plan.target = Target::parse(options.target);
-  plan.method_params = parse_pairs(options.params, "--param");
-  plan.metric_params = parse_pairs(options.metric_params, "--metric-param");
+  plan.method_params = parse_params(options.params);
+  plan.metric_params = parse_params(options.metric_params, "--metric-param");
   for (const auto* metric : plan.metrics) {
     if (metric->needs_mask && options.boxes.empty() && options.masks.empty()) {
       throw ArgumentError("metric " + metric->name +

@@ -34,39 +34,6 @@ struct ExplainOptions {
   int batch = 1;
 };
 
-std::string trim(const std::string& text) {
-  const auto begin = text.find_first_not_of(" \t");
-  if (begin == std::string::npos) return "";
-  return text.substr(begin, text.find_last_not_of(" \t") - begin + 1);
-}
-
-// "saliency, gradcam" -> canonical registry names, in order, without repeats.
-std::vector<std::string> method_names(const std::string& list) {
-  std::vector<std::string> names;
-  std::stringstream in(list);
-  for (std::string item; std::getline(in, item, ',');) {
-    item = trim(item);
-    if (item.empty()) continue;
-    const std::string& name = find_method(item).name;  // throws LookupError listing valid names
-    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
-  }
-  if (names.empty()) throw ArgumentError("--method needs at least one method name");
-  return names;
-}
-
-Params parse_params(const ExplainOptions& options) {
-  Params params;
-  for (const auto& pair : options.params) {
-    const auto eq = pair.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      throw ArgumentError("--param takes key=value, not '" + pair + "'");
-    }
-    params.set(trim(pair.substr(0, eq)), trim(pair.substr(eq + 1)));
-  }
-  if (!options.layer.empty()) params.set("layer", options.layer);
-  return params;
-}
-
 void write_json(const std::filesystem::path& file, const nlohmann::json& json) {
   std::ofstream out(file);
   out << json.dump(2) << "\n";
@@ -85,18 +52,13 @@ std::vector<std::string> unique_stems(const std::vector<std::filesystem::path>& 
   return stems;
 }
 
-std::string fixed(double value, int digits) {
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(digits) << value;
-  return out.str();
-}
-
 void run_explain(const Global& global, const ExplainOptions& options) {
   const Model model = load_model(global);
   // Check every argument before the (slow) work starts.
   const auto names = method_names(options.methods);
   const Target target = Target::parse(options.target);
-  const Params params = parse_params(options);
+  Params params = parse_params(options.params);
+  if (!options.layer.empty()) params.set("layer", options.layer);
   if (!options.layer.empty()) model.graph().resolve(options.layer);  // throws LookupError
   // Defaults for signed and unsigned maps; an explicit choice applies to both.
   std::pair<Colormap, Colormap> colormaps{Colormap::RedBlue, Colormap::Jet};

@@ -11,6 +11,7 @@
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
+#include "commands.hpp"
 #include "whitebox/error.hpp"
 
 namespace whitebox::cli {
@@ -51,11 +52,9 @@ std::string base64(const std::vector<unsigned char>& bytes) {
   return out;
 }
 
-std::string fixed(double value, int digits) {
-  if (!std::isfinite(value)) return "&ndash;";
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(digits) << value;
-  return out.str();
+// A number for the page; undefined values show as a dash.
+std::string shown(double value, int digits) {
+  return std::isfinite(value) ? fixed(value, digits) : "&ndash;";
 }
 
 double mean(const std::vector<double>& values) {
@@ -241,10 +240,10 @@ std::string plot(const std::string& id, const std::string& x_label, const std::v
   svg << "</g><g class=\"axis\">";
   for (int i = 0; i <= 4; ++i) {
     const double f = i / 4.0;
-    svg << "<text x=\"" << px(f) << "\" y=\"" << py(0) + 16 << "\" text-anchor=\"middle\">" << fixed(f, 2)
+    svg << "<text x=\"" << px(f) << "\" y=\"" << py(0) + 16 << "\" text-anchor=\"middle\">" << shown(f, 2)
         << "</text>";
     svg << "<text x=\"" << px(0) - 8 << "\" y=\"" << py(f * y_max) + 4 << "\" text-anchor=\"end\">"
-        << fixed(f * y_max, 2) << "</text>";
+        << shown(f * y_max, 2) << "</text>";
   }
   svg << "<line x1=\"" << px(0) << "\" y1=\"" << py(0) << "\" x2=\"" << px(1) << "\" y2=\"" << py(0)
       << "\" stroke=\"#9aa5b1\"/><line x1=\"" << px(0) << "\" y1=\"" << py(0) << "\" x2=\"" << px(0) << "\" y2=\""
@@ -262,7 +261,7 @@ std::string plot(const std::string& id, const std::string& x_label, const std::v
       d << (d.tellp() == 0 ? "M" : " L") << px(c.fraction[k]) << " " << py(c.score[k]);
     }
     svg << "<path class=\"curve\" stroke=\"" << colour(i) << "\" d=\"" << d.str() << "\"><title>"
-        << escape(methods[i].info->name) << " (AUC " << fixed(c.auc, 3) << ")</title></path>";
+        << escape(methods[i].info->name) << " (AUC " << shown(c.auc, 3) << ")</title></path>";
   }
   svg << "</svg>";
   return svg.str();
@@ -273,7 +272,7 @@ std::string legend(const std::vector<ReportMethod>& methods, const ReportCurve R
   html << "<ul class=\"legend\">";
   for (size_t i = 0; i < methods.size(); ++i) {
     html << "<li><span class=\"swatch\" style=\"background:" << colour(i) << "\"></span>"
-         << escape(methods[i].info->name) << " <span class=\"sd\">AUC " << fixed((methods[i].*curve).auc, 3)
+         << escape(methods[i].info->name) << " <span class=\"sd\">AUC " << shown((methods[i].*curve).auc, 3)
          << "</span></li>";
   }
   html << "</ul>";
@@ -297,13 +296,13 @@ std::string maps_section(const Report& report) {
   for (size_t i = 0; i < report.images.size(); ++i) {
     const ReportImage& image = report.images[i];
     html << "<figure><img src=\"" << image.photo << "\" alt=\"" << escape(image.name) << "\"><figcaption><b>"
-         << escape(image.label) << "</b> " << fixed(image.score, 3) << "<br>" << escape(image.name)
+         << escape(image.label) << "</b> " << shown(image.score, 3) << "<br>" << escape(image.name)
          << "</figcaption></figure>";
     for (size_t k = 0; k < report.methods.size(); ++k) {
       const ReportMethod& m = report.methods[k];
       html << "<figure><img src=\"" << (k < image.overlays.size() ? image.overlays[k] : "") << "\" alt=\""
            << escape(image.name + " " + m.info->name) << "\"><figcaption>del "
-           << fixed(value(m, "deletion_auc", i), 3) << " &middot; ins " << fixed(value(m, "insertion_auc", i), 3)
+           << shown(value(m, "deletion_auc", i), 3) << " &middot; ins " << shown(value(m, "insertion_auc", i), 3)
            << "</figcaption></figure>";
     }
   }
@@ -348,8 +347,8 @@ std::string metrics_section(const Report& report) {
       const double v = mean(values), sd = deviation(values);
       const bool is_best = std::isfinite(v) && v == best[c] && report.methods.size() > 1;
       html << "<td" << (is_best ? " class=\"best\"" : "") << " data-value=\""
-           << (std::isfinite(v) ? fixed(v, 12) : std::string("")) << "\">" << fixed(v, report.metrics[c].digits);
-      if (std::isfinite(sd)) html << " <span class=\"sd\">&plusmn;" << fixed(sd, report.metrics[c].digits) << "</span>";
+           << (std::isfinite(v) ? shown(v, 12) : std::string("")) << "\">" << shown(v, report.metrics[c].digits);
+      if (std::isfinite(sd)) html << " <span class=\"sd\">&plusmn;" << shown(sd, report.metrics[c].digits) << "</span>";
       html << "</td>";
     }
     html << "</tr>";

@@ -31,33 +31,6 @@ struct SanityOptions {
   std::vector<std::string> params;
 };
 
-std::vector<std::string> split_list(const std::string& list) {
-  std::vector<std::string> items;
-  std::stringstream in(list);
-  for (std::string item; std::getline(in, item, ',');) {
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) items.push_back(item);
-  }
-  return items;
-}
-
-Params parse_params(const std::vector<std::string>& pairs) {
-  Params params;
-  for (const auto& pair : pairs) {
-    const auto eq = pair.find('=');
-    if (eq == std::string::npos || eq == 0) throw ArgumentError("--param takes key=value, not '" + pair + "'");
-    params.set(pair.substr(0, eq), pair.substr(eq + 1));
-  }
-  return params;
-}
-
-std::string fixed(double value, int digits = 4) {
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(digits) << value;
-  return out.str();
-}
-
 // JSON has no NaN: an undefined similarity is written as null.
 nlohmann::json number(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
 
@@ -115,15 +88,7 @@ void write_text(const std::filesystem::path& file, const std::string& text) {
 
 void run_sanity(const Global& global, const SanityOptions& options) {
   const Model model = load_model(global);
-  const std::vector<std::string> names = [&] {
-    std::vector<std::string> canonical;
-    for (const auto& name : split_list(options.methods)) {
-      const std::string& found = find_method(name).name;  // throws LookupError
-      if (std::find(canonical.begin(), canonical.end(), found) == canonical.end()) canonical.push_back(found);
-    }
-    if (canonical.empty()) throw ArgumentError("--method needs at least one method name");
-    return canonical;
-  }();
+  const std::vector<std::string> names = method_names(options.methods);
   metrics::RandomisationOptions randomisation;
   randomisation.mode = metrics::parse_randomisation(options.mode);
   randomisation.layers = options.layers;
@@ -193,9 +158,9 @@ void run_sanity(const Global& global, const SanityOptions& options) {
             << "    (similarity to the trained model's map after the last step; random logit: |spearman|)\n";
   for (const auto& method : result.methods) {
     const auto& s = result.steps.back().similarity.at(method);
-    std::cout << std::left << std::setw(24) << method << std::right << std::setw(14) << fixed(s.spearman_abs)
-              << std::setw(10) << fixed(s.ssim) << std::setw(10) << fixed(s.hog) << std::setw(16)
-              << fixed(logit.similarity.at(method).spearman_abs) << "\n";
+    std::cout << std::left << std::setw(24) << method << std::right << std::setw(14) << fixed(s.spearman_abs, 4)
+              << std::setw(10) << fixed(s.ssim, 4) << std::setw(10) << fixed(s.hog, 4) << std::setw(16)
+              << fixed(logit.similarity.at(method).spearman_abs, 4) << "\n";
   }
   for (const char* file : {"sanity.png", "sanity.csv", "sanity.json"}) std::cout << (out_dir / file).string() << "\n";
 }
