@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <optional>
 
@@ -24,7 +25,7 @@ using Kind = LinearRule::Kind;
 // (that relevance is then absorbed, and shows up in the "absorbed" statistic).
 at::Tensor divide(const at::Tensor& r, const at::Tensor& z, double eps) {
   if (eps > 0.0) return r / (z + at::where(z >= 0, eps, -eps));
-  return at::where(z == 0, at::zeros_like(z), r / z);
+  return (r / z).masked_fill_(z == 0, 0.0);
 }
 
 // Which part of the weight a term uses. An implicit weight (pooling) is non-negative: its
@@ -36,22 +37,26 @@ struct Layer {
   const ops::LinearForm& form;
   at::Tensor w, b;  // w undefined for an implicit weight; b undefined when none
 
-  // The modified weight, or nullopt where it is zero.
+  // The modified weight, or nullopt where it is zero. Made once per part: a rule uses each in
+  // its forward and its transposed pass.
   std::optional<at::Tensor> weight(Part part, double gamma) const {
     if (!w.defined()) {
       if (part == Part::Neg) return std::nullopt;
       return at::Tensor();
     }
+    at::Tensor& made = parts[static_cast<size_t>(part)];
+    if (made.defined()) return made;
     switch (part) {
-      case Part::Full: return w;
-      case Part::Pos: return w.clamp_min(0);
-      case Part::Neg: return w.clamp_max(0);
-      case Part::Gamma: return w + gamma * w.clamp_min(0);
-      case Part::Square: return w * w;
-      case Part::Ones: return at::ones_like(w);
+      case Part::Full: made = w; break;
+      case Part::Pos: made = w.clamp_min(0); break;
+      case Part::Neg: made = w.clamp_max(0); break;
+      case Part::Gamma: made = w + gamma * w.clamp_min(0); break;
+      case Part::Square: made = w * w; break;
+      case Part::Ones: made = at::ones_like(w); break;
     }
-    return w;
+    return made;
   }
+  mutable std::array<at::Tensor, 6> parts;  // by Part
   // W' x (+ bias), or undefined where W' = 0 and there is no bias.
   at::Tensor forward(const at::Tensor& x, Part part, double gamma, const at::Tensor& bias) const {
     auto wp = weight(part, gamma);
@@ -107,7 +112,7 @@ Tensors linear_relevance(const LinearRule& rule, const Options& options,
   const at::Tensor& x = n.inputs[data];
   const at::Tensor& r = out[0];
   const Layer layer{*form, form->weight_input() >= 0 ? n.inputs[form->weight_input()] : at::Tensor(),
-                    form->bias_input() >= 0 ? n.inputs[form->bias_input()] : at::Tensor()};
+                    form->bias_input() >= 0 ? n.inputs[form->bias_input()] : at::Tensor(), {}};
   const bool absorb = options.bias == Bias::Absorb && layer.b.defined();
   const at::Tensor b = absorb ? layer.b : at::Tensor();
   const at::Tensor none;
