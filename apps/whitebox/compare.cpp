@@ -57,26 +57,6 @@ void accumulate(ReportCurve& total, const metrics::Curve& curve, size_t count) {
   total.auc += curve.auc / count;
 }
 
-void write_atomically(const std::filesystem::path& file, const std::string& text) {
-  std::filesystem::path partial = file;
-  partial += ".partial";
-  {
-    std::ofstream out(partial, std::ios::binary);
-    out << text;
-    if (!out.flush()) {
-      std::error_code ignored;
-      std::filesystem::remove(partial, ignored);
-      throw FileError("cannot write " + file.string());
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(partial, file, ec);
-  if (ec) {
-    std::filesystem::remove(partial, ec);
-    throw FileError("cannot write " + file.string());
-  }
-}
-
 void run_compare(const Global& global, const CompareOptions& options) {
   const Model model = load_model(global);
   // Check every argument before the (slow) work starts.

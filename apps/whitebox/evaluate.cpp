@@ -168,25 +168,6 @@ void attach_planes(const fs::path& folder, const std::string& kind, std::vector<
 // ---------------------------------------------------------------------------------------------
 // Results: one JSON file per image, aggregated at the end.
 
-void write_atomically(const fs::path& file, const std::string& text) {
-  const fs::path temporary = file.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary);
-    out << text;
-    if (!out.flush()) {
-      std::error_code ignored;
-      fs::remove(temporary, ignored);
-      throw FileError("cannot write " + file.string());
-    }
-  }
-  std::error_code ec;
-  fs::rename(temporary, file, ec);
-  if (ec) {
-    fs::remove(temporary, ec);
-    throw FileError("cannot write " + file.string());
-  }
-}
-
 nlohmann::json number_or_null(double v) {
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
 }

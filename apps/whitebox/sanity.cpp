@@ -80,12 +80,6 @@ at::Tensor figure(const metrics::RandomisationResult& result, const at::Tensor& 
   return grid(pictures, titles, static_cast<int>(shown.size()) + 1);
 }
 
-void write_text(const std::filesystem::path& file, const std::string& text) {
-  std::ofstream out(file);
-  out << text;
-  if (!out.flush()) throw FileError("cannot write " + file.string());
-}
-
 void run_sanity(const Global& global, const SanityOptions& options) {
   const Model model = load_model(global);
   const std::vector<std::string> names = method_names(options.methods);
@@ -146,8 +140,8 @@ void run_sanity(const Global& global, const SanityOptions& options) {
                                {"steps", steps},
                                {"random_logit", random_logit}};
 
-  write_text(out_dir / "sanity.csv", csv.str());
-  write_text(out_dir / "sanity.json", summary.dump(2) + "\n");
+  write_atomically(out_dir / "sanity.csv", csv.str());
+  write_atomically(out_dir / "sanity.json", summary.dump(2) + "\n");
   write_image(out_dir / "sanity.png", figure(result, input.image, options.columns, randomisation.mode));
 
   std::cout << label_of(model, result.cls) << " (" << result.cls << "), " << metrics::to_string(randomisation.mode)

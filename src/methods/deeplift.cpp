@@ -321,8 +321,9 @@ void add_deeplift_methods(std::vector<MethodInfo>& registry) {
   const std::string how =
       " Multipliers replace gradients in one reverse sweep over the traces of the input and the "
       "reference: linear nodes pass them by their VJP; max-pooling gives each window's "
-      "difference to its winner at x where the maximum rose, at x0 where it fell; products and other binary element-wise operators split the "
-      "output difference symmetrically between their two inputs; Softmax, LRN and "
+      "difference to its winner at x where the maximum rose, at x0 where it fell; products and "
+      "other binary element-wise operators split the output difference symmetrically between "
+      "their two inputs; Softmax, LRN and "
       "LayerNormalization pass their gradient integrated along the path from x0 to x "
       "(8-point Gauss-Legendre). attribution = m (x - x0); stats: delta = f(x) - "
       "f(x0), summation_gap = sum(attribution) - delta, relative_summation_gap.";

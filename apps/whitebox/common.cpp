@@ -1,5 +1,7 @@
-// Parsing shared by the commands: lists of names, KEY=VALUE pairs, numbers for display.
+// What the commands share besides the model: parsing lists of names and KEY=VALUE pairs,
+// numbers for display, and writing result files.
 #include <algorithm>
+#include <fstream>
 #include <iomanip>
 #include <sstream>
 
@@ -55,6 +57,26 @@ std::string fixed(double value, int digits) {
   std::ostringstream out;
   out << std::fixed << std::setprecision(digits) << value;
   return out.str();
+}
+
+void write_atomically(const std::filesystem::path& file, const std::string& text) {
+  std::filesystem::path temporary = file;
+  temporary += ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) {
+      std::error_code ignored;
+      std::filesystem::remove(temporary, ignored);
+      throw FileError("cannot write " + file.string());
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, file, ec);
+  if (ec) {
+    std::filesystem::remove(temporary, ec);
+    throw FileError("cannot write " + file.string());
+  }
 }
 
 }  // namespace whitebox::cli
