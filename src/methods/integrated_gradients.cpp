@@ -15,7 +15,7 @@ namespace {
 
 Explanation integrated_gradients(const Context& c) {
   const int64_t steps = integer_at_least(c.params, "steps", 50, 1);
-  const int64_t batch = integer_at_least(c.params, "batch", 16, 1);
+  const int64_t batch = integer_at_least(c.params, "batch", 4, 1);
   const Quadrature q = quadrature(c.params.text("integration", "gauss-legendre"), steps);
   const std::string reduce = c.params.text("reduce", "sum");
   if (reduce != "sum" && reduce != "max" && reduce != "l2") reduce_channels(c.input, reduce);  // throws early
@@ -79,7 +79,7 @@ void add_integrated_gradients_method(std::vector<MethodInfo>& registry) {
         {"integration", "gauss-legendre",
          "quadrature over [0, 1]: gauss-legendre, riemann-left, riemann-right, riemann-middle, "
          "trapezoid (endpoints included)"},
-        {"batch", "16", "path points per forward/backward pass"},
+        {"batch", "4", "path points per forward/backward pass"},
         {"reduce", "sum", "channel reduction of the map: sum (signed), max (of |a|), l2"}},
        "Sundararajan, Taly, Yan. Axiomatic Attribution for Deep Networks. ICML 2017",
        integrated_gradients});

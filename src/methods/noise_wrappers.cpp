@@ -38,7 +38,7 @@ Explanation noise_wrapper(const Context& c, Aggregate how) {
   }
   const double noise = number_at_least(c.params, "noise", 0.15, 0.0);
   const int64_t samples = integer_at_least(c.params, "samples", 50, 1);
-  const int64_t batch = integer_at_least(c.params, "batch", 16, 1);
+  const int64_t batch = integer_at_least(c.params, "batch", 4, 1);
   at::Generator generator = seeded_generator(c.params);
 
   const at::Tensor& x = c.input;
@@ -96,7 +96,7 @@ std::vector<Hyperparameter> hyperparameters() {
           {"samples", "50", "number of noisy copies"},
           {"seed", "0", "random seed: torch.randn([N, samples, C, H, W], generator=torch.Generator()"
                         ".manual_seed(seed)), float32 on the CPU"},
-          {"batch", "16", "noisy copies per call of the base method"}};
+          {"batch", "4", "noisy copies per call of the base method"}};
 }
 
 }  // namespace
