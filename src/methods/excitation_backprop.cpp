@@ -33,7 +33,7 @@ Explanation excitation_backprop(const Context& c, bool contrastive) {
     // are the target's inhibitory ones, x+ w-.
     lrp::LinearRule dual;
     dual.kind = lrp::LinearRule::Kind::AlphaBeta;
-    dual.a = 0.0;   // R = alpha R+ - beta R-: only R-, with its sign flipped
+    dual.a = 0.0;  // alpha R+ - beta R- with alpha = 0, beta = -1: R-, the inhibitory shares
     dual.b = -1.0;
     dual.text = "dual";
     mapping.last = dual;
