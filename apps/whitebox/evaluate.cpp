@@ -35,15 +35,6 @@ struct EvaluateOptions {
   std::vector<std::string> params, metric_params;
 };
 
-bool is_image_file(const fs::path& file) {
-  static const std::set<std::string> extensions{".png",  ".jpg",  ".jpeg", ".bmp", ".tif",
-                                                ".tiff", ".webp", ".ppm",  ".pgm"};
-  std::string ext = file.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return extensions.count(ext) > 0;
-}
-
 // The files of `folder` accepted by `keep`, sorted by name.
 std::vector<fs::path> files_in(const fs::path& folder, const std::string& what,
                                bool (*keep)(const fs::path&)) {
@@ -375,10 +366,7 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
   }
 
   std::vector<ImageEntry> images;
-  for (const auto& file : files_in(options.images, "image", is_image_file))
-    images.push_back({file, {}, {}, {}});
-  if (images.empty())
-    throw InputError("no images in " + options.images + " (png, jpg, bmp, tif, webp, ppm, pgm)");
+  for (const auto& file : image_files(options.images)) images.push_back({file, {}, {}, {}});
   if (!options.boxes.empty()) read_boxes(options.boxes, images);
   if (!options.masks.empty()) attach_planes(options.masks, "mask", images, &ImageEntry::mask);
   if (!options.gaze.empty()) attach_planes(options.gaze, "gaze map", images, &ImageEntry::gaze);

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "whitebox/preprocess.hpp"
 
@@ -14,6 +15,13 @@ namespace whitebox {
 at::Tensor read_image(const std::filesystem::path& file);
 // Writes a [H, W, 3] uint8 RGB tensor; the format follows the extension. Throws FileError.
 void write_image(const std::filesystem::path& file, const at::Tensor& rgb);
+
+// Whether the extension is that of an image (png, jpg, jpeg, bmp, tif, tiff, webp, ppm, pgm; any
+// case).
+bool is_image_file(const std::filesystem::path& file);
+// The image files of a folder, sorted by name. Throws FileError for a missing folder and
+// InputError when it holds no image.
+std::vector<std::filesystem::path> image_files(const std::filesystem::path& folder);
 
 // A network input together with the picture it shows.
 struct Input {

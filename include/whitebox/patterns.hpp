@@ -88,12 +88,9 @@ class PatternFitter {
 
 Patterns fit_patterns(const Model& model, const std::vector<at::Tensor>& batches,
                       const PatternOptions& options = {});
-// The images of a folder (see image_files), preprocessed with the model's preprocessing.
+// The images of a folder (whitebox::image_files), preprocessed with the model's preprocessing.
 Patterns fit_patterns(const Model& model, const std::filesystem::path& images_folder,
                       const PatternOptions& options = {});
-// The image files of a folder (png, jpg, jpeg, bmp, tif, tiff, webp, ppm, pgm), sorted by name.
-// Throws FileError for a missing folder and InputError when it holds no image.
-std::vector<std::filesystem::path> image_files(const std::filesystem::path& folder);
 
 // Rule tables of the reverse sweep: every pattern layer passes the signal back through its
 // pattern A (Signal, PatternNet) or through W (.) A (Attribution, PatternAttribution) in place

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
@@ -138,6 +139,32 @@ Input preprocess(const at::Tensor& rgb, const Preprocessing& preprocessing) {
                      .unsqueeze(0)
                      .contiguous();
   return input;
+}
+
+bool is_image_file(const std::filesystem::path& file) {
+  static const std::vector<std::string> extensions = {".png",  ".jpg",  ".jpeg", ".bmp", ".tif",
+                                                      ".tiff", ".webp", ".ppm",  ".pgm"};
+  std::string ext = file.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return std::find(extensions.begin(), extensions.end(), ext) != extensions.end();
+}
+
+std::vector<std::filesystem::path> image_files(const std::filesystem::path& folder) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  if (!fs::is_directory(folder, error)) throw FileError("no image folder '" + folder.string() + "'");
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(folder, error)) {
+    if (entry.is_regular_file() && is_image_file(entry.path())) files.push_back(entry.path());
+  }
+  if (error) throw FileError("cannot list '" + folder.string() + "': " + error.message());
+  if (files.empty()) {
+    throw InputError("no images in " + folder.string() +
+                     " (png, jpg, jpeg, bmp, tif, tiff, webp, ppm, pgm)");
+  }
+  std::sort(files.begin(), files.end());
+  return files;
 }
 
 }  // namespace whitebox

@@ -182,33 +182,6 @@ Patterns fit_patterns(const Model& model, const std::vector<at::Tensor>& batches
   return fitter.patterns();
 }
 
-std::vector<std::filesystem::path> image_files(const std::filesystem::path& folder) {
-  namespace fs = std::filesystem;
-  std::error_code error;
-  if (!fs::is_directory(folder, error)) {
-    throw FileError("no image folder '" + folder.string() + "'");
-  }
-  static const std::vector<std::string> kExtensions = {".png",  ".jpg",  ".jpeg", ".bmp", ".tif",
-                                                       ".tiff", ".webp", ".ppm",  ".pgm"};
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(folder, error)) {
-    if (!entry.is_regular_file()) continue;
-    std::string ext = entry.path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    if (std::find(kExtensions.begin(), kExtensions.end(), ext) != kExtensions.end()) {
-      files.push_back(entry.path());
-    }
-  }
-  if (error) throw FileError("cannot list '" + folder.string() + "': " + error.message());
-  if (files.empty()) {
-    throw InputError("no images in '" + folder.string() +
-                     "' (png, jpg, jpeg, bmp, tif, tiff, webp, ppm, pgm)");
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 Patterns fit_patterns(const Model& model, const std::filesystem::path& images_folder,
                       const PatternOptions& options) {
   std::vector<std::filesystem::path> files = image_files(images_folder);
