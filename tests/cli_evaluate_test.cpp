@@ -17,13 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 struct Outcome {
   int code = -1;
   std::string out, err;
@@ -31,24 +24,11 @@ struct Outcome {
 
 #ifdef WHITEBOX_CLI
 Outcome evaluate(const std::vector<std::string>& args) {
-  TempDir capture;
-  const auto quote = [](const std::string& arg) {
-    std::string quoted = "'";
-    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return quoted + "'";
-  };
-  std::string command = quote(WHITEBOX_CLI);
-  for (const std::string& arg :
-       {std::string("--threads"), std::string("2"), std::string("--model"),
-        bundled("mobilenet_v1_0.25_128.onnx").string(), std::string("evaluate")}) {
-    command.append(" ").append(quote(arg));
-  }
-  for (const auto& arg : args) command.append(" ").append(quote(arg));
-  command.append(" >").append(quote((capture / "out").string()));
-  command.append(" 2>").append(quote((capture / "err").string()));
-  const int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(capture / "out"),
-          slurp(capture / "err")};
+  std::vector<std::string> all = {"--threads", "2", "--model",
+                                  bundled("mobilenet_v1_0.25_128.onnx").string(), "evaluate"};
+  all.insert(all.end(), args.begin(), args.end());
+  ProcessResult r = run_process(WHITEBOX_CLI, all);
+  return {r.code, std::move(r.out), std::move(r.err)};
 }
 #define REQUIRE_CLI() (void)0
 #else
@@ -103,7 +83,7 @@ TEST_F(CliEvaluate, WritesPerImageResultsAndAggregates) {
   for (const auto& entry : fs::recursive_directory_iterator(out()))
     EXPECT_NE(entry.path().extension(), ".tmp");
 
-  const auto json = nlohmann::json::parse(slurp(out() / "results.json"));
+  const auto json = nlohmann::json::parse(read_text(out() / "results.json"));
   const auto& summary = json.at("summary").at("saliency");
   EXPECT_EQ(summary.at("sparseness").at("n"), 2);
   EXPECT_EQ(summary.at("pointing_game").at("n"), 1);  // only the cat has a box
@@ -115,11 +95,11 @@ TEST_F(CliEvaluate, WritesPerImageResultsAndAggregates) {
   EXPECT_NEAR(summary.at("sparseness").at("ci95")[1].get<double>(), (a + b) / 2 + half, 1e-9);
   EXPECT_TRUE(json["images"]["hot_dog.jpg"]["saliency"]["pointing_game"].is_null());
 
-  const std::string csv = slurp(out() / "summary.csv");
+  const std::string csv = read_text(out() / "summary.csv");
   EXPECT_EQ(csv.rfind("method,metric,higher_is_better,n,mean,std,ci95_low,ci95_high\n", 0), 0u)
       << csv;
   EXPECT_NE(csv.find("saliency,deletion_auc,false,2,"), std::string::npos) << csv;
-  EXPECT_NE(slurp(out() / "per_image.csv").find("cat.bmp,saliency,sparseness,"), std::string::npos);
+  EXPECT_NE(read_text(out() / "per_image.csv").find("cat.bmp,saliency,sparseness,"), std::string::npos);
 }
 
 TEST_F(CliEvaluate, ResumesWithoutRecomputingFinishedImages) {
@@ -127,7 +107,7 @@ TEST_F(CliEvaluate, ResumesWithoutRecomputingFinishedImages) {
   ASSERT_EQ(evaluate(args({"--metric", "sparseness"})).code, 0);
   // A sentinel in one image's results shows whether it was reused; the other is recomputed.
   const fs::path cat = out() / "images" / "cat.bmp.json";
-  auto saved = nlohmann::json::parse(slurp(cat));
+  auto saved = nlohmann::json::parse(read_text(cat));
   saved["results"]["saliency"]["sparseness"] = 0.125;
   std::ofstream(cat) << saved.dump();
   fs::remove(out() / "images" / "hot_dog.jpg.json");
@@ -135,7 +115,7 @@ TEST_F(CliEvaluate, ResumesWithoutRecomputingFinishedImages) {
   const Outcome r = evaluate(args({"--metric", "sparseness"}));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("1 of 2 images reused"), std::string::npos) << r.out;
-  const auto json = nlohmann::json::parse(slurp(out() / "results.json"));
+  const auto json = nlohmann::json::parse(read_text(out() / "results.json"));
   EXPECT_EQ(json["images"]["cat.bmp"]["saliency"]["sparseness"], 0.125);
   EXPECT_TRUE(fs::exists(out() / "images" / "hot_dog.jpg.json"));
 
@@ -220,7 +200,7 @@ TEST_F(CliEvaluate, AgreementWithGazeMapsAndMasks) {
   const Outcome r = evaluate(args({"--metric", "cc,auc-judd,relevance-mass", "--gaze",
                                    (dir / "gaze").string(), "--masks", (dir / "masks").string()}));
   ASSERT_EQ(r.code, 0) << r.err;
-  const auto json = nlohmann::json::parse(slurp(out() / "results.json"));
+  const auto json = nlohmann::json::parse(read_text(out() / "results.json"));
   EXPECT_TRUE(json["images"]["cat.bmp"]["saliency"]["auc_judd"].is_number());
   EXPECT_TRUE(json["images"]["hot_dog.jpg"]["saliency"]["auc_judd"].is_null());
   EXPECT_TRUE(json["images"]["hot_dog.jpg"]["saliency"]["relevance_mass_accuracy"].is_number());

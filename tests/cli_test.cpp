@@ -19,19 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
 struct Result {
   int code = -1;
   std::string out, err;
@@ -45,16 +32,8 @@ struct Result {
 
 #ifdef WHITEBOX_CLI
 Result run_cli(const std::vector<std::string>& args) {
-  TempDir capture;
-  std::string command = quote(WHITEBOX_CLI);
-  for (const auto& arg : args) command += " " + quote(arg);
-  command += " >" + quote((capture / "out").string()) + " 2>" + quote((capture / "err").string());
-  const int status = std::system(command.c_str());
-  Result result;
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_text(capture / "out");
-  result.err = read_text(capture / "err");
-  return result;
+  ProcessResult r = run_process(WHITEBOX_CLI, args);
+  return {r.code, std::move(r.out), std::move(r.err)};
 }
 #define REQUIRE_CLI() (void)0
 #else

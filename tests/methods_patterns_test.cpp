@@ -317,21 +317,9 @@ struct CliResult {
   std::string out, err;
 };
 
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 CliResult cli(const std::vector<std::string>& args) {
-  TempDir capture;
-  std::string command = std::string("'") + WHITEBOX_CLI + "'";
-  for (const auto& arg : args) command += " '" + arg + "'";
-  command += " >'" + (capture / "out").string() + "' 2>'" + (capture / "err").string() + "'";
-  const int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-          read_text(capture / "out"), read_text(capture / "err")};
+  ProcessResult r = run_process(WHITEBOX_CLI, args);
+  return {r.code, std::move(r.out), std::move(r.err)};
 }
 
 void expect_one_line_error(const CliResult& r, const std::string& mention) {

@@ -1,8 +1,11 @@
 #include "support.hpp"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 namespace whitebox::test {
 
@@ -17,6 +20,37 @@ std::filesystem::path fixture(const std::string& case_name) {
 
 bool has_fixture(const std::string& case_name) {
   return std::filesystem::exists(fixture(case_name) / "done");
+}
+
+std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+namespace {
+
+std::string shell_quote(const std::string& arg) {
+  std::string quoted = "'";
+  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+}  // namespace
+
+ProcessResult run_process(const std::string& program, const std::vector<std::string>& args) {
+  TempDir capture;
+  std::string command = shell_quote(program);
+  for (const auto& arg : args) command += " " + shell_quote(arg);
+  command += " >" + shell_quote((capture / "out").string()) + " 2>" +
+             shell_quote((capture / "err").string());
+  const int status = std::system(command.c_str());
+  ProcessResult result;
+  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = read_text(capture / "out");
+  result.err = read_text(capture / "err");
+  return result;
 }
 
 TempDir::TempDir() {

@@ -15,6 +15,17 @@ std::filesystem::path test_data(const std::string& name);      // tests/data/NAM
 std::filesystem::path fixture(const std::string& case_name);   // generated fixtures/CASE
 bool has_fixture(const std::string& case_name);
 
+// The whole content of a file ("" when it cannot be read).
+std::string read_text(const std::filesystem::path& file);
+
+// Runs `program args...` (no shell interpretation of the arguments) with stdout and stderr
+// captured; code is the exit status, or 128 + the signal.
+struct ProcessResult {
+  int code = -1;
+  std::string out, err;
+};
+ProcessResult run_process(const std::string& program, const std::vector<std::string>& args);
+
 // A fresh temporary folder, removed with its contents when the object goes.
 class TempDir {
  public:
