@@ -81,17 +81,17 @@ int main(int argc, char** argv) {
     module.eval();
     const at::Tensor x = at::randn({1, 3, 224, 224});
 
-    const auto forward = bench::median_ms(
+    const auto forward = bench::time_rounds(
         {[&] { at::NoGradGuard g; module.forward({x}); }, [&] { model.logits(x); }}, runs);
-    const auto gradient = bench::median_ms(
+    const auto gradient = bench::time_rounds(
         {[&] { torch_gradient(module, x); }, [&] { whitebox_gradient(model, x); }}, runs);
     const double torch_peak = child_peak("torch", dir, name);
     const double whitebox_peak = child_peak("whitebox", dir, name);
 
-    std::printf("| %s | forward (ms) | %.1f | %.1f | %.3f |\n", name.c_str(), forward[0], forward[1],
-                forward[1] / forward[0]);
+    std::printf("| %s | forward (ms) | %.1f | %.1f | %.3f |\n", name.c_str(), forward.median(0),
+                forward.median(1), forward.ratio(1, 0));
     std::printf("| %s | forward + input gradient (ms) | %.1f | %.1f | %.3f |\n", name.c_str(),
-                gradient[0], gradient[1], gradient[1] / gradient[0]);
+                gradient.median(0), gradient.median(1), gradient.ratio(1, 0));
     std::printf("| %s | peak memory of the gradient pass (MiB) | %.0f | %.0f | %.3f |\n",
                 name.c_str(), torch_peak, whitebox_peak, whitebox_peak / torch_peak);
     std::printf("| %s | ONNX load (s) | | %.3f | |\n", name.c_str(), load_s);

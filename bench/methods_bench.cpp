@@ -48,31 +48,36 @@ int main(int argc, char** argv) {
     std::vector<std::string> sweep_methods = single_sweep;
     if (name == "vgg16") std::erase(sweep_methods, "cam");
 
-    const auto t = bench::median_ms(
-        {[&] { model.logits(x); }, whitebox_gradient, torch_gradient, explain_with({"gradcam"}),
+    const auto logits = [&] { model.logits(x); };
+    const auto t = bench::time_rounds(
+        {logits, whitebox_gradient, torch_gradient, explain_with({"gradcam"}),
          explain_with({"saliency"}), explain_with(sweep_methods)},
         runs);
-    const auto relevance = bench::median_ms(
-        {[&] { model.logits(x); }, whitebox_gradient, explain_with({"lrp"}),
-         explain_with({"deeplift"}), explain_with({"excitation-backprop"})},
+    const auto relevance = bench::time_rounds(
+        {logits, whitebox_gradient, explain_with({"lrp"}), explain_with({"deeplift"}),
+         explain_with({"excitation-backprop"})},
         runs);
-    const auto heavy = bench::median_ms(
-        {explain_with({"integrated-gradients"}, Params().set("steps", "50")),
+    const auto heavy = bench::time_rounds(
+        {whitebox_gradient, explain_with({"integrated-gradients"}, Params().set("steps", "50")),
          explain_with({"smoothgrad"}, Params().set("samples", "50"))},
-        std::max(1, runs / 4));
-    auto row = [&](const char* what, const char* baseline, double base, double value) {
-      std::printf("| %s | %s | %s | %.1f | %.1f | %.3f |\n", name.c_str(), what, baseline, base,
-                  value, value / base);
+        std::max(3, runs / 3));
+    // Function f of `rounds` against its function `baseline`.
+    auto row = [&](const std::string& what, const char* baseline_name, const bench::Rounds& rounds,
+                   size_t f, size_t baseline) {
+      std::printf("| %s | %s | %s | %.1f | %.1f | %.3f |\n", name.c_str(), what.c_str(),
+                  baseline_name, rounds.median(baseline), rounds.median(f), rounds.ratio(f, baseline));
     };
-    row("Grad-CAM", "whitebox forward", t[0], t[3]);
-    row("saliency", "LibTorch forward + input gradient", t[2], t[4]);
-    row(("12 single-sweep methods in one call (" + std::to_string(sweep_methods.size()) + ")").c_str(),
-        "whitebox forward + input gradient", t[1], t[5]);
-    row("LRP epsilon-plus-flat", "whitebox forward", relevance[0], relevance[2]);
-    row("DeepLIFT (Rescale)", "whitebox forward + input gradient", relevance[1], relevance[3]);
-    row("excitation backprop", "whitebox forward", relevance[0], relevance[4]);
-    row("integrated gradients, 50 steps", "whitebox forward + input gradient", t[1], heavy[0]);
-    row("SmoothGrad, 50 samples", "whitebox forward + input gradient", t[1], heavy[1]);
+    const char* forward = "whitebox forward";
+    const char* gradient = "whitebox forward + input gradient";
+    row("Grad-CAM", forward, t, 3, 0);
+    row("saliency", "LibTorch forward + input gradient", t, 4, 2);
+    row("12 single-sweep methods in one call (" + std::to_string(sweep_methods.size()) + ")",
+        gradient, t, 5, 1);
+    row("LRP epsilon-plus-flat", forward, relevance, 2, 0);
+    row("DeepLIFT (Rescale)", gradient, relevance, 3, 1);
+    row("excitation backprop", forward, relevance, 4, 0);
+    row("integrated gradients, 50 steps", gradient, heavy, 1, 0);
+    row("SmoothGrad, 50 samples", gradient, heavy, 2, 0);
     std::fflush(stdout);
   }
   return 0;

@@ -44,10 +44,10 @@ int main(int argc, char** argv) {
     metrics::deletion(model, x[0], map, cls, options);
     metrics::insertion(model, x[0], map, cls, options);
   };
-  const auto t = bench::median_ms({forward_passes, curves}, runs);
+  const auto t = bench::time_rounds({forward_passes, curves}, runs);
   std::printf("| model | images | forward passes (ms) | deletion + insertion (ms) | ratio |\n");
   std::printf("|---|---|---|---|---|\n");
   std::printf("| %s | 2 x %lld | %.0f | %.0f | %.3f |\n", file.stem().string().c_str(),
-              static_cast<long long>(images), t[0], t[1], t[1] / t[0]);
+              static_cast<long long>(images), t.median(0), t.median(1), t.ratio(1, 0));
   return 0;
 }

@@ -11,26 +11,13 @@
 
 namespace whitebox::bench {
 
-std::vector<double> median_ms(const std::vector<std::function<void()>>& fns, int runs) {
-  std::vector<std::vector<double>> times(fns.size());
-  for (const auto& fn : fns) fn();
-  for (int r = 0; r < runs; ++r) {
-    for (size_t i = 0; i < fns.size(); ++i) {
-      const auto start = std::chrono::steady_clock::now();
-      fns[i]();
-      times[i].push_back(
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-    }
-  }
-  std::vector<double> medians;
-  for (auto& t : times) {
-    std::sort(t.begin(), t.end());
-    medians.push_back(t[t.size() / 2]);
-  }
-  return medians;
-}
-
 namespace {
+
+double median_of(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
 
 // A field of /proc/self/status in MiB ("VmRSS", "VmHWM").
 double status_mib(const std::string& field) {
@@ -42,6 +29,33 @@ double status_mib(const std::string& field) {
 }
 
 }  // namespace
+
+Rounds time_rounds(const std::vector<std::function<void()>>& fns, int runs) {
+  Rounds rounds;
+  for (const auto& fn : fns) fn();
+  for (int r = 0; r < runs; ++r) {
+    std::vector<double>& round = rounds.runs.emplace_back();
+    for (const auto& fn : fns) {
+      const auto start = std::chrono::steady_clock::now();
+      fn();
+      round.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+  }
+  return rounds;
+}
+
+double Rounds::median(size_t f) const {
+  std::vector<double> values;
+  for (const auto& round : runs) values.push_back(round.at(f));
+  return median_of(values);
+}
+
+double Rounds::ratio(size_t f, size_t baseline) const {
+  std::vector<double> values;
+  for (const auto& round : runs) values.push_back(round.at(f) / round.at(baseline));
+  return median_of(values);
+}
 
 double peak_growth_mib(const std::function<void()>& fn) {
   // Large blocks straight from mmap, returned on free: resident memory follows live tensors.

@@ -6,9 +6,17 @@
 
 namespace whitebox::bench {
 
-// Median wall time in milliseconds of `runs` calls of each function, after one warm-up call
-// each; the calls are interleaved so that machine noise hits all of them alike.
-std::vector<double> median_ms(const std::vector<std::function<void()>>& fns, int runs);
+// Wall times in milliseconds: runs[i] holds one call of each function, in order. Each function is
+// called once before (warm-up); the calls are interleaved so that machine noise hits all alike.
+struct Rounds {
+  std::vector<std::vector<double>> runs;
+  // Median time of function `f`.
+  double median(size_t f) const;
+  // Median over the rounds of time(f) / time(baseline): the two share each round's machine
+  // state, so slow drifts of the machine (other tenants, memory pressure) cancel.
+  double ratio(size_t f, size_t baseline) const;
+};
+Rounds time_rounds(const std::vector<std::function<void()>>& fns, int runs);
 
 // Growth of the peak resident memory (MiB) while `fn` runs once. Call it in a fresh process
 // (the benchmarks re-run themselves per measurement) so that earlier allocations do not hide it.

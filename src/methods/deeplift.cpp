@@ -57,11 +57,14 @@ struct Sweep {
 
   at::Tensor delta(ValueId v) const { return trace[v] - reference[v]; }
   // contribution / dx where |dx| > eps, else the gradient's multiplier (computed only then).
+  // `contribution` is a temporary of dx's shape: the quotient is written into it.
   template <typename Gradient>
-  at::Tensor ratio(const at::Tensor& contribution, const at::Tensor& dx, Gradient gradient) const {
+  at::Tensor ratio(at::Tensor contribution, const at::Tensor& dx, Gradient gradient) const {
     const at::Tensor large = dx.abs() > eps;
-    if (large.all().item<bool>()) return contribution / dx;
-    return at::where(large, contribution / at::where(large, dx, at::ones_like(dx)), gradient());
+    const at::Tensor q = contribution.sizes().equals(dx.sizes()) ? contribution.div_(dx)
+                                                                 : contribution / dx;
+    // Where |dx| <= eps the quotient may be inf or nan: where() selects the gradient there.
+    return large.all().item<bool>() ? q : at::where(large, q, gradient());
   }
 };
 
@@ -123,10 +126,10 @@ Tensors elementwise(const std::shared_ptr<Sweep>& s, Nonlinearity kind, const No
   const at::Tensor& x = n.inputs[k];
   const at::Tensor& x0 = s->reference[xv];
   const at::Tensor dx = x - x0;
-  const at::Tensor dy = n.outputs[0] - s->reference[n.node.outputs[0]];
   auto gradient = [&] { return n.vjp(out)[k]; };
   if (kind == Nonlinearity::Rescale) {
-    result[k] = s->ratio(out[0] * dy, dx, gradient);
+    at::Tensor dy = n.outputs[0] - s->reference[n.node.outputs[0]];
+    result[k] = s->ratio(dy.mul_(out[0]), dx, gradient);
     return result;
   }
   // RevealCancel: dy+ and dy- are the average effects of adding dx+ (dx-) before and after the

@@ -25,7 +25,32 @@ using Kind = LinearRule::Kind;
 // (that relevance is then absorbed, and shows up in the "absorbed" statistic).
 at::Tensor divide(const at::Tensor& r, const at::Tensor& z, double eps) {
   if (eps > 0.0) return r / (z + at::where(z >= 0, eps, -eps));
-  return (r / z).masked_fill_(z == 0, 0.0);
+  // R / 0 is inf or nan: zeroed in one pass.
+  return at::div(r, z).nan_to_num_(0.0, 0.0, 0.0);
+}
+
+// x (.) c, written into c when c is a dense tensor that nothing else holds (a transposed pass's
+// fresh output): saves an allocation as large as the layer's input.
+at::Tensor times(const at::Tensor& x, at::Tensor c) {
+  const bool owned = c.use_count() == 1 && c.storage().use_count() == 1 &&
+                     c.is_non_overlapping_and_dense() && c.sizes().equals(x.sizes()) &&
+                     c.scalar_type() == x.scalar_type();
+  return owned ? c.mul_(x) : x * c;
+}
+
+// Whether a value is >= 0 by construction: a ReLU's output, or pooled / reshaped from one.
+bool non_negative(const Graph& graph, ValueId v) {
+  const int p = graph.values[v].producer;
+  if (p < 0) return false;
+  const Node& node = graph.nodes[p];
+  const std::string& op = node.op_type;
+  if (op == "Relu") return true;
+  if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" ||
+      op == "GlobalMaxPool" || op == "Flatten" || op == "Reshape" || op == "Squeeze" ||
+      op == "Unsqueeze") {
+    return non_negative(graph, node.inputs[0]);
+  }
+  return false;
 }
 
 // Which part of the weight a term uses. An implicit weight (pooling) is non-negative: its
@@ -82,7 +107,7 @@ at::Tensor sum_defined(const at::Tensor& a, const at::Tensor& b) {
   return a + b;
 }
 at::Tensor product(const at::Tensor& x, const at::Tensor& c) {
-  return c.defined() ? x * c : at::Tensor();
+  return c.defined() ? times(x, c) : at::Tensor();
 }
 
 // Per-channel pixel bounds [1, C, 1, ...] shaped for x.
@@ -117,46 +142,63 @@ Tensors linear_relevance(const LinearRule& rule, const Options& options,
   const at::Tensor b = absorb ? layer.b : at::Tensor();
   const at::Tensor none;
 
+  // W x (+ b when absorbed): with an explicit weight, the layer's own output, less the bias
+  // when that is ignored.
+  const auto full_z = [&] {
+    const at::Tensor& y = n.outputs[0];
+    if (!layer.w.defined() || !y.defined()) return layer.forward(x, Part::Full, 0, b);
+    return absorb || !layer.b.defined() ? y : y - form->bias_term(layer.b, y.dim());
+  };
+  // x+ and x-, with x- undefined where x >= 0 by construction (after a ReLU).
+  const bool positive = non_negative(n.graph, n.node.inputs[data]);
+  const auto x_pos = [&] { return positive ? x : x.clamp_min(0); };
+
   at::Tensor relevance;
   switch (rule.kind) {
     case Kind::Zero:
     case Kind::Epsilon: {
       const double eps = rule.kind == Kind::Epsilon ? rule.a : 0.0;
-      const at::Tensor s = divide(r, layer.forward(x, Part::Full, 0, b), eps);
-      relevance = x * layer.backward(s, x, Part::Full, 0);
+      const at::Tensor s = divide(r, full_z(), eps);
+      relevance = times(x, layer.backward(s, x, Part::Full, 0));
       break;
     }
     case Kind::Gamma: {
       const double g = rule.a;
       const at::Tensor bg = absorb ? b + g * b.clamp_min(0) : none;
       const at::Tensor s = divide(r, layer.forward(x, Part::Gamma, g, bg), 0.0);
-      relevance = x * layer.backward(s, x, Part::Gamma, g);
+      relevance = times(x, layer.backward(s, x, Part::Gamma, g));
       break;
     }
     case Kind::ZPlus: {
-      const at::Tensor xp = x.clamp_min(0);
+      const at::Tensor xp = x_pos();
       const at::Tensor s =
           divide(r, layer.forward(xp, Part::Pos, 0, absorb ? b.clamp_min(0) : none), 0.0);
-      relevance = xp * layer.backward(s, x, Part::Pos, 0);
+      relevance = times(xp, layer.backward(s, x, Part::Pos, 0));
       break;
     }
     case Kind::AlphaBeta: {
       // Positive contributions x+ W+ and x- W-, negative ones x+ W- and x- W+; each side is
       // normalised by its own total (bias+ / bias- absorbed on its side) and the two shares are
       // combined as alpha R+ - beta R-.
-      const at::Tensor xp = x.clamp_min(0), xn = x.clamp_max(0);
-      const at::Tensor zp = sum_defined(layer.forward(xp, Part::Pos, 0, absorb ? b.clamp_min(0) : none),
-                                layer.forward(xn, Part::Neg, 0, none));
+      const at::Tensor xp = x_pos(), xn = positive ? at::Tensor() : x.clamp_max(0);
+      // x' (.) (W'^T s); undefined where x' or W' is zero.
+      const auto share = [&](const at::Tensor& xs, const at::Tensor& s, Part part) {
+        return xs.defined() ? product(xs, layer.backward(s, x, part, 0)) : at::Tensor();
+      };
+      const auto z_of = [&](const at::Tensor& xs, Part part, const at::Tensor& bias) {
+        return xs.defined() ? layer.forward(xs, part, 0, bias) : at::Tensor();
+      };
+      const at::Tensor zp = sum_defined(z_of(xp, Part::Pos, absorb ? b.clamp_min(0) : none),
+                                        z_of(xn, Part::Neg, none));
       const at::Tensor sp = divide(r, zp, 0.0);
-      relevance = rule.a * sum_defined(product(xp, layer.backward(sp, x, Part::Pos, 0)),
-                               product(xn, layer.backward(sp, x, Part::Neg, 0)));
+      relevance = sum_defined(share(xp, sp, Part::Pos), share(xn, sp, Part::Neg));
+      if (rule.a != 1.0) relevance = rule.a * relevance;
       if (rule.b != 0.0) {
-        const at::Tensor zn = sum_defined(layer.forward(xp, Part::Neg, 0, absorb ? b.clamp_max(0) : none),
-                                  layer.forward(xn, Part::Pos, 0, none));
+        const at::Tensor zn = sum_defined(z_of(xp, Part::Neg, absorb ? b.clamp_max(0) : none),
+                                          z_of(xn, Part::Pos, none));
         if (zn.defined()) {
           const at::Tensor sn = divide(r, zn, 0.0);
-          const at::Tensor neg = sum_defined(product(xp, layer.backward(sn, x, Part::Neg, 0)),
-                                     product(xn, layer.backward(sn, x, Part::Pos, 0)));
+          const at::Tensor neg = sum_defined(share(xp, sn, Part::Neg), share(xn, sn, Part::Pos));
           if (neg.defined()) relevance = relevance - rule.b * neg;
         }
       }
@@ -168,11 +210,11 @@ Tensors linear_relevance(const LinearRule& rule, const Options& options,
                             n.node.name + "' (" + n.node.op_type + ") does not");
       }
       const at::Tensor low = bound(preprocessing, x, false), high = bound(preprocessing, x, true);
-      at::Tensor z = layer.forward(x, Part::Full, 0, b);
+      at::Tensor z = full_z();
       if (at::Tensor t = layer.forward(low, Part::Pos, 0, none); t.defined()) z = z - t;
       if (at::Tensor t = layer.forward(high, Part::Neg, 0, none); t.defined()) z = z - t;
       const at::Tensor s = divide(r, z, 0.0);
-      relevance = x * layer.backward(s, x, Part::Full, 0);
+      relevance = times(x, layer.backward(s, x, Part::Full, 0));
       if (at::Tensor c = layer.backward(s, x, Part::Pos, 0); c.defined()) relevance -= low * c;
       if (at::Tensor c = layer.backward(s, x, Part::Neg, 0); c.defined()) relevance -= high * c;
       break;

@@ -32,6 +32,12 @@ class Conv final : public Kernel, public LinearForm {
                            std::vector<int64_t>(window_.kernel().size(), 0), groups_);
   }
 
+  at::Tensor bias_term(const at::Tensor& bias, int64_t output_dim) const override {
+    std::vector<int64_t> shape(output_dim - 1, 1);
+    shape[0] = -1;
+    return bias.view(shape);
+  }
+
   at::Tensor apply_transpose(const at::Tensor& signal, const at::Tensor& input,
                              const at::Tensor& weight) const override {
     const auto spatial = input.sizes().slice(2);

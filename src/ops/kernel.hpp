@@ -27,6 +27,8 @@ class LinearForm {
   // W' x + b' for a weight W' of W's shape (undefined: the implicit weight), b' may be undefined.
   virtual at::Tensor apply(const at::Tensor& x, const at::Tensor& weight,
                            const at::Tensor& bias) const = 0;
+  // The bias term that apply() adds to W' x, broadcastable to an output of `output_dim` dims.
+  virtual at::Tensor bias_term(const at::Tensor& bias, int64_t /*output_dim*/) const { return bias; }
   // W'^T signal, shaped like x (x only gives the shape).
   virtual at::Tensor apply_transpose(const at::Tensor& signal, const at::Tensor& x,
                                      const at::Tensor& weight) const = 0;

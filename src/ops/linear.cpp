@@ -11,6 +11,22 @@ bool wants(const std::vector<bool>& wanted, const Tensors& in, size_t i) {
          in[i].is_floating_point();
 }
 
+// a @ b for matrices. A single row goes through BLAS's matrix-vector product: on a batch of one,
+// gemm runs a dense layer at about half the speed of gemv (VGG-16's first classifier layer: 25
+// ms against 12 ms forward, 27 ms against 11 ms backward, 2 threads).
+at::Tensor product(const at::Tensor& a, const at::Tensor& b) {
+  if (a.size(0) == 1 && b.size(1) > 1) return at::mv(b.t(), a[0]).unsqueeze(0);
+  return at::mm(a, b);
+}
+
+// numpy's matmul, through product() whenever the right operand is a matrix.
+at::Tensor batched_product(const at::Tensor& a, const at::Tensor& b) {
+  if (a.dim() < 2 || b.dim() != 2) return at::matmul(a, b);
+  std::vector<int64_t> sizes = a.sizes().vec();
+  sizes.back() = b.size(1);
+  return product(a.reshape({-1, a.size(-1)}), b).view(sizes);
+}
+
 // Y = alpha * A' B' + beta * C, where A' = transA ? A^T : A and B' likewise.
 class Gemm final : public Kernel, public LinearForm {
  public:
@@ -34,16 +50,20 @@ class Gemm final : public Kernel, public LinearForm {
   at::Tensor apply(const at::Tensor& x, const at::Tensor& weight,
                    const at::Tensor& bias) const override {
     const at::Tensor a = trans_a_ ? x.t() : x;
-    const at::Tensor y = at::mm(a, trans_b_ ? weight.t() : weight);
+    const at::Tensor y = product(a, trans_b_ ? weight.t() : weight);
     const at::Tensor scaled = alpha_ == 1.0 ? y : y * alpha_;
-    return bias.defined() ? scaled + beta_ * bias : scaled;
+    return bias.defined() ? scaled + bias_term(bias, 2) : scaled;
+  }
+
+  at::Tensor bias_term(const at::Tensor& bias, int64_t) const override {
+    return beta_ == 1.0 ? bias : beta_ * bias;
   }
 
   at::Tensor apply_transpose(const at::Tensor& signal, const at::Tensor& x,
                              const at::Tensor& weight) const override {
     const at::Tensor g = alpha_ == 1.0 ? signal : signal * alpha_;
     const at::Tensor b = trans_b_ ? weight.t() : weight;
-    return trans_a_ ? at::mm(b, g.t()) : at::mm(g, b.t());
+    return trans_a_ ? product(b, g.t()) : product(g, b.t());
   }
 
   Tensors forward(const Tensors& in) const override {
@@ -51,9 +71,10 @@ class Gemm final : public Kernel, public LinearForm {
     const at::Tensor b = trans_b_ ? in[1].t() : in[1];
     const bool has_c = in.size() > 2 && in[2].defined() && beta_ != 0.0;
     // addmm broadcasts C to [M, N] (ONNX's unidirectional broadcasting) in one fused call.
-    if (has_c) return {at::addmm(in[2], a, b, beta_, alpha_)};
-    at::Tensor y = at::mm(a, b);
-    return {alpha_ == 1.0 ? y : y.mul_(alpha_)};
+    if (has_c && a.size(0) > 1) return {at::addmm(in[2], a, b, beta_, alpha_)};
+    at::Tensor y = product(a, b);
+    if (alpha_ != 1.0) y.mul_(alpha_);
+    return {has_c ? y.add_(in[2], beta_) : y};
   }
 
   Tensors vjp(const Tensors& in, const Tensors&, const Tensors& grad,
@@ -64,7 +85,7 @@ class Gemm final : public Kernel, public LinearForm {
     const at::Tensor a = trans_a_ ? in[0].t() : in[0];
     const at::Tensor b = trans_b_ ? in[1].t() : in[1];
     // dA' = g B'^T, dB' = A'^T g; a transposed operand receives the transpose.
-    if (wants(wanted, in, 0)) result[0] = trans_a_ ? at::mm(b, g.t()) : at::mm(g, b.t());
+    if (wants(wanted, in, 0)) result[0] = trans_a_ ? product(b, g.t()) : product(g, b.t());
     if (wants(wanted, in, 1)) result[1] = trans_b_ ? at::mm(g.t(), a) : at::mm(a.t(), g);
     if (wants(wanted, in, 2) && beta_ != 0.0) {
       result[2] = unbroadcast(beta_ == 1.0 ? grad[0] : grad[0] * beta_, in[2].sizes());
@@ -99,7 +120,7 @@ Tensors matmul_vjp(const Tensors& in, const Tensors&, const Tensors& grad,
       // Sum over the batch inside one mm: [n, batch*m] x [batch*m, k].
       ga = at::mm(g.movedim(-2, 0).reshape({a.size(0), -1}), b.movedim(-2, 0).reshape({k, -1}).t());
     } else {
-      ga = at::sum_to(at::matmul(g, b.transpose(-1, -2)), a.sizes());
+      ga = at::sum_to(batched_product(g, b.transpose(-1, -2)), a.sizes());
     }
     result[0] = ga.reshape(in[0].sizes());
   }
@@ -109,7 +130,7 @@ Tensors matmul_vjp(const Tensors& in, const Tensors&, const Tensors& grad,
       // The common Linear-on-NHWC case: fold the batch into one mm.
       gb = at::mm(a.reshape({-1, k}).t(), g.reshape({-1, b.size(1)}));
     } else {
-      gb = at::sum_to(at::matmul(a.transpose(-1, -2), g), b.sizes());
+      gb = at::sum_to(batched_product(a.transpose(-1, -2), g), b.sizes());
     }
     result[1] = gb.reshape(in[1].sizes());
   }
@@ -122,7 +143,7 @@ class MatMul final : public Kernel, public LinearForm {
   explicit MatMul(const NodeView& node) : is_linear_(!node.is_constant(0) && node.is_constant(1)) {
     if (node.num_inputs() != 2) node.invalid("MatMul needs two inputs");
   }
-  Tensors forward(const Tensors& in) const override { return {at::matmul(in[0], in[1])}; }
+  Tensors forward(const Tensors& in) const override { return {batched_product(in[0], in[1])}; }
   Tensors vjp(const Tensors& in, const Tensors& out, const Tensors& grad,
               const std::vector<bool>& wanted) const override {
     return matmul_vjp(in, out, grad, wanted);
@@ -131,7 +152,7 @@ class MatMul final : public Kernel, public LinearForm {
   const LinearForm* linear() const override { return is_linear_ ? this : nullptr; }
   int weight_input() const override { return 1; }
   at::Tensor apply(const at::Tensor& x, const at::Tensor& weight, const at::Tensor&) const override {
-    return at::matmul(x, weight);
+    return batched_product(x, weight);
   }
   at::Tensor apply_transpose(const at::Tensor& signal, const at::Tensor& x,
                              const at::Tensor& weight) const override {
