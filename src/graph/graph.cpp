@@ -7,11 +7,12 @@
 namespace whitebox {
 
 std::optional<ValueId> Graph::find(std::string_view name) const {
+  // An alias first: it names a value that canonicalization replaced.
+  auto alias = aliases.find(std::string(name));
+  if (alias != aliases.end()) return alias->second;
   for (size_t v = 0; v < values.size(); ++v) {
     if (values[v].name == name) return static_cast<ValueId>(v);
   }
-  auto alias = aliases.find(std::string(name));
-  if (alias != aliases.end()) return alias->second;
   return std::nullopt;
 }
 

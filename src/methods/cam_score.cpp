@@ -49,17 +49,18 @@ at::Tensor scorecam_map(const Context& c, ValueId layer) {
 // Desai & Ramaswamy: w_k = (y - y_k) / y, y the target logit and y_k the logit with channel k of
 // the layer set to zero (the network rerun from the layer on, Model::forward_from);
 // map = relu(sum_k w_k A_k). Weights are 0 for an image whose logit y is exactly 0.
+// y is rerun in the batches with the y_k: a small drop y - y_k is then a difference of two
+// numbers computed alike (a batch of one may take another BLAS routine).
 at::Tensor ablationcam_map(const Context& c, ValueId layer) {
   const at::Tensor& A = c.trace[layer];
   const int64_t N = A.size(0), K = A.size(1);
   const int64_t batch = batch_size(c);
   const at::Tensor index = at::tensor(c.classes, at::kLong).to(A.device());
-  const at::Tensor y = c.trace[c.model.output()].gather(1, index.unsqueeze(1));  // [N, 1]
-  std::vector<at::Tensor> ablated;  // [N, n] chunks of y_k
-  for (int64_t start = 0; start < K; start += batch) {
-    const int64_t n = std::min(batch, K - start);
-    // Rows image-major: row i * n + j is image i with channel start + j zeroed.
-    const at::Tensor keep = 1 - at::eye(n, K, A.options()).roll(start, 1);  // [n, K]
+  std::vector<at::Tensor> scores;  // [N, n] chunks of y, y_0, ..., y_{K-1}
+  for (int64_t start = 0; start <= K; start += batch) {
+    const int64_t n = std::min(batch, K + 1 - start);
+    // Rows image-major: row i * n + j is image i with channel start + j - 1 zeroed (none for -1).
+    const at::Tensor keep = (1 - at::eye(n, K + 1, A.options()).roll(start, 1)).narrow(1, 1, K);
     const at::Tensor replacement =
         (A.unsqueeze(1) * keep.view({1, n, K, 1, 1})).reshape({N * n, K, A.size(2), A.size(3)});
     const Trace rerun = c.model.forward_from(c.trace, layer, replacement);
@@ -67,10 +68,12 @@ at::Tensor ablationcam_map(const Context& c, ValueId layer) {
     if (!logits.defined()) {
       throw ArgumentError("the logits do not depend on layer '" + c.model.graph().values[layer].name + "'");
     }
-    ablated.push_back(logits.reshape({N, n, -1}).gather(2, index.view({N, 1, 1}).expand({N, n, 1})).squeeze(2));
+    scores.push_back(logits.reshape({N, n, -1}).gather(2, index.view({N, 1, 1}).expand({N, n, 1})).squeeze(2));
   }
+  const at::Tensor all = at::cat(scores, 1);
+  const at::Tensor y = all.narrow(1, 0, 1);
   const at::Tensor safe = at::where(y != 0, y, at::ones_like(y));
-  const at::Tensor weights = (y - at::cat(ablated, 1)) / safe * (y != 0);
+  const at::Tensor weights = (y - all.narrow(1, 1, K)) / safe * (y != 0);
   return at::relu(weighted_sum(weights, A));
 }
 
