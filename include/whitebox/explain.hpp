@@ -113,6 +113,9 @@ struct MethodInfo {
   // The method reads nothing but plain or ReLU-masked gradients and the values at its layers,
   // so a lean trace (TraceOptions::lean) serves it.
   bool lean_trace = false;
+  // Rule-based methods: the values their rule table reads (Rules::values_read), so that a lean
+  // trace keeping them serves them too.
+  std::function<std::vector<ValueId>(const Model&, const Params&)> trace_reads;
 };
 
 // The registry, in taxonomy order.

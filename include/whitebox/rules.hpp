@@ -32,17 +32,31 @@ struct NodeContext {
 // Signal through a node: one tensor per node input (undefined where none is wanted).
 using Rule = std::function<Tensors(const NodeContext&, const Tensors& output_signal)>;
 
+// Which forward values of its node a rule reads: a lean trace (TraceOptions::lean) keeps them.
+struct Reads {
+  bool inputs = true;
+  bool outputs = true;
+};
+
 // A rule table: per-node overrides first, then per-operator rules, then the gradient.
 class Rules {
  public:
-  Rules& by_op(const std::string& op_type, Rule rule);
-  Rules& by_node(int node_index, Rule rule);
+  Rules& by_op(const std::string& op_type, Rule rule, Reads reads = {});
+  Rules& by_node(int node_index, Rule rule, Reads reads = {});
   // The rule for a node, or nullptr for the gradient.
   const Rule* find(int node_index, const Node& node) const;
+  // The values that the rules of `graph`'s nodes read: with TraceOptions::keep, a lean trace
+  // then serves a sweep with this table (the exact VJPs' reads are kept anyway).
+  std::vector<ValueId> values_read(const Graph& graph) const;
 
  private:
-  std::unordered_map<std::string, Rule> by_op_;
-  std::unordered_map<int, Rule> by_node_;
+  struct Entry {
+    Rule rule;
+    Reads reads;
+  };
+  const Entry* entry(int node_index, const Node& node) const;
+  std::unordered_map<std::string, Entry> by_op_;
+  std::unordered_map<int, Entry> by_node_;
 };
 
 }  // namespace whitebox

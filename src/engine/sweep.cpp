@@ -2,6 +2,8 @@
 // signal from its outputs to its inputs by the rule the table assigns it.
 #include "engine/engine.hpp"
 
+#include <algorithm>
+
 #include "ops/kernel.hpp"
 
 namespace whitebox {
@@ -10,20 +12,42 @@ Tensors NodeContext::vjp(const Tensors& output_signal) const {
   return node.kernel->vjp(inputs, outputs, output_signal, wanted);
 }
 
-Rules& Rules::by_op(const std::string& op_type, Rule rule) {
-  by_op_[op_type] = std::move(rule);
+Rules& Rules::by_op(const std::string& op_type, Rule rule, Reads reads) {
+  by_op_[op_type] = {std::move(rule), reads};
   return *this;
 }
 
-Rules& Rules::by_node(int node_index, Rule rule) {
-  by_node_[node_index] = std::move(rule);
+Rules& Rules::by_node(int node_index, Rule rule, Reads reads) {
+  by_node_[node_index] = {std::move(rule), reads};
   return *this;
 }
 
-const Rule* Rules::find(int node_index, const Node& node) const {
+const Rules::Entry* Rules::entry(int node_index, const Node& node) const {
   if (auto it = by_node_.find(node_index); it != by_node_.end()) return &it->second;
   if (auto it = by_op_.find(node.op_type); it != by_op_.end()) return &it->second;
   return nullptr;
+}
+
+const Rule* Rules::find(int node_index, const Node& node) const {
+  const Entry* e = entry(node_index, node);
+  return e ? &e->rule : nullptr;
+}
+
+std::vector<ValueId> Rules::values_read(const Graph& graph) const {
+  std::vector<ValueId> values;
+  const auto add = [&](const std::vector<ValueId>& read) {
+    for (ValueId v : read) {
+      if (v != kNoValue && !graph.values[v].is_constant()) values.push_back(v);
+    }
+  };
+  for (int n = 0; n < static_cast<int>(graph.nodes.size()); ++n) {
+    const Entry* e = entry(n, graph.nodes[n]);
+    if (e && e->reads.inputs) add(graph.nodes[n].inputs);
+    if (e && e->reads.outputs) add(graph.nodes[n].outputs);
+  }
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  return values;
 }
 
 namespace engine {

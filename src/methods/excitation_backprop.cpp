@@ -20,10 +20,16 @@ std::vector<at::Tensor> winning_probabilities(const Context& c, const lrp::Mappi
                        lrp::composite_rules(c.model, mapping, options));
 }
 
-Explanation excitation_backprop(const Context& c, bool contrastive) {
-  const Graph& graph = c.model.graph();
+// z+ on every linear layer.
+lrp::Mapping excitation_mapping(const Graph& graph) {
   lrp::Mapping mapping;
   lrp::parse_mapping("conv=zplus;dense=zplus;pool=zplus", graph, mapping);
+  return mapping;
+}
+
+Explanation excitation_backprop(const Context& c, bool contrastive) {
+  const Graph& graph = c.model.graph();
+  lrp::Mapping mapping = excitation_mapping(graph);
   const bool at_layer = c.params.has("layer");
   const ValueId stop = at_layer ? c.layer() : c.model.input();
 
@@ -78,6 +84,13 @@ void add_excitation_backprop_methods(std::vector<MethodInfo>& registry) {
                       true, false, false, "input or layer", "1 forward + 2 modified backwards",
                       parameters, citation,
                       [](const Context& c) { return excitation_backprop(c, true); }});
+  // The dual rule of the contrastive variant reads what z+ reads: the layer's input.
+  for (auto it = registry.end() - 2; it != registry.end(); ++it) {
+    it->trace_reads = [](const Model& model, const Params&) {
+      return lrp::composite_rules(model, excitation_mapping(model.graph()), {})
+          .values_read(model.graph());
+    };
+  }
 }
 
 }  // namespace whitebox::explainers

@@ -33,8 +33,14 @@ struct Options {
   double sum_epsilon = 0.0;  // stabilizer of the residual (Sum) split; 0: exact, z = 0 drops R
 };
 
+// A rule with the forward values it reads of its node.
+struct NodeRule {
+  Rule rule;
+  Reads reads;
+};
+
 // The rule of one linear node. zB reads the pixel bounds from `preprocessing`.
-Rule linear_rule(const LinearRule& rule, const Options& options,
+NodeRule linear_rule(const LinearRule& rule, const Options& options,
                  const Preprocessing& preprocessing);
 // Rules for the non-linear nodes: activations pass relevance unchanged, Sum splits it by the
 // inputs' shares, Mul by a gate passes it to the gated input, BatchNormalization and constant
@@ -42,7 +48,7 @@ Rule linear_rule(const LinearRule& rule, const Options& options,
 // MaxPool per `options.maxpool`. Returns
 // nullopt when the op keeps its exact VJP (shape operators: Concat, Split, Reshape, ...); for any
 // other op, a rule that throws ArgumentError naming the node when relevance reaches it.
-std::optional<Rule> structural_rule(const Node& node, const Options& options);
+std::optional<NodeRule> structural_rule(const Node& node, const Options& options);
 
 // Which linear rules a composite assigns: by layer kind ("conv", "dense", "pool"), by position
 // ("first", "last": the first and last linear layers in topological order) and by node name.

@@ -143,7 +143,9 @@ Rules composite_rules(const Model& model, const Mapping& mapping, const Options&
     const Node& node = graph.nodes[i];
     const std::string kind = kind_of(node);
     if (kind.empty()) {
-      if (std::optional<Rule> rule = structural_rule(node, options)) rules.by_node(i, *rule);
+      if (std::optional<NodeRule> rule = structural_rule(node, options)) {
+        rules.by_node(i, rule->rule, rule->reads);
+      }
       continue;
     }
     std::optional<LinearRule> chosen;
@@ -159,13 +161,17 @@ Rules composite_rules(const Model& model, const Mapping& mapping, const Options&
       chosen = LinearRule{};  // LRP-0
     }
     if (chosen) {
-      rules.by_node(i, linear_rule(*chosen, options, model.preprocessing));
+      const NodeRule rule = linear_rule(*chosen, options, model.preprocessing);
+      rules.by_node(i, rule.rule, rule.reads);
     } else {
       const std::string name = node.name, op = node.op_type;
-      rules.by_node(i, [name, op, kind](const NodeContext&, const Tensors&) -> Tensors {
-        throw ArgumentError("LRP: no rule for node '" + name + "' (" + op +
-                            "): the composite assigns none to kind '" + kind + "'");
-      });
+      rules.by_node(
+          i,
+          [name, op, kind](const NodeContext&, const Tensors&) -> Tensors {
+            throw ArgumentError("LRP: no rule for node '" + name + "' (" + op +
+                                "): the composite assigns none to kind '" + kind + "'");
+          },
+          Reads{false, false});
     }
   }
   return rules;
@@ -173,13 +179,18 @@ Rules composite_rules(const Model& model, const Mapping& mapping, const Options&
 
 namespace {
 
+// The rule table that params choose over the method's composite and bias defaults.
+Rules rules_for(const Model& model, const Params& params, const std::string& fallback_composite,
+                const std::string& default_bias) {
+  const Options options = options_from(params, default_bias);
+  Mapping mapping = preset(params.text("composite", fallback_composite), model.graph());
+  if (params.has("rule")) parse_mapping(params.text("rule", ""), model.graph(), mapping);
+  return composite_rules(model, mapping, options);
+}
+
 Explanation run(const Context& c, const std::string& fallback_composite,
                 const std::string& default_bias) {
-  const Options options = options_from(c.params, default_bias);
-  const Graph& graph = c.model.graph();
-  Mapping mapping = preset(c.params.text("composite", fallback_composite), graph);
-  if (c.params.has("rule")) parse_mapping(c.params.text("rule", ""), graph, mapping);
-  const Rules rules = composite_rules(c.model, mapping, options);
+  const Rules rules = rules_for(c.model, c.params, fallback_composite, default_bias);
 
   // The relevance put in at the output is the target logit itself.
   const at::Tensor seed = target_one_hot(c) * c.trace[c.model.output()];
@@ -244,6 +255,9 @@ void add_relevance_methods(std::vector<MethodInfo>& registry) {
     registry.push_back({name, aliases, Family::Relevance, summary + summary_tail, true, false,
                         false, "input", "1 forward + 1 modified backward", params, cite,
                         [composite, bias](const Context& c) { return lrp::run(c, composite, bias); }});
+    registry.back().trace_reads = [composite, bias](const Model& model, const Params& params) {
+      return lrp::rules_for(model, params, composite, bias).values_read(model.graph());
+    };
   };
   add("lrp", {"lrp-epsilon-plus-flat"},
       "layer-wise relevance propagation: the target logit redistributed layer by layer onto the "

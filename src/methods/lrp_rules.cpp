@@ -368,14 +368,18 @@ LinearRule parse_rule(const std::string& text) {
   return rule;
 }
 
-Rule linear_rule(const LinearRule& rule, const Options& options,
-                 const Preprocessing& preprocessing) {
-  return [rule, options, preprocessing](const NodeContext& n, const Tensors& out) {
-    return linear_relevance(rule, options, preprocessing, n, out);
-  };
+NodeRule linear_rule(const LinearRule& rule, const Options& options,
+                     const Preprocessing& preprocessing) {
+  // The rules with z = W x (+ b) read it off the layer's output.
+  const bool reads_output =
+      rule.kind == Kind::Zero || rule.kind == Kind::Epsilon || rule.kind == Kind::ZBox;
+  return {[rule, options, preprocessing](const NodeContext& n, const Tensors& out) {
+            return linear_relevance(rule, options, preprocessing, n, out);
+          },
+          Reads{/*inputs=*/true, reads_output}};
 }
 
-std::optional<Rule> structural_rule(const Node& node, const Options& options) {
+std::optional<NodeRule> structural_rule(const Node& node, const Options& options) {
   static const std::vector<std::string> activations = {
       "Relu",  "Clip",        "LeakyRelu", "PRelu",    "Elu",  "Selu",     "Celu",
       "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",   "Softplus", "Gelu", "Mish"};
@@ -387,7 +391,7 @@ std::optional<Rule> structural_rule(const Node& node, const Options& options) {
   auto in = [&](const std::vector<std::string>& list) {
     return std::find(list.begin(), list.end(), op) != list.end();
   };
-  if (in(activations)) return Rule(pass_through);
+  if (in(activations)) return NodeRule{pass_through, Reads{false, false}};
   if (in(routing)) return std::nullopt;
   if (op == "MaxPool" || op == "GlobalMaxPool") {
     if (options.maxpool == MaxPoolRule::Winner) return std::nullopt;  // the gradient's routing
@@ -395,7 +399,7 @@ std::optional<Rule> structural_rule(const Node& node, const Options& options) {
     return linear_rule(zero, Options{Bias::Ignore, options.maxpool, 0.0}, Preprocessing{});
   }
   if (op == "Sum" || (op == "Add" && node.inputs.size() == 2)) {
-    return Rule([options](const NodeContext& n, const Tensors& out) {
+    return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
       Tensors result(n.inputs.size());
       if (out.empty() || !out[0].defined()) return result;
       const int computed = only_computed(n);
@@ -416,19 +420,19 @@ std::optional<Rule> structural_rule(const Node& node, const Options& options) {
         if (n.wanted[i]) result[i] = at::sum_to(n.inputs[i] * s, n.inputs[i].sizes());
       }
       return result;
-    });
+    })};
   }
   if (op == "Sub" || op == "Div") {
-    return Rule([options](const NodeContext& n, const Tensors& out) {
+    return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
       if (n.node.inputs.size() != 2 || only_computed(n) != 0) {
         no_rule(n.node, "only a computed value minus / divided by a constant has a rule");
       }
       if (n.node.op_type == "Div") return affine(n, out, 0, n.outputs[0], at::Tensor(), options);
       return affine(n, out, 0, n.inputs[0], -n.inputs[1], options);
-    });
+    })};
   }
   if (op == "Mul") {
-    return Rule([options](const NodeContext& n, const Tensors& out) {
+    return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
       if (n.node.inputs.size() != 2) no_rule(n.node, "");
       const int computed = only_computed(n);
       if (computed >= 0) return affine(n, out, computed, n.outputs[0], at::Tensor(), options);
@@ -448,20 +452,20 @@ std::optional<Rule> structural_rule(const Node& node, const Options& options) {
         result[1 - gate] = at::sum_to(out[0], n.inputs[1 - gate].sizes());
       }
       return result;
-    });
+    })};
   }
   if (op == "ReduceMean" || op == "ReduceSum") {
     // Linear with non-negative weights and no bias: the z-rule through the node's own VJP.
-    return Rule([](const NodeContext& n, const Tensors& out) {
+    return NodeRule{Rule([](const NodeContext& n, const Tensors& out) {
       Tensors result(n.inputs.size());
       if (out.empty() || !out[0].defined()) return result;
       const Tensors c = n.vjp({divide(out[0], n.outputs[0], 0.0)});
       result[0] = n.inputs[0] * c[0];
       return result;
-    });
+    })};
   }
   if (op == "BatchNormalization") {
-    return Rule([options](const NodeContext& n, const Tensors& out) {
+    return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
       for (size_t i = 1; i < 5 && i < n.node.inputs.size(); ++i) {
         if (!is_constant(n.graph, n.node.inputs[i])) no_rule(n.node, "non-constant statistics");
       }
@@ -473,9 +477,10 @@ std::optional<Rule> structural_rule(const Node& node, const Options& options) {
           (n.inputs[1] / at::sqrt(n.inputs[4] + attribute(n.node, "epsilon", 1e-5))).reshape(shape);
       const at::Tensor shift = n.inputs[2].reshape(shape) - n.inputs[3].reshape(shape) * scale;
       return affine(n, out, 0, x * scale, shift, options);
-    });
+    })};
   }
-  return Rule([](const NodeContext& n, const Tensors&) -> Tensors { no_rule(n.node, ""); });
+  return NodeRule{Rule([](const NodeContext& n, const Tensors&) -> Tensors { no_rule(n.node, ""); }),
+                  Reads{false, false}};
 }
 
 }  // namespace whitebox::explainers::lrp

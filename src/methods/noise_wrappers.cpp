@@ -55,12 +55,8 @@ Explanation noise_wrapper(const Context& c, Aggregate how) {
   const at::Tensor copies = (x.unsqueeze(1) + sigma.view(sigma_shape) * eps).reshape(shape);
   const std::vector<int64_t> classes = repeat_each(c.classes, samples);
 
-  // The copies' traces keep only what the base method reads: lean when it reads plain gradients.
-  TraceOptions options = c.trace_options;
-  if (base.lean_trace && !options.outputs_only) {
-    options.lean = true;
-    options.keep = named_layers(c.model, c.params);
-  }
+  // The copies' traces keep only what the base method reads.
+  const TraceOptions options = trace_options_for({&base}, c.model, c.params);
   std::vector<at::Tensor> attributions, maps;
   Explanation first;
   for (int64_t start = 0; start < n * samples; start += batch) {

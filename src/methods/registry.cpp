@@ -48,16 +48,34 @@ const MethodInfo& find_method(const std::string& name) {
   throw LookupError("unknown method '" + name + "' (valid: " + valid + ")");
 }
 
+namespace explainers {
+
+TraceOptions trace_options_for(const std::vector<const MethodInfo*>& methods, const Model& model,
+                               const Params& params) {
+  TraceOptions options;
+  options.lean = std::all_of(methods.begin(), methods.end(), [](const MethodInfo* m) {
+    return m->lean_trace || m->trace_reads;
+  });
+  if (!options.lean) return options;
+  // Layers named by the user stay in the trace (the default CAM layer, an activation's output,
+  // always does), and so do the values rule tables read.
+  options.keep = named_layers(model, params);
+  for (const MethodInfo* m : methods) {
+    if (!m->trace_reads) continue;
+    const std::vector<ValueId> read = m->trace_reads(model, params);
+    options.keep.insert(options.keep.end(), read.begin(), read.end());
+  }
+  return options;
+}
+
+}  // namespace explainers
+
 std::map<std::string, Explanation> explain(const Model& model, const at::Tensor& input,
                                            const std::vector<std::string>& method_names,
                                            const Target& target, const Params& params) {
   std::vector<const MethodInfo*> chosen;
   for (const auto& name : method_names) chosen.push_back(&find_method(name));
-  // A lean trace when every method allows it; layers named by the user stay in it (the default
-  // CAM layer, an activation's output, always does).
-  TraceOptions options;
-  options.lean = std::all_of(chosen.begin(), chosen.end(), [](const MethodInfo* m) { return m->lean_trace; });
-  if (options.lean) options.keep = explainers::named_layers(model, params);
+  const TraceOptions options = explainers::trace_options_for(chosen, model, params);
   const auto start = std::chrono::steady_clock::now();
   const Context context(model, input, target, params, options);
   // One sweep serves every method that reads the plain gradient at the input or the layer.
