@@ -67,6 +67,37 @@ TEST(Passes, CanonicalizeKeepsTheFunctionAndSimplifiesTheGraph) {
   EXPECT_LT(relative_error(sweep_gradient(after, x, seed), sweep_gradient(before, x, seed)), 1e-13);
 }
 
+TEST(Passes, OneByOneAveragePoolingIsAnIdentityThatKeepsItsNames) {
+  Graph original = residual_graph();
+  Node& pool = original.nodes[2];  // the Identity, now a 1x1 average pooling with stride 1
+  pool.op_type = "AveragePool";
+  pool.name = "pool";
+  pool.attributes = {{"kernel_shape", std::vector<int64_t>{1, 1}},
+                     {"strides", std::vector<int64_t>{1, 1}}};
+  Graph canonical = original;
+  passes::canonicalize(canonical);
+  EXPECT_EQ(op_types(canonical), (std::vector<std::string>{"Conv", "Conv", "Sum", "Add"}));
+  // Its node and value names reach the value that replaced them: the folded convolution's output.
+  const ValueId conv_output = canonical.nodes[0].outputs[0];
+  EXPECT_EQ(canonical.resolve("i"), conv_output);
+  EXPECT_EQ(canonical.resolve("pool"), conv_output);
+
+  const Model before = Model::from_graph(std::move(original));
+  const Model after = Model::from_graph(std::move(canonical));
+  const at::Tensor x = at::randn({2, 3, 6, 6}, at::kDouble);
+  EXPECT_LT(relative_error(after.logits(x), before.logits(x)), 1e-13);
+}
+
+TEST(Passes, AveragePoolingThatMovesValuesStays) {
+  Graph g = residual_graph();
+  Node& pool = g.nodes[2];  // 1x1 windows, but padded: the output grows by one on each side
+  pool.op_type = "AveragePool";
+  pool.attributes = {{"kernel_shape", std::vector<int64_t>{1, 1}},
+                     {"pads", std::vector<int64_t>{1, 1, 1, 1}}};
+  passes::remove_identities(g);
+  EXPECT_EQ(op_types(g)[2], "AveragePool");
+}
+
 TEST(Passes, BatchNormWithASecondReaderStaysANode) {
   Graph g = residual_graph();
   // Let the Sum also read the conv output: folding would change what that reader sees.

@@ -2,30 +2,23 @@
 
 #include <algorithm>
 
+#include "ops/kernel.hpp"
+
 namespace whitebox::passes {
 
 namespace {
 
-// An average pooling over 1x1 windows with stride 1 and no padding (VGG's adaptive pooling of a
-// 7x7 map to 7x7 exports as one).
-bool is_identity_pool(const Node& node) {
+// An average pooling over 1x1 windows with stride 1 and no explicit padding (VGG's adaptive
+// pooling of a 7x7 map to 7x7 exports as one). Any auto_pad pads such a window by zero.
+bool is_identity_pool(const Graph& graph, const Node& node) {
   if (node.op_type != "AveragePool" || node.outputs.size() != 1) return false;
-  auto ints = [&](const std::string& name) {
-    auto it = node.attributes.find(name);
-    const auto* v = it == node.attributes.end() ? nullptr : std::get_if<std::vector<int64_t>>(&it->second);
-    return v ? *v : std::vector<int64_t>{};
-  };
+  const ops::NodeView view(graph, node);
   auto all_equal = [](const std::vector<int64_t>& v, int64_t x) {
     return std::all_of(v.begin(), v.end(), [x](int64_t e) { return e == x; });
   };
-  auto pad = node.attributes.find("auto_pad");
-  const bool explicit_pads = pad == node.attributes.end() ||
-                             std::get_if<std::string>(&pad->second) == nullptr ||
-                             std::get<std::string>(pad->second) == "NOTSET" ||
-                             std::get<std::string>(pad->second) == "VALID";
-  const std::vector<int64_t> kernel = ints("kernel_shape");
-  return !kernel.empty() && all_equal(kernel, 1) && all_equal(ints("strides"), 1) &&
-         all_equal(ints("pads"), 0) && explicit_pads;
+  const std::vector<int64_t> kernel = view.ints("kernel_shape", {});
+  return !kernel.empty() && all_equal(kernel, 1) && all_equal(view.ints("strides", {}), 1) &&
+         all_equal(view.ints("pads", {}), 0);
 }
 
 }  // namespace
@@ -34,7 +27,7 @@ void remove_identities(Graph& graph) {
   const auto readers = graph.consumers();
   std::vector<Node> kept;
   for (auto& node : graph.nodes) {
-    const bool identity = node.op_type == "Identity" || is_identity_pool(node) ||
+    const bool identity = node.op_type == "Identity" || is_identity_pool(graph, node) ||
                           (node.op_type == "Dropout" &&
                            (node.outputs.size() < 2 || node.outputs[1] == kNoValue ||
                             readers[node.outputs[1]].empty()));
