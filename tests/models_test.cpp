@@ -63,6 +63,53 @@ TEST_P(Models, LeanTraceGivesTheSameGradientsWithFewerValues) {
   EXPECT_TRUE(actual[1].equal(expected[1]));
 }
 
+// The last [N, C, H, W] value with H * W > 1, in node order.
+ValueId last_spatial_map(const Model& model, const Trace& full) {
+  ValueId last = kNoValue;
+  for (const Node& node : model.graph().nodes) {
+    for (ValueId v : node.outputs) {
+      if (v != kNoValue && full[v].defined() && full[v].dim() == 4 && full[v].size(2) * full[v].size(3) > 1) {
+        last = v;
+      }
+    }
+  }
+  return last;
+}
+
+TEST_P(Models, TracesForSweepsThatStopAtALayerKeepOnlyWhatFollowsIt) {
+  const Model model = Model::load(fixture(GetParam()) / "model.onnx");
+  const ValueId features = model.graph().resolve("features");
+  const Trace full = model.forward(npy("x"));
+  const ValueId map = last_spatial_map(model, full);
+  ASSERT_NE(map, kNoValue);
+  auto computed = [&](const Trace& t) {
+    int64_t n = 0;
+    for (size_t v = 0; v < t.values().size(); ++v) {
+      n += t.values()[v].defined() && !model.graph().values[v].is_constant();
+    }
+    return n;
+  };
+  TraceOptions to_map;
+  to_map.lean = true;
+  to_map.sweep_stops = std::vector<ValueId>();
+  to_map.keep_last_map = true;
+  const Trace last = model.forward(npy("x"), to_map);
+  TraceOptions to_features;
+  to_features.lean = true;
+  to_features.keep = {features};
+  to_features.sweep_stops = std::vector<ValueId>{features};
+  const Trace named = model.forward(npy("x"), to_features);
+  // The map, the head after it and the input: a fraction of the full trace.
+  EXPECT_LT(2 * computed(last), computed(full));
+  EXPECT_LT(computed(named), computed(full));
+  EXPECT_TRUE(last[map].equal(full[map]));
+  EXPECT_TRUE(last[model.output()].equal(full[model.output()]));
+  EXPECT_TRUE(model.gradient(last, {target()}, {map})[0].equal(
+      model.gradient(full, {target()}, {map})[0]));
+  EXPECT_TRUE(model.gradient(named, {target()}, {features})[0].equal(
+      model.gradient(full, {target()}, {features})[0]));
+}
+
 TEST_P(Models, Float64MatchesPyTorch) {
   const Model model = Model::load(fixture(GetParam()) / "model.onnx").to(at::kDouble);
   const Trace trace = model.forward(npy("x").to(at::kDouble));

@@ -110,9 +110,11 @@ struct MethodInfo {
   // Which plain gradients the method reads, so that one sweep can serve several methods.
   bool uses_input_gradient = false;
   bool uses_layer_gradient = false;
-  // The method reads nothing but plain or ReLU-masked gradients and the values at its layers,
-  // so a lean trace (TraceOptions::lean) serves it.
-  bool lean_trace = false;
+  // What the method reads of the forward trace, so that a lean trace (TraceOptions::lean) can
+  // serve it: anything (the default); plain or ReLU-masked gradients down to the input; plain
+  // gradients down to its layers; the values at its layers only.
+  enum class TraceUse { Anything, InputGradients, LayerGradients, LayerValues };
+  TraceUse trace_use = TraceUse::Anything;
   // Rule-based methods: the values their rule table reads (Rules::values_read), so that a lean
   // trace keeping them serves them too.
   std::function<std::vector<ValueId>(const Model&, const Params&)> trace_reads;

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,12 @@ struct TraceOptions {
   std::vector<ValueId> keep;
   // Keep only the graph's inputs and outputs and `keep` (no sweep can follow): inference.
   bool outputs_only = false;
+  // With lean: the values where every reverse sweep stops, when not at the graph's inputs.
+  // Only the nodes downstream of a stop keep what the sweep reads; {} keeps nothing for it.
+  std::optional<std::vector<ValueId>> sweep_stops;
+  // Keep the last spatial feature map ([N, C, H, W] with H * W > 1: a CAM's default layer) and
+  // every value computed after it (the head), so that a sweep can stop at it.
+  bool keep_last_map = false;
 };
 
 struct LoadOptions {

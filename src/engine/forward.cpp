@@ -1,6 +1,8 @@
 // The forward trace: runs the nodes in order and keeps every value for the reverse sweep.
 #include "engine/engine.hpp"
 
+#include <algorithm>
+
 #include "ops/kernel.hpp"
 #include "whitebox/error.hpp"
 
@@ -15,10 +17,19 @@ std::vector<int> drop_after(const Graph& graph, const TraceOptions& options) {
   for (ValueId v : graph.inputs) needed[v] = 1;
   for (ValueId v : graph.outputs) needed[v] = 1;
   for (ValueId v : options.keep) needed[v] = 1;
+  // swept[v]: a sweep stopping at sweep_stops passes through v.
+  std::vector<char> swept(graph.values.size(), !options.sweep_stops && !options.outputs_only);
+  if (options.sweep_stops) {
+    for (ValueId v : *options.sweep_stops) swept[v] = 1;
+  }
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& node = graph.nodes[n];
-    const ops::VjpReads reads =
-        options.outputs_only ? ops::VjpReads{false, false} : node.kernel->vjp_reads();
+    const bool in_sweep = std::any_of(node.inputs.begin(), node.inputs.end(),
+                                      [&](ValueId v) { return v != kNoValue && swept[v]; });
+    for (ValueId v : node.outputs) {
+      if (v != kNoValue) swept[v] = swept[v] || in_sweep;
+    }
+    const ops::VjpReads reads = in_sweep ? node.kernel->vjp_reads() : ops::VjpReads{false, false};
     for (ValueId v : node.inputs) {
       if (v == kNoValue) continue;
       last_reader[v] = static_cast<int>(n);
@@ -45,6 +56,13 @@ Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& optio
     if (graph.values[v].is_constant()) values[v] = graph.values[v].constant;
   }
   values[graph.inputs.at(0)] = x;
+  // keep_last_map: the values computed since the last spatial map so far (it included), held
+  // until a later map replaces it.
+  std::vector<char> held(graph.values.size(), 0);
+  std::vector<ValueId> since_map;
+  const auto drops_now = [&](ValueId v, size_t n) {
+    return v != kNoValue && !held[v] && drop[v] == static_cast<int>(n);
+  };
   ops::Tensors inputs;
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& node = graph.nodes[n];
@@ -53,7 +71,7 @@ Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& optio
     // Input 0 dropped after this node, and no other tensor on its storage (a view, a kept
     // value, the caller's input): the kernel may reuse it for its output.
     const ValueId first = node.inputs.empty() ? kNoValue : node.inputs[0];
-    bool reusable = !drop.empty() && first != kNoValue && drop[first] == static_cast<int>(n);
+    bool reusable = !drop.empty() && drops_now(first, n);
     if (reusable) {
       values[first].reset();
       reusable = inputs[0].use_count() == 1 && inputs[0].storage().use_count() == 1;
@@ -65,8 +83,26 @@ Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& optio
       values[node.outputs[o]] = std::move(outputs[o]);
     }
     if (drop.empty()) continue;
+    if (options.keep_last_map) {
+      const bool map = std::any_of(node.outputs.begin(), node.outputs.end(), [&](ValueId v) {
+        const at::Tensor& t = v != kNoValue ? values[v] : at::Tensor();
+        return t.defined() && t.dim() == 4 && t.size(2) * t.size(3) > 1;
+      });
+      if (map) {  // the earlier map and its successors are released
+        for (ValueId v : since_map) {
+          held[v] = 0;
+          if (drop[v] >= 0 && drop[v] < static_cast<int>(n)) values[v].reset();
+        }
+        since_map.clear();
+      }
+      if (map || !since_map.empty()) {
+        for (ValueId v : node.outputs) {
+          if (v != kNoValue) held[v] = 1, since_map.push_back(v);
+        }
+      }
+    }
     for (ValueId v : node.inputs) {
-      if (v != kNoValue && drop[v] == static_cast<int>(n)) values[v].reset();
+      if (drops_now(v, n)) values[v].reset();
     }
   }
   return Trace(std::move(values));

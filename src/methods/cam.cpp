@@ -72,7 +72,9 @@ MethodInfo cam_entry(std::string name, std::vector<std::string> aliases, std::st
                   class_discriminative, needs_gradient, /*needs_reference=*/false, "layer",
                   std::move(cost), std::move(hyperparameters), std::move(citation), std::move(run)};
   info.uses_layer_gradient = uses_layer_gradient;
-  info.lean_trace = uses_layer_gradient;  // gradient CAMs read only A and dY/dA at the layer
+  // Gradient CAMs read A and dY/dA at the layer; the others by default the trace (Score-CAM
+  // reruns the part after the layer, MLFEM picks its layers among all the values).
+  if (uses_layer_gradient) info.trace_use = MethodInfo::TraceUse::LayerGradients;
   return info;
 }
 
@@ -219,6 +221,7 @@ void add_cam_methods(std::vector<MethodInfo>& registry) {
       "Zhou, Khosla, Lapedriza, Oliva, Torralba. Learning Deep Features for Discriminative "
       "Localization. CVPR 2016",
       cam, false));
+  registry.back().trace_use = MethodInfo::TraceUse::LayerValues;
   add_gradient_cams(registry);
   add_score_cams(registry);
   add_feature_cams(registry);

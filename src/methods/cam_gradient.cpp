@@ -136,6 +136,7 @@ void add_gradient_cams(std::vector<MethodInfo>& registry) {
       "Localization. ICCV 2017",
       guided_gradcam, true);
   guided.resolution = "input";
+  guided.trace_use = MethodInfo::TraceUse::InputGradients;  // guided backprop to the input
   registry.push_back(std::move(guided));
 }
 

@@ -52,7 +52,7 @@ void add_gradient_methods(std::vector<MethodInfo>& registry) {
                       "Workshop 2014",
                       saliency,
                       /*uses_input_gradient=*/true});
-  registry.back().lean_trace = true;
+  registry.back().trace_use = MethodInfo::TraceUse::InputGradients;
   registry.push_back({"gradient-input",
                       {"gradient-x-input", "input-x-gradient"},
                       Family::Gradient,
@@ -69,7 +69,7 @@ void add_gradient_methods(std::vector<MethodInfo>& registry) {
                       "1605.01713, 2016",
                       gradient_input,
                       /*uses_input_gradient=*/true});
-  registry.back().lean_trace = true;
+  registry.back().trace_use = MethodInfo::TraceUse::InputGradients;
   add_integrated_gradients_method(registry);
   add_modified_gradient_methods(registry);
 }

@@ -87,7 +87,7 @@ void add_integrated_gradients_method(std::vector<MethodInfo>& registry) {
   const auto baseline = baseline_hyperparameters();
   parameters.insert(parameters.begin(), baseline[0]);
   parameters.insert(parameters.begin() + 4, baseline.begin() + 1, baseline.end());
-  registry.back().lean_trace = true;
+  registry.back().trace_use = MethodInfo::TraceUse::InputGradients;
 }
 
 }  // namespace whitebox::explainers

@@ -14,8 +14,10 @@ void add_relevance_methods(std::vector<MethodInfo>& registry); // LRP composites
 void add_pattern_methods(std::vector<MethodInfo>& registry);   // PatternNet, PatternAttribution
 void add_deeplift_methods(std::vector<MethodInfo>& registry);   // Rescale, RevealCancel
 void add_excitation_backprop_methods(std::vector<MethodInfo>& registry);  // and contrastive
-// The trace that serves all of `methods`: lean when each allows it (lean_trace or trace_reads),
-// keeping the layers params name and the values rule tables read; full otherwise.
+// The trace that serves all of `methods`: lean when each allows it (trace_use or trace_reads),
+// keeping the layers params name, the last spatial map for default layers and the values rule
+// tables read, and nothing for the sweep before the layers when no method sweeps further;
+// full otherwise.
 TraceOptions trace_options_for(const std::vector<const MethodInfo*>& methods, const Model& model,
                                const Params& params);
 // Called by add_gradient_methods, in taxonomy order.

@@ -104,7 +104,7 @@ void add_modified_gradient_methods(std::vector<MethodInfo>& registry) {
                       "Springenberg, Dosovitskiy, Brox, Riedmiller. Striving for Simplicity: The "
                       "All Convolutional Net. ICLR Workshop 2015",
                       [](const Context& c) { return modified_gradient(c, Mode::Guided); }});
-  registry.back().lean_trace = true;
+  registry.back().trace_use = MethodInfo::TraceUse::InputGradients;
   registry.push_back({"deconvnet",
                       {"deconvolution"},
                       Family::Gradient,
@@ -121,7 +121,7 @@ void add_modified_gradient_methods(std::vector<MethodInfo>& registry) {
                       "Zeiler, Fergus. Visualizing and Understanding Convolutional Networks. "
                       "ECCV 2014",
                       [](const Context& c) { return modified_gradient(c, Mode::Deconvnet); }});
-  registry.back().lean_trace = true;
+  registry.back().trace_use = MethodInfo::TraceUse::InputGradients;
 }
 
 }  // namespace whitebox::explainers

@@ -142,7 +142,9 @@ void add_noise_methods(std::vector<MethodInfo>& registry) {
                       "Networks Lack Sensitivity to Parameter Values. ICLR Workshop 2018",
                       [](const Context& c) { return noise_wrapper(c, Aggregate::Variance); }});
   // The wrappers read the input and the classes of their context, not its trace.
-  for (auto it = registry.end() - 3; it != registry.end(); ++it) it->lean_trace = true;
+  for (auto it = registry.end() - 3; it != registry.end(); ++it) {
+    it->trace_use = MethodInfo::TraceUse::InputGradients;
+  }
 }
 
 }  // namespace whitebox::explainers

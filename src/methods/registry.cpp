@@ -52,18 +52,34 @@ namespace explainers {
 
 TraceOptions trace_options_for(const std::vector<const MethodInfo*>& methods, const Model& model,
                                const Params& params) {
+  using Use = MethodInfo::TraceUse;
   TraceOptions options;
   options.lean = std::all_of(methods.begin(), methods.end(), [](const MethodInfo* m) {
-    return m->lean_trace || m->trace_reads;
+    return m->trace_use != Use::Anything || m->trace_reads;
   });
   if (!options.lean) return options;
-  // Layers named by the user stay in the trace (the default CAM layer, an activation's output,
-  // always does), and so do the values rule tables read.
-  options.keep = named_layers(model, params);
+  // Layers named by the user stay in the trace, and so do the values rule tables read.
+  const std::vector<ValueId> named = named_layers(model, params);
+  options.keep = named;
+  bool to_input = false;
   for (const MethodInfo* m : methods) {
-    if (!m->trace_reads) continue;
-    const std::vector<ValueId> read = m->trace_reads(model, params);
-    options.keep.insert(options.keep.end(), read.begin(), read.end());
+    if (m->trace_reads) {
+      const std::vector<ValueId> read = m->trace_reads(model, params);
+      options.keep.insert(options.keep.end(), read.begin(), read.end());
+    }
+    const bool at_layers = m->trace_use == Use::LayerGradients || m->trace_use == Use::LayerValues;
+    to_input = to_input || !at_layers;
+    // The default layer: the last spatial map, whatever else the trace drops.
+    if (at_layers && named.empty()) options.keep_last_map = true;
+  }
+  // Sweeps that stop at the layers (or do not run) need nothing from the nodes before them.
+  if (!to_input) {
+    options.sweep_stops = std::vector<ValueId>();
+    for (const MethodInfo* m : methods) {
+      if (m->trace_use == Use::LayerGradients) {
+        options.sweep_stops->insert(options.sweep_stops->end(), named.begin(), named.end());
+      }
+    }
   }
   return options;
 }
