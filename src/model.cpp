@@ -4,6 +4,8 @@
 #include <ATen/Parallel.h>
 
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "engine/engine.hpp"
@@ -68,10 +70,38 @@ Model Model::load(const std::filesystem::path& onnx_file, const LoadOptions& opt
   return model;
 }
 
+struct Model::DerivedCache {
+  std::mutex mutex;
+  std::map<std::pair<ValueId, std::string>, at::Tensor> kept;
+  size_t budget = 0, used = 0;  // bytes
+};
+
 Model Model::from_graph(Graph graph) {
   Model model;
   model.graph_ = with_kernels(std::move(graph));
+  model.derived_ = std::make_shared<DerivedCache>();
+  for (const auto& value : model.graph_->values) {
+    if (value.is_constant() && value.constant.is_floating_point()) {
+      model.derived_->budget += value.constant.nbytes();
+    }
+  }
   return model;
+}
+
+at::Tensor Model::derived(ValueId weight, const std::string& kind,
+                          const std::function<at::Tensor()>& make) const {
+  if (!derived_ || !graph_->values.at(weight).is_constant()) return make();
+  const auto key = std::make_pair(weight, kind);
+  {
+    std::lock_guard<std::mutex> lock(derived_->mutex);
+    if (auto it = derived_->kept.find(key); it != derived_->kept.end()) return it->second;
+  }
+  at::Tensor made = make();
+  std::lock_guard<std::mutex> lock(derived_->mutex);
+  if (derived_->used + made.nbytes() <= derived_->budget && derived_->kept.emplace(key, made).second) {
+    derived_->used += made.nbytes();
+  }
+  return made;
 }
 
 namespace {

@@ -129,6 +129,49 @@ TEST_P(Models, BatchRowsEqualSingleImages) {
   EXPECT_LT(relative_error(logits[2], model.logits(0.5 * x)[0]), 1e-4);
 }
 
+// Derived weights are made once per model, only from constants, and kept only within the
+// budget of the model's own weight size.
+TEST(ModelDerived, KeepsTensorsMadeFromConstantsWithinTheWeightsSize) {
+  ASSERT_TRUE(has_fixture("resnet18"));
+  const Model model = Model::load(fixture("resnet18") / "model.onnx");
+  ValueId weight = kNoValue;
+  int64_t weight_bytes = 0;
+  for (size_t v = 0; v < model.graph().values.size(); ++v) {
+    const Value& value = model.graph().values[v];
+    if (value.is_constant() && value.constant.is_floating_point()) {
+      weight_bytes += value.constant.nbytes();
+      if (weight == kNoValue && value.constant.dim() == 4) weight = static_cast<ValueId>(v);
+    }
+  }
+  ASSERT_NE(weight, kNoValue);
+  int made = 0;
+  const auto positive = [&] {
+    ++made;
+    return model.graph().values[weight].constant.clamp_min(0);
+  };
+  const at::Tensor first = model.derived(weight, "positive", positive);
+  const at::Tensor again = model.derived(weight, "positive", positive);
+  EXPECT_EQ(made, 1);
+  EXPECT_TRUE(again.is_same(first));
+  EXPECT_TRUE(first.equal(model.graph().values[weight].constant.clamp_min(0)));
+  // Another kind is another tensor; a copy of the model shares the kept ones.
+  model.derived(weight, "negative", positive);
+  EXPECT_EQ(made, 2);
+  const Model copy = model;
+  EXPECT_TRUE(copy.derived(weight, "positive", positive).is_same(first));
+  // A computed value (the input) is never kept, nor what exceeds the budget.
+  model.derived(model.input(), "positive", positive);
+  model.derived(model.input(), "positive", positive);
+  EXPECT_EQ(made, 4);
+  const auto huge = [&] {
+    ++made;
+    return at::empty({weight_bytes / 4 + 1}, at::kFloat);
+  };
+  model.derived(weight, "huge", huge);
+  model.derived(weight, "huge", huge);
+  EXPECT_EQ(made, 6);
+}
+
 const std::vector<std::string> kCases = {
     "alexnet",         "vgg16_bn",          "resnet18",
     "resnext50_32x4d", "wide_resnet50_2",   "densenet121",

@@ -6,6 +6,7 @@
 #include <c10/core/ScalarType.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,11 +102,19 @@ class Model {
   std::vector<at::Tensor> gradient(const Trace& trace, const std::vector<int64_t>& classes,
                                    const std::vector<ValueId>& targets = {}) const;
 
+  // A tensor made by `make` from the constant value `weight` (an LRP rule's positive weights,
+  // say), kept with the model so that later calls reuse it while all kept tensors fit in the
+  // size of the model's own weights. `kind` names the derivation.
+  at::Tensor derived(ValueId weight, const std::string& kind,
+                     const std::function<at::Tensor()>& make) const;
+
   // How images are turned into input tensors, and class names (empty when unknown).
   Preprocessing preprocessing;
   std::vector<std::string> labels;
 
  private:
+  struct DerivedCache;
+  std::shared_ptr<DerivedCache> derived_;
   std::shared_ptr<const Graph> graph_;
   std::filesystem::path path_;
   LoadOptions options_;

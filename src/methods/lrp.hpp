@@ -39,16 +39,18 @@ struct NodeRule {
   Reads reads;
 };
 
-// The rule of one linear node. zB reads the pixel bounds from `preprocessing`.
-NodeRule linear_rule(const LinearRule& rule, const Options& options,
-                 const Preprocessing& preprocessing);
+// The rule of one linear node. zB reads the pixel bounds from the model's preprocessing; the
+// modified weights of constant ones stay with the model (Model::derived). The rule refers to
+// `model`, which must outlive it.
+NodeRule linear_rule(const LinearRule& rule, const Options& options, const Model& model);
 // Rules for the non-linear nodes: activations pass relevance unchanged, Sum splits it by the
 // inputs' shares, Mul by a gate passes it to the gated input, BatchNormalization and constant
 // Add/Sub/Mul/Div act as element-wise linear layers, ReduceMean / ReduceSum as LRP-0 layers,
 // MaxPool per `options.maxpool`. Returns
 // nullopt when the op keeps its exact VJP (shape operators: Concat, Split, Reshape, ...); for any
 // other op, a rule that throws ArgumentError naming the node when relevance reaches it.
-std::optional<NodeRule> structural_rule(const Node& node, const Options& options);
+std::optional<NodeRule> structural_rule(const Model& model, const Node& node,
+                                       const Options& options);
 
 // Which linear rules a composite assigns: by layer kind ("conv", "dense", "pool"), by position
 // ("first", "last": the first and last linear layers in topological order) and by node name.

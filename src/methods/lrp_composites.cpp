@@ -143,7 +143,7 @@ Rules composite_rules(const Model& model, const Mapping& mapping, const Options&
     const Node& node = graph.nodes[i];
     const std::string kind = kind_of(node);
     if (kind.empty()) {
-      if (std::optional<NodeRule> rule = structural_rule(node, options)) {
+      if (std::optional<NodeRule> rule = structural_rule(model, node, options)) {
         rules.by_node(i, rule->rule, rule->reads);
       }
       continue;
@@ -161,7 +161,7 @@ Rules composite_rules(const Model& model, const Mapping& mapping, const Options&
       chosen = LinearRule{};  // LRP-0
     }
     if (chosen) {
-      const NodeRule rule = linear_rule(*chosen, options, model.preprocessing);
+      const NodeRule rule = linear_rule(*chosen, options, model);
       rules.by_node(i, rule.rule, rule.reads);
     } else {
       const std::string name = node.name, op = node.op_type;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <optional>
 
 #include "methods/lrp.hpp"
@@ -61,6 +62,8 @@ enum class Part { Full, Pos, Neg, Gamma, Square, Ones };
 struct Layer {
   const ops::LinearForm& form;
   at::Tensor w, b;  // w undefined for an implicit weight; b undefined when none
+  const Model& model;
+  ValueId w_value;  // w's value in the graph: a constant one's modified parts stay with the model
 
   // The modified weight, or nullopt where it is zero. Made once per part: a rule uses each in
   // its forward and its transposed pass.
@@ -71,13 +74,23 @@ struct Layer {
     }
     at::Tensor& made = parts[static_cast<size_t>(part)];
     if (made.defined()) return made;
-    switch (part) {
-      case Part::Full: made = w; break;
-      case Part::Pos: made = w.clamp_min(0); break;
-      case Part::Neg: made = w.clamp_max(0); break;
-      case Part::Gamma: made = w + gamma * w.clamp_min(0); break;
-      case Part::Square: made = w * w; break;
-      case Part::Ones: made = at::ones_like(w); break;
+    const auto make = [&] {
+      switch (part) {
+        case Part::Full: break;
+        case Part::Pos: return w.clamp_min(0);
+        case Part::Neg: return w.clamp_max(0);
+        case Part::Gamma: return w + gamma * w.clamp_min(0);
+        case Part::Square: return w * w;
+        case Part::Ones: return at::ones_like(w);
+      }
+      return w;
+    };
+    if (part == Part::Full) {
+      made = w;
+    } else {
+      char kind[48];
+      std::snprintf(kind, sizeof kind, "lrp-part-%d-%a", static_cast<int>(part), gamma);
+      made = model.derived(w_value, kind, make);
     }
     return made;
   }
@@ -123,9 +136,8 @@ at::Tensor bound(const Preprocessing& p, const at::Tensor& x, bool high) {
   return at::tensor(values, at::kDouble).to(x.options()).reshape(shape).expand(x.sizes());
 }
 
-Tensors linear_relevance(const LinearRule& rule, const Options& options,
-                         const Preprocessing& preprocessing, const NodeContext& n,
-                         const Tensors& out) {
+Tensors linear_relevance(const LinearRule& rule, const Options& options, const Model& model,
+                         const NodeContext& n, const Tensors& out) {
   const ops::LinearForm* form = n.node.kernel->linear();
   if (!form) {
     throw ArgumentError("LRP: node '" + n.node.name + "' (" + n.node.op_type +
@@ -136,8 +148,13 @@ Tensors linear_relevance(const LinearRule& rule, const Options& options,
   const int data = form->data_input();
   const at::Tensor& x = n.inputs[data];
   const at::Tensor& r = out[0];
-  const Layer layer{*form, form->weight_input() >= 0 ? n.inputs[form->weight_input()] : at::Tensor(),
-                    form->bias_input() >= 0 ? n.inputs[form->bias_input()] : at::Tensor(), {}};
+  const int weight = form->weight_input();
+  const Layer layer{*form,
+                    weight >= 0 ? n.inputs[weight] : at::Tensor(),
+                    form->bias_input() >= 0 ? n.inputs[form->bias_input()] : at::Tensor(),
+                    model,
+                    weight >= 0 ? n.node.inputs[weight] : kNoValue,
+                    {}};
   const bool absorb = options.bias == Bias::Absorb && layer.b.defined();
   const at::Tensor b = absorb ? layer.b : at::Tensor();
   const at::Tensor none;
@@ -209,7 +226,8 @@ Tensors linear_relevance(const LinearRule& rule, const Options& options,
         throw ArgumentError("LRP: the zb rule applies to a layer reading the model input; node '" +
                             n.node.name + "' (" + n.node.op_type + ") does not");
       }
-      const at::Tensor low = bound(preprocessing, x, false), high = bound(preprocessing, x, true);
+      const at::Tensor low = bound(model.preprocessing, x, false);
+      const at::Tensor high = bound(model.preprocessing, x, true);
       at::Tensor z = full_z();
       if (at::Tensor t = layer.forward(low, Part::Pos, 0, none); t.defined()) z = z - t;
       if (at::Tensor t = layer.forward(high, Part::Neg, 0, none); t.defined()) z = z - t;
@@ -368,18 +386,18 @@ LinearRule parse_rule(const std::string& text) {
   return rule;
 }
 
-NodeRule linear_rule(const LinearRule& rule, const Options& options,
-                     const Preprocessing& preprocessing) {
+NodeRule linear_rule(const LinearRule& rule, const Options& options, const Model& model) {
   // The rules with z = W x (+ b) read it off the layer's output.
   const bool reads_output =
       rule.kind == Kind::Zero || rule.kind == Kind::Epsilon || rule.kind == Kind::ZBox;
-  return {[rule, options, preprocessing](const NodeContext& n, const Tensors& out) {
-            return linear_relevance(rule, options, preprocessing, n, out);
+  return {[rule, options, &model](const NodeContext& n, const Tensors& out) {
+            return linear_relevance(rule, options, model, n, out);
           },
           Reads{/*inputs=*/true, reads_output}};
 }
 
-std::optional<NodeRule> structural_rule(const Node& node, const Options& options) {
+std::optional<NodeRule> structural_rule(const Model& model, const Node& node,
+                                       const Options& options) {
   static const std::vector<std::string> activations = {
       "Relu",  "Clip",        "LeakyRelu", "PRelu",    "Elu",  "Selu",     "Celu",
       "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",   "Softplus", "Gelu", "Mish"};
@@ -396,7 +414,7 @@ std::optional<NodeRule> structural_rule(const Node& node, const Options& options
   if (op == "MaxPool" || op == "GlobalMaxPool") {
     if (options.maxpool == MaxPoolRule::Winner) return std::nullopt;  // the gradient's routing
     LinearRule zero;
-    return linear_rule(zero, Options{Bias::Ignore, options.maxpool, 0.0}, Preprocessing{});
+    return linear_rule(zero, Options{Bias::Ignore, options.maxpool, 0.0}, model);
   }
   if (op == "Sum" || (op == "Add" && node.inputs.size() == 2)) {
     return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
