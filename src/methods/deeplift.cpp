@@ -60,11 +60,12 @@ struct Sweep {
   // `contribution` is a temporary of dx's shape: the quotient is written into it.
   template <typename Gradient>
   at::Tensor ratio(at::Tensor contribution, const at::Tensor& dx, Gradient gradient) const {
-    const at::Tensor large = dx.abs() > eps;
+    const at::Tensor magnitude = dx.abs();
     const at::Tensor q = contribution.sizes().equals(dx.sizes()) ? contribution.div_(dx)
                                                                  : contribution / dx;
+    if (dx.numel() == 0 || magnitude.min().item<double>() > eps) return q;
     // Where |dx| <= eps the quotient may be inf or nan: where() selects the gradient there.
-    return large.all().item<bool>() ? q : at::where(large, q, gradient());
+    return at::where(magnitude > eps, q, gradient());
   }
 };
 
