@@ -90,7 +90,7 @@ Model Model::from_graph(Graph graph) {
 
 at::Tensor Model::derived(ValueId weight, const std::string& kind,
                           const std::function<at::Tensor()>& make) const {
-  if (!derived_ || !graph_->values.at(weight).is_constant()) return make();
+  if (!derived_ || weight < 0 || !graph_->values.at(weight).is_constant()) return make();
   const auto key = std::make_pair(weight, kind);
   {
     std::lock_guard<std::mutex> lock(derived_->mutex);
