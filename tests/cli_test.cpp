@@ -92,6 +92,17 @@ TEST(Cli, PredictSeveralImages) {
   EXPECT_NE(r.out.find("coffee.png"), std::string::npos);
 }
 
+// The global options may also follow the command, as the README's examples write them.
+TEST(Cli, GlobalOptionsAfterTheCommand) {
+  REQUIRE_CLI();
+  const Result before = run_cli({"--model", small_model(), "predict", photo("chelsea.png"), "-k", "2"});
+  const Result after = run_cli({"predict", photo("chelsea.png"), "-k", "2", "--model", small_model()});
+  const Result bundled = run_cli({"predict", photo("chelsea.png"), "-k", "2"});
+  ASSERT_EQ(after.code, 0) << after.err;
+  EXPECT_EQ(after.out, before.out);
+  EXPECT_NE(after.out, bundled.out);
+}
+
 TEST(Cli, InspectListsNodesAndCamCandidates) {
   REQUIRE_CLI();
   const Result r = run_cli({"inspect", small_model()});

@@ -128,6 +128,9 @@ int main(int argc, char** argv) {
   CLI::App app{"whitebox: explain the decisions of CNN image classifiers (ONNX models)", "whitebox"};
   app.set_version_flag("--version", "whitebox " WHITEBOX_VERSION);
   app.require_subcommand(1);
+  // Subcommands (created below, which inherit this) pass unknown options up: the global ones
+  // may come after the command too (`whitebox explain cat.jpg --model m.onnx`).
+  app.fallthrough();
 
   Global global;
   app.add_option("--threads", global.threads, "CPU threads (0: all cores)")
