@@ -97,7 +97,9 @@ Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& optio
       }
       if (map || !since_map.empty()) {
         for (ValueId v : node.outputs) {
-          if (v != kNoValue) held[v] = 1, since_map.push_back(v);
+          if (v == kNoValue) continue;
+          held[v] = 1;
+          since_map.push_back(v);
         }
       }
     }

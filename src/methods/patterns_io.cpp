@@ -68,7 +68,7 @@ void Patterns::save(const fs::path& folder) const {
     const LayerFingerprint& f = model[i];
     const auto found = by_node.find(f.node);
     if (found == by_node.end()) throw ArgumentError("no pattern for layer '" + f.node + "'");
-    char name[32];
+    char name[48];  // room for any size_t index
     std::snprintf(name, sizeof name, "layer_%04zu.npy", i);
     write_npy(folder / name, found->second);
     nlohmann::json layer = {{"node", f.node},

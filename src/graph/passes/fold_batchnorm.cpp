@@ -60,7 +60,7 @@ void fold_batchnorm(Graph& graph) {
   std::vector<bool> removed(graph.nodes.size(), false);
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& bn = graph.nodes[n];
-    if (bn.op_type != "BatchNormalization" || bn.outputs.size() > 1 && bn.outputs[1] != kNoValue) {
+    if (bn.op_type != "BatchNormalization" || (bn.outputs.size() > 1 && bn.outputs[1] != kNoValue)) {
       continue;
     }
     const ValueId x = bn.inputs.at(0);
