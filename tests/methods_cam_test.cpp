@@ -92,6 +92,26 @@ TEST_P(MethodsCam, AgreesWithPyTorchReferenceInFloat64) {
   }
 }
 
+// Alone, the layer-level CAMs run on a trace that keeps only the layer and what follows it
+// (TraceOptions::sweep_stops, keep_last_map); beside MLFEM, which reads the whole trace, on a
+// full one. The maps and the default layer must not differ.
+TEST_P(MethodsCam, TracesKeepingOnlyTheHeadGiveTheSameMaps) {
+  const Model model = load();
+  const at::Tensor x = npy("x");
+  const std::vector<std::string> lean = {"gradcam", "gradcam++", "layercam", "eigencam", "fem"};
+  std::vector<std::string> full = lean;
+  full.push_back("mlfem");
+  for (const Params& params : {Params(), reference_params()}) {
+    const auto alone = explain(model, x, lean, Target::index(target()), params);
+    const auto beside = explain(model, x, full, Target::index(target()), params);
+    for (const auto& name : lean) {
+      EXPECT_EQ(alone.at(name).layer, beside.at(name).layer) << name;
+      EXPECT_TRUE(alone.at(name).attribution.equal(beside.at(name).attribution))
+          << name << " at " << alone.at(name).layer;
+    }
+  }
+}
+
 TEST_P(MethodsCam, CamWhereTheHeadIsPoolingAndOneLinearLayer) {
   const Model model = load();
   const at::Tensor x = npy("x");

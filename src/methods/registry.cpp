@@ -74,12 +74,10 @@ TraceOptions trace_options_for(const std::vector<const MethodInfo*>& methods, co
   }
   // Sweeps that stop at the layers (or do not run) need nothing from the nodes before them.
   if (!to_input) {
-    options.sweep_stops = std::vector<ValueId>();
-    for (const MethodInfo* m : methods) {
-      if (m->trace_use == Use::LayerGradients) {
-        options.sweep_stops->insert(options.sweep_stops->end(), named.begin(), named.end());
-      }
-    }
+    const bool sweeps = std::any_of(methods.begin(), methods.end(), [](const MethodInfo* m) {
+      return m->trace_use == Use::LayerGradients;
+    });
+    options.sweep_stops = sweeps ? named : std::vector<ValueId>();
   }
   return options;
 }
