@@ -19,6 +19,7 @@
 
 #include "methods/arguments.hpp"
 #include "methods/baseline.hpp"
+#include "methods/lrp.hpp"
 #include "methods/methods.hpp"
 #include "methods/quadrature.hpp"
 #include "ops/kernel.hpp"
@@ -46,6 +47,7 @@ enum class Nonlinearity { Rescale, RevealCancel };
 
 // What the rules share: both forward traces and the RevealCancel hand-over.
 struct Sweep {
+  const Model& model;
   const Graph& graph;
   const Trace& trace;      // of the input
   const Trace& reference;  // of the reference input
@@ -56,6 +58,12 @@ struct Sweep {
   std::map<ValueId, at::Tensor> negative;
 
   at::Tensor delta(ValueId v) const { return trace[v] - reference[v]; }
+  // A linear node's weight split by sign, {W+, W-}; undefined for an implicit (pooling) weight.
+  std::pair<at::Tensor, at::Tensor> signed_weights(const Node& node, const ops::LinearForm& form) const {
+    if (form.weight_input() < 0) return {};
+    const ValueId w = node.inputs[form.weight_input()];
+    return {lrp::signed_weight(model, w, trace[w], true), lrp::signed_weight(model, w, trace[w], false)};
+  }
   // contribution / dx where |dx| > eps, else the gradient's multiplier (computed only then).
   // `contribution` is a temporary of dx's shape: the quotient is written into it.
   template <typename Gradient>
@@ -99,11 +107,9 @@ std::pair<at::Tensor, at::Tensor> signed_parts(const Sweep& s, const Node& produ
   if (const ops::LinearForm* form = producer.kernel->linear(); form && !kMaxima.count(producer.op_type)) {
     const ValueId a = producer.inputs[form->data_input()];
     const at::Tensor da = s.delta(a);
-    const at::Tensor w = form->weight_input() >= 0 ? s.trace[producer.inputs[form->weight_input()]]
-                                                   : at::Tensor();
+    const auto [wp, wn] = s.signed_weights(producer, *form);
     const at::Tensor up = da.clamp_min(0), down = da.clamp_max(0);
-    if (!w.defined()) return {form->apply(up, w, {}), form->apply(down, w, {})};  // weights >= 0
-    const at::Tensor wp = w.clamp_min(0), wn = w.clamp_max(0);
+    if (!wp.defined()) return {form->apply(up, wp, {}), form->apply(down, wp, {})};  // weights >= 0
     return {form->apply(up, wp, {}) + form->apply(down, wn, {}),
             form->apply(down, wp, {}) + form->apply(up, wn, {})};
   }
@@ -171,12 +177,11 @@ Tensors split_producer(const Sweep& s, const NodeContext& n, const at::Tensor& m
   if (const ops::LinearForm* form = n.node.kernel->linear(); form && !kMaxima.count(n.node.op_type)) {
     const int data = form->data_input();
     const at::Tensor& a = n.inputs[data];
-    const at::Tensor w = form->weight_input() >= 0 ? n.inputs[form->weight_input()] : at::Tensor();
+    const auto [wp, wn] = s.signed_weights(n.node, *form);
     const at::Tensor da = s.delta(n.node.inputs[data]);
-    if (!w.defined()) {
-      result[data] = by_sign(da, form->apply_transpose(m_up, a, w), form->apply_transpose(m_down, a, w));
+    if (!wp.defined()) {  // an implicit weight (pooling), >= 0
+      result[data] = by_sign(da, form->apply_transpose(m_up, a, wp), form->apply_transpose(m_down, a, wp));
     } else {
-      const at::Tensor wp = w.clamp_min(0), wn = w.clamp_max(0);
       result[data] = by_sign(da, form->apply_transpose(m_up, a, wp) + form->apply_transpose(m_down, a, wn),
                              form->apply_transpose(m_down, a, wp) + form->apply_transpose(m_up, a, wn));
     }
@@ -294,7 +299,7 @@ Explanation deeplift(const Context& c, Nonlinearity kind) {
   const at::Tensor baseline = make_baseline(c);
   const Trace reference = c.model.forward(baseline);
   const Graph& graph = c.model.graph();
-  auto s = std::make_shared<Sweep>(Sweep{graph, c.trace, reference,
+  auto s = std::make_shared<Sweep>(Sweep{c.model, graph, c.trace, reference,
                                          number_at_least(c.params, "eps", 1e-6, 0.0), {}, {}});
   s->consumers.assign(graph.values.size(), 0);
   for (const Node& node : graph.nodes) {

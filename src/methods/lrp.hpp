@@ -43,6 +43,9 @@ struct NodeRule {
 // modified weights of constant ones stay with the model (Model::derived). The rule refers to
 // `model`, which must outlive it.
 NodeRule linear_rule(const LinearRule& rule, const Options& options, const Model& model);
+// The positive (or negative) part of the weight w, the graph's value `weight`: made once per
+// model when that is a constant (Model::derived), on every call otherwise.
+at::Tensor signed_weight(const Model& model, ValueId weight, const at::Tensor& w, bool positive);
 // Rules for the non-linear nodes: activations pass relevance unchanged, Sum splits it by the
 // inputs' shares, Mul by a gate passes it to the gated input, BatchNormalization and constant
 // Add/Sub/Mul/Div act as element-wise linear layers, ReduceMean / ReduceSum as LRP-0 layers,

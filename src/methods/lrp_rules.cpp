@@ -39,6 +39,15 @@ at::Tensor times(const at::Tensor& x, at::Tensor c) {
   return owned ? c.mul_(x) : x * c;
 }
 
+}  // namespace
+
+at::Tensor signed_weight(const Model& model, ValueId weight, const at::Tensor& w, bool positive) {
+  return model.derived(weight, positive ? "positive" : "negative",
+                       [&] { return positive ? w.clamp_min(0) : w.clamp_max(0); });
+}
+
+namespace {
+
 // Whether a value is >= 0 by construction: a ReLU's output, or pooled / reshaped from one.
 bool non_negative(const Graph& graph, ValueId v) {
   const int p = graph.values[v].producer;
@@ -74,23 +83,17 @@ struct Layer {
     }
     at::Tensor& made = parts[static_cast<size_t>(part)];
     if (made.defined()) return made;
-    const auto make = [&] {
-      switch (part) {
-        case Part::Full: break;
-        case Part::Pos: return w.clamp_min(0);
-        case Part::Neg: return w.clamp_max(0);
-        case Part::Gamma: return w + gamma * w.clamp_min(0);
-        case Part::Square: return w * w;
-        case Part::Ones: return at::ones_like(w);
+    switch (part) {
+      case Part::Full: return made = w;
+      case Part::Pos: return made = signed_weight(model, w_value, w, true);
+      case Part::Neg: return made = signed_weight(model, w_value, w, false);
+      case Part::Gamma: {
+        char kind[48];
+        std::snprintf(kind, sizeof kind, "gamma %a", gamma);
+        return made = model.derived(w_value, kind, [&] { return w + gamma * w.clamp_min(0); });
       }
-      return w;
-    };
-    if (part == Part::Full) {
-      made = w;
-    } else {
-      char kind[48];
-      std::snprintf(kind, sizeof kind, "lrp-part-%d-%a", static_cast<int>(part), gamma);
-      made = model.derived(w_value, kind, make);
+      case Part::Square: return made = model.derived(w_value, "square", [&] { return w * w; });
+      case Part::Ones: return made = model.derived(w_value, "ones", [&] { return at::ones_like(w); });
     }
     return made;
   }
