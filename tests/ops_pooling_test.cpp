@@ -153,6 +153,36 @@ TEST(OpsPooling, MaxPool1d) {
   });
 }
 
+// A trace keeps the argmax that the forward found for the sweep (not inference); the VJP from
+// it equals the VJP that pools again, for every padding form.
+TEST(OpsPooling, MaxPoolTraceKeepsTheArgmaxForTheSweep) {
+  at::manual_seed(3);
+  for (const Ints& p : std::vector<Ints>{{0, 0, 0, 0}, {1, 0, 0, 2}}) {
+    Geometry g;
+    g.pads = p;
+    g.strides = {2, 2};
+    g.ceil = true;
+    const Model model = one_node_model("MaxPool", {1, 3, 10, 9}, {}, g.attributes());
+    const at::Tensor x = at::randn({2, 3, 10, 9}, at::kDouble);
+    const Trace trace = model.forward(x);
+    ASSERT_EQ(trace.saved(0).size(), 1u);
+    EXPECT_EQ(trace.saved(0)[0].scalar_type(), at::kLong);
+    TraceOptions lean;
+    lean.lean = true;
+    EXPECT_EQ(model.forward(x, lean).saved(0).size(), 1u);
+    TraceOptions inference;
+    inference.outputs_only = true;
+    EXPECT_TRUE(model.forward(x, inference).saved(0).empty());
+
+    const Node& node = model.graph().nodes[0];
+    const at::Tensor y = trace[node.outputs[0]];
+    const Tensors signal{at::randn_like(y)};
+    const Tensors kept = node.kernel->vjp({x}, {y, trace.saved(0)[0]}, signal, {true});
+    const Tensors pooled_again = node.kernel->vjp({x}, {y}, signal, {true});
+    EXPECT_TRUE(kept[0].equal(pooled_again[0]));
+  }
+}
+
 TEST(OpsPooling, MaxPoolIndicesOutputIsUnsupported) {
   Graph graph;
   graph.values = {Value{"x", {}, {1, 1, 4, 4}, -1}, Value{"y", {}, {}, -1},

@@ -152,6 +152,7 @@ int main(int argc, char** argv) {
 
   try {
     whitebox::set_threads(global.threads);
+    whitebox::keep_freed_memory();
     for (const auto& command : commands) {
       if (command.app->parsed()) command.run(global);
     }

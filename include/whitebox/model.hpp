@@ -23,12 +23,19 @@ namespace whitebox {
 class Trace {
  public:
   Trace() = default;
-  explicit Trace(std::vector<at::Tensor> values) : values_(std::move(values)) {}
+  explicit Trace(std::vector<at::Tensor> values, std::vector<Tensors> saved = {})
+      : values_(std::move(values)), saved_(std::move(saved)) {}
   const at::Tensor& operator[](ValueId id) const { return values_.at(id); }
   const std::vector<at::Tensor>& values() const { return values_; }
+  // What node `node`'s kernel kept for its VJP beyond its outputs (MaxPool's argmax), if any.
+  const Tensors& saved(int node) const {
+    static const Tensors none;
+    return static_cast<size_t>(node) < saved_.size() ? saved_[node] : none;
+  }
 
  private:
   std::vector<at::Tensor> values_;
+  std::vector<Tensors> saved_;  // by node
 };
 
 // What a forward pass keeps.
@@ -122,5 +129,11 @@ class Model {
 
 // Number of intra-op threads LibTorch uses (0: all cores).
 void set_threads(int threads);
+
+// Keeps the memory that freed tensors leave in the process heap instead of handing it back to
+// the system (glibc; elsewhere nothing happens), so that the next pass reuses it rather than
+// faulting fresh pages in: a VGG-16 gradient pass is about 7% faster, a batch of four about 15%.
+// The process then holds on to its peak memory. The CLI does this; library callers choose.
+void keep_freed_memory();
 
 }  // namespace whitebox

@@ -22,7 +22,8 @@ struct NodeContext {
   int node_index;
   const Node& node;
   const Tensors& inputs;   // the forward values of the node's inputs (undefined for omitted ones)
-  const Tensors& outputs;  // the forward values of its outputs
+  // The forward values of its outputs, then what its kernel saved for its VJP (Trace::saved).
+  const Tensors& outputs;
   const std::vector<bool>& wanted;  // which inputs need a signal
 
   // The exact vector-Jacobian product of the node (the gradient rule).

@@ -10,9 +10,16 @@ namespace whitebox::engine {
 
 namespace {
 
-// For a lean trace: the node after which each value can be dropped, -1 for values to keep.
-std::vector<int> drop_after(const Graph& graph, const TraceOptions& options) {
+// What a lean trace keeps: the node after which each value can be dropped (-1: kept), and
+// the nodes whose VJP a sweep may run (they keep what their kernel saves for it).
+struct Keeping {
+  std::vector<int> drop_after;
+  std::vector<char> swept_nodes;
+};
+
+Keeping keeping(const Graph& graph, const TraceOptions& options) {
   std::vector<int> last_reader(graph.values.size(), -1);
+  std::vector<char> swept_nodes(graph.nodes.size(), 0);
   std::vector<char> needed(graph.values.size(), 0);
   for (ValueId v : graph.inputs) needed[v] = 1;
   for (ValueId v : graph.outputs) needed[v] = 1;
@@ -26,6 +33,7 @@ std::vector<int> drop_after(const Graph& graph, const TraceOptions& options) {
     const Node& node = graph.nodes[n];
     const bool in_sweep = std::any_of(node.inputs.begin(), node.inputs.end(),
                                       [&](ValueId v) { return v != kNoValue && swept[v]; });
+    swept_nodes[n] = in_sweep;
     for (ValueId v : node.outputs) {
       if (v != kNoValue) swept[v] = swept[v] || in_sweep;
     }
@@ -42,7 +50,7 @@ std::vector<int> drop_after(const Graph& graph, const TraceOptions& options) {
   for (size_t v = 0; v < needed.size(); ++v) {
     if (needed[v] || graph.values[v].is_constant()) last_reader[v] = -1;
   }
-  return last_reader;
+  return {std::move(last_reader), std::move(swept_nodes)};
 }
 
 }  // namespace
@@ -50,8 +58,10 @@ std::vector<int> drop_after(const Graph& graph, const TraceOptions& options) {
 Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& options) {
   at::NoGradGuard no_grad;
   const bool drops = options.lean || options.outputs_only;
-  const std::vector<int> drop = drops ? drop_after(graph, options) : std::vector<int>{};
+  const Keeping kept = drops ? keeping(graph, options) : Keeping{};
+  const std::vector<int>& drop = kept.drop_after;
   std::vector<at::Tensor> values(graph.values.size());
+  std::vector<ops::Tensors> saved(graph.nodes.size());
   for (size_t v = 0; v < graph.values.size(); ++v) {
     if (graph.values[v].is_constant()) values[v] = graph.values[v].constant;
   }
@@ -82,6 +92,10 @@ Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& optio
     for (size_t o = 0; o < node.outputs.size() && o < outputs.size(); ++o) {
       values[node.outputs[o]] = std::move(outputs[o]);
     }
+    if (outputs.size() > node.outputs.size() && (!drops || kept.swept_nodes[n])) {
+      saved[n].assign(std::make_move_iterator(outputs.begin() + node.outputs.size()),
+                      std::make_move_iterator(outputs.end()));
+    }
     if (drop.empty()) continue;
     if (options.keep_last_map) {
       const bool map = std::any_of(node.outputs.begin(), node.outputs.end(), [&](ValueId v) {
@@ -107,7 +121,7 @@ Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& optio
       if (drops_now(v, n)) values[v].reset();
     }
   }
-  return Trace(std::move(values));
+  return Trace(std::move(values), std::move(saved));
 }
 
 Trace forward_from(const Graph& graph, const Trace& trace, ValueId value,

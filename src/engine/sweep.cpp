@@ -108,6 +108,8 @@ std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
       if (!is_target[v]) signal[v].reset();  // consumed: free it early
     }
     if (!any_wanted) continue;
+    const Tensors& saved = trace.saved(n);
+    outputs.insert(outputs.end(), saved.begin(), saved.end());
 
     inputs.clear();
     for (ValueId v : node.inputs) inputs.push_back(v == kNoValue ? at::Tensor() : trace[v]);

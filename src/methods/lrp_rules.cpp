@@ -111,7 +111,8 @@ struct Layer {
   at::Tensor backward(const at::Tensor& s, const at::Tensor& x, Part part, double gamma) const {
     auto wp = weight(part, gamma);
     if (!wp) return at::Tensor();
-    at::Tensor c = form.apply_transpose(s, x, *wp);
+    at::Tensor c = part == Part::Ones && w.defined() ? form.apply_transpose_ones(s, x, *wp)
+                                                     : form.apply_transpose(s, x, *wp);
     if (!w.defined() && part == Part::Gamma) c = c * (1.0 + gamma);
     return c;
   }
@@ -243,10 +244,14 @@ Tensors linear_relevance(const LinearRule& rule, const Options& options, const M
     case Kind::WSquare:
     case Kind::Flat: {
       // Independent of x: relevance spread by W^2 (or uniformly) over the receptive field.
+      // z depends only on the weight and x's shape, so it stays with the model per shape.
       const Part part = rule.kind == Kind::WSquare ? Part::Square : Part::Ones;
-      const at::Tensor ones = at::ones_like(x);
-      const at::Tensor s = divide(r, layer.forward(ones, part, 0, none), 0.0);
-      relevance = layer.backward(s, x, part, 0);
+      const std::string kind = std::string(part == Part::Square ? "square" : "flat") +
+                               " z for " + c10::str(x.sizes());
+      const at::Tensor z = model.derived(layer.w_value, kind, [&] {
+        return layer.forward(at::ones_like(x), part, 0, none);
+      });
+      relevance = layer.backward(divide(r, z, 0.0), x, part, 0);
       break;
     }
   }

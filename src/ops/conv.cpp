@@ -48,6 +48,14 @@ class Conv final : public Kernel, public LinearForm {
     return window_.unpad_signal(std::get<0>(grads), spatial);
   }
 
+  // Every output channel reads every input channel through the same all-ones kernel (one group):
+  // the signal summed over output channels, passed back through one of them.
+  at::Tensor apply_transpose_ones(const at::Tensor& signal, const at::Tensor& input,
+                                  const at::Tensor& ones) const override {
+    if (groups_ != 1) return apply_transpose(signal, input, ones);
+    return apply_transpose(signal.sum(1, /*keepdim=*/true), input, ones.narrow(0, 0, 1));
+  }
+
   Tensors vjp(const Tensors& in, const Tensors& out, const Tensors& grad,
               const std::vector<bool>& wanted) const override {
     Tensors result(in.size());

@@ -32,6 +32,12 @@ class LinearForm {
   // W'^T signal, shaped like x (x only gives the shape).
   virtual at::Tensor apply_transpose(const at::Tensor& signal, const at::Tensor& x,
                                      const at::Tensor& weight) const = 0;
+  // apply_transpose() for `ones`, a weight of W's shape that is all ones (the flat rule). Forms
+  // whose every output reads every input channel override it with a cheaper pass.
+  virtual at::Tensor apply_transpose_ones(const at::Tensor& signal, const at::Tensor& x,
+                                          const at::Tensor& ones) const {
+    return apply_transpose(signal, x, ones);
+  }
 };
 
 // Which forward values a kernel's exact VJP reads. A lean trace keeps only values that some
@@ -44,11 +50,14 @@ struct VjpReads {
 class Kernel {
  public:
   virtual ~Kernel() = default;
+  // The node's outputs, possibly followed by tensors that its VJP reads and that cost nothing to
+  // keep here (MaxPool's argmax): a trace keeps them and hands them to vjp() after the outputs.
   virtual Tensors forward(const Tensors& inputs) const = 0;
   // The exact vector-Jacobian product: for each input i with wanted[i], the signal
   // sum_j grad_outputs[j] * d outputs[j] / d inputs[i]; undefined tensors elsewhere.
-  // grad_outputs[j] may be undefined (no signal on that output). The default recomputes the
-  // forward under autograd; kernels on the hot path override it with closed forms.
+  // grad_outputs[j] may be undefined (no signal on that output). `outputs` may carry what
+  // forward() kept after the node's outputs, or not (a caller's own recomputation). The default
+  // recomputes the forward under autograd; kernels on the hot path override it with closed forms.
   virtual Tensors vjp(const Tensors& inputs, const Tensors& outputs, const Tensors& grad_outputs,
                       const std::vector<bool>& wanted) const;
   // The node's linear form when it is a linear layer with constant weights (Conv, Gemm, MatMul,

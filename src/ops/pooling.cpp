@@ -140,40 +140,43 @@ class MaxPool final : public Pool, public LinearForm {
     return lower(p.crop(gx));
   }
 
-  // The forward is on the hot path: plain max_pool (no indices); the VJP recomputes them.
+  // The output, then the argmax of every window for the VJP: ATen's max pooling finds it
+  // anyway, so a trace keeps it rather than the VJP pooling again.
   Tensors forward(const Tensors& in) const override {
     const Plan p = plan(in[0]);
-    const at::Tensor x = p.pad(lift(in[0]), -std::numeric_limits<double>::infinity());
-    at::Tensor y = p.kernel.size() == 2
-                       ? at::max_pool2d(x, p.kernel, p.strides, p.pads, p.dilations, p.ceil)
-                       : at::max_pool3d(x, p.kernel, p.strides, p.pads, p.dilations, p.ceil);
-    return {lower(y)};
+    auto [y, indices] = pool(p.pad(lift(in[0]), -std::numeric_limits<double>::infinity()), p);
+    return {lower(y), std::move(indices)};
   }
 
-  Tensors vjp(const Tensors& in, const Tensors&, const Tensors& grad,
+  // outputs[1]: the argmax that forward() returned with the output, when the caller kept it.
+  Tensors vjp(const Tensors& in, const Tensors& out, const Tensors& grad,
               const std::vector<bool>& wanted) const override {
     Tensors result(in.size());
     if (!wanted[0] || grad.empty() || !grad[0].defined()) return result;
     const Plan p = plan(in[0]);
     const at::Tensor x = p.pad(lift(in[0]), -std::numeric_limits<double>::infinity());
+    const at::Tensor indices = out.size() > 1 && out[1].defined() ? out[1] : std::get<1>(pool(x, p));
     const at::Tensor g = lift(grad[0]);
-    at::Tensor gx;
-    if (p.kernel.size() == 2) {
-      auto [y, indices] =
-          at::max_pool2d_with_indices(x, p.kernel, p.strides, p.pads, p.dilations, p.ceil);
-      gx = at::max_pool2d_with_indices_backward(g, x, p.kernel, p.strides, p.pads, p.dilations,
-                                                p.ceil, indices);
-    } else {
-      auto [y, indices] =
-          at::max_pool3d_with_indices(x, p.kernel, p.strides, p.pads, p.dilations, p.ceil);
-      gx = at::max_pool3d_with_indices_backward(g, x, p.kernel, p.strides, p.pads, p.dilations,
-                                                p.ceil, indices);
-    }
+    const at::Tensor gx =
+        p.kernel.size() == 2
+            ? at::max_pool2d_with_indices_backward(g, x, p.kernel, p.strides, p.pads,
+                                                   p.dilations, p.ceil, indices)
+            : at::max_pool3d_with_indices_backward(g, x, p.kernel, p.strides, p.pads,
+                                                   p.dilations, p.ceil, indices);
     result[0] = lower(p.crop(gx));
     return result;
   }
 
+  VjpReads vjp_reads() const override { return {/*inputs=*/true, /*outputs=*/false}; }
+
  private:
+  // Output and argmax of a lifted, padded input.
+  static std::tuple<at::Tensor, at::Tensor> pool(const at::Tensor& x, const Plan& p) {
+    return p.kernel.size() == 2
+               ? at::max_pool2d_with_indices(x, p.kernel, p.strides, p.pads, p.dilations, p.ceil)
+               : at::max_pool3d_with_indices(x, p.kernel, p.strides, p.pads, p.dilations, p.ceil);
+  }
+
   bool undilated_ = true;
 };
 
