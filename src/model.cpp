@@ -213,8 +213,25 @@ std::vector<at::Tensor> Model::sweep(const Trace& trace,
                        rules);
 }
 
+std::vector<at::Tensor> Model::sweep(Trace&& trace,
+                                     const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
+                                     const std::vector<ValueId>& targets, const Rules& rules) const {
+  return engine::sweep(*graph_, trace, seeds, targets.empty() ? std::vector<ValueId>{input()} : targets,
+                       rules, &trace);
+}
+
 std::vector<at::Tensor> Model::gradient(const Trace& trace, const std::vector<int64_t>& classes,
                                         const std::vector<ValueId>& targets) const {
+  return sweep(trace, {{output(), class_seed(trace, classes)}}, targets);
+}
+
+std::vector<at::Tensor> Model::gradient(Trace&& trace, const std::vector<int64_t>& classes,
+                                        const std::vector<ValueId>& targets) const {
+  const at::Tensor seed = class_seed(trace, classes);
+  return sweep(std::move(trace), {{output(), seed}}, targets);
+}
+
+at::Tensor Model::class_seed(const Trace& trace, const std::vector<int64_t>& classes) const {
   const at::Tensor& logits = trace[output()];
   if (logits.dim() != 2 || static_cast<int64_t>(classes.size()) != logits.size(0)) {
     throw ArgumentError("one target class per image is needed (" + std::to_string(classes.size()) +
@@ -227,8 +244,7 @@ std::vector<at::Tensor> Model::gradient(const Trace& trace, const std::vector<in
     }
   }
   const at::Tensor index = at::tensor(classes, at::kLong).to(logits.device());
-  const at::Tensor seed = at::one_hot(index, logits.size(1)).to(logits.scalar_type());
-  return sweep(trace, {{output(), seed}}, targets);
+  return at::one_hot(index, logits.size(1)).to(logits.scalar_type());
 }
 
 void set_threads(int threads) {

@@ -110,6 +110,22 @@ TEST_P(Models, TracesForSweepsThatStopAtALayerKeepOnlyWhatFollowsIt) {
       model.gradient(full, {target()}, {features})[0]));
 }
 
+// A sweep given a trace (an rvalue) frees its values on the way, all but the targets, and
+// computes what a sweep over a kept trace computes.
+TEST_P(Models, OneShotSweepsFreeTheTraceOnTheWay) {
+  const Model model = Model::load(fixture(GetParam()) / "model.onnx");
+  const Trace kept = model.forward(npy("x"));
+  Trace given = model.forward(npy("x"));
+  const at::Tensor expected = model.gradient(kept, {target()})[0];
+  EXPECT_TRUE(model.gradient(std::move(given), {target()})[0].equal(expected));
+  for (size_t v = 0; v < given.values().size(); ++v) {
+    const bool freed = !given.values()[v].defined() || model.graph().values[v].is_constant() ||
+                       static_cast<ValueId>(v) == model.input();
+    EXPECT_TRUE(freed) << model.graph().values[v].name;
+  }
+  for (size_t n = 0; n < model.graph().nodes.size(); ++n) EXPECT_TRUE(given.saved(n).empty());
+}
+
 TEST_P(Models, Float64MatchesPyTorch) {
   const Model model = Model::load(fixture(GetParam()) / "model.onnx").to(at::kDouble);
   const Trace trace = model.forward(npy("x").to(at::kDouble));

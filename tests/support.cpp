@@ -42,7 +42,7 @@ std::string shell_quote(const std::string& arg) {
 ProcessResult run_process(const std::string& program, const std::vector<std::string>& args) {
   TempDir capture;
   std::string command = shell_quote(program);
-  for (const auto& arg : args) command += " " + shell_quote(arg);
+  for (const auto& arg : args) (command += ' ') += shell_quote(arg);
   command += " >" + shell_quote((capture / "out").string()) + " 2>" +
              shell_quote((capture / "err").string());
   const int status = std::system(command.c_str());
@@ -79,6 +79,8 @@ Graph one_node_graph(const std::string& op_type, const std::vector<int64_t>& inp
                      const std::vector<at::Tensor>& constants,
                      const std::map<std::string, Attribute>& attributes, int64_t opset,
                      int outputs) {
+  // Built by appending: GCC 12 warns (wrongly) about "c" + std::to_string(i).
+  const auto numbered = [](char prefix, size_t i) { return std::string(1, prefix) += std::to_string(i); };
   Graph graph;
   graph.opset = opset;
   graph.values.push_back(Value{"x", {}, input_shape, -1});
@@ -93,11 +95,11 @@ Graph one_node_graph(const std::string& op_type, const std::vector<int64_t>& inp
       node.inputs.push_back(kNoValue);
       continue;
     }
-    graph.values.push_back(Value{"c" + std::to_string(i), constants[i], constants[i].sizes().vec(), -1});
+    graph.values.push_back(Value{numbered('c', i), constants[i], constants[i].sizes().vec(), -1});
     node.inputs.push_back(static_cast<ValueId>(graph.values.size() - 1));
   }
   for (int o = 0; o < outputs; ++o) {
-    graph.values.push_back(Value{"y" + std::to_string(o), {}, {}, -1});
+    graph.values.push_back(Value{numbered('y', o), {}, {}, -1});
     node.outputs.push_back(static_cast<ValueId>(graph.values.size() - 1));
   }
   graph.outputs = {node.outputs.at(0)};

@@ -32,6 +32,12 @@ class Trace {
     static const Tensors none;
     return static_cast<size_t>(node) < saved_.size() ? saved_[node] : none;
   }
+  // Frees value `id`, or what node `node` saved: a sweep that owns the trace does so once no
+  // node left to visit reads them.
+  void release(ValueId id) { values_.at(id).reset(); }
+  void release_saved(int node) {
+    if (static_cast<size_t>(node) < saved_.size()) saved_[node].clear();
+  }
 
  private:
   std::vector<at::Tensor> values_;
@@ -104,9 +110,17 @@ class Model {
                                 const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
                                 const std::vector<ValueId>& targets = {},
                                 const Rules& rules = {}) const;
+  // The same on a trace nobody needs afterwards: each value is freed as soon as no node left to
+  // visit reads it, as autograd frees what it saved, so that a one-shot sweep peaks lower.
+  std::vector<at::Tensor> sweep(Trace&& trace,
+                                const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
+                                const std::vector<ValueId>& targets = {},
+                                const Rules& rules = {}) const;
 
   // Gradient of sum_i logits[i, classes[i]] with respect to `targets` (the input when empty).
   std::vector<at::Tensor> gradient(const Trace& trace, const std::vector<int64_t>& classes,
+                                   const std::vector<ValueId>& targets = {}) const;
+  std::vector<at::Tensor> gradient(Trace&& trace, const std::vector<int64_t>& classes,
                                    const std::vector<ValueId>& targets = {}) const;
 
   // A tensor made by `make` from the constant value `weight` (an LRP rule's positive weights,
@@ -120,6 +134,9 @@ class Model {
   std::vector<std::string> labels;
 
  private:
+  // The one-hot seed of gradient() at the logits, after checking the classes.
+  at::Tensor class_seed(const Trace& trace, const std::vector<int64_t>& classes) const;
+
   struct DerivedCache;
   std::shared_ptr<DerivedCache> derived_;
   std::shared_ptr<const Graph> graph_;

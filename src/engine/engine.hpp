@@ -16,8 +16,10 @@ Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& optio
 Trace forward_from(const Graph& graph, const Trace& trace, ValueId value,
                    const at::Tensor& replacement);
 
+// With `owned` (the same object as `trace`), frees each value once no node left to visit reads it.
 std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
                               const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
-                              const std::vector<ValueId>& targets, const Rules& rules);
+                              const std::vector<ValueId>& targets, const Rules& rules,
+                              Trace* owned = nullptr);
 
 }  // namespace whitebox::engine

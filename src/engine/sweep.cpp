@@ -61,7 +61,8 @@ void accumulate(at::Tensor& into, const at::Tensor& signal) {
 
 std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
                               const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
-                              const std::vector<ValueId>& targets, const Rules& rules) {
+                              const std::vector<ValueId>& targets, const Rules& rules,
+                              Trace* owned) {
   at::NoGradGuard no_grad;
   const size_t num_values = graph.values.size();
   // live[v]: signal arriving at v can still reach a target.
@@ -85,13 +86,25 @@ std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
     accumulate(signal[value], seed.to(trace[value].options()));
   }
 
+  // Owning the trace: first_reader[v] is the first node that reads or makes v; once the sweep
+  // has visited it, v can go (targets stay: a target without signal takes its shape).
+  std::vector<int> first_reader(owned ? num_values : 0, -1);
+  for (int n = owned ? static_cast<int>(graph.nodes.size()) - 1 : -1; n >= 0; --n) {
+    for (const auto* values : {&graph.nodes[n].inputs, &graph.nodes[n].outputs}) {
+      for (ValueId v : *values) {
+        if (v != kNoValue) first_reader[v] = n;
+      }
+    }
+  }
+
   Tensors inputs, outputs, out_signal;
   std::vector<bool> wanted;
-  for (int n = static_cast<int>(graph.nodes.size()) - 1; n >= 0; --n) {
+  // Passes the signal through node n.
+  const auto visit = [&](int n) {
     const Node& node = graph.nodes[n];
     bool has_signal = false;
     for (ValueId v : node.outputs) has_signal = has_signal || signal[v].defined();
-    if (!has_signal) continue;
+    if (!has_signal) return;
 
     wanted.assign(node.inputs.size(), false);
     bool any_wanted = false;
@@ -107,7 +120,7 @@ std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
       outputs.push_back(trace[v]);
       if (!is_target[v]) signal[v].reset();  // consumed: free it early
     }
-    if (!any_wanted) continue;
+    if (!any_wanted) return;
     const Tensors& saved = trace.saved(n);
     outputs.insert(outputs.end(), saved.begin(), saved.end());
 
@@ -119,6 +132,19 @@ std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
     for (size_t i = 0; i < node.inputs.size() && i < in_signal.size(); ++i) {
       if (wanted[i] && in_signal[i].defined()) accumulate(signal[node.inputs[i]], in_signal[i]);
     }
+  };
+  for (int n = static_cast<int>(graph.nodes.size()) - 1; n >= 0; --n) {
+    visit(n);
+    if (!owned) continue;
+    inputs.clear();
+    outputs.clear();
+    out_signal.clear();
+    for (const auto* values : {&graph.nodes[n].inputs, &graph.nodes[n].outputs}) {
+      for (ValueId v : *values) {
+        if (v != kNoValue && first_reader[v] == n && !is_target[v]) owned->release(v);
+      }
+    }
+    owned->release_saved(n);
   }
 
   std::vector<at::Tensor> result;
