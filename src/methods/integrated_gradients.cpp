@@ -41,9 +41,11 @@ Explanation integrated_gradients(const Context& c) {
     const at::Tensor k = at::remainder(flat, steps);
     const at::Tensor points = baseline.index_select(0, image) +
                               alphas.index_select(0, k).view(per_point) * diff.index_select(0, image);
-    const Context path = c.with_input(
-        points, std::vector<int64_t>(classes.begin() + start, classes.begin() + end));
-    total.index_add_(0, image, path.gradient(c.model.input()) * weights.index_select(0, k).view(per_point));
+    // A one-shot sweep: the batch's trace is freed on the way back.
+    const at::Tensor gradient =
+        c.model.gradient(c.model.forward(points, c.trace_options),
+                         std::vector<int64_t>(classes.begin() + start, classes.begin() + end))[0];
+    total.index_add_(0, image, gradient * weights.index_select(0, k).view(per_point));
   }
 
   Explanation e;
