@@ -26,8 +26,10 @@ using Kind = LinearRule::Kind;
 // (that relevance is then absorbed, and shows up in the "absorbed" statistic).
 at::Tensor divide(const at::Tensor& r, const at::Tensor& z, double eps) {
   if (eps > 0.0) return r / (z + at::where(z >= 0, eps, -eps));
-  // R / 0 is inf or nan: zeroed in one pass.
-  return at::div(r, z).nan_to_num_(0.0, 0.0, 0.0);
+  // R / 0 is inf or nan: zeroed in one pass, a scalar loop that the (vectorised) sum of the
+  // quotients spares when it is finite, so that none is inf or nan.
+  at::Tensor q = at::div(r, z);
+  return std::isfinite(q.sum().item<double>()) ? q : q.nan_to_num_(0.0, 0.0, 0.0);
 }
 
 // x (.) c, written into c when c is a dense tensor that nothing else holds (a transposed pass's
