@@ -57,6 +57,16 @@ void accumulate(at::Tensor& into, const at::Tensor& signal) {
   into = into.defined() ? into + signal : signal;
 }
 
+// Calls f(v) for every value that `node` reads or makes.
+template <typename F>
+void for_each_value(const Node& node, F f) {
+  for (const auto* values : {&node.inputs, &node.outputs}) {
+    for (ValueId v : *values) {
+      if (v != kNoValue) f(v);
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
@@ -89,11 +99,9 @@ std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
   // Owning the trace: first_reader[v] is the first node that reads or makes v; once the sweep
   // has visited it, v can go (targets stay: a target without signal takes its shape).
   std::vector<int> first_reader(owned ? num_values : 0, -1);
-  for (int n = owned ? static_cast<int>(graph.nodes.size()) - 1 : -1; n >= 0; --n) {
-    for (const auto* values : {&graph.nodes[n].inputs, &graph.nodes[n].outputs}) {
-      for (ValueId v : *values) {
-        if (v != kNoValue) first_reader[v] = n;
-      }
+  if (owned) {
+    for (int n = static_cast<int>(graph.nodes.size()) - 1; n >= 0; --n) {
+      for_each_value(graph.nodes[n], [&](ValueId v) { first_reader[v] = n; });
     }
   }
 
@@ -139,11 +147,9 @@ std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
     inputs.clear();
     outputs.clear();
     out_signal.clear();
-    for (const auto* values : {&graph.nodes[n].inputs, &graph.nodes[n].outputs}) {
-      for (ValueId v : *values) {
-        if (v != kNoValue && first_reader[v] == n && !is_target[v]) owned->release(v);
-      }
-    }
+    for_each_value(graph.nodes[n], [&](ValueId v) {
+      if (first_reader[v] == n && !is_target[v]) owned->release(v);
+    });
     owned->release_saved(n);
   }
 
