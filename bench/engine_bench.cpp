@@ -1,7 +1,6 @@
 // The engine against LibTorch itself: forward, forward + input gradient, load time and the peak
 // memory of the gradient pass, on ResNet-50 and VGG-16 (batch 1, 224x224, 2 threads).
 // Usage: engine_bench MODEL_DIR [runs]   (MODEL_DIR from bench/make_bench_models.py)
-#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/script.h>
 
@@ -13,6 +12,7 @@
 
 #include "timing.hpp"
 #include "whitebox/model.hpp"
+#include "whitebox/runtime.hpp"
 
 namespace fs = std::filesystem;
 using namespace whitebox;
@@ -34,7 +34,7 @@ at::Tensor torch_gradient(torch::jit::Module& module, const at::Tensor& x) {
 
 // Child-process mode: one gradient pass, print the growth of peak memory.
 int peak_mode(const std::string& which, const fs::path& dir, const std::string& name) {
-  at::set_num_threads(2);
+  set_threads(2);
   const at::Tensor x = at::randn({1, 3, 224, 224});
   double growth = 0;
   if (which == "whitebox") {
@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   }
   const fs::path dir = argv[1];
   const int runs = argc > 2 ? std::atoi(argv[2]) : 15;
-  at::set_num_threads(2);
+  set_threads(2);
   keep_freed_memory();  // as the CLI does; the peak-memory children do not
   std::printf("| model | metric | LibTorch | whitebox | ratio |\n|---|---|---|---|---|\n");
   for (const std::string name : {"resnet50", "vgg16"}) {

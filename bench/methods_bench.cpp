@@ -7,7 +7,6 @@
 // trace is ~100 MB of tensors per call) otherwise change the heap that the next row's calls
 // find, and with it their page faults. Each process keeps freed memory in its heap, as the CLI
 // does (keep_freed_memory).
-#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/script.h>
 
@@ -18,6 +17,7 @@
 
 #include "timing.hpp"
 #include "whitebox/explain.hpp"
+#include "whitebox/runtime.hpp"
 
 namespace fs = std::filesystem;
 using namespace whitebox;
@@ -70,7 +70,7 @@ const char* baseline_name(Baseline b) {
 
 // Times one row and prints its table line.
 int run_row(const fs::path& dir, const std::string& name, size_t index, int runs) {
-  at::set_num_threads(2);
+  set_threads(2);
   keep_freed_memory();  // as the CLI does
   const Row row = rows(name).at(index);
   const Model model = Model::load(dir / (name + ".onnx"));

@@ -3,7 +3,6 @@
 // the metrics' own overhead (ranking, substitution, masking, scoring).
 // Usage: metrics_bench [MODEL.onnx] [runs]   (default: the bundled MobileNetV2)
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +12,7 @@
 #include "timing.hpp"
 #include "whitebox/data.hpp"
 #include "whitebox/explain.hpp"
+#include "whitebox/runtime.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/metrics.hpp"
 
@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   const std::filesystem::path file =
       argc > 1 ? std::filesystem::path(argv[1]) : bundled("mobilenet_v2_1.0_224.onnx");
   const int runs = argc > 2 ? std::atoi(argv[2]) : 5;
-  at::set_num_threads(2);
+  set_threads(2);
   const Model model = Model::load(file);
   const at::Tensor x = preprocess(read_image(default_image()), model.preprocessing).tensor;
   const auto maps = explain(model, x, {"saliency"});

@@ -1,11 +1,6 @@
 #include "whitebox/model.hpp"
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
-
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include <fstream>
 #include <map>
@@ -245,20 +240,6 @@ at::Tensor Model::class_seed(const Trace& trace, const std::vector<int64_t>& cla
   }
   const at::Tensor index = at::tensor(classes, at::kLong).to(logits.device());
   return at::one_hot(index, logits.size(1)).to(logits.scalar_type());
-}
-
-void set_threads(int threads) {
-  at::set_num_threads(threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
-}
-
-void keep_freed_memory() {
-#if defined(__GLIBC__)
-  // Allocations below the mmap threshold come from the heap, and a heap top below the trim
-  // threshold is kept: 1 GiB covers every activation of the supported models at batch 8.
-  constexpr int kOneGiB = 1 << 30;
-  mallopt(M_MMAP_THRESHOLD, kOneGiB);
-  mallopt(M_TRIM_THRESHOLD, kOneGiB);
-#endif
 }
 
 }  // namespace whitebox

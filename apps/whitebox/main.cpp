@@ -10,6 +10,7 @@
 #include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/image.hpp"
+#include "whitebox/runtime.hpp"
 
 namespace whitebox::cli {
 

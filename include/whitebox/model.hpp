@@ -144,13 +144,4 @@ class Model {
   LoadOptions options_;
 };
 
-// Number of intra-op threads LibTorch uses (0: all cores).
-void set_threads(int threads);
-
-// Keeps the memory that freed tensors leave in the process heap instead of handing it back to
-// the system (glibc; elsewhere nothing happens), so that the next pass reuses it rather than
-// faulting fresh pages in: a VGG-16 gradient pass is about 7% faster, a batch of four about 15%.
-// The process then holds on to its peak memory. The CLI does this; library callers choose.
-void keep_freed_memory();
-
 }  // namespace whitebox

@@ -12,5 +12,6 @@
 #include "whitebox/preprocess.hpp"
 #include "whitebox/randomisation.hpp"
 #include "whitebox/render.hpp"
+#include "whitebox/runtime.hpp"
 #include "whitebox/rules.hpp"
 #include "whitebox/similarity.hpp"
