@@ -1,3 +1,4 @@
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include "ops_reference.hpp"
@@ -112,6 +113,31 @@ TEST(OpsLinear, MatMulBroadcastAndVectorForms) {
       return reference_matmul(in[0], in[1]);
     });
   }
+}
+
+// Products large enough to be split over the thread pool: a batch of one and a few rows by blocks
+// of the weight's columns (gemv and gemm blocks), a tall operand by rows; forwards and in the VJP.
+TEST(OpsLinear, ProductsSplitOverThreadsMatchTheReference) {
+  at::manual_seed(6);
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  for (const int64_t rows : {1, 3, 300}) {
+    SCOPED_TRACE(testing::Message() << rows << " rows");
+    const at::Tensor w = at::randn({301, 7}, at::kDouble);
+    const at::Tensor b = at::randn({301}, at::kDouble);
+    Model model = one_node_model("Gemm", {rows, 7}, {w, b}, {{"transB", int64_t{1}}});
+    expect_kernel_vjp(kernel_of(model), {at::randn({rows, 7}, at::kDouble), w, b},
+                      [](const std::vector<at::Tensor>& in) {
+                        return reference_gemm(in, 1.0, 1.0, false, true);
+                      });
+    const at::Tensor m = at::randn({7, 301}, at::kDouble);
+    Model matmul = one_node_model("MatMul", {1, rows, 7}, {m});
+    expect_kernel_vjp(kernel_of(matmul), {at::randn({1, rows, 7}, at::kDouble), m},
+                      [](const std::vector<at::Tensor>& in) {
+                        return reference_matmul(in[0], in[1]);
+                      });
+  }
+  at::set_num_threads(threads);
 }
 
 TEST(OpsLinear, ParametersGetNoSignal) {
