@@ -17,8 +17,8 @@ struct Rounds {
   // Median over the rounds of time(f) / time(baseline): the two share each round's machine
   // state, so slow drifts of the machine (other tenants, memory pressure) cancel.
   double ratio(size_t f, size_t baseline) const;
-  // fast(f) / fast(baseline): robust where the machine slows single calls at random (a virtual
-  // machine whose host takes its cores away), which a round's ratio does not cancel.
+  // fast(f) / fast(baseline): robust where single calls run slow at random (threads of another
+  // pool or process on the same cores), which a round's ratio does not cancel.
   double fast_ratio(size_t f, size_t baseline) const { return fast(f) / fast(baseline); }
 };
 Rounds time_rounds(const std::vector<std::function<void()>>& fns, int runs);

@@ -1,6 +1,7 @@
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
+#include "blas.hpp"
 #include "ops_reference.hpp"
 
 namespace whitebox::test {
@@ -119,8 +120,9 @@ TEST(OpsLinear, MatMulBroadcastAndVectorForms) {
 // of the weight's columns (gemv and gemm blocks), a tall operand by rows; forwards and in the VJP.
 TEST(OpsLinear, ProductsSplitOverThreadsMatchTheReference) {
   at::manual_seed(6);
-  const int threads = at::get_num_threads();
+  const int threads = at::get_num_threads(), blas_threads = blas::own_threads();
   at::set_num_threads(2);
+  blas::set_own_threads(1);
   for (const int64_t rows : {1, 3, 300}) {
     SCOPED_TRACE(testing::Message() << rows << " rows");
     const at::Tensor w = at::randn({301, 7}, at::kDouble);
@@ -138,6 +140,7 @@ TEST(OpsLinear, ProductsSplitOverThreadsMatchTheReference) {
                       });
   }
   at::set_num_threads(threads);
+  blas::set_own_threads(blas_threads);
 }
 
 TEST(OpsLinear, ParametersGetNoSignal) {

@@ -8,7 +8,10 @@ namespace whitebox {
 // a thread pool of its own (OpenBLAS built on pthreads, as Debian's LibTorch uses) is set to run
 // on the calling thread instead: its idle workers spin for about a tenth of a second after each
 // call, and the convolutions that follow a dense layer then share their cores with them (a
-// ResNet-50 gradient pass on two cores took 181 ms instead of 112, median of 12).
+// ResNet-50 gradient pass on two cores took 181 ms instead of 112, median of 12). Matrix products
+// then run on LibTorch's pool. A float64 model (LoadOptions::dtype) is the exception: oneDNN has
+// no float64 convolutions, ATen runs them as BLAS products, and those stay on one thread; a
+// program that runs one should set LibTorch's threads alone (at::set_num_threads).
 void set_threads(int threads);
 
 // Keeps the memory that freed tensors leave in the process heap instead of handing it back to

@@ -2,6 +2,7 @@
 #include <ATen/ExpandUtils.h>
 #include <ATen/Parallel.h>
 
+#include "blas.hpp"
 #include "ops/kernel.hpp"
 
 namespace whitebox::ops {
@@ -20,15 +21,17 @@ at::Tensor block_product(const at::Tensor& a, const at::Tensor& b) {
   return at::mm(a, b);
 }
 
-// a @ b for matrices. On the CPU the blocks run on LibTorch's thread pool, since set_threads()
-// leaves BLAS on the calling thread: a tall a is split by rows, which keeps each block's output
-// contiguous, a few rows (a dense layer's batch) by b's columns, so that each thread reads its
-// share of the weights (VGG-16's first classifier layer: 22 ms on one thread, 14 on two).
+// a @ b for matrices. On the CPU, unless the BLAS has a thread pool of its own (set_threads()
+// leaves it on the calling thread), the blocks run on LibTorch's pool: a tall a is split by rows,
+// which keeps each block's output contiguous, a few rows (a dense layer's batch) by b's columns,
+// so that each thread reads its share of the weights (VGG-16's first classifier layer: 22 ms on
+// one thread, 14 on two).
 at::Tensor product(const at::Tensor& a, const at::Tensor& b) {
   constexpr int64_t kMinBlock = 64;  // rows or columns: below this a block is not worth a thread
   const int64_t rows = a.size(0), columns = b.size(1);
   const bool by_rows = rows >= 2 * kMinBlock;
-  if (!a.is_cpu() || at::get_num_threads() < 2 || (!by_rows && columns < 2 * kMinBlock)) {
+  if (!a.is_cpu() || at::get_num_threads() < 2 || (!by_rows && columns < 2 * kMinBlock) ||
+      blas::own_threads() > 1) {
     return block_product(a, b);
   }
   at::Tensor out = at::empty({rows, columns}, a.options());
