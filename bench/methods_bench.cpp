@@ -5,8 +5,8 @@
 //
 // Every row (a method and its baseline) runs in a fresh process: a method's allocations (a full
 // trace is ~100 MB of tensors per call) otherwise change the heap that the next row's calls
-// find, and with it their page faults. Each process keeps freed memory in its heap, as the CLI
-// does (keep_freed_memory).
+// find, and with it their page faults. Each process sets its threads (BLAS on the calling
+// thread) and keeps freed memory in its heap, as the CLI does, for both sides.
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/script.h>
 
@@ -70,7 +70,7 @@ const char* baseline_name(Baseline b) {
 
 // Times one row and prints its table line.
 int run_row(const fs::path& dir, const std::string& name, size_t index, int runs) {
-  set_threads(2);
+  set_threads(2);       // as the CLI does
   keep_freed_memory();  // as the CLI does
   const Row row = rows(name).at(index);
   const Model model = Model::load(dir / (name + ".onnx"));

@@ -12,9 +12,9 @@
 #include "timing.hpp"
 #include "whitebox/data.hpp"
 #include "whitebox/explain.hpp"
-#include "whitebox/runtime.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/metrics.hpp"
+#include "whitebox/runtime.hpp"
 
 using namespace whitebox;
 
