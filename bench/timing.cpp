@@ -13,6 +13,13 @@ namespace whitebox::bench {
 
 namespace {
 
+// Function f's times over the rounds.
+std::vector<double> times_of(const std::vector<std::vector<double>>& runs, size_t f) {
+  std::vector<double> values;
+  for (const auto& round : runs) values.push_back(round.at(f));
+  return values;
+}
+
 double median_of(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   const size_t n = values.size();
@@ -45,15 +52,10 @@ Rounds time_rounds(const std::vector<std::function<void()>>& fns, int runs) {
   return rounds;
 }
 
-double Rounds::median(size_t f) const {
-  std::vector<double> values;
-  for (const auto& round : runs) values.push_back(round.at(f));
-  return median_of(values);
-}
+double Rounds::median(size_t f) const { return median_of(times_of(runs, f)); }
 
 double Rounds::fast(size_t f) const {
-  std::vector<double> values;
-  for (const auto& round : runs) values.push_back(round.at(f));
+  std::vector<double> values = times_of(runs, f);
   std::sort(values.begin(), values.end());
   return values.at((values.size() - 1) / 4);
 }

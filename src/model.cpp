@@ -120,6 +120,11 @@ Model convert_constants(const Model& model, Convert convert) {
   return copy;
 }
 
+// A sweep's targets: the input when none are named.
+std::vector<ValueId> targets_or_input(const std::vector<ValueId>& targets, ValueId input) {
+  return targets.empty() ? std::vector<ValueId>{input} : targets;
+}
+
 }  // namespace
 
 Model Model::to(c10::Device device) const {
@@ -204,15 +209,13 @@ Trace Model::forward_from(const Trace& trace, ValueId value, const at::Tensor& r
 std::vector<at::Tensor> Model::sweep(const Trace& trace,
                                      const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
                                      const std::vector<ValueId>& targets, const Rules& rules) const {
-  return engine::sweep(*graph_, trace, seeds, targets.empty() ? std::vector<ValueId>{input()} : targets,
-                       rules);
+  return engine::sweep(*graph_, trace, seeds, targets_or_input(targets, input()), rules);
 }
 
 std::vector<at::Tensor> Model::sweep(Trace&& trace,
                                      const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
                                      const std::vector<ValueId>& targets, const Rules& rules) const {
-  return engine::sweep(*graph_, trace, seeds, targets.empty() ? std::vector<ValueId>{input()} : targets,
-                       rules, &trace);
+  return engine::sweep(*graph_, trace, seeds, targets_or_input(targets, input()), rules, &trace);
 }
 
 std::vector<at::Tensor> Model::gradient(const Trace& trace, const std::vector<int64_t>& classes,
