@@ -60,4 +60,18 @@ class ArgumentError : public Error {
   using Error::Error;
 };
 
+// A method produced a value that is not a finite number (an overflow, or a division by zero
+// that its rule cannot stabilise). Names the method and, where known, the node where the
+// signal first stopped being finite.
+class NumericalError : public Error {
+ public:
+  NumericalError(std::string method, std::string node, const std::string& detail)
+      : Error(method + ": " + detail), method_(std::move(method)), node_(std::move(node)) {}
+  const std::string& method() const { return method_; }
+  const std::string& node() const { return node_; }  // empty where no node is to blame
+
+ private:
+  std::string method_, node_;
+};
+
 }  // namespace whitebox

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "ops/kernel.hpp"
+#include "whitebox/error.hpp"
 
 namespace whitebox {
 
@@ -31,6 +32,11 @@ const Rules::Entry* Rules::entry(int node_index, const Node& node) const {
 const Rule* Rules::find(int node_index, const Node& node) const {
   const Entry* e = entry(node_index, node);
   return e ? &e->rule : nullptr;
+}
+
+Rules& Rules::check_finite(std::string method) {
+  checked_method_ = std::move(method);
+  return *this;
 }
 
 std::vector<ValueId> Rules::values_read(const Graph& graph) const {
@@ -65,6 +71,27 @@ void for_each_value(const Node& node, F f) {
       if (v != kNoValue) f(v);
     }
   }
+}
+
+// Throws NumericalError when `signal`, leaving `node` toward `value`, is not finite.
+void check_finite(const std::string& method, const Graph& graph, const Node& node, ValueId value,
+                  const at::Tensor& signal, const Tensors& arriving) {
+  const at::Tensor finite = at::isfinite(signal);
+  if (finite.all().item<bool>()) return;
+  const at::Tensor bad = signal.masked_select(finite.logical_not());
+  const at::Tensor good = signal.masked_select(finite);
+  double peak = 0.0;  // of the signal arriving at the node
+  for (const at::Tensor& t : arriving) {
+    if (t.defined() && t.numel() > 0) peak = std::max(peak, t.abs().max().item<double>());
+  }
+  throw NumericalError(
+      method, node.name,
+      "the signal leaving node '" + node.name + "' (" + node.op_type + ") toward '" +
+          graph.values[value].name + "' is not finite: " + std::to_string(bad.numel()) + " of " +
+          std::to_string(signal.numel()) + " values, the first " +
+          c10::str(bad[0].item<double>()) + ", the largest finite magnitude " +
+          c10::str(good.numel() ? good.abs().max().item<double>() : 0.0) +
+          "; the signal arriving at the node peaks at " + c10::str(peak));
 }
 
 }  // namespace
@@ -138,7 +165,11 @@ std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
     const Rule* rule = rules.find(n, node);
     Tensors in_signal = rule ? (*rule)(context, out_signal) : context.vjp(out_signal);
     for (size_t i = 0; i < node.inputs.size() && i < in_signal.size(); ++i) {
-      if (wanted[i] && in_signal[i].defined()) accumulate(signal[node.inputs[i]], in_signal[i]);
+      if (!wanted[i] || !in_signal[i].defined()) continue;
+      if (!rules.checked_method().empty()) {
+        check_finite(rules.checked_method(), graph, node, node.inputs[i], in_signal[i], out_signal);
+      }
+      accumulate(signal[node.inputs[i]], in_signal[i]);
     }
   };
   for (int n = static_cast<int>(graph.nodes.size()) - 1; n >= 0; --n) {

@@ -14,10 +14,11 @@ namespace {
 
 // Probabilities at the stopping values (the input, or params "layer") for one rule table.
 std::vector<at::Tensor> winning_probabilities(const Context& c, const lrp::Mapping& mapping,
-                                              const std::vector<ValueId>& stops) {
+                                              const std::vector<ValueId>& stops,
+                                              const std::string& method) {
   const lrp::Options options;  // biases ignored: the probabilities of each layer sum to 1
-  return c.model.sweep(c.trace, {{c.model.output(), target_one_hot(c)}}, stops,
-                       lrp::composite_rules(c.model, mapping, options));
+  return sweep_finite(c, method, {{c.model.output(), target_one_hot(c)}}, stops,
+                      lrp::composite_rules(c.model, mapping, options));
 }
 
 // z+ on every linear layer.
@@ -33,17 +34,18 @@ Explanation excitation_backprop(const Context& c, bool contrastive) {
   const bool at_layer = c.params.has("layer");
   const ValueId stop = at_layer ? c.layer() : c.model.input();
 
-  at::Tensor p = winning_probabilities(c, mapping, {stop})[0];
+  const std::string method = contrastive ? "contrastive-excitation-backprop" : "excitation-backprop";
+  at::Tensor p = winning_probabilities(c, mapping, {stop}, method)[0];
   if (contrastive) {
     // The dual unit: the classifier (the last linear layer) with negated weights, whose z+ shares
     // are the target's inhibitory ones, x+ w-.
     lrp::LinearRule dual;
     dual.kind = lrp::LinearRule::Kind::AlphaBeta;
-    dual.a = 0.0;  // alpha R+ - beta R- with alpha = 0, beta = -1: R-, the inhibitory shares
-    dual.b = -1.0;
+    dual.alpha = 0.0;  // alpha R+ - beta R- with alpha = 0, beta = -1: R-, the inhibitory shares
+    dual.beta = -1.0;
     dual.text = "dual";
     mapping.last = dual;
-    p = p - winning_probabilities(c, mapping, {stop})[0];
+    p = p - winning_probabilities(c, mapping, {stop}, method)[0];
   }
   Explanation e;
   e.attribution = at_layer ? p.sum(1) : p;

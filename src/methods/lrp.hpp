@@ -14,12 +14,15 @@ namespace whitebox::explainers::lrp {
 
 // A rule for a linear layer (Conv, Gemm, MatMul with constant weight, average pooling), with its
 // parameters. Text forms: "0", "epsilon[:eps]", "gamma[:g]", "alphabeta[:a[:b]]" (also
-// "alpha2beta1", "alpha1beta0"), "zplus", "zb", "wsquare", "flat".
+// "alpha2beta1", "alpha1beta0"), "zplus", "zb", "wsquare", "flat". Gamma and z+ are the
+// generalized rules (Andeol et al. 2021), which hold for inputs and outputs of either sign.
 struct LinearRule {
   enum class Kind { Zero, Epsilon, Gamma, AlphaBeta, ZPlus, ZBox, WSquare, Flat };
   Kind kind = Kind::Zero;
-  double a = 0.0, b = 0.0;  // epsilon; gamma; alpha and beta
-  std::string text;         // as written, for messages
+  double epsilon = 0.0;            // Epsilon
+  double gamma = 0.0;              // Gamma
+  double alpha = 1.0, beta = 0.0;  // AlphaBeta (ZPlus is alpha 1, beta 0)
+  std::string text;                // as written, for messages
 };
 // Throws ArgumentError on unknown names, malformed or out-of-range numbers.
 LinearRule parse_rule(const std::string& text);
@@ -30,6 +33,9 @@ enum class MaxPoolRule { Winner, Proportional };
 struct Options {
   Bias bias = Bias::Ignore;
   MaxPoolRule maxpool = MaxPoolRule::Winner;
+  // Added to every denominator but the epsilon rule's, with the denominator's sign (sign(0) =
+  // +1); 0: exact, and relevance reaching a unit whose denominator is 0 is dropped.
+  double stabilizer = 0.0;
   double sum_epsilon = 0.0;  // stabilizer of the residual (Sum) split; 0: exact, z = 0 drops R
 };
 
@@ -75,8 +81,12 @@ std::vector<std::string> preset_names();
 // naming it when relevance reaches it.
 Rules composite_rules(const Model& model, const Mapping& mapping, const Options& options);
 
+// The value of an LRP parameter: given, else the default of params "convention" (whitebox or
+// zennit: bias absorb, initial one, stabilizer and sum_epsilon 1e-6), else `fallback`.
+std::string setting(const Params& params, const std::string& name, const std::string& fallback);
+
 // Options from params "bias" (ignore|absorb; `default_bias` when absent), "maxpool"
-// (winner|proportional), "sum_epsilon".
+// (winner|proportional), "stabilizer", "sum_epsilon", under params' convention.
 Options options_from(const Params& params, const std::string& default_bias = "ignore");
 
 }  // namespace whitebox::explainers::lrp

@@ -108,9 +108,23 @@ Mapping preset(const std::string& name, const Graph& graph) {
   throw LookupError("unknown LRP composite '" + name + "' (valid: " + valid + ")");
 }
 
+std::string setting(const Params& params, const std::string& name, const std::string& fallback) {
+  // Zennit's conventions: biases in every z, relevance 1 put in at the target, and every
+  // denominator stabilised by 1e-6 (its rules' default), the residual sums' as well.
+  static const std::map<std::string, std::string> zennit = {
+      {"bias", "absorb"}, {"initial", "one"}, {"stabilizer", "1e-6"}, {"sum_epsilon", "1e-6"}};
+  const std::string convention = params.text("convention", "whitebox");
+  if (convention != "whitebox" && convention != "zennit") {
+    throw ArgumentError("parameter convention='" + convention + "' must be whitebox or zennit");
+  }
+  if (params.has(name) || convention == "whitebox") return params.text(name, fallback);
+  const auto it = zennit.find(name);
+  return it != zennit.end() ? it->second : fallback;
+}
+
 Options options_from(const Params& params, const std::string& default_bias) {
   Options options;
-  const std::string bias = params.text("bias", default_bias);
+  const std::string bias = setting(params, "bias", default_bias);
   if (bias == "ignore") {
     options.bias = Bias::Ignore;
   } else if (bias == "absorb") {
@@ -126,7 +140,11 @@ Options options_from(const Params& params, const std::string& default_bias) {
   } else {
     throw ArgumentError("parameter maxpool='" + maxpool + "' must be winner or proportional");
   }
-  options.sum_epsilon = number_at_least(params, "sum_epsilon", 0.0, 0.0);
+  const auto non_negative = [&](const std::string& name) {
+    return number_at_least(Params().set(name, setting(params, name, "0")), name, 0.0, 0.0);
+  };
+  options.stabilizer = non_negative("stabilizer");
+  options.sum_epsilon = non_negative("sum_epsilon");
   return options;
 }
 
@@ -188,14 +206,19 @@ Rules rules_for(const Model& model, const Params& params, const std::string& fal
   return composite_rules(model, mapping, options);
 }
 
-Explanation run(const Context& c, const std::string& fallback_composite,
-                const std::string& default_bias) {
+Explanation run(const Context& c, const std::string& method,
+                const std::string& fallback_composite, const std::string& default_bias) {
   const Rules rules = rules_for(c.model, c.params, fallback_composite, default_bias);
 
-  // The relevance put in at the output is the target logit itself.
-  const at::Tensor seed = target_one_hot(c) * c.trace[c.model.output()];
+  // The relevance put in at the output: the target logit itself, or 1 (initial=one).
+  const std::string initial = setting(c.params, "initial", "logit");
+  if (initial != "logit" && initial != "one") {
+    throw ArgumentError("parameter initial='" + initial + "' must be logit or one");
+  }
+  at::Tensor seed = target_one_hot(c);
+  if (initial == "logit") seed = seed * c.trace[c.model.output()];
   Explanation e;
-  e.attribution = c.model.sweep(c.trace, {{c.model.output(), seed}}, {c.model.input()}, rules)[0];
+  e.attribution = sweep_finite(c, method, {{c.model.output(), seed}}, {c.model.input()}, rules)[0];
   e.map = e.attribution.sum(1);
   e.is_signed = true;
   const double total_seed = seed.sum().item<double>();
@@ -228,16 +251,24 @@ void add_relevance_methods(std::vector<MethodInfo>& registry) {
       "Biases are ignored (bias=ignore: every layer conserves relevance, so sum R_in equals the "
       "target logit up to relevance dropped where z = 0) or absorbed (bias=absorb: biases keep "
       "their share). alphabeta: R = alpha R+ - beta R-, R+ from the positive products x+W+ and "
-      "x-W-, R- from x+W- and x-W+, each normalised by its own total; zplus uses x+W+ only; zb "
-      "uses the pixel bounds of the model's preprocessing. stats: conservation = sum R_in / "
-      "logit, absorbed = logit - sum R_in.";
+      "x-W-, R- from x+W- and x-W+, each normalised by its own total; zplus is alpha 1, beta 0; "
+      "gamma (generalized): where z > 0, x+(W + gW+) + x-(W + gW-), where z < 0, x+(W + gW-) + "
+      "x-(W + gW+); zb uses the pixel bounds of the model's preprocessing. convention=zennit "
+      "gives Zennit's maps (bias absorb, initial one, stabilizer and sum_epsilon 1e-6). A "
+      "signal that stops being finite is an error naming the node. stats: conservation = sum "
+      "R_in / initial relevance, absorbed = initial relevance - sum R_in.";
   const std::vector<Hyperparameter> common = {
       {"rule", "", "per-layer rules over the composite: KEY=RULE;... with KEY conv, dense, pool, "
                    "first, last or a node name, RULE 0, epsilon[:eps], gamma[:g], "
                    "alphabeta[:a[:b]], alpha2beta1, alpha1beta0, zplus, zb, wsquare, flat"},
       {"bias", "ignore", "ignore (relevance conserved) or absorb (biases take their share)"},
       {"maxpool", "winner", "winner (gradient routing) or proportional (window z-rule)"},
-      {"sum_epsilon", "0", "stabilizer of the residual Sum split"}};
+      {"stabilizer", "0", "added to every denominator but the epsilon rule's, with its sign; 0: "
+                          "exact, relevance of a unit whose denominator is 0 is dropped"},
+      {"sum_epsilon", "0", "stabilizer of the residual Sum split"},
+      {"initial", "logit", "relevance put in at the target: logit (the target logit) or one"},
+      {"convention", "whitebox", "whitebox, or zennit: Zennit's defaults for bias (absorb), "
+                                 "initial (one), stabilizer and sum_epsilon (1e-6)"}};
   const std::string citation =
       "Bach, Binder, Montavon, Klauschen, Mueller, Samek. On Pixel-Wise Explanations for "
       "Non-Linear Classifier Decisions by Layer-Wise Relevance Propagation. PLoS ONE 2015; "
@@ -254,7 +285,9 @@ void add_relevance_methods(std::vector<MethodInfo>& registry) {
     params.insert(params.begin(), {"composite", composite, "preset: " + lrp::composite_list()});
     registry.push_back({name, aliases, Family::Relevance, summary + summary_tail, true, false,
                         false, "input", "1 forward + 1 modified backward", params, cite,
-                        [composite, bias](const Context& c) { return lrp::run(c, composite, bias); }});
+                        [name, composite, bias](const Context& c) {
+                          return lrp::run(c, name, composite, bias);
+                        }});
     registry.back().trace_reads = [composite, bias](const Model& model, const Params& params) {
       return lrp::rules_for(model, params, composite, bias).values_read(model.graph());
     };

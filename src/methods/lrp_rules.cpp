@@ -1,15 +1,15 @@
 // LRP rules for the reverse sweep. Every linear-layer rule has the "modified gradient" form
-//   z = W' x' + b'   (the layer rerun with modified weights / inputs),
-//   s = R_out / stabilize(z),
+//   z' = W' x' + b'   (the layer rerun with modified weights / inputs),
+//   s = R_out / stabilize(z'),
 //   R_in = x' (.) (W'^T s),
 // computed with the layer's own geometry (ops::LinearForm), so it holds for any padding, stride,
-// group or transposition the kernel supports.
+// group or transposition the kernel supports. Rules with several terms (alpha-beta, z+, gamma)
+// sum such products over the sign-split inputs x+ = max(x, 0), x- = min(x, 0) and weights W+, W-.
 #include <ATen/ATen.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstdio>
 #include <optional>
 
 #include "methods/lrp.hpp"
@@ -26,10 +26,11 @@ using Kind = LinearRule::Kind;
 // (that relevance is then absorbed, and shows up in the "absorbed" statistic).
 at::Tensor divide(const at::Tensor& r, const at::Tensor& z, double eps) {
   if (eps > 0.0) return r / (z + at::where(z >= 0, eps, -eps));
-  // R / 0 is inf or nan: zeroed in one pass, a scalar loop that the (vectorised) sum of the
-  // quotients spares when it is finite, so that none is inf or nan.
+  // R / 0 is inf or nan: zeroed where z = 0 only, so that an overflow elsewhere stays visible
+  // to the finiteness checks. The (vectorised) sum of the quotients spares the masked pass when
+  // it is finite.
   at::Tensor q = at::div(r, z);
-  return std::isfinite(q.sum().item<double>()) ? q : q.nan_to_num_(0.0, 0.0, 0.0);
+  return std::isfinite(q.sum().item<double>()) ? q : q.masked_fill_(z == 0, 0.0);
 }
 
 // x (.) c, written into c when c is a dense tensor that nothing else holds (a transposed pass's
@@ -66,9 +67,9 @@ bool non_negative(const Graph& graph, ValueId v) {
 }
 
 // Which part of the weight a term uses. An implicit weight (pooling) is non-negative: its
-// positive part is itself, its negative part zero, and flat / squared / gamma-scaled weights are
-// per-output multiples of it, which the division by z cancels.
-enum class Part { Full, Pos, Neg, Gamma, Square, Ones };
+// positive part is itself, its negative part zero, and flat / squared weights are per-output
+// multiples of it, which the division by z cancels.
+enum class Part { Full, Pos, Neg, Square, Ones };
 
 struct Layer {
   const ops::LinearForm& form;
@@ -78,7 +79,7 @@ struct Layer {
 
   // The modified weight, or nullopt where it is zero. Made once per part: a rule uses each in
   // its forward and its transposed pass.
-  std::optional<at::Tensor> weight(Part part, double gamma) const {
+  std::optional<at::Tensor> weight(Part part) const {
     if (!w.defined()) {
       if (part == Part::Neg) return std::nullopt;
       return at::Tensor();
@@ -89,34 +90,24 @@ struct Layer {
       case Part::Full: return made = w;
       case Part::Pos: return made = signed_weight(model, w_value, w, true);
       case Part::Neg: return made = signed_weight(model, w_value, w, false);
-      case Part::Gamma: {
-        char kind[48];
-        std::snprintf(kind, sizeof kind, "gamma %a", gamma);
-        return made = model.derived(w_value, kind, [&] { return w + gamma * w.clamp_min(0); });
-      }
       case Part::Square: return made = model.derived(w_value, "square", [&] { return w * w; });
       case Part::Ones: return made = model.derived(w_value, "ones", [&] { return at::ones_like(w); });
     }
     return made;
   }
-  mutable std::array<at::Tensor, 6> parts;  // by Part
-  // W' x (+ bias), or undefined where W' = 0 and there is no bias.
-  at::Tensor forward(const at::Tensor& x, Part part, double gamma, const at::Tensor& bias) const {
-    auto wp = weight(part, gamma);
-    if (!wp) return at::Tensor();
-    at::Tensor y = form.apply(x, *wp, bias);
-    // An implicit gamma weight is (1 + gamma) W.
-    if (!w.defined() && part == Part::Gamma) y = y * (1.0 + gamma);
-    return y;
+  mutable std::array<at::Tensor, 5> parts;  // by Part
+  // W' x, or undefined where W' or x is zero (undefined).
+  at::Tensor forward(const at::Tensor& x, Part part) const {
+    auto wp = weight(part);
+    if (!wp || !x.defined()) return at::Tensor();
+    return form.apply(x, *wp, at::Tensor());
   }
   // W'^T s, or undefined where W' = 0.
-  at::Tensor backward(const at::Tensor& s, const at::Tensor& x, Part part, double gamma) const {
-    auto wp = weight(part, gamma);
+  at::Tensor backward(const at::Tensor& s, const at::Tensor& x, Part part) const {
+    auto wp = weight(part);
     if (!wp) return at::Tensor();
-    at::Tensor c = part == Part::Ones && w.defined() ? form.apply_transpose_ones(s, x, *wp)
-                                                     : form.apply_transpose(s, x, *wp);
-    if (!w.defined() && part == Part::Gamma) c = c * (1.0 + gamma);
-    return c;
+    return part == Part::Ones && w.defined() ? form.apply_transpose_ones(s, x, *wp)
+                                             : form.apply_transpose(s, x, *wp);
   }
 };
 
@@ -125,8 +116,9 @@ at::Tensor sum_defined(const at::Tensor& a, const at::Tensor& b) {
   if (!b.defined()) return a;
   return a + b;
 }
+// x (.) c, undefined where either is.
 at::Tensor product(const at::Tensor& x, const at::Tensor& c) {
-  return c.defined() ? times(x, c) : at::Tensor();
+  return x.defined() && c.defined() ? times(x, c) : at::Tensor();
 }
 
 // Per-channel pixel bounds [1, C, 1, ...] shaped for x.
@@ -161,86 +153,101 @@ Tensors linear_relevance(const LinearRule& rule, const Options& options, const M
                     model,
                     weight >= 0 ? n.node.inputs[weight] : kNoValue,
                     {}};
+  const double stab = options.stabilizer;
   const bool absorb = options.bias == Bias::Absorb && layer.b.defined();
-  const at::Tensor b = absorb ? layer.b : at::Tensor();
-  const at::Tensor none;
+  // The bias as the layer adds it to W x, when absorbed.
+  const at::Tensor bias = absorb ? form->bias_term(layer.b, r.dim()) : at::Tensor();
+  const auto bias_part = [&](bool positive) {
+    return absorb ? (positive ? bias.clamp_min(0) : bias.clamp_max(0)) : at::Tensor();
+  };
 
-  // W x (+ b when absorbed): with an explicit weight, the layer's own output, less the bias
-  // when that is ignored.
-  const auto full_z = [&] {
+  // W x, with the bias when absorbed or not (`with_bias`): with an explicit weight, the layer's
+  // own output, less its bias where that is excluded.
+  const auto wx = [&](bool with_bias) {
     const at::Tensor& y = n.outputs[0];
-    if (!layer.w.defined() || !y.defined()) return layer.forward(x, Part::Full, 0, b);
-    return absorb || !layer.b.defined() ? y : y - form->bias_term(layer.b, y.dim());
+    if (!layer.w.defined() || !y.defined()) return sum_defined(layer.forward(x, Part::Full), with_bias ? bias : at::Tensor());
+    return with_bias || !layer.b.defined() ? y : y - form->bias_term(layer.b, y.dim());
   };
   // x+ and x-, with x- undefined where x >= 0 by construction (after a ReLU).
   const bool positive = non_negative(n.graph, n.node.inputs[data]);
-  const auto x_pos = [&] { return positive ? x : x.clamp_min(0); };
+  const at::Tensor xp = positive ? x : x.clamp_min(0);
+  const at::Tensor xn = positive ? at::Tensor() : x.clamp_max(0);
+  // The positive contributions x+ W+ + x- W- (or the negative ones x+ W- + x- W+), bias excluded.
+  const auto contributions = [&](bool positive_side) {
+    return sum_defined(layer.forward(xp, positive_side ? Part::Pos : Part::Neg),
+                       layer.forward(xn, positive_side ? Part::Neg : Part::Pos));
+  };
+  // x+ (.) (W_a^T s) + x- (.) (W_b^T s).
+  const auto shares = [&](const at::Tensor& s, Part for_positive, Part for_negative) {
+    return sum_defined(product(xp, layer.backward(s, x, for_positive)),
+                       product(xn, layer.backward(s, x, for_negative)));
+  };
 
   at::Tensor relevance;
   switch (rule.kind) {
     case Kind::Zero:
     case Kind::Epsilon: {
-      const double eps = rule.kind == Kind::Epsilon ? rule.a : 0.0;
-      const at::Tensor s = divide(r, full_z(), eps);
-      relevance = times(x, layer.backward(s, x, Part::Full, 0));
+      const double eps = rule.kind == Kind::Epsilon ? rule.epsilon : stab;
+      const at::Tensor s = divide(r, wx(absorb), eps);
+      relevance = times(x, layer.backward(s, x, Part::Full));
       break;
     }
     case Kind::Gamma: {
-      const double g = rule.a;
-      const at::Tensor bg = absorb ? b + g * b.clamp_min(0) : none;
-      const at::Tensor s = divide(r, layer.forward(x, Part::Gamma, g, bg), 0.0);
-      relevance = times(x, layer.backward(s, x, Part::Gamma, g));
+      // Where z = W x (+ b) > 0 the contributions x+ (W + g W+) + x- (W + g W-): z plus g times
+      // the positive ones; where z < 0, z plus g times the negative ones (the bias split alike).
+      // Each denominator has the sign of z and at least its size, so nothing can blow up.
+      // With W+- = W + g W+- expanded, R_in needs three transposed passes (two for x >= 0):
+      //   x+ (.) (W^T (sp + (1+g) sn) + g W+^T (sp - sn))
+      // + x- (.) (W^T ((1+g) sp + sn) - g W+^T (sp - sn)).
+      const double g = rule.gamma;
+      const at::Tensor w_x = wx(false), positives = contributions(true);
+      const at::Tensor z = sum_defined(w_x, bias);
+      const at::Tensor pos = sum_defined(positives, bias_part(true));
+      const at::Tensor neg = sum_defined(w_x - positives, bias_part(false));
+      const at::Tensor sp = at::where(z > 0, r / (z + g * pos + stab), 0.0);
+      const at::Tensor sn = at::where(z < 0, r / (z + g * neg - stab), 0.0);
+      const at::Tensor both = layer.backward(g * (sp - sn), x, Part::Pos);
+      relevance = times(xp, layer.backward(sp + (1 + g) * sn, x, Part::Full));
+      if (both.defined()) relevance = relevance + xp * both;
+      if (xn.defined()) {
+        at::Tensor c = layer.backward((1 + g) * sp + sn, x, Part::Full);
+        if (both.defined()) c = c - both;
+        relevance = relevance + times(xn, c);
+      }
       break;
     }
-    case Kind::ZPlus: {
-      const at::Tensor xp = x_pos();
-      const at::Tensor s =
-          divide(r, layer.forward(xp, Part::Pos, 0, absorb ? b.clamp_min(0) : none), 0.0);
-      relevance = times(xp, layer.backward(s, x, Part::Pos, 0));
-      break;
-    }
+    case Kind::ZPlus:
     case Kind::AlphaBeta: {
-      // Positive contributions x+ W+ and x- W-, negative ones x+ W- and x- W+; each side is
-      // normalised by its own total (bias+ / bias- absorbed on its side) and the two shares are
-      // combined as alpha R+ - beta R-.
-      const at::Tensor xp = x_pos(), xn = positive ? at::Tensor() : x.clamp_max(0);
-      // x' (.) (W'^T s); undefined where x' or W' is zero.
-      const auto share = [&](const at::Tensor& xs, const at::Tensor& s, Part part) {
-        return xs.defined() ? product(xs, layer.backward(s, x, part, 0)) : at::Tensor();
-      };
-      const auto z_of = [&](const at::Tensor& xs, Part part, const at::Tensor& bias) {
-        return xs.defined() ? layer.forward(xs, part, 0, bias) : at::Tensor();
-      };
-      const at::Tensor zp = sum_defined(z_of(xp, Part::Pos, absorb ? b.clamp_min(0) : none),
-                                        z_of(xn, Part::Neg, none));
-      const at::Tensor sp = divide(r, zp, 0.0);
-      relevance = sum_defined(share(xp, sp, Part::Pos), share(xn, sp, Part::Neg));
-      if (rule.a != 1.0) relevance = rule.a * relevance;
-      if (rule.b != 0.0) {
-        const at::Tensor zn = sum_defined(z_of(xp, Part::Neg, absorb ? b.clamp_max(0) : none),
-                                          z_of(xn, Part::Pos, none));
+      // The positive contributions x+ W+ + x- W- (bias+ absorbed) and the negative ones
+      // x+ W- + x- W+ (bias-), each normalised by its own total, combined as alpha R+ - beta R-.
+      // z+ is alpha 1, beta 0.
+      const at::Tensor zp = sum_defined(contributions(true), bias_part(true));
+      relevance = shares(divide(r, zp, stab), Part::Pos, Part::Neg);
+      if (rule.alpha != 1.0) relevance = rule.alpha * relevance;
+      if (rule.beta != 0.0) {
+        const at::Tensor zn = sum_defined(contributions(false), bias_part(false));
         if (zn.defined()) {
-          const at::Tensor sn = divide(r, zn, 0.0);
-          const at::Tensor neg = sum_defined(share(xp, sn, Part::Neg), share(xn, sn, Part::Pos));
-          if (neg.defined()) relevance = relevance - rule.b * neg;
+          const at::Tensor neg = shares(divide(r, zn, stab), Part::Neg, Part::Pos);
+          if (neg.defined()) relevance = relevance - rule.beta * neg;
         }
       }
       break;
     }
     case Kind::ZBox: {
+      // z = W x - l W+ - h W-: the bias is no part of it (the root point lies in the box).
       if (n.node.inputs[data] != n.graph.inputs.at(0)) {
         throw ArgumentError("LRP: the zb rule applies to a layer reading the model input; node '" +
                             n.node.name + "' (" + n.node.op_type + ") does not");
       }
       const at::Tensor low = bound(model.preprocessing, x, false);
       const at::Tensor high = bound(model.preprocessing, x, true);
-      at::Tensor z = full_z();
-      if (at::Tensor t = layer.forward(low, Part::Pos, 0, none); t.defined()) z = z - t;
-      if (at::Tensor t = layer.forward(high, Part::Neg, 0, none); t.defined()) z = z - t;
-      const at::Tensor s = divide(r, z, 0.0);
-      relevance = times(x, layer.backward(s, x, Part::Full, 0));
-      if (at::Tensor c = layer.backward(s, x, Part::Pos, 0); c.defined()) relevance -= low * c;
-      if (at::Tensor c = layer.backward(s, x, Part::Neg, 0); c.defined()) relevance -= high * c;
+      at::Tensor z = wx(false);
+      if (at::Tensor t = layer.forward(low, Part::Pos); t.defined()) z = z - t;
+      if (at::Tensor t = layer.forward(high, Part::Neg); t.defined()) z = z - t;
+      const at::Tensor s = divide(r, z, stab);
+      relevance = times(x, layer.backward(s, x, Part::Full));
+      if (at::Tensor c = layer.backward(s, x, Part::Pos); c.defined()) relevance -= low * c;
+      if (at::Tensor c = layer.backward(s, x, Part::Neg); c.defined()) relevance -= high * c;
       break;
     }
     case Kind::WSquare:
@@ -251,9 +258,9 @@ Tensors linear_relevance(const LinearRule& rule, const Options& options, const M
       const std::string kind = std::string(part == Part::Square ? "square" : "flat") +
                                " z for " + c10::str(x.sizes());
       const at::Tensor z = model.derived(layer.w_value, kind, [&] {
-        return layer.forward(at::ones_like(x), part, 0, none);
+        return layer.forward(at::ones_like(x), part);
       });
-      relevance = layer.backward(divide(r, z, 0.0), x, part, 0);
+      relevance = layer.backward(divide(r, z, stab), x, part);
       break;
     }
   }
@@ -295,6 +302,34 @@ int only_computed(const NodeContext& n) {
   return found;
 }
 
+// Whether `v` is computed from `source` by a short chain of nodes with one computed input each
+// (element-wise functions of it, such as 1 + erf(x / sqrt 2) of x).
+bool computed_from(const Graph& graph, ValueId v, ValueId source, int depth = 6) {
+  for (; depth > 0; --depth) {
+    const int p = graph.values[v].producer;
+    if (p < 0) return false;
+    ValueId next = kNoValue;
+    for (ValueId in : graph.nodes[p].inputs) {
+      if (in == kNoValue || graph.values[in].is_constant()) continue;
+      if (next != kNoValue) return false;
+      next = in;
+    }
+    if (next == source) return true;
+    if (next == kNoValue) return false;
+    v = next;
+  }
+  return false;
+}
+
+// All the relevance of a product or quotient to the input that is not `gate` (held constant).
+Tensors gated(const NodeContext& n, const Tensors& out, int gate) {
+  Tensors result(n.inputs.size());
+  if (!out.empty() && out[0].defined()) {
+    result[1 - gate] = at::sum_to(out[0], n.inputs[1 - gate].sizes());
+  }
+  return result;
+}
+
 [[noreturn]] void no_rule(const Node& node, const std::string& why) {
   throw ArgumentError("LRP: no rule for node '" + node.name + "' (" + node.op_type + ")" +
                       (why.empty() ? "" : ": " + why));
@@ -313,7 +348,7 @@ Tensors affine(const NodeContext& n, const Tensors& out, int input, const at::Te
   Tensors result(n.inputs.size());
   if (out.empty() || !out[0].defined()) return result;
   const at::Tensor z = options.bias == Bias::Absorb && shift.defined() ? scaled + shift : scaled;
-  const at::Tensor r = scaled * divide(out[0], z, 0.0);
+  const at::Tensor r = scaled * divide(out[0], z, options.stabilizer);
   result[input] = at::sum_to(r, n.inputs[input].sizes());
   return result;
 }
@@ -355,25 +390,25 @@ LinearRule parse_rule(const std::string& text) {
   } else if (name == "epsilon" || name == "eps") {
     args(1);
     rule.kind = Kind::Epsilon;
-    rule.a = param(1, 1e-6);
-    if (rule.a <= 0) throw ArgumentError("LRP rule '" + text + "': epsilon must be positive");
+    rule.epsilon = param(1, 1e-6);
+    if (rule.epsilon <= 0) throw ArgumentError("LRP rule '" + text + "': epsilon must be positive");
   } else if (name == "gamma") {
     args(1);
     rule.kind = Kind::Gamma;
-    rule.a = param(1, 0.25);
-    if (rule.a < 0) throw ArgumentError("LRP rule '" + text + "': gamma must be at least 0");
+    rule.gamma = param(1, 0.25);
+    if (rule.gamma < 0) throw ArgumentError("LRP rule '" + text + "': gamma must be at least 0");
   } else if (name == "alphabeta" || name == "alpha2beta1" || name == "alpha1beta0") {
     rule.kind = Kind::AlphaBeta;
     if (name == "alphabeta") {
       args(2);
-      rule.a = param(1, 2.0);
-      rule.b = param(2, rule.a - 1.0);
+      rule.alpha = param(1, 2.0);
+      rule.beta = param(2, rule.alpha - 1.0);
     } else {
       args(0);
-      rule.a = name == "alpha2beta1" ? 2.0 : 1.0;
-      rule.b = rule.a - 1.0;
+      rule.alpha = name == "alpha2beta1" ? 2.0 : 1.0;
+      rule.beta = rule.alpha - 1.0;
     }
-    if (rule.b < 0 || std::abs(rule.a - rule.b - 1.0) > 1e-12) {
+    if (rule.beta < 0 || std::abs(rule.alpha - rule.beta - 1.0) > 1e-12) {
       throw ArgumentError("LRP rule '" + text + "': needs beta >= 0 and alpha - beta = 1");
     }
   } else if (name == "zplus" || name == "z+") {
@@ -398,8 +433,8 @@ LinearRule parse_rule(const std::string& text) {
 
 NodeRule linear_rule(const LinearRule& rule, const Options& options, const Model& model) {
   // The rules with z = W x (+ b) read it off the layer's output.
-  const bool reads_output =
-      rule.kind == Kind::Zero || rule.kind == Kind::Epsilon || rule.kind == Kind::ZBox;
+  const bool reads_output = rule.kind == Kind::Zero || rule.kind == Kind::Epsilon ||
+                            rule.kind == Kind::Gamma || rule.kind == Kind::ZBox;
   return {[rule, options, &model](const NodeContext& n, const Tensors& out) {
             return linear_relevance(rule, options, model, n, out);
           },
@@ -423,8 +458,9 @@ std::optional<NodeRule> structural_rule(const Model& model, const Node& node,
   if (in(routing)) return std::nullopt;
   if (op == "MaxPool" || op == "GlobalMaxPool") {
     if (options.maxpool == MaxPoolRule::Winner) return std::nullopt;  // the gradient's routing
-    LinearRule zero;
-    return linear_rule(zero, Options{Bias::Ignore, options.maxpool, 0.0}, model);
+    Options window = options;
+    window.bias = Bias::Ignore;
+    return linear_rule(LinearRule{}, window, model);
   }
   if (op == "Sum" || (op == "Add" && node.inputs.size() == 2)) {
     return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
@@ -452,11 +488,46 @@ std::optional<NodeRule> structural_rule(const Model& model, const Node& node,
   }
   if (op == "Sub" || op == "Div") {
     return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
-      if (n.node.inputs.size() != 2 || only_computed(n) != 0) {
-        no_rule(n.node, "only a computed value minus / divided by a constant has a rule");
+      if (n.node.inputs.size() != 2 || only_computed(n) == 1) {
+        no_rule(n.node, "a constant minus / divided by a computed value has no rule");
       }
-      if (n.node.op_type == "Div") return affine(n, out, 0, n.outputs[0], at::Tensor(), options);
-      return affine(n, out, 0, n.inputs[0], -n.inputs[1], options);
+      const bool both_computed = only_computed(n) < 0;
+      if (n.node.op_type == "Div") {
+        // A computed divisor (a normalisation's deviation) is held constant, as a gate is.
+        if (both_computed) return gated(n, out, 1);
+        return affine(n, out, 0, n.outputs[0], at::Tensor(), options);
+      }
+      if (!both_computed) return affine(n, out, 0, n.inputs[0], -n.inputs[1], options);
+      // a - b of two computed values (a normalisation's centring): the shares a and -b of z.
+      Tensors result(n.inputs.size());
+      if (out.empty() || !out[0].defined()) return result;
+      const at::Tensor s = divide(out[0], n.outputs[0], options.sum_epsilon);
+      for (int i = 0; i < 2; ++i) {
+        const at::Tensor share = i == 0 ? n.inputs[0] * s : -n.inputs[1] * s;
+        if (n.wanted[i]) result[i] = at::sum_to(share, n.inputs[i].sizes());
+      }
+      return result;
+    })};
+  }
+  if (op == "LayerNormalization") {
+    // The deviation held constant (Ali et al. 2022): y = (x - mean x) g / sigma (+ b) is linear
+    // in x, and the z-rule through it is R_in = x (.) (u - mean u) with u = g R / (z sigma).
+    return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
+      Tensors result(n.inputs.size());
+      if (out.empty() || !out[0].defined()) return result;
+      const at::Tensor& x = n.inputs[0];
+      int64_t axis = static_cast<int64_t>(attribute(n.node, "axis", -1));
+      if (axis < 0) axis += x.dim();
+      std::vector<int64_t> dims;
+      for (int64_t d = axis; d < x.dim(); ++d) dims.push_back(d);
+      const at::Tensor sigma =
+          at::sqrt(at::var(x, dims, /*unbiased=*/false, /*keepdim=*/true) + attribute(n.node, "epsilon", 1e-5));
+      const at::Tensor& scale = n.inputs[1];
+      at::Tensor z = (x - x.mean(dims, /*keepdim=*/true)) / sigma * scale;
+      if (options.bias == Bias::Absorb && n.inputs.size() > 2 && n.inputs[2].defined()) z = z + n.inputs[2];
+      const at::Tensor u = scale * divide(out[0], z, options.stabilizer) / sigma;
+      result[0] = x * (u - u.mean(dims, /*keepdim=*/true));
+      return result;
     })};
   }
   if (op == "Mul") {
@@ -464,8 +535,9 @@ std::optional<NodeRule> structural_rule(const Model& model, const Node& node,
       if (n.node.inputs.size() != 2) no_rule(n.node, "");
       const int computed = only_computed(n);
       if (computed >= 0) return affine(n, out, computed, n.outputs[0], at::Tensor(), options);
-      // Two computed factors: one must be a gate (a sigmoid, or a broadcast per-channel factor
-      // as in squeeze-excitation), held constant; the other receives all the relevance.
+      // Two computed factors: one must be a gate (a sigmoid, a broadcast per-channel factor as
+      // in squeeze-excitation, or a function of the other factor as in GELU or Mish written
+      // out), held constant; the other receives all the relevance.
       int gate = -1;
       for (int i = 0; i < 2; ++i) {
         const std::string p = producer_op(n.graph, n.node.inputs[i]);
@@ -474,20 +546,19 @@ std::optional<NodeRule> structural_rule(const Model& model, const Node& node,
       if (gate < 0 && n.inputs[0].numel() != n.inputs[1].numel()) {
         gate = n.inputs[0].numel() < n.inputs[1].numel() ? 0 : 1;
       }
-      if (gate < 0) no_rule(n.node, "a product of two computed values without a recognisable gate");
-      Tensors result(n.inputs.size());
-      if (!out.empty() && out[0].defined()) {
-        result[1 - gate] = at::sum_to(out[0], n.inputs[1 - gate].sizes());
+      for (int i = 0; i < 2 && gate < 0; ++i) {
+        if (computed_from(n.graph, n.node.inputs[i], n.node.inputs[1 - i])) gate = i;
       }
-      return result;
+      if (gate < 0) no_rule(n.node, "a product of two computed values without a recognisable gate");
+      return gated(n, out, gate);
     })};
   }
   if (op == "ReduceMean" || op == "ReduceSum") {
     // Linear with non-negative weights and no bias: the z-rule through the node's own VJP.
-    return NodeRule{Rule([](const NodeContext& n, const Tensors& out) {
+    return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
       Tensors result(n.inputs.size());
       if (out.empty() || !out[0].defined()) return result;
-      const Tensors c = n.vjp({divide(out[0], n.outputs[0], 0.0)});
+      const Tensors c = n.vjp({divide(out[0], n.outputs[0], options.stabilizer)});
       result[0] = n.inputs[0] * c[0];
       return result;
     })};

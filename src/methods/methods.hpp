@@ -1,5 +1,7 @@
 #pragma once
 // The method families. Each file registers its methods' taxonomy entries.
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "whitebox/explain.hpp"
@@ -23,6 +25,16 @@ TraceOptions trace_options_for(const std::vector<const MethodInfo*>& methods, co
 // Called by add_gradient_methods, in taxonomy order.
 void add_integrated_gradients_method(std::vector<MethodInfo>& registry);
 void add_modified_gradient_methods(std::vector<MethodInfo>& registry);  // guided backprop, deconvnet
+
+// Model::sweep on the context's trace. A result that is not finite is swept again with every
+// node checked (Rules::check_finite), so that the NumericalError names `method` and the first
+// node whose signal was not finite.
+std::vector<at::Tensor> sweep_finite(const Context& c, const std::string& method,
+                                     const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
+                                     const std::vector<ValueId>& targets, const Rules& rules);
+// Throws NumericalError naming `method` when the map, the attribution or a statistic is not
+// finite.
+void check_finite(const Explanation& e, const std::string& method);
 
 // Reduces an input-space attribution [N, C, H, W] to a map [N, H, W]: "max" of |a| over channels,
 // "l2" norm, "sum" (signed). 

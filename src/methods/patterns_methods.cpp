@@ -87,10 +87,9 @@ Explanation run_patterns(const Context& c, PatternRule rule) {
     e.attribution = c.model.sweep(c.trace, {{c.model.output(), seed * std::exp2(scale_log2)}},
                                   {c.model.input()}, rules)[0];
     if (!at::isfinite(e.attribution).all().item<bool>()) {
-      throw InputError(
-          std::string(rule == PatternRule::Signal ? "patternnet" : "patternattribution") +
-          ": the signal overflows the model's floating type even from the smallest "
-          "seed; load the model in float64");
+      throw NumericalError(rule == PatternRule::Signal ? "patternnet" : "patternattribution", "",
+                           "the signal overflows the model's floating type even from the "
+                           "smallest seed; load the model in float64");
     }
   }
   e.stats["scale_log2"] = scale_log2;

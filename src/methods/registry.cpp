@@ -112,6 +112,7 @@ std::map<std::string, Explanation> explain(const Model& model, const at::Tensor&
   for (const MethodInfo* method : chosen) {
     const auto own = std::chrono::steady_clock::now();
     Explanation e = method->run(context);
+    explainers::check_finite(e, method->name);
     e.method = method->name;
     e.stats["seconds"] = since(own);
     e.stats["shared_seconds"] = shared_seconds;

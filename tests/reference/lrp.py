@@ -3,13 +3,17 @@
 
 Usage: /usr/bin/python3 tests/reference/lrp.py FIXTURES [--only CASE,...] [--force]
 
-For vgg16_bn and resnet18, the seeded torch model is rebuilt with make_fixtures' construction,
-its Conv -> BatchNorm pairs are folded (as the engine folds them) and relevance is propagated
-layer by layer by hand over the known architecture: every Conv / Linear by its rule, computed
-with torch.autograd on the modified layer; ReLU and Dropout pass relevance unchanged; residual
-sums split it by the inputs' shares; max pooling routes it to the winner (or proportionally to
-the window's inputs); average pooling is LRP-0. Written to the case folder: ref_lrp_<name>.npy
-([1, 3, H, W], <f8), ref_lrp.json (method and params of each) and the marker ref_lrp_done.
+For vgg16_bn, resnet18 and mobilenet_v2, the seeded torch model is rebuilt with make_fixtures'
+construction, its Conv -> BatchNorm pairs are folded (as the engine folds them) and relevance is
+propagated layer by layer by hand over the known architecture: every Conv / Linear by its rule,
+written term by term as in Zennit's rules (the generalized gamma and z+ of Andeol et al. 2021),
+computed with torch.autograd on the modified layer; ReLU, ReLU6 and Dropout pass relevance
+unchanged; residual sums split it by the inputs' shares; max pooling routes it to the winner (or
+proportionally to the window's inputs); average pooling is LRP-0. The "zennit" configurations
+follow Zennit's conventions: biases in every z, relevance 1 at the target, every denominator
+stabilised by 1e-6. Written to the case folder: ref_lrp_<name>.npy ([1, 3, H, W], <f8),
+ref_lrp.json (method and params of each, and how many signed inputs and negative residual
+branches the rules met) and the marker ref_lrp_done.
 
 Independent of the C++ code: the layer structure comes from the torch modules, not the graph.
 """
@@ -27,11 +31,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import make_fixtures as mf  # noqa: E402
 import runner  # noqa: E402
 
-CASES = ["vgg16_bn", "resnet18"]
+CASES = ["vgg16_bn", "resnet18", "mobilenet_v2"]
 MARKER = "ref_lrp_done"
-VERSION = "4"
+VERSION = "5"
 MEAN = [0.485, 0.456, 0.406]   # imagenet preprocessing: the fixtures have no sidecar
 STD = [0.229, 0.224, 0.225]
+ZENNIT_EPS = 1e-6
 
 PRESETS = {
     "epsilon-plus": {"conv": ("zplus",), "dense": ("epsilon", 1e-6)},
@@ -46,36 +51,58 @@ PRESETS = {
     "excitation": {"conv": ("zplus",), "dense": ("zplus",)},
 }
 
-# name -> (C++ method, C++ params, preset, bias, maxpool, extra mapping)
+# name -> (C++ method, C++ params, preset, convention, maxpool, extra mapping), where the
+# convention is (bias, initial relevance, stabilizer, residual sum stabilizer).
 # LRP-0 / epsilon with biases ignored are left out: on a network with biases their z (without
 # the bias) nearly cancels at many units, the relevances grow to ~1e8 with opposite signs, and
 # no two implementations agree beyond roundoff there. lrp-0 and lrp-epsilon absorb by default.
+WHITEBOX = ("ignore", "logit", 0.0, 0.0)
+ABSORB = ("absorb", "logit", 0.0, 0.0)
+ZENNIT = ("absorb", "one", ZENNIT_EPS, ZENNIT_EPS)
 CONFIGS = {
-    "lrp0": ("lrp-0", {}, "lrp-0", "absorb", "winner", {}),
-    "lrp0_proportional": ("lrp-0", {"maxpool": "proportional"}, "lrp-0", "absorb", "proportional", {}),
-    "epsilon": ("lrp-epsilon", {}, "lrp-epsilon", "absorb", "winner", {}),
-    "epsilon_plus": ("lrp-epsilon-plus", {}, "epsilon-plus", "ignore", "winner", {}),
-    "epsilon_plus_absorb": ("lrp-epsilon-plus", {"bias": "absorb"}, "epsilon-plus", "absorb",
+    "lrp0": ("lrp-0", {}, "lrp-0", ABSORB, "winner", {}),
+    "lrp0_proportional": ("lrp-0", {"maxpool": "proportional"}, "lrp-0", ABSORB, "proportional", {}),
+    "epsilon": ("lrp-epsilon", {}, "lrp-epsilon", ABSORB, "winner", {}),
+    "epsilon_plus": ("lrp-epsilon-plus", {}, "epsilon-plus", WHITEBOX, "winner", {}),
+    "epsilon_plus_absorb": ("lrp-epsilon-plus", {"bias": "absorb"}, "epsilon-plus", ABSORB,
                             "winner", {}),
-    "epsilon_plus_flat": ("lrp", {}, "epsilon-plus-flat", "ignore", "winner", {}),
-    "epsilon_gamma_box": ("lrp-epsilon-gamma-box", {}, "epsilon-gamma-box", "ignore", "winner", {}),
-    "epsilon_alpha2_beta1": ("lrp-epsilon-alpha2-beta1", {}, "epsilon-alpha2-beta1", "ignore",
+    "epsilon_plus_flat": ("lrp", {}, "epsilon-plus-flat", WHITEBOX, "winner", {}),
+    "epsilon_gamma_box": ("lrp-epsilon-gamma-box", {}, "epsilon-gamma-box", WHITEBOX, "winner", {}),
+    "epsilon_gamma_box_absorb": ("lrp-epsilon-gamma-box", {"bias": "absorb"}, "epsilon-gamma-box",
+                                 ABSORB, "winner", {}),
+    "gamma_stabilized": ("lrp", {"rule": "conv=gamma:0.5", "stabilizer": "0.001"},
+                         "epsilon-plus-flat", ("ignore", "logit", 1e-3, 0.0), "winner",
+                         {"conv": ("gamma", 0.5)}),
+    "epsilon_alpha2_beta1": ("lrp-epsilon-alpha2-beta1", {}, "epsilon-alpha2-beta1", WHITEBOX,
                              "winner", {}),
     "epsilon_alpha2_beta1_absorb": ("lrp-epsilon-alpha2-beta1", {"bias": "absorb"},
-                                    "epsilon-alpha2-beta1", "absorb", "winner", {}),
+                                    "epsilon-alpha2-beta1", ABSORB, "winner", {}),
     "epsilon_alpha2_beta1_flat": ("lrp-epsilon-alpha2-beta1-flat", {}, "epsilon-alpha2-beta1-flat",
-                                  "ignore", "winner", {}),
-    "deep_taylor": ("deep-taylor", {}, "deep-taylor", "ignore", "winner", {}),
+                                  WHITEBOX, "winner", {}),
+    "deep_taylor": ("deep-taylor", {}, "deep-taylor", WHITEBOX, "winner", {}),
     "deep_taylor_proportional": ("deep-taylor", {"maxpool": "proportional"}, "deep-taylor",
-                                 "ignore", "proportional", {}),
+                                 WHITEBOX, "proportional", {}),
     "wsquare_first": ("lrp", {"rule": "first=wsquare;last=epsilon:0.01"}, "epsilon-plus-flat",
-                      "ignore", "winner", {"first": ("wsquare",), "last": ("epsilon", 0.01)}),
+                      WHITEBOX, "winner", {"first": ("wsquare",), "last": ("epsilon", 0.01)}),
 }
+# Zennit's composites of the same names, under its conventions.
+for _name, _method in [("epsilon_plus", "lrp-epsilon-plus"), ("epsilon_plus_flat", "lrp"),
+                       ("epsilon_gamma_box", "lrp-epsilon-gamma-box"),
+                       ("epsilon_alpha2_beta1", "lrp-epsilon-alpha2-beta1"),
+                       ("epsilon_alpha2_beta1_flat", "lrp-epsilon-alpha2-beta1-flat")]:
+    CONFIGS["zennit_" + _name] = (_method, {"convention": "zennit"}, CONFIGS[_name][2], ZENNIT,
+                                  "winner", {})
+
+
+def stabilize(z, eps):
+    """z + eps sign(z), sign(0) = +1."""
+    return z + eps * torch.where(z >= 0, 1.0, -1.0).to(z.dtype)
 
 
 def safe_div(r, z, eps=0.0):
+    """r / stabilize(z, eps); with eps = 0, r / z where z != 0 and 0 where z = 0."""
     if eps > 0:
-        return r / (z + eps * torch.where(z >= 0, 1.0, -1.0).to(z.dtype))
+        return r / stabilize(z, eps)
     return torch.where(z == 0, torch.zeros_like(z), r / torch.where(z == 0, torch.ones_like(z), z))
 
 
@@ -88,52 +115,69 @@ def transpose(fn, x, w, s):
     return c
 
 
-def linear_rule(rule, fn, x, w, b, r, absorb):
+class Census:
+    """What the rules met: layers with signed inputs, residual branches with negative parts."""
+    def __init__(self):
+        self.signed_inputs = 0
+        self.negative_branches = 0
+
+
+def linear_rule(rule, fn, x, w, b, r, absorb, stab, census=None):
     """R_in for a layer y = fn(x, w, b) under `rule` (a tuple: name, params...)."""
     name = rule[0]
     b = b if absorb and b is not None else None
+
+    def part(bias, clamp):   # the bias's part in a term, when absorbed
+        if bias is None:
+            return None
+        return bias if clamp is None else bias.clamp(**clamp)
     pos, neg = w.clamp(min=0), w.clamp(max=0)
+    xp, xn = x.clamp(min=0), x.clamp(max=0)
+    if census is not None and name in ("gamma", "zplus", "alphabeta") and bool((x < 0).any()):
+        census.signed_inputs += 1
     if name in ("0", "epsilon"):
-        s = safe_div(r, fn(x, w, b), rule[1] if name == "epsilon" else 0.0)
+        s = safe_div(r, fn(x, w, b), rule[1] if name == "epsilon" else stab)
         return x * transpose(fn, x, w, s)
     if name == "gamma":
         g = rule[1]
-        wg = w + g * pos
-        s = safe_div(r, fn(x, wg, None if b is None else b + g * b.clamp(min=0)))
-        return x * transpose(fn, x, wg, s)
-    if name == "zplus":
-        xp = x.clamp(min=0)
-        s = safe_div(r, fn(xp, pos, None if b is None else b.clamp(min=0)))
-        return xp * transpose(fn, x, pos, s)
-    if name == "alphabeta":
-        alpha, beta = rule[1], rule[2]
-        xp, xn = x.clamp(min=0), x.clamp(max=0)
-        zp = fn(xp, pos, None if b is None else b.clamp(min=0)) + fn(xn, neg, None)
-        zn = fn(xp, neg, None if b is None else b.clamp(max=0)) + fn(xn, pos, None)
-        sp, sn = safe_div(r, zp), safe_div(r, zn)
+        wgp, wgn = w + g * pos, w + g * neg
+        z = fn(x, w, b)
+        zpos = fn(xp, wgp, None if b is None else b + g * b.clamp(min=0)) + fn(xn, wgn, None)
+        zneg = fn(xp, wgn, None if b is None else b + g * b.clamp(max=0)) + fn(xn, wgp, None)
+        sp = torch.where(z > 0, r / stabilize(zpos, stab), torch.zeros_like(z))
+        sn = torch.where(z < 0, r / stabilize(zneg, stab), torch.zeros_like(z))
+        return (xp * (transpose(fn, x, wgp, sp) + transpose(fn, x, wgn, sn))
+                + xn * (transpose(fn, x, wgn, sp) + transpose(fn, x, wgp, sn)))
+    if name in ("zplus", "alphabeta"):
+        alpha, beta = (1.0, 0.0) if name == "zplus" else (rule[1], rule[2])
+        zp = fn(xp, pos, part(b, {"min": 0})) + fn(xn, neg, None)
+        zn = fn(xp, neg, part(b, {"max": 0})) + fn(xn, pos, None)
+        sp, sn = safe_div(r, zp, stab), safe_div(r, zn, stab)
         rp = xp * transpose(fn, x, pos, sp) + xn * transpose(fn, x, neg, sp)
         rn = xp * transpose(fn, x, neg, sn) + xn * transpose(fn, x, pos, sn)
         return alpha * rp - beta * rn
     if name == "zb":
         lo, hi = bounds(x.dtype)
         lo, hi = lo.expand_as(x), hi.expand_as(x)
-        z = fn(x, w, b) - fn(lo, pos, None) - fn(hi, neg, None)
-        s = safe_div(r, z)
+        z = fn(x, w, None) - fn(lo, pos, None) - fn(hi, neg, None)   # no bias: the root point
+        s = safe_div(r, z, stab)
         return x * transpose(fn, x, w, s) - lo * transpose(fn, x, pos, s) - hi * transpose(fn, x, neg, s)
     if name in ("wsquare", "flat"):
         wm = w * w if name == "wsquare" else torch.ones_like(w)
-        s = safe_div(r, fn(torch.ones_like(x), wm, None))
+        s = safe_div(r, fn(torch.ones_like(x), wm, None), stab)
         return transpose(fn, x, wm, s)
     raise KeyError(name)
 
 
 class Lrp:
-    def __init__(self, preset, bias, maxpool, extra, first, last):
+    def __init__(self, preset, convention, maxpool, extra, first, last):
         self.mapping = dict(PRESETS[preset])
         self.mapping.update(extra)
+        bias, _initial, self.stab, self.sum_eps = convention
         self.absorb = bias == "absorb"
         self.maxpool = maxpool
         self.first, self.last = first, last
+        self.census = Census()
 
     def rule(self, module, kind):
         if module is self.first and "first" in self.mapping:
@@ -145,10 +189,19 @@ class Lrp:
     def conv(self, m, x, r):
         def fn(inp, w, b):
             return F.conv2d(inp, w, b, m.stride, m.padding, m.dilation, m.groups)
-        return linear_rule(self.rule(m, "conv"), fn, x, m.weight, m.bias, r, self.absorb)
+        return linear_rule(self.rule(m, "conv"), fn, x, m.weight, m.bias, r, self.absorb,
+                           self.stab, self.census)
 
     def dense(self, m, x, r):
-        return linear_rule(self.rule(m, "dense"), F.linear, x, m.weight, m.bias, r, self.absorb)
+        return linear_rule(self.rule(m, "dense"), F.linear, x, m.weight, m.bias, r, self.absorb,
+                           self.stab, self.census)
+
+    def residual(self, branch, short, r):
+        """Shares of the residual sum branch + short."""
+        s = safe_div(r, branch + short, self.sum_eps)
+        if bool(((branch < 0) & (s != 0)).any()):
+            self.census.negative_branches += 1
+        return branch * s, short * s
 
     def max_pool(self, m, x, r):
         if self.maxpool == "winner":
@@ -160,19 +213,22 @@ class Lrp:
 
         def fn(inp, w, b):   # window sums, padded zeros included
             return F.avg_pool2d(inp, k, s, p, count_include_pad=True, divisor_override=1)
-        return linear_rule(("0",), fn, x, torch.ones(1, dtype=x.dtype), None, r, False)
+        return linear_rule(("0",), fn, x, torch.ones(1, dtype=x.dtype), None, r, False, self.stab)
 
     def avg_pool(self, fn, x, r):
         return linear_rule(("0",), lambda inp, w, b: fn(inp), x, torch.ones(1, dtype=x.dtype),
-                           None, r, False)
+                           None, r, False, self.stab)
 
 
-def vgg_relevance(model, x, seed, lrp):
+PASS_THROUGH = (nn.ReLU, nn.ReLU6, nn.Dropout, nn.Identity, nn.BatchNorm2d)
+
+
+def sequential_relevance(layers, x, r, lrp):
+    """Relevance through a chain of layers (BatchNorm2d folded into the conv before it: its
+    forward is the identity)."""
     acts = [x]
-    layers = list(model.features) + [model.avgpool, nn.Flatten()] + list(model.classifier)
     for layer in layers:
         acts.append(layer(acts[-1]))
-    r = seed
     for i in reversed(range(len(layers))):
         layer, inp = layers[i], acts[i]
         if isinstance(layer, nn.Conv2d):
@@ -185,11 +241,23 @@ def vgg_relevance(model, x, seed, lrp):
             r = lrp.avg_pool(layer, inp, r)
         elif isinstance(layer, nn.Flatten):
             r = r.reshape(inp.shape)
-        elif isinstance(layer, (nn.ReLU, nn.Dropout, nn.Identity, nn.BatchNorm2d)):
-            pass   # BatchNorm2d: folded into the conv before it (its forward is the identity)
+        elif isinstance(layer, PASS_THROUGH):
+            pass
         else:
             raise TypeError(type(layer))
     return r
+
+
+def leaves(module):
+    """The leaf modules of nested Sequentials, in order."""
+    if isinstance(module, nn.Sequential):
+        return [leaf for child in module for leaf in leaves(child)]
+    return [module]
+
+
+def vgg_relevance(model, x, seed, lrp):
+    layers = list(model.features) + [model.avgpool, nn.Flatten()] + list(model.classifier)
+    return sequential_relevance(layers, x, seed, lrp)
 
 
 def resnet_relevance(model, x, seed, lrp):
@@ -207,14 +275,32 @@ def resnet_relevance(model, x, seed, lrp):
         h1 = blk.relu(blk.bn1(blk.conv1(inp)))
         h2 = blk.bn2(blk.conv2(h1))
         short = blk.downsample(inp) if blk.downsample is not None else inp
-        s = safe_div(r, h2 + short)      # final ReLU passes r; the sum splits by shares
-        r_main = lrp.conv(blk.conv1, inp, lrp.conv(blk.conv2, h1, h2 * s))
-        r_short = short * s
+        r_branch, r_short = lrp.residual(h2, short, r)   # the final ReLU passes r
+        r_main = lrp.conv(blk.conv1, inp, lrp.conv(blk.conv2, h1, r_branch))
         if blk.downsample is not None:
             r_short = lrp.conv(blk.downsample[0], inp, r_short)
         r = r_main + r_short
     r = lrp.max_pool(model.maxpool, stem, r)
     return lrp.conv(model.conv1, x, r)
+
+
+def mobilenet_relevance(model, x, seed, lrp):
+    inputs, h = [], x
+    for block in model.features:
+        inputs.append(h)
+        h = block(h)
+    pooled = F.adaptive_avg_pool2d(h, 1)
+    r = lrp.dense(model.classifier[1], torch.flatten(pooled, 1), seed)
+    r = lrp.avg_pool(lambda t: F.adaptive_avg_pool2d(t, 1), h, r.reshape(pooled.shape))
+    for block, inp in zip(reversed(model.features), reversed(inputs)):
+        if getattr(block, "use_res_connect", False):   # linear bottleneck + the block's input
+            branch = block.conv(inp)
+            r_branch, r_short = lrp.residual(branch, inp, r)
+            r = sequential_relevance(leaves(block.conv), inp, r_branch, lrp) + r_short
+        else:
+            layers = leaves(block.conv) if hasattr(block, "conv") else leaves(block)
+            r = sequential_relevance(layers, inp, r, lrp)
+    return r
 
 
 def bounds(dtype):
@@ -244,11 +330,15 @@ def compute(case, case_dir):
         logits = model(x)
         seed = torch.zeros_like(logits)
         seed[0, target] = logits[0, target]
+        onehot = (seed != 0).to(seed.dtype)
         if case == "vgg16_bn":
             first, last, fn = model.features[0], model.classifier[6], vgg_relevance
-        else:
+        elif case == "resnet18":
             first, last, fn = model.conv1, model.fc, resnet_relevance
+        else:
+            first, last, fn = model.features[0][0], model.classifier[1], mobilenet_relevance
         refs = {}
+        census = Census()
 
         def save(name, method, params, r):
             path = f"ref_lrp_{name}.npy"
@@ -256,19 +346,26 @@ def compute(case, case_dir):
             refs[name] = {"method": method, "params": params, "attribution": path,
                           "sum": float(r.sum()), "logit": float(logits[0, target])}
 
-        for name, (method, params, preset, bias, maxpool, extra) in CONFIGS.items():
-            lrp = Lrp(preset, bias, maxpool, extra, first, last)
-            save(name, method, params, fn(model, x, seed, lrp))
+        def relevance(lrp, initial):
+            r = fn(model, x, initial, lrp)
+            census.signed_inputs = max(census.signed_inputs, lrp.census.signed_inputs)
+            census.negative_branches = max(census.negative_branches, lrp.census.negative_branches)
+            return r
+
+        for name, (method, params, preset, convention, maxpool, extra) in CONFIGS.items():
+            lrp = Lrp(preset, convention, maxpool, extra, first, last)
+            save(name, method, params, relevance(lrp, onehot if convention[1] == "one" else seed))
         # Excitation backprop: z+ everywhere from probability 1 at the target; the contrastive
         # variant subtracts the dual unit's, whose classifier passes the x+ w- shares.
-        onehot = (seed != 0).to(seed.dtype)
-        eb = fn(model, x, onehot, Lrp("excitation", "ignore", "winner", {}, first, last))
-        dual = fn(model, x, onehot, Lrp("excitation", "ignore", "winner",
-                                        {"last": ("alphabeta", 0.0, -1.0)}, first, last))
+        eb = relevance(Lrp("excitation", WHITEBOX, "winner", {}, first, last), onehot)
+        dual = relevance(Lrp("excitation", WHITEBOX, "winner",
+                             {"last": ("alphabeta", 0.0, -1.0)}, first, last), onehot)
         save("excitation_backprop", "excitation-backprop", {}, eb)
         save("contrastive_excitation_backprop", "contrastive-excitation-backprop", {}, eb - dual)
     with open(os.path.join(case_dir, "ref_lrp.json"), "w") as f:
-        json.dump({"target": target, "references": refs}, f, indent=1)
+        json.dump({"target": target, "references": refs,
+                   "layers_with_signed_inputs": census.signed_inputs,
+                   "residual_sums_with_negative_branches": census.negative_branches}, f, indent=1)
     return sorted(refs)
 
 
