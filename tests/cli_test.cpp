@@ -1,5 +1,6 @@
 // The whitebox command-line tool, run as a user would: a child process, its exit code, its output.
 #include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -299,6 +300,112 @@ TEST(Cli, MethodsDocIsUpToDate) {
   while (std::getline(generated, a) && std::getline(file, b) && a == b) ++line;
   ADD_FAILURE() << "docs/methods.md is out of date (first difference at line " << line
                 << "): regenerate with `build/apps/whitebox/whitebox methods --markdown > docs/methods.md`";
+}
+
+// ---- relevance maps are bounded, finite, and a numerical failure is one line -------------------
+
+const char* const kRelevanceMethods =
+    "lrp,lrp-epsilon-plus,lrp-epsilon-gamma-box,lrp-epsilon-alpha2-beta1,"
+    "lrp-epsilon-alpha2-beta1-flat,lrp-0,lrp-epsilon,deep-taylor,deeplift,deeplift-revealcancel,"
+    "excitation-backprop,contrastive-excitation-backprop";
+
+// Every relevance method on every bundled photo with the bundled MobileNetV2 (real weights: large
+// biases, signed bottlenecks, saturated ReLU6): finite maps, and an LRP conservation figure that
+// is a number in every JSON sidecar.
+TEST(CliRelevance, BundledPhotosGiveFiniteMapsAndConservation) {
+  REQUIRE_CLI();
+  TempDir out;
+  std::vector<std::string> args = {"explain", "--method", kRelevanceMethods, "--out", out.path().string()};
+  const std::vector<std::string> photos = {"chelsea", "coffee", "parrot", "hot_dog", "cat", "bird"};
+  for (const std::string name : {"chelsea.png", "coffee.png", "parrot.jpg", "hot_dog.jpg", "cat.bmp", "bird.bmp"}) {
+    args.push_back(photo(name));
+  }
+  const Result r = run_cli(args);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::stringstream methods(kRelevanceMethods);
+  for (std::string method; std::getline(methods, method, ',');) {
+    for (const std::string& stem : photos) {
+      SCOPED_TRACE(stem + " " + method);
+      const auto meta = nlohmann::json::parse(read_text(out / (stem + "_" + method + ".json")));
+      if (method.find("lrp") == 0 || method == "deep-taylor") {
+        ASSERT_TRUE(meta["stats"]["conservation"].is_number_float()) << meta["stats"].dump();
+        EXPECT_TRUE(std::isfinite(meta["stats"]["conservation"].get<double>()));
+      }
+      const at::Tensor a = read_npy(out / (stem + "_" + method + ".npy"));
+      EXPECT_TRUE(at::isfinite(a).all().item<bool>());
+    }
+  }
+}
+
+// The generalized gamma rule keeps the relevance of the bundled MobileNetV2 bounded: every pixel's
+// below the target logit (it was 5e18, with conservation 1e18, with gamma scaling W + g W+
+// whatever the signs of the inputs and outputs).
+TEST(CliRelevance, GammaBoxWithBiasesAbsorbedIsBounded) {
+  REQUIRE_CLI();
+  TempDir out;
+  const Result r = run_cli({"explain", "--method", "lrp-epsilon-gamma-box", "--param", "bias=absorb",
+                            "--out", out.path().string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto meta = nlohmann::json::parse(read_text(out / "chelsea_lrp-epsilon-gamma-box.json"));
+  const double logit = meta["logit"].get<double>();
+  const double conservation = meta["stats"]["conservation"].get<double>();
+  EXPECT_GT(conservation, 0.0);
+  EXPECT_LT(conservation, 1.0);
+  const at::Tensor a = read_npy(out / "chelsea_lrp-epsilon-gamma-box.npy");
+  EXPECT_LT(a.abs().max().item<double>(), logit);
+}
+
+// A model whose forward pass overflows float32 (two 1x1 convolutions with weights 1e20): every
+// method's result would be inf or nan. The CLI names the method (and for a sweep the node), exits
+// non-zero with one line, and writes no map.
+TEST(CliRelevance, ValuesThatAreNotFiniteAreOneLineAndWriteNothing) {
+  REQUIRE_CLI();
+  TempDir dir;
+  onnx::ModelProto model;
+  model.set_ir_version(7);
+  model.add_opset_import()->set_version(13);
+  auto* graph = model.mutable_graph();
+  auto* input = graph->add_input();
+  input->set_name("x");
+  auto* type = input->mutable_type()->mutable_tensor_type();
+  type->set_elem_type(onnx::TensorProto::FLOAT);
+  for (int d : {1, 3, 8, 8}) type->mutable_shape()->add_dim()->set_dim_value(d);
+  std::string previous = "x";
+  for (const std::string name : {"conv_a", "conv_b"}) {
+    auto* weight = graph->add_initializer();
+    weight->set_name(name + "_w");
+    weight->set_data_type(onnx::TensorProto::FLOAT);
+    for (int d : {3, 3, 1, 1}) weight->add_dims(d);
+    for (int i = 0; i < 9; ++i) weight->add_float_data(1e20f);
+    auto* node = graph->add_node();
+    node->set_op_type("Conv");
+    node->set_name(name);
+    node->add_input(previous);
+    node->add_input(name + "_w");
+    node->add_output(name + "_y");
+    previous = name + "_y";
+  }
+  for (const std::string op : {"GlobalAveragePool", "Flatten"}) {
+    auto* node = graph->add_node();
+    node->set_op_type(op);
+    node->set_name(op);
+    node->add_input(previous);
+    node->add_output(op + "_y");
+    previous = op + "_y";
+  }
+  graph->add_output()->set_name(previous);
+  const fs::path file = dir / "overflow.onnx";
+  std::ofstream(file, std::ios::binary) << model.SerializeAsString();
+  for (const std::string method : {"saliency", "lrp"}) {
+    TempDir out;
+    const Result r = run_cli({"--model", file.string(), "explain", "--method", method, "--out",
+                              out.path().string()});
+    expect_one_line_error(r, method + ": ");
+    EXPECT_NE(r.err.find("not finite"), std::string::npos) << r.err;
+    if (method == "lrp") EXPECT_NE(r.err.find("node '"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out / ("chelsea_" + method + ".npy")));
+    EXPECT_FALSE(fs::exists(out / ("chelsea_" + method + ".png")));
+  }
 }
 
 }  // namespace

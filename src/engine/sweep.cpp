@@ -80,18 +80,23 @@ void check_finite(const std::string& method, const Graph& graph, const Node& nod
   if (finite.all().item<bool>()) return;
   const at::Tensor bad = signal.masked_select(finite.logical_not());
   const at::Tensor good = signal.masked_select(finite);
+  bool arrived_finite = true;
   double peak = 0.0;  // of the signal arriving at the node
   for (const at::Tensor& t : arriving) {
-    if (t.defined() && t.numel() > 0) peak = std::max(peak, t.abs().max().item<double>());
+    if (!t.defined() || t.numel() == 0) continue;
+    arrived_finite = arrived_finite && at::isfinite(t).all().item<bool>();
+    peak = std::max(peak, t.abs().max().item<double>());
   }
   throw NumericalError(
       method, node.name,
       "the signal leaving node '" + node.name + "' (" + node.op_type + ") toward '" +
           graph.values[value].name + "' is not finite: " + std::to_string(bad.numel()) + " of " +
-          std::to_string(signal.numel()) + " values, the first " +
-          c10::str(bad[0].item<double>()) + ", the largest finite magnitude " +
+          std::to_string(signal.numel()) + " values, the first " + c10::str(bad[0].item<double>()) +
+          ", the largest finite magnitude " +
           c10::str(good.numel() ? good.abs().max().item<double>() : 0.0) +
-          "; the signal arriving at the node peaks at " + c10::str(peak));
+          (arrived_finite ? "; the signal arriving at the node peaks at " + c10::str(peak)
+                          : "; the signal arriving at the node is not finite either (the "
+                            "forward pass or the seed is not)"));
 }
 
 }  // namespace
