@@ -50,6 +50,7 @@ std::vector<Row> rows(const std::string& model) {
       {"12 single-sweep methods in one call (" + std::to_string(sweep.size()) + ")", sweep, {},
        Baseline::Gradient},
       {"LRP epsilon-plus-flat", {"lrp"}, {}, Baseline::Forward},
+      {"LRP epsilon-gamma-box", {"lrp-epsilon-gamma-box"}, {}, Baseline::Forward},
       {"DeepLIFT (Rescale)", {"deeplift"}, {}, Baseline::Gradient},
       {"excitation backprop", {"excitation-backprop"}, {}, Baseline::Forward},
       {"integrated gradients, 50 steps", {"integrated-gradients"}, Params().set("steps", "50"),

@@ -302,6 +302,8 @@ void print_markdown() {
     const auto members = of_family(family);
     out << "\n## " << family_title(family) << "\n\n" << family_blurb(family) << "\n";
     if (!family_math(family).empty()) out << "\n" << family_math(family) << "\n";
+    // Notes for the document only (conventions, measured figures), under "notes:FAMILY".
+    if (const auto notes = math_of("notes:" + to_string(family)); notes != kNoMath) out << "\n" << notes << "\n";
     if (members.empty()) out << "\nNo method of this family is registered yet.\n";
     for (const MethodInfo* m : members) {
       out << "\n### " << m->name << "\n\n" << sentence(m->summary) << "\n\n";
