@@ -53,6 +53,12 @@ TEST(Imaging, ColorizeAndNormalize) {
   EXPECT_FLOAT_EQ(clipped[0][9].item<float>(), 10.0f / 50.0f);
   EXPECT_TRUE(at::equal(normalize_map(-map, Normalization::Positive), at::zeros({10, 10})));
   EXPECT_FLOAT_EQ(normalize_map(-map, Normalization::Signed).min().item<float>(), -1.0f);
+  // A map that is not finite is an error, never a picture.
+  at::Tensor broken = map.clone();
+  broken[3][4] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(normalize_map(broken, Normalization::Signed), InputError);
+  broken[3][4] = std::numeric_limits<float>::infinity();
+  EXPECT_THROW(normalize_map(broken, Normalization::Absolute), InputError);
   EXPECT_THROW(parse_colormap("rainbow"), LookupError);
   EXPECT_THROW(parse_normalization("log"), LookupError);
 

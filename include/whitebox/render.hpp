@@ -20,6 +20,7 @@ enum class Normalization {
 Normalization parse_normalization(const std::string& name);  // "absolute", "positive", "signed"
 
 // Normalises a [H, W] map; values beyond the `percentile` (in (0, 100]) of the magnitudes clip.
+// Throws InputError for a map with values that are not finite.
 at::Tensor normalize_map(const at::Tensor& map, Normalization how, double percentile = 100.0);
 // A [H, W] map in [0, 1] ([-1, 1] for RedBlue) to a [H, W, 3] uint8 RGB picture.
 at::Tensor colorize(const at::Tensor& normalized, Colormap colormap);

@@ -65,8 +65,11 @@ at::Tensor normalize_map(const at::Tensor& map, Normalization how, double percen
   if (!(percentile > 0.0 && percentile <= 100.0)) {
     throw ArgumentError("the clipping percentile must be in (0, 100], not " + c10::str(percentile));
   }
-  // NaN or infinite attributions would poison the scale; draw them as zero.
-  const at::Tensor m = at::nan_to_num(as_map(map, "the map to normalise"), 0.0, 0.0, 0.0);
+  // A map that is not finite has no scale, and drawn anyhow it would look like a real one.
+  const at::Tensor m = as_map(map, "the map to normalise");
+  if (!at::isfinite(m).all().item<bool>()) {
+    throw InputError("the map to normalise has values that are not finite (inf or nan)");
+  }
   const at::Tensor magnitude = how == Normalization::Positive ? at::relu(m) : m.abs();
   const double scale = percentile_of(magnitude, percentile);
   if (!(scale > 0.0)) return at::zeros_like(m);  // a blank map stays blank
