@@ -98,8 +98,9 @@ struct Layer {
   mutable std::array<at::Tensor, 5> parts;  // by Part
   // W' x, or undefined where W' or x is zero (undefined).
   at::Tensor forward(const at::Tensor& x, Part part) const {
+    if (!x.defined()) return at::Tensor();
     auto wp = weight(part);
-    if (!wp || !x.defined()) return at::Tensor();
+    if (!wp) return at::Tensor();
     return form.apply(x, *wp, at::Tensor());
   }
   // W'^T s, or undefined where W' = 0.
@@ -177,10 +178,11 @@ Tensors linear_relevance(const LinearRule& rule, const Options& options, const M
     return sum_defined(layer.forward(xp, positive_side ? Part::Pos : Part::Neg),
                        layer.forward(xn, positive_side ? Part::Neg : Part::Pos));
   };
-  // x+ (.) (W_a^T s) + x- (.) (W_b^T s).
+  // x+ (.) (W_a^T s) + x- (.) (W_b^T s), the second term only where x has negative values.
   const auto shares = [&](const at::Tensor& s, Part for_positive, Part for_negative) {
-    return sum_defined(product(xp, layer.backward(s, x, for_positive)),
-                       product(xn, layer.backward(s, x, for_negative)));
+    const at::Tensor positive_share = product(xp, layer.backward(s, x, for_positive));
+    return xn.defined() ? sum_defined(positive_share, product(xn, layer.backward(s, x, for_negative)))
+                        : positive_share;
   };
 
   at::Tensor relevance;
