@@ -6,6 +6,7 @@
 #include <malloc.h>
 #endif
 
+#include <atomic>
 #include <thread>
 
 #include "blas.hpp"
@@ -16,6 +17,14 @@ void set_threads(int threads) {
   blas::set_own_threads(1);
   at::set_num_threads(threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
 }
+
+namespace {
+std::atomic<bool> interrupted{false};
+}  // namespace
+
+void request_interrupt() { interrupted.store(true, std::memory_order_relaxed); }
+void clear_interrupt() { interrupted.store(false, std::memory_order_relaxed); }
+bool interrupt_requested() { return interrupted.load(std::memory_order_relaxed); }
 
 void keep_freed_memory() {
 #if defined(__GLIBC__)

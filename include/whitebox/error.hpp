@@ -60,6 +60,12 @@ class ArgumentError : public Error {
   using Error::Error;
 };
 
+// The call was interrupted (request_interrupt()).
+class Interrupted : public Error {
+ public:
+  using Error::Error;
+};
+
 // A method produced a value that is not a finite number (an overflow, or a division by zero
 // that its rule cannot stabilise). Names the method and, where known, the node where the
 // signal first stopped being finite.

@@ -125,10 +125,16 @@ const std::vector<MethodInfo>& methods();
 // By name or alias; throws LookupError listing the valid names.
 const MethodInfo& find_method(const std::string& name);
 
-// Runs several methods on one batch, sharing one forward trace. Keyed by method name.
+// Runs several methods on one batch, sharing one forward trace. Keyed by method name. Throws
+// NumericalError for a result that is not finite.
 std::map<std::string, Explanation> explain(const Model& model, const at::Tensor& input,
                                            const std::vector<std::string>& method_names,
                                            const Target& target = Target::top(),
+                                           const Params& params = {});
+// The same with the class of each image of the batch given.
+std::map<std::string, Explanation> explain(const Model& model, const at::Tensor& input,
+                                           const std::vector<std::string>& method_names,
+                                           const std::vector<int64_t>& classes,
                                            const Params& params = {});
 
 }  // namespace whitebox

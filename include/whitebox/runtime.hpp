@@ -19,5 +19,11 @@ void set_threads(int threads);
 // faulting fresh pages in: a VGG-16 gradient pass is about 7% faster, a batch of four about 15%.
 // The process then holds on to its peak memory.
 void keep_freed_memory();
+// Asks the forward passes and sweeps under way, on any thread, to stop at their next node: they
+// throw Interrupted. For a host that lets its user interrupt a long call (Ctrl-C in Python);
+// clear_interrupt() lets the next calls run.
+void request_interrupt();
+void clear_interrupt();
+bool interrupt_requested();
 
 }  // namespace whitebox

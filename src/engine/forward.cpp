@@ -5,6 +5,7 @@
 
 #include "ops/kernel.hpp"
 #include "whitebox/error.hpp"
+#include "whitebox/runtime.hpp"
 
 namespace whitebox::engine {
 
@@ -75,6 +76,7 @@ Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& optio
   };
   ops::Tensors inputs;
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    if (interrupt_requested()) throw Interrupted("interrupted");
     const Node& node = graph.nodes[n];
     inputs.clear();
     for (ValueId v : node.inputs) inputs.push_back(v == kNoValue ? at::Tensor() : values[v]);

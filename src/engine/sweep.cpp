@@ -6,6 +6,7 @@
 
 #include "ops/kernel.hpp"
 #include "whitebox/error.hpp"
+#include "whitebox/runtime.hpp"
 
 namespace whitebox {
 
@@ -178,6 +179,7 @@ std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
     }
   };
   for (int n = static_cast<int>(graph.nodes.size()) - 1; n >= 0; --n) {
+    if (interrupt_requested()) throw Interrupted("interrupted");
     visit(n);
     if (!owned) continue;
     inputs.clear();

@@ -84,14 +84,18 @@ TraceOptions trace_options_for(const std::vector<const MethodInfo*>& methods, co
 
 }  // namespace explainers
 
-std::map<std::string, Explanation> explain(const Model& model, const at::Tensor& input,
-                                           const std::vector<std::string>& method_names,
-                                           const Target& target, const Params& params) {
+namespace {
+
+// explain() on the context that `make_context` builds with the trace options of the methods.
+template <typename MakeContext>
+std::map<std::string, Explanation> explain_with(const Model& model,
+                                                const std::vector<std::string>& method_names,
+                                                const Params& params, MakeContext make_context) {
   std::vector<const MethodInfo*> chosen;
   for (const auto& name : method_names) chosen.push_back(&find_method(name));
   const TraceOptions options = explainers::trace_options_for(chosen, model, params);
   const auto start = std::chrono::steady_clock::now();
-  const Context context(model, input, target, params, options);
+  const Context context = make_context(options);
   // One sweep serves every method that reads the plain gradient at the input or the layer.
   std::vector<ValueId> shared;
   for (const MethodInfo* method : chosen) {
@@ -119,6 +123,24 @@ std::map<std::string, Explanation> explain(const Model& model, const at::Tensor&
     result[method->name] = std::move(e);
   }
   return result;
+}
+
+}  // namespace
+
+std::map<std::string, Explanation> explain(const Model& model, const at::Tensor& input,
+                                           const std::vector<std::string>& method_names,
+                                           const Target& target, const Params& params) {
+  return explain_with(model, method_names, params, [&](const TraceOptions& options) {
+    return Context(model, input, target, params, options);
+  });
+}
+
+std::map<std::string, Explanation> explain(const Model& model, const at::Tensor& input,
+                                           const std::vector<std::string>& method_names,
+                                           const std::vector<int64_t>& classes, const Params& params) {
+  return explain_with(model, method_names, params, [&](const TraceOptions& options) {
+    return Context(model, input, classes, params, options);
+  });
 }
 
 }  // namespace whitebox
