@@ -1,0 +1,340 @@
+// The compiled part of the Python package (whitebox._whitebox): the C++ library's calls on NumPy
+// arrays. Arrays cross without copies where their memory allows: a C-contiguous float32 / float64
+// input is wrapped as an ATen tensor, and every result is a NumPy view of the tensor that holds
+// it. The long calls run with the GIL released, on a worker thread, so that Ctrl-C interrupts
+// them between two nodes of the network (request_interrupt()). whitebox/__init__.py builds the
+// Python API on top.
+#include <ATen/ATen.h>
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <chrono>
+#include <future>
+
+#include "whitebox/data.hpp"
+#include "whitebox/error.hpp"
+#include "whitebox/explain.hpp"
+#include "whitebox/image.hpp"
+#include "whitebox/metrics.hpp"
+#include "whitebox/model.hpp"
+#include "whitebox/patterns.hpp"
+#include "whitebox/randomisation.hpp"
+#include "whitebox/render.hpp"
+#include "whitebox/runtime.hpp"
+
+namespace py = pybind11;
+using namespace whitebox;
+
+namespace {
+
+// ---- arrays ----------------------------------------------------------------------------------
+
+// A NumPy array as a tensor on its memory (no copy) when it is C-contiguous float32 / float64 /
+// uint8 / bool; a contiguous copy otherwise. The array must outlive the tensor.
+at::Tensor to_tensor(const py::array& array) {
+  at::ScalarType type;
+  if (py::isinstance<py::array_t<float>>(array)) {
+    type = at::kFloat;
+  } else if (py::isinstance<py::array_t<double>>(array)) {
+    type = at::kDouble;
+  } else if (py::isinstance<py::array_t<uint8_t>>(array)) {
+    type = at::kByte;
+  } else if (py::isinstance<py::array_t<bool>>(array)) {
+    type = at::kBool;
+  } else {
+    // Any other number type: as float32.
+    return to_tensor(py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(array));
+  }
+  if (!(array.flags() & py::array::c_style)) {
+    return to_tensor(py::array::ensure(array, py::array::c_style | py::array::forcecast));
+  }
+  std::vector<int64_t> shape(array.shape(), array.shape() + array.ndim());
+  return at::from_blob(const_cast<void*>(array.data()), shape, at::TensorOptions().dtype(type));
+}
+
+// A tensor as a NumPy array on its memory: the array's base object keeps the tensor alive.
+py::array to_array(const at::Tensor& tensor) {
+  at::Tensor t = tensor.to(at::kCPU).contiguous();
+  py::dtype dtype;
+  switch (t.scalar_type()) {
+    case at::kFloat: dtype = py::dtype::of<float>(); break;
+    case at::kDouble: dtype = py::dtype::of<double>(); break;
+    case at::kByte: dtype = py::dtype::of<uint8_t>(); break;
+    case at::kBool: dtype = py::dtype::of<bool>(); break;
+    case at::kLong: dtype = py::dtype::of<int64_t>(); break;
+    default: t = t.to(at::kFloat), dtype = py::dtype::of<float>();
+  }
+  std::vector<py::ssize_t> shape(t.sizes().begin(), t.sizes().end());
+  std::vector<py::ssize_t> strides;
+  for (int64_t s : t.strides()) strides.push_back(s * static_cast<py::ssize_t>(t.element_size()));
+  auto* owner = new at::Tensor(t);
+  py::capsule base(owner, [](void* p) { delete static_cast<at::Tensor*>(p); });
+  return py::array(dtype, shape, strides, t.data_ptr(), base);
+}
+
+// ---- long calls ------------------------------------------------------------------------------
+
+// Runs f() on a worker thread with the GIL released; the calling thread checks for signals
+// every 50 ms and, on Ctrl-C, stops the computation at its next node and raises
+// KeyboardInterrupt.
+template <typename F>
+auto interruptible(F f) -> decltype(f()) {
+  auto result = std::async(std::launch::async, std::move(f));
+  while (true) {
+    std::future_status status;
+    {
+      py::gil_scoped_release release;
+      status = result.wait_for(std::chrono::milliseconds(50));
+    }
+    if (status == std::future_status::ready) break;
+    if (PyErr_CheckSignals() != 0) {
+      request_interrupt();
+      {
+        py::gil_scoped_release release;
+        result.wait();
+      }
+      clear_interrupt();
+      throw py::error_already_set();
+    }
+  }
+  return result.get();
+}
+
+Params to_params(const std::map<std::string, std::string>& values) { return Params(values); }
+
+py::dict explanation_dict(const Explanation& e) {
+  py::dict d;
+  d["method"] = e.method;
+  d["map"] = to_array(e.map);
+  d["attribution"] = to_array(e.attribution);
+  d["is_signed"] = e.is_signed;
+  d["layer"] = e.layer;
+  d["stats"] = e.stats;
+  return d;
+}
+
+py::dict method_dict(const MethodInfo& m) {
+  py::list params;
+  for (const auto& h : m.hyperparameters) {
+    params.append(py::dict(py::arg("name") = h.name, py::arg("default") = h.fallback,
+                           py::arg("meaning") = h.meaning));
+  }
+  return py::dict(py::arg("name") = m.name, py::arg("aliases") = m.aliases,
+                  py::arg("family") = to_string(m.family), py::arg("summary") = m.summary,
+                  py::arg("class_discriminative") = m.class_discriminative,
+                  py::arg("needs_gradient") = m.needs_gradient,
+                  py::arg("needs_reference") = m.needs_reference,
+                  py::arg("resolution") = m.resolution, py::arg("cost") = m.cost,
+                  py::arg("hyperparameters") = params, py::arg("citation") = m.citation);
+}
+
+py::dict metric_dict(const metrics::MetricInfo& m) {
+  py::list values;
+  for (const auto& [name, higher] : m.values) {
+    values.append(py::dict(py::arg("name") = name, py::arg("higher_is_better") = higher));
+  }
+  return py::dict(py::arg("name") = m.name, py::arg("group") = metrics::to_string(m.group),
+                  py::arg("summary") = m.summary, py::arg("citation") = m.citation,
+                  py::arg("needs_model") = m.needs_model, py::arg("needs_mask") = m.needs_mask,
+                  py::arg("needs_reference") = m.needs_reference,
+                  py::arg("needs_explainer") = m.needs_explainer, py::arg("values") = values);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_whitebox, m) {
+  m.doc() = "The compiled core of the whitebox package; use the `whitebox` module instead.";
+
+  // Exceptions: Python's own types where one fits, whitebox's where a user may want to catch
+  // exactly that.
+  static py::exception<UnsupportedOperator> unsupported(m, "UnsupportedOperator", PyExc_ValueError);
+  static py::exception<NumericalError> numerical(m, "NumericalError", PyExc_ArithmeticError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const UnsupportedOperator& e) {
+      unsupported(e.what());
+    } catch (const NumericalError& e) {
+      numerical(e.what());
+    } catch (const FileError& e) {
+      PyErr_SetString(PyExc_FileNotFoundError, e.what());
+    } catch (const Interrupted& e) {
+      PyErr_SetString(PyExc_KeyboardInterrupt, e.what());
+    } catch (const ArgumentError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const LookupError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const InputError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const ModelFormatError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    }
+  });
+
+  py::class_<Model, std::shared_ptr<Model>>(m, "Model")
+      .def_static(
+          "load",
+          [](const std::filesystem::path& path, const std::string& dtype) {
+            LoadOptions options;
+            if (dtype != "float32" && dtype != "float64") {
+              throw ArgumentError("dtype must be float32 or float64, not " + dtype);
+            }
+            options.dtype = dtype == "float64" ? at::kDouble : at::kFloat;
+            return std::make_shared<Model>(Model::load(path, options));
+          },
+          py::arg("path"), py::arg("dtype") = "float32")
+      .def_property_readonly("input_shape", &Model::input_shape)
+      .def_property_readonly("num_classes", &Model::num_classes)
+      .def_property_readonly("path", [](const Model& model) { return model.path().string(); })
+      .def_property_readonly("dtype", [](const Model& model) {
+        return model.dtype() == at::kDouble ? "float64" : "float32";
+      })
+      .def_readwrite("labels", &Model::labels)
+      .def_property(
+          "preprocessing",
+          [](const Model& model) {
+            const Preprocessing& p = model.preprocessing;
+            return py::dict(py::arg("name") = p.name, py::arg("width") = p.width,
+                            py::arg("height") = p.height, py::arg("crop") = p.crop,
+                            py::arg("mean") = p.mean, py::arg("std") = p.std);
+          },
+          [](Model& model, const py::dict& d) {
+            Preprocessing p = d.contains("name")
+                                  ? Preprocessing::preset(d["name"].cast<std::string>(), model.preprocessing.width,
+                                                          model.preprocessing.height)
+                                  : model.preprocessing;
+            if (d.contains("width")) p.width = d["width"].cast<int>();
+            if (d.contains("height")) p.height = d["height"].cast<int>();
+            if (d.contains("crop")) p.crop = d["crop"].cast<double>();
+            if (d.contains("mean")) p.mean = d["mean"].cast<std::array<double, 3>>();
+            if (d.contains("std")) p.std = d["std"].cast<std::array<double, 3>>();
+            model.preprocessing = p;
+          })
+      .def("logits",
+           [](const Model& model, const py::array& x) {
+             const at::Tensor input = to_tensor(x);
+             return to_array(interruptible([&] { return model.logits(input.to(model.dtype())); }));
+           })
+      .def("explain",
+           [](const Model& model, const py::array& x, const std::vector<std::string>& methods,
+              const py::object& target, const std::map<std::string, std::string>& params) {
+             const at::Tensor input = to_tensor(x);
+             const Params p = to_params(params);
+             std::map<std::string, Explanation> result;
+             if (target.is_none()) {
+               result = interruptible([&] { return explain(model, input, methods, Target::top(), p); });
+             } else if (py::isinstance<py::str>(target)) {
+               const Target t = Target::parse(target.cast<std::string>());
+               result = interruptible([&] { return explain(model, input, methods, t, p); });
+             } else {
+               const auto classes = target.cast<std::vector<int64_t>>();
+               result = interruptible([&] { return explain(model, input, methods, classes, p); });
+             }
+             py::dict out;
+             for (const auto& [name, e] : result) out[py::str(name)] = explanation_dict(e);
+             return out;
+           });
+
+  m.def("default_model_path", [] { return default_model().string(); });
+  m.def("bundled_path", [](const std::string& name) { return bundled(name).string(); });
+  m.def("read_image", [](const std::filesystem::path& path) { return to_array(read_image(path)); });
+  m.def("preprocess", [](const py::array& image, const std::shared_ptr<Model>& model) {
+    const Input input = preprocess(to_tensor(image), model->preprocessing);
+    return py::make_tuple(to_array(input.tensor), to_array(input.image));
+  });
+  m.def("overlay", [](const py::array& image, const py::array& map, double alpha,
+                      const std::string& colormap, const std::string& normalization, double percentile) {
+    const at::Tensor m = to_tensor(map).to(at::kFloat);
+    const Normalization how = parse_normalization(normalization);
+    at::Tensor normalized = normalize_map(m, how, percentile);
+    const Colormap cmap = parse_colormap(colormap);
+    if (how == Normalization::Signed && cmap != Colormap::RedBlue) normalized = (normalized + 1) / 2;
+    return to_array(whitebox::overlay(to_tensor(image), colorize(normalized, cmap), alpha));
+  });
+  m.def("methods", [] {
+    py::list out;
+    for (const MethodInfo& info : methods()) out.append(method_dict(info));
+    return out;
+  });
+  m.def("find_method", [](const std::string& name) { return find_method(name).name; });
+  m.def("metrics", [] {
+    py::list out;
+    for (const auto& info : metrics::registry()) out.append(metric_dict(info));
+    return out;
+  });
+  m.def(
+      "metric",
+      [](const std::string& name, const std::shared_ptr<Model>& model, const py::array& image,
+         const py::array& map, int64_t cls, const py::object& mask, const py::object& reference,
+         const std::string& method, const std::map<std::string, std::string>& method_params,
+         const std::map<std::string, std::string>& params) {
+        const metrics::MetricInfo& info = metrics::find_metric(name);
+        metrics::Sample sample;
+        sample.model = model.get();
+        sample.image = to_tensor(image);
+        sample.map = to_tensor(map);
+        sample.cls = cls;
+        if (!mask.is_none()) sample.mask = to_tensor(mask.cast<py::array>()).to(at::kBool);
+        if (!reference.is_none()) sample.reference = to_tensor(reference.cast<py::array>());
+        const Params explainer_params = to_params(method_params);
+        if (!method.empty() && model) {
+          sample.explainer = [model, method, cls, explainer_params](const at::Tensor& inputs) {
+            const std::vector<int64_t> classes(inputs.size(0), cls);
+            return explain(*model, inputs, {method}, classes, explainer_params).at(find_method(method).name).map;
+          };
+        }
+        if (info.needs_model && !model) throw ArgumentError("metric " + name + " needs the model");
+        const Params p = to_params(params);
+        return interruptible([&] { return info.run(sample, p); });
+      },
+      py::arg("name"), py::arg("model"), py::arg("image"), py::arg("map"), py::arg("cls"),
+      py::arg("mask"), py::arg("reference"), py::arg("method"), py::arg("method_params"),
+      py::arg("params"));
+  m.def(
+      "sanity",
+      [](const std::shared_ptr<Model>& model, const py::array& x, const std::vector<std::string>& names,
+         const std::string& mode, int64_t layers, uint64_t seed,
+         const std::map<std::string, std::string>& params) {
+        metrics::RandomisationOptions options;
+        options.mode = metrics::parse_randomisation(mode);
+        options.layers = layers;
+        options.seed = seed;
+        options.params = to_params(params);
+        const at::Tensor input = to_tensor(x);
+        const auto result =
+            interruptible([&] { return metrics::parameter_randomisation(*model, input, names, Target::top(), options); });
+        py::list steps;
+        for (const auto& step : result.steps) {
+          py::dict maps, similarity;
+          for (const auto& [method, map] : step.maps) maps[py::str(method)] = to_array(map);
+          for (const auto& [method, s] : step.similarity) {
+            similarity[py::str(method)] = py::dict(py::arg("spearman") = s.spearman,
+                                                   py::arg("spearman_abs") = s.spearman_abs,
+                                                   py::arg("ssim") = s.ssim, py::arg("hog") = s.hog);
+          }
+          steps.append(py::dict(py::arg("layer") = step.layer, py::arg("maps") = maps,
+                                py::arg("similarity") = similarity));
+        }
+        return py::dict(py::arg("cls") = result.cls, py::arg("methods") = result.methods,
+                        py::arg("steps") = steps);
+      });
+  m.def("fit_patterns", [](const std::shared_ptr<Model>& model, const py::array& x,
+                          const std::string& estimator, const std::filesystem::path& folder) {
+    PatternOptions options;
+    options.estimator = parse_estimator(estimator);
+    const at::Tensor batch = to_tensor(x);
+    const Patterns patterns = interruptible([&] { return fit_patterns(*model, {batch}, options); });
+    const std::filesystem::path target = folder.empty() ? default_patterns_path(*model) : folder;
+    patterns.save(target);
+    return target.string();
+  });
+  m.def("set_threads", &set_threads, py::arg("threads") = 0);
+  // For the tests: the address of the memory the engine reads an array from (no copy when it is
+  // the array's own).
+  m.def("_tensor_address", [](const py::array& x) {
+    return reinterpret_cast<std::uintptr_t>(to_tensor(x).data_ptr());
+  });
+}
