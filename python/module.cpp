@@ -332,6 +332,16 @@ PYBIND11_MODULE(_whitebox, m) {
     return target.string();
   });
   m.def("set_threads", &set_threads, py::arg("threads") = 0);
+  // For the benchmark: seconds of one explain() call made from C++ (the baseline of the Python
+  // call's overhead).
+  m.def("_time_explain", [](const std::shared_ptr<Model>& model, const py::array& x,
+                            const std::vector<std::string>& names) {
+    const at::Tensor input = to_tensor(x);
+    py::gil_scoped_release release;
+    const auto start = std::chrono::steady_clock::now();
+    explain(*model, input, names, Target::top());
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  });
   // For the tests: the address of the memory the engine reads an array from (no copy when it is
   // the array's own).
   m.def("_tensor_address", [](const py::array& x) {

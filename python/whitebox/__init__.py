@@ -306,7 +306,7 @@ def overlay(picture, explanation, image=0, alpha=0.5, colormap=None, normalizati
     Args:
         picture: [H, W, 3] uint8, the preprocessed picture (``preprocess``'s second result).
         explanation: an Explanation (its map of image ``image``), or a map [H, W].
-        colormap: jet, turbo, viridis, inferno or redblue (default: redblue for signed maps,
+        colormap: jet, turbo, viridis, inferno or red-blue (default: red-blue for signed maps,
             jet otherwise).
         normalization: positive, absolute or signed (default: by the map's sign).
         percentile: magnitudes above this percentile saturate.
@@ -316,7 +316,7 @@ def overlay(picture, explanation, image=0, alpha=0.5, colormap=None, normalizati
         signed = explanation.is_signed
         explanation = explanation.map[image]
     heat = explanation.detach().numpy() if _is_torch(explanation) else np.asarray(explanation)
-    colormap = colormap or ("redblue" if signed else "jet")
+    colormap = colormap or ("red-blue" if signed else "jet")
     normalization = normalization or ("signed" if signed else "positive")
     return _core.overlay(np.ascontiguousarray(picture, dtype=np.uint8),
                          np.ascontiguousarray(heat, dtype=np.float32), alpha, colormap,

@@ -20,3 +20,9 @@ case "$output" in
   "nodes "[1-9]*) ;;
   *) echo "unexpected consumer output: $output" >&2; exit 1 ;;
 esac
+
+# The Python package, where Debian's python3 looks under the prefix (when it was built).
+for package in "$work"/prefix/lib/python3*/dist-packages; do
+  [ -d "$package/whitebox" ] || continue
+  PYTHONPATH="$package" /usr/bin/python3 -c "import whitebox; print('python', len(whitebox.methods()), 'methods')"
+done

@@ -126,3 +126,30 @@ def test_bad_inputs_raise_the_documented_exceptions(small, photo, tmp_path):
     with pytest.raises(whitebox.UnsupportedOperator, match="the_odd_one"):
         whitebox.Model.load(path)
     assert issubclass(whitebox.UnsupportedOperator, ValueError)
+
+
+def test_ctrl_c_interrupts_a_long_call():
+    import signal
+    import subprocess
+    import sys
+    import time
+    script = (
+        "import numpy as np, whitebox\n"
+        "model = whitebox.Model.load()\n"
+        "x = np.zeros((1, 3, 224, 224), np.float32)\n"
+        "print('ready', flush=True)\n"
+        "try:\n"
+        "    model.explain(x, 'integrated-gradients', steps=2000)\n"
+        "    print('finished', flush=True)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', flush=True)\n"
+        "print(len(model.explain(x, 'saliency')), flush=True)\n")
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                             env=dict(os.environ))
+    assert child.stdout.readline().strip() == "ready"
+    time.sleep(1.0)
+    child.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    out, _ = child.communicate(timeout=60)
+    assert out.split() == ["interrupted", "1"], out   # and the next call runs
+    assert time.monotonic() - sent < 10.0
