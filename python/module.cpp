@@ -82,7 +82,10 @@ py::array to_array(const at::Tensor& tensor) {
 // KeyboardInterrupt.
 template <typename F>
 auto interruptible(F f) -> decltype(f()) {
-  auto result = std::async(std::launch::async, std::move(f));
+  auto result = std::async(std::launch::async, [f = std::move(f)]() mutable {
+    adopt_threads();
+    return f();
+  });
   while (true) {
     std::future_status status;
     {
@@ -163,13 +166,8 @@ PYBIND11_MODULE(_whitebox, m) {
       PyErr_SetString(PyExc_FileNotFoundError, e.what());
     } catch (const Interrupted& e) {
       PyErr_SetString(PyExc_KeyboardInterrupt, e.what());
-    } catch (const ArgumentError& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
-    } catch (const LookupError& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
-    } catch (const InputError& e) {
-      PyErr_SetString(PyExc_ValueError, e.what());
-    } catch (const ModelFormatError& e) {
+    } catch (const Error& e) {
+      // ArgumentError, LookupError, InputError, ModelFormatError: a value the caller gave.
       PyErr_SetString(PyExc_ValueError, e.what());
     }
   });

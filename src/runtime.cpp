@@ -9,18 +9,31 @@
 #include <atomic>
 #include <thread>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "blas.hpp"
 
 namespace whitebox {
+namespace {
+
+std::atomic<int> chosen_threads{0};     // by set_threads(); 0: never called
+std::atomic<bool> interrupted{false};   // by request_interrupt()
+
+}  // namespace
 
 void set_threads(int threads) {
   blas::set_own_threads(1);
-  at::set_num_threads(threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
+  chosen_threads = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+  at::set_num_threads(chosen_threads);
 }
 
-namespace {
-std::atomic<bool> interrupted{false};
-}  // namespace
+void adopt_threads() {
+#ifdef _OPENMP
+  if (const int threads = chosen_threads; threads > 0) omp_set_num_threads(threads);
+#endif
+}
 
 void request_interrupt() { interrupted.store(true, std::memory_order_relaxed); }
 void clear_interrupt() { interrupted.store(false, std::memory_order_relaxed); }

@@ -1,6 +1,5 @@
 // The whitebox command-line tool, run as a user would: a child process, its exit code, its output.
 #include <gtest/gtest.h>
-#include <onnx/onnx_pb.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 #include <sstream>
 
 #include "whitebox/data.hpp"
+#include "onnx_builder.hpp"
 #include "support.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/explain.hpp"
@@ -361,15 +361,8 @@ TEST(CliRelevance, GammaBoxWithBiasesAbsorbedIsBounded) {
 TEST(CliRelevance, ValuesThatAreNotFiniteAreOneLineAndWriteNothing) {
   REQUIRE_CLI();
   TempDir dir;
-  onnx::ModelProto model;
-  model.set_ir_version(7);
-  model.add_opset_import()->set_version(13);
+  onnx::ModelProto model = onnx_model_with_input({1, 3, 8, 8});
   auto* graph = model.mutable_graph();
-  auto* input = graph->add_input();
-  input->set_name("x");
-  auto* type = input->mutable_type()->mutable_tensor_type();
-  type->set_elem_type(onnx::TensorProto::FLOAT);
-  for (int d : {1, 3, 8, 8}) type->mutable_shape()->add_dim()->set_dim_value(d);
   std::string previous = "x";
   for (const std::string name : {"conv_a", "conv_b"}) {
     auto* weight = graph->add_initializer();

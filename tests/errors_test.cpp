@@ -1,9 +1,9 @@
 // Bad input gets a typed exception with a message that names the problem.
 #include <gtest/gtest.h>
-#include <onnx/onnx_pb.h>
 
 #include <fstream>
 
+#include "onnx_builder.hpp"
 #include "support.hpp"
 #include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
@@ -51,15 +51,8 @@ TEST(Errors, TruncatedOnnxFile) {
 }
 
 TEST(Errors, UnsupportedOperatorNamesTypeNodeAndOpset) {
-  onnx::ModelProto model;
-  model.set_ir_version(7);
-  model.add_opset_import()->set_version(13);
+  onnx::ModelProto model = onnx_model_with_input({1, 3, 8, 8});
   auto* graph = model.mutable_graph();
-  auto* input = graph->add_input();
-  input->set_name("x");
-  auto* type = input->mutable_type()->mutable_tensor_type();
-  type->set_elem_type(onnx::TensorProto::FLOAT);
-  for (int d : {1, 3, 8, 8}) type->mutable_shape()->add_dim()->set_dim_value(d);
   auto* relu = graph->add_node();
   relu->set_op_type("Relu");
   relu->set_name("first");

@@ -13,6 +13,10 @@ namespace whitebox {
 // no float64 convolutions, ATen runs them as BLAS products, and those stay on one thread; a
 // program that runs one should set LibTorch's threads alone (at::set_num_threads).
 void set_threads(int threads);
+// Gives the calling thread the thread count of the last set_threads() (OpenMP's count is a
+// setting of each thread): for a host that runs whitebox on threads of its own, as the Python
+// package does. Without set_threads() nothing changes.
+void adopt_threads();
 
 // Keeps the memory that freed tensors leave in the process heap instead of handing it back to
 // the system (glibc; elsewhere nothing happens), so that the next pass reuses it rather than

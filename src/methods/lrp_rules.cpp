@@ -51,13 +51,24 @@ at::Tensor signed_weight(const Model& model, ValueId weight, const at::Tensor& w
 
 namespace {
 
-// Whether a value is >= 0 by construction: a ReLU's output, or pooled / reshaped from one.
+// Whether a value is >= 0 by construction: the output of a ReLU or of a Clip at a lower bound of
+// at least 0 (ReLU6), or pooled / reshaped from one.
 bool non_negative(const Graph& graph, ValueId v) {
   const int p = graph.values[v].producer;
   if (p < 0) return false;
   const Node& node = graph.nodes[p];
   const std::string& op = node.op_type;
   if (op == "Relu") return true;
+  if (op == "Clip") {
+    // The bound is an attribute before opset 11, a constant input since.
+    if (auto it = node.attributes.find("min"); it != node.attributes.end()) {
+      const double* lowest = std::get_if<double>(&it->second);
+      return lowest && *lowest >= 0;
+    }
+    if (node.inputs.size() < 2 || node.inputs[1] == kNoValue) return false;
+    const Value& lowest = graph.values[node.inputs[1]];
+    return lowest.is_constant() && lowest.constant.numel() == 1 && lowest.constant.item<double>() >= 0;
+  }
   if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" ||
       op == "GlobalMaxPool" || op == "Flatten" || op == "Reshape" || op == "Squeeze" ||
       op == "Unsqueeze") {
@@ -166,13 +177,19 @@ Tensors linear_relevance(const LinearRule& rule, const Options& options, const M
   // own output, less its bias where that is excluded.
   const auto wx = [&](bool with_bias) {
     const at::Tensor& y = n.outputs[0];
-    if (!layer.w.defined() || !y.defined()) return sum_defined(layer.forward(x, Part::Full), with_bias ? bias : at::Tensor());
+    if (!layer.w.defined() || !y.defined()) {
+      return sum_defined(layer.forward(x, Part::Full), with_bias ? bias : at::Tensor());
+    }
     return with_bias || !layer.b.defined() ? y : y - form->bias_term(layer.b, y.dim());
   };
-  // x+ and x-, with x- undefined where x >= 0 by construction (after a ReLU).
-  const bool positive = non_negative(n.graph, n.node.inputs[data]);
-  const at::Tensor xp = positive ? x : x.clamp_min(0);
-  const at::Tensor xn = positive ? at::Tensor() : x.clamp_max(0);
+  // x+ and x-, made by split() for the rules that read them; x- stays undefined where x >= 0 by
+  // construction (after a ReLU or ReLU6).
+  at::Tensor xp, xn;
+  const auto split = [&] {
+    const bool positive = non_negative(n.graph, n.node.inputs[data]);
+    xp = positive ? x : x.clamp_min(0);
+    if (!positive) xn = x.clamp_max(0);
+  };
   // The positive contributions x+ W+ + x- W- (or the negative ones x+ W- + x- W+), bias excluded.
   const auto contributions = [&](bool positive_side) {
     return sum_defined(layer.forward(xp, positive_side ? Part::Pos : Part::Neg),
@@ -202,6 +219,7 @@ Tensors linear_relevance(const LinearRule& rule, const Options& options, const M
       //   x+ (.) (W^T (sp + (1+g) sn) + g W+^T (sp - sn))
       // + x- (.) (W^T ((1+g) sp + sn) - g W+^T (sp - sn)).
       const double g = rule.gamma;
+      split();
       const at::Tensor w_x = wx(false), positives = contributions(true);
       const at::Tensor z = sum_defined(w_x, bias);
       const at::Tensor pos = sum_defined(positives, bias_part(true));
@@ -223,6 +241,7 @@ Tensors linear_relevance(const LinearRule& rule, const Options& options, const M
       // The positive contributions x+ W+ + x- W- (bias+ absorbed) and the negative ones
       // x+ W- + x- W+ (bias-), each normalised by its own total, combined as alpha R+ - beta R-.
       // z+ is alpha 1, beta 0.
+      split();
       const at::Tensor zp = sum_defined(contributions(true), bias_part(true));
       relevance = shares(divide(r, zp, stab), Part::Pos, Part::Neg);
       if (rule.alpha != 1.0) relevance = rule.alpha * relevance;

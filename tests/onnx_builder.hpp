@@ -1,0 +1,24 @@
+#pragma once
+// Hand-built ONNX models for the tests of hostile and unusual inputs.
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace whitebox::test {
+
+// An opset-13 model whose graph has one float input "x" of `shape` and nothing else yet.
+inline onnx::ModelProto onnx_model_with_input(const std::vector<int64_t>& shape) {
+  onnx::ModelProto model;
+  model.set_ir_version(7);
+  model.add_opset_import()->set_version(13);
+  auto* input = model.mutable_graph()->add_input();
+  input->set_name("x");
+  auto* type = input->mutable_type()->mutable_tensor_type();
+  type->set_elem_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : shape) type->mutable_shape()->add_dim()->set_dim_value(d);
+  return model;
+}
+
+}  // namespace whitebox::test
