@@ -12,7 +12,11 @@
 #include <pybind11/stl/filesystem.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <future>
+#include <mutex>
+#include <thread>
 
 #include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
@@ -77,15 +81,53 @@ py::array to_array(const at::Tensor& tensor) {
 
 // ---- long calls ------------------------------------------------------------------------------
 
-// Runs f() on a worker thread with the GIL released; the calling thread checks for signals
+// The thread that runs every long call. A thread's first parallel region initialises ATen's
+// threading for it, which also empties oneDNN's cache of compiled convolutions: a fresh thread
+// per call would compile them again every time (saliency on ResNet-50 took 1.7x as long).
+class Worker {
+ public:
+  static Worker& instance() {
+    static Worker* worker = new Worker;  // never destroyed: its thread ends with the process
+    return *worker;
+  }
+  void post(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      tasks_.push_back(std::move(task));
+    }
+    ready_.notify_one();
+  }
+
+ private:
+  Worker() { std::thread([this] { run(); }).detach(); }
+  void run() {
+    while (true) {
+      std::function<void()> task;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        ready_.wait(lock, [this] { return !tasks_.empty(); });
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> tasks_;
+};
+
+// Runs f() on the worker thread with the GIL released; the calling thread checks for signals
 // every 50 ms and, on Ctrl-C, stops the computation at its next node and raises
 // KeyboardInterrupt.
 template <typename F>
 auto interruptible(F f) -> decltype(f()) {
-  auto result = std::async(std::launch::async, [f = std::move(f)]() mutable {
+  std::packaged_task<decltype(f())()> task([&f] {
     adopt_threads();
     return f();
   });
+  auto result = task.get_future();
+  Worker::instance().post([&task] { task(); });  // the task outlives it: we wait for it below
   while (true) {
     std::future_status status;
     {

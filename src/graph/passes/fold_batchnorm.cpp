@@ -43,7 +43,8 @@ bool fold(Graph& graph, Node& layer, const Node& bn) {
   const at::Tensor new_weight = (weight.to(at::kDouble) * scale.reshape(broadcast)).to(weight.scalar_type());
   const at::Tensor new_bias = ((bias - param(3)) * scale + param(2)).to(weight.scalar_type());
 
-  const std::string& name = graph.values[layer.inputs[1]].name;
+  // A copy: add_constant() grows graph.values, which a reference into it would not survive.
+  const std::string name = graph.values[layer.inputs[1]].name;
   layer.inputs.resize(3);
   layer.inputs[1] = add_constant(graph, name + "/bn_folded", new_weight);
   layer.inputs[2] = add_constant(graph, name + "/bn_folded_bias", new_bias);
