@@ -227,12 +227,9 @@ Tensors linear_relevance(const LinearRule& rule, const Options& options, const M
       const at::Tensor sp = at::where(z > 0, r / (z + g * pos + stab), 0.0);
       const at::Tensor sn = at::where(z < 0, r / (z + g * neg - stab), 0.0);
       const at::Tensor both = layer.backward(g * (sp - sn), x, Part::Pos);
-      relevance = times(xp, layer.backward(sp + (1 + g) * sn, x, Part::Full));
-      if (both.defined()) relevance = relevance + xp * both;
+      relevance = times(xp, layer.backward(sp + (1 + g) * sn, x, Part::Full) + both);
       if (xn.defined()) {
-        at::Tensor c = layer.backward((1 + g) * sp + sn, x, Part::Full);
-        if (both.defined()) c = c - both;
-        relevance = relevance + times(xn, c);
+        relevance = relevance + times(xn, layer.backward((1 + g) * sp + sn, x, Part::Full) - both);
       }
       break;
     }
