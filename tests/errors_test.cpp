@@ -100,5 +100,50 @@ TEST(Errors, TargetClassOutOfRange) {
   EXPECT_THROW(model.gradient(trace, {-1}), ArgumentError);
 }
 
+// Initializers whose declared shape cannot be: the size is checked before it is multiplied out
+// (dims 2^32 x 2^32 overflowed int64 and reported "needs 0 bytes"), and data of the wrong size is
+// a ModelFormatError naming the tensor, never an ATen error.
+TEST(Errors, InitializerShapesThatCannotBe) {
+  struct Case {
+    std::vector<int64_t> dims;
+    bool raw;
+    int values;
+    std::string mention;
+  };
+  const std::vector<Case> cases = {
+      {{int64_t{1} << 32, int64_t{1} << 32}, true, 0, "which no tensor can have"},
+      {{6900000000000000000, 72}, false, 4, "which no tensor can have"},
+      {{-1, 3}, true, 0, "which no tensor can have"},
+      {{2, 2}, false, 3, "has 3 elements"},
+      {{2, 2}, true, 3, "has 12 bytes"},
+  };
+  for (const Case& c : cases) {
+    onnx::ModelProto model = onnx_model_with_input({1, 3, 8, 8});
+    auto* graph = model.mutable_graph();
+    auto* weight = graph->add_initializer();
+    weight->set_name("odd_weight");
+    weight->set_data_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : c.dims) weight->add_dims(d);
+    if (c.raw) {
+      weight->set_raw_data(std::string(static_cast<size_t>(c.values) * 4, '\0'));
+    } else {
+      for (int i = 0; i < c.values; ++i) weight->add_float_data(1.0f);
+    }
+    // Names as strings: GCC 12 warns falsely about adding one-character literals here.
+    const std::string input = "x", output = "y";
+    auto* node = graph->add_node();
+    node->set_op_type("Add");
+    node->set_name("add");
+    node->add_input(input);
+    node->add_input(weight->name());
+    node->add_output(output);
+    graph->add_output()->set_name(output);
+    const auto file = temp_file("odd_initializer.onnx", model.SerializeAsString());
+    const std::string msg = message_of<ModelFormatError>([&] { Model::load(file); });
+    EXPECT_NE(msg.find("'odd_weight'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(c.mention), std::string::npos) << msg;
+  }
+}
+
 }  // namespace
 }  // namespace whitebox::test

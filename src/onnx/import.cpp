@@ -31,10 +31,16 @@ at::ScalarType scalar_type(int32_t onnx_type, const std::string& what) {
   }
 }
 
+[[noreturn]] void wrong_size(const onnx::TensorProto& proto, size_t has, int64_t needs, const char* what) {
+  throw ModelFormatError("tensor '" + proto.name() + "' has " + std::to_string(has) + " " + what +
+                         " of data, its shape needs " + std::to_string(needs));
+}
+
 template <typename Field>
-at::Tensor from_field(const Field& field, at::ScalarType stored_as, at::ScalarType type,
-                      const std::vector<int64_t>& dims) {
+at::Tensor from_field(const onnx::TensorProto& proto, const Field& field, at::ScalarType stored_as,
+                      at::ScalarType type, const std::vector<int64_t>& dims, int64_t count) {
   using Element = typename Field::value_type;
+  if (static_cast<int64_t>(field.size()) != count) wrong_size(proto, field.size(), count, "elements");
   std::vector<Element> copy(field.begin(), field.end());
   return at::from_blob(copy.data(), {static_cast<int64_t>(copy.size())},
                        at::TensorOptions().dtype(stored_as))
@@ -50,33 +56,34 @@ at::Tensor to_tensor(const onnx::TensorProto& proto) {
   }
   const at::ScalarType type = scalar_type(proto.data_type(), proto.name());
   std::vector<int64_t> dims(proto.dims().begin(), proto.dims().end());
+  // The element count, checked before anything is multiplied out of range: a hostile file may
+  // declare any dims (at most 2^56 elements, so that the byte count fits as well).
   int64_t count = 1;
-  for (int64_t d : dims) count *= d;
+  for (int64_t d : dims) {
+    if (d < 0 || (d > 0 && count > (int64_t{1} << 56) / d)) {
+      throw ModelFormatError("tensor '" + proto.name() + "' declares the shape " + c10::str(dims) +
+                             ", which no tensor can have");
+    }
+    count *= d;
+  }
   at::Tensor t;
   if (proto.has_raw_data()) {
     const std::string& raw = proto.raw_data();
     const auto bytes = static_cast<size_t>(count) * at::elementSize(type);
-    if (raw.size() != bytes) {
-      throw ModelFormatError("tensor '" + proto.name() + "' has " + std::to_string(raw.size()) +
-                             " bytes of data, its shape needs " + std::to_string(bytes));
-    }
+    if (raw.size() != bytes) wrong_size(proto, raw.size(), static_cast<int64_t>(bytes), "bytes");
     t = at::empty(dims, at::TensorOptions().dtype(type));
     std::memcpy(t.data_ptr(), raw.data(), bytes);  // ONNX raw data is little-endian, like x86/ARM
     return t;
   }
   using T = onnx::TensorProto;
   switch (proto.data_type()) {
-    case T::FLOAT: t = from_field(proto.float_data(), at::kFloat, type, dims); break;
-    case T::DOUBLE: t = from_field(proto.double_data(), at::kDouble, type, dims); break;
-    case T::INT64: t = from_field(proto.int64_data(), at::kLong, type, dims); break;
+    case T::FLOAT: t = from_field(proto, proto.float_data(), at::kFloat, type, dims, count); break;
+    case T::DOUBLE: t = from_field(proto, proto.double_data(), at::kDouble, type, dims, count); break;
+    case T::INT64: t = from_field(proto, proto.int64_data(), at::kLong, type, dims, count); break;
     case T::FLOAT16:  // stored as bit patterns in int32_data
-      t = from_field(proto.int32_data(), at::kInt, at::kShort, dims).view(at::kHalf);
+      t = from_field(proto, proto.int32_data(), at::kInt, at::kShort, dims, count).view(at::kHalf);
       break;
-    default: t = from_field(proto.int32_data(), at::kInt, type, dims); break;
-  }
-  if (t.numel() != count) {
-    throw ModelFormatError("tensor '" + proto.name() + "' has " + std::to_string(t.numel()) +
-                           " elements, its shape needs " + std::to_string(count));
+    default: t = from_field(proto, proto.int32_data(), at::kInt, type, dims, count); break;
   }
   return t;
 }
