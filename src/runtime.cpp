@@ -6,6 +6,7 @@
 #include <malloc.h>
 #endif
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -25,7 +26,9 @@ std::atomic<bool> interrupted{false};   // by request_interrupt()
 
 void set_threads(int threads) {
   blas::set_own_threads(1);
-  chosen_threads = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+  // Never more than the hardware threads: more only wait for each other.
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  chosen_threads = threads > 0 ? std::min(threads, cores) : cores;
   at::set_num_threads(chosen_threads);
 }
 

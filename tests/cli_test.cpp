@@ -167,6 +167,17 @@ TEST(Cli, VersionAndHelp) {
   EXPECT_NE(help.out.find("--method"), std::string::npos);
 }
 
+// More threads than the machine has: a note, and the hardware's count.
+TEST(Cli, ThreadsAreCappedAtTheHardware) {
+  REQUIRE_CLI();
+  const Result r = run_cli({"--model", small_model(), "--threads", "4096", "predict", photo("chelsea.png")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto lines = r.err_lines();
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_NE(lines[0].find("whitebox: note: --threads 4096 is more than the"), std::string::npos) << lines[0];
+  EXPECT_EQ(run_cli({"--model", small_model(), "--threads", "1", "predict", photo("chelsea.png")}).err, "");
+}
+
 TEST(Cli, ParseErrorIsNonZero) {
   REQUIRE_CLI();
   EXPECT_NE(run_cli({"predict", "--no-such-option"}).code, 0);

@@ -5,6 +5,7 @@
 
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "commands.hpp"
 #include "whitebox/data.hpp"
@@ -151,6 +152,13 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
 
+  // More threads than the machine has only make them wait for each other.
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  if (cores > 0 && global.threads > cores) {
+    std::cerr << "whitebox: note: --threads " << global.threads << " is more than the " << cores
+              << " hardware threads; using " << cores << "\n";
+    global.threads = cores;
+  }
   try {
     whitebox::set_threads(global.threads);
     whitebox::keep_freed_memory();

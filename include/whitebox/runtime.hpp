@@ -4,7 +4,8 @@
 
 namespace whitebox {
 
-// Runs whitebox's work on `threads` cores (0: all): LibTorch's intra-op thread pool. A BLAS with
+// Runs whitebox's work on `threads` cores (0, or more than the machine has: all): LibTorch's
+// intra-op thread pool. A BLAS with
 // a thread pool of its own (OpenBLAS built on pthreads, as Debian's LibTorch uses) is set to run
 // on the calling thread instead: its idle workers spin for about a tenth of a second after each
 // call, and the convolutions that follow a dense layer then share their cores with them (a
