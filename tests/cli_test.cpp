@@ -149,12 +149,21 @@ TEST(Cli, ExplainBatchOfTwo) {
   TempDir out;
   // --param takes one pair: the word after it is an image again.
   const Result r = run_cli({"--model", small_model(), "explain", "--param", "reduce=max", photo("chelsea.png"),
-                            photo("coffee.png"), "--method", "gradcam", "--batch", "2", "--target", "top2", "--colormap",
+                            photo("coffee.png"), "--method", "saliency,gradcam", "--batch", "2", "--target", "top2", "--colormap",
                             "viridis", "--out", out.path().string()});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(fs::exists(out / "chelsea_gradcam.npy"));
   EXPECT_TRUE(fs::exists(out / "coffee_gradcam.npy"));
   EXPECT_TRUE(fs::exists(out / "coffee_grid.png"));
+}
+
+// A misspelt parameter is an error before any work, naming the closest valid one.
+TEST(Cli, MisspeltParameterNamesTheValidOne) {
+  REQUIRE_CLI();
+  expect_one_line_error(run_cli({"--model", small_model(), "explain", "--param", "stpes=3"}),
+                        "did you mean 'steps' (a parameter of integrated-gradients");
+  expect_one_line_error(run_cli({"--model", small_model(), "explain", "--method", "ig", "--param", "stpes=3"}),
+                        "unknown parameter 'stpes' for integrated-gradients");
 }
 
 TEST(Cli, VersionAndHelp) {

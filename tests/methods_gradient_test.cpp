@@ -99,6 +99,30 @@ TEST(MethodsGradientProperties, RegistryHasEveryMethodOnceWithTaxonomy) {
   EXPECT_FALSE(find_method("occlusion").needs_gradient);
 }
 
+// Parameters are checked against what the chosen methods take; a noise wrapper takes its base
+// method's as well, whichever base is chosen.
+TEST(MethodsGradientProperties, ParametersAreCheckedAgainstTheMethods) {
+  EXPECT_NO_THROW(check_parameters({"saliency", "ig"}, Params().set("steps", "3").set("reduce", "max")));
+  EXPECT_THROW(check_parameters({"saliency"}, Params().set("steps", "3")), ArgumentError);
+  EXPECT_NO_THROW(check_parameters({"smoothgrad"}, Params().set("base", "ig").set("steps", "3")));
+  EXPECT_THROW(check_parameters({"smoothgrad"}, Params().set("steps", "3")), ArgumentError);
+  EXPECT_THROW(check_parameters({"smoothgrad"}, Params().set("base", "nope")), LookupError);
+  try {
+    check_parameters({"gradcam"}, Params().set("layr", "x"));
+    ADD_FAILURE() << "no error";
+  } catch (const ArgumentError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown parameter 'layr' for gradcam (valid: layer); did you mean 'layer'?"),
+              std::string::npos) << e.what();
+  }
+  const Params kept = parameters_for(find_method("saliency"), Params().set("steps", "3").set("reduce", "l2"));
+  EXPECT_EQ(kept.values(), (std::map<std::string, std::string>{{"reduce", "l2"}}));
+  // explain() checks too.
+  const Model model = conv_dense_model({1, 3, 4, 4}, true);
+  EXPECT_THROW(explain(model, at::randn({1, 3, 4, 4}, at::kDouble), {"saliency"}, Target::top(),
+                       Params().set("stpes", "3")),
+               ArgumentError);
+}
+
 TEST(MethodsGradientProperties, GradientTimesInputEqualsIntegratedGradientsOnALinearModel) {
   const Model model = linear_model();
   at::manual_seed(8);

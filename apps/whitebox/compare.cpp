@@ -63,6 +63,7 @@ void run_compare(const Global& global, const CompareOptions& options) {
   const auto names = method_names(options.methods);
   const Target target = Target::parse(options.target);
   const Params params = parse_params(options.params);
+  check_parameters(names, params);
   metrics::PerturbationOptions perturbation;
   perturbation.steps = options.steps;
   perturbation.batch = options.batch;
@@ -107,7 +108,9 @@ void run_compare(const Global& global, const CompareOptions& options) {
     if (report.images.empty()) explain(model, x, {"saliency"}, Target::index(cls));
     for (auto& method : report.methods) {
       const auto start = std::chrono::steady_clock::now();
-      const Explanation e = explain(model, x, {method.info->name}, Target::index(cls), params).at(method.info->name);
+      const Explanation e = explain(model, x, {method.info->name}, Target::index(cls),
+                                    parameters_for(*method.info, params))
+                                .at(method.info->name);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const at::Tensor map = e.map[0].detach();
 

@@ -252,7 +252,8 @@ MethodValues evaluate_image(const Model& model, const ImageEntry& entry, const P
   for (const auto& method : plan.methods) {
     sample.map = maps.at(method).map[0].to(at::kDouble);
     sample.explainer = [&model, &plan, &method, cls = sample.cls](const at::Tensor& inputs) {
-      return explain(model, inputs, {method}, Target::index(cls), plan.method_params)
+      return explain(model, inputs, {method}, Target::index(cls),
+                     parameters_for(find_method(method), plan.method_params))
           .at(method)
           .map;
     };
@@ -354,6 +355,7 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
   if (plan.metrics.empty()) throw ArgumentError("--metric needs at least one metric name");
   plan.target = Target::parse(options.target);
   plan.method_params = parse_params(options.params);
+  check_parameters(plan.methods, plan.method_params);
   plan.metric_params = parse_params(options.metric_params, "--metric-param");
   for (const auto* metric : plan.metrics) {
     if (metric->needs_mask && options.boxes.empty() && options.masks.empty()) {

@@ -60,6 +60,7 @@ void run_explain(const Global& global, const ExplainOptions& options) {
   Params params = parse_params(options.params);
   if (!options.layer.empty()) params.set("layer", options.layer);
   if (!options.layer.empty()) model.graph().resolve(options.layer);  // throws LookupError
+  check_parameters(names, params);
   // Defaults for signed and unsigned maps; an explicit choice applies to both.
   std::pair<Colormap, Colormap> colormaps{Colormap::RedBlue, Colormap::Jet};
   if (!options.colormap.empty()) colormaps.first = colormaps.second = parse_colormap(options.colormap);

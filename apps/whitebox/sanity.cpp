@@ -88,6 +88,7 @@ void run_sanity(const Global& global, const SanityOptions& options) {
   randomisation.layers = options.layers;
   randomisation.seed = options.seed;
   randomisation.params = parse_params(options.params);
+  check_parameters(names, randomisation.params);
   const Target target = Target::parse(options.target);
 
   const auto image = images_or_default(options.image.empty() ? std::vector<std::string>{}

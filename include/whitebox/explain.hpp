@@ -125,8 +125,18 @@ const std::vector<MethodInfo>& methods();
 // By name or alias; throws LookupError listing the valid names.
 const MethodInfo& find_method(const std::string& name);
 
+// The names of the hyper-parameters a method takes: its own, and a wrapper's base method's (params
+// "base", or its default).
+std::vector<std::string> parameter_names(const MethodInfo& method, const Params& params = {});
+// Throws ArgumentError for a key of `params` that none of `methods` takes, naming the valid ones
+// and the closest name that any method takes.
+void check_parameters(const std::vector<std::string>& methods, const Params& params);
+// Only the keys of `params` that `method` takes: for running one method of several.
+Params parameters_for(const MethodInfo& method, const Params& params);
+
 // Runs several methods on one batch, sharing one forward trace. Keyed by method name. Throws
-// NumericalError for a result that is not finite.
+// ArgumentError for a parameter that no method takes (check_parameters), NumericalError for a
+// result that is not finite.
 std::map<std::string, Explanation> explain(const Model& model, const at::Tensor& input,
                                            const std::vector<std::string>& method_names,
                                            const Target& target = Target::top(),

@@ -19,7 +19,6 @@ ValueError naming the node), a result that would not be finite ``NumericalError`
 ArithmeticError naming the method and node). Ctrl-C interrupts a long call.
 """
 
-import difflib
 import os
 import tempfile
 
@@ -86,20 +85,6 @@ class Explanation:
         return f"Explanation(method={self.method!r}, map shape {shape}, layer={self.layer!r})"
 
 
-def _valid_parameters(names, params):
-    """The hyper-parameter names the methods take (a wrapper's base method's included)."""
-    by_name = {m["name"]: m for m in methods()}
-    valid = {"layer"}
-    chosen = [by_name[_core.find_method(n)] for n in names]
-    for m in chosen:
-        valid |= {h["name"] for h in m["hyperparameters"]}
-        base = params.get("base", next((h["default"] for h in m["hyperparameters"]
-                                        if h["name"] == "base"), None))
-        if base:
-            valid |= {h["name"] for h in by_name[_core.find_method(str(base))]["hyperparameters"]}
-    return valid
-
-
 def _param_text(name, value, folder):
     """A keyword argument as the engine's parameter text; arrays (a baseline) go to a .npy file."""
     if isinstance(value, bool):
@@ -118,16 +103,6 @@ def _param_text(name, value, folder):
         np.save(path, np.ascontiguousarray(array, dtype=np.float32))
         return path
     raise ValueError(f"parameter {name}={value!r}: expected a number, a string, a list or an array")
-
-
-def _check_parameters(names, params):
-    valid = _valid_parameters(names, params)
-    for key in params:
-        if key not in valid:
-            close = difflib.get_close_matches(key, sorted(valid), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"unknown parameter {key!r} for {', '.join(names)}{hint}; valid: "
-                             + ", ".join(sorted(valid)))
 
 
 class Model:
@@ -260,7 +235,6 @@ class Model:
         array, as_torch = _as_input(x)
         if layer is not None:
             params["layer"] = layer
-        _check_parameters(names, params)
         if target is not None and not isinstance(target, str):
             target = np.asarray(target).reshape(-1).tolist()
             if len(target) == 1:

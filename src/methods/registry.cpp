@@ -48,6 +48,93 @@ const MethodInfo& find_method(const std::string& name) {
   throw LookupError("unknown method '" + name + "' (valid: " + valid + ")");
 }
 
+std::vector<std::string> parameter_names(const MethodInfo& method, const Params& params) {
+  std::vector<std::string> names;
+  for (const Hyperparameter& h : method.hyperparameters) {
+    names.push_back(h.name);
+    if (h.name == "base") {
+      const MethodInfo& base = find_method(params.text("base", h.fallback));
+      if (&base != &method) {
+        for (const Hyperparameter& b : base.hyperparameters) names.push_back(b.name);
+      }
+    }
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+namespace {
+
+// Edits that turn a into b (Levenshtein).
+size_t distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& n : names) text += (text.empty() ? "" : ", ") + n;
+  return text;
+}
+
+}  // namespace
+
+void check_parameters(const std::vector<std::string>& methods, const Params& params) {
+  std::vector<std::string> valid, names;
+  for (const auto& name : methods) {
+    const MethodInfo& m = find_method(name);
+    names.push_back(m.name);
+    for (const auto& p : parameter_names(m, params)) valid.push_back(p);
+  }
+  std::sort(valid.begin(), valid.end());
+  valid.erase(std::unique(valid.begin(), valid.end()), valid.end());
+  for (const auto& [key, value] : params.values()) {
+    if (std::binary_search(valid.begin(), valid.end(), key)) continue;
+    // The closest name any method takes, with the methods that take it.
+    std::string closest;
+    size_t best = std::max<size_t>(2, key.size() / 3) + 1;
+    for (const MethodInfo& m : whitebox::methods()) {
+      for (const Hyperparameter& h : m.hyperparameters) {
+        if (const size_t d = distance(key, h.name); d < best) best = d, closest = h.name;
+      }
+    }
+    std::string hint;
+    if (!closest.empty()) {
+      std::vector<std::string> takers;
+      for (const MethodInfo& m : whitebox::methods()) {
+        for (const Hyperparameter& h : m.hyperparameters) {
+          if (h.name == closest) takers.push_back(m.name);
+        }
+      }
+      const bool ours = std::binary_search(valid.begin(), valid.end(), closest);
+      hint = "; did you mean '" + closest + "'" +
+             (ours ? "" : " (a parameter of " + joined(takers) + ")") + "?";
+    }
+    throw ArgumentError("unknown parameter '" + key + "' for " + joined(names) + " (valid: " +
+                        (valid.empty() ? std::string("none") : joined(valid)) + ")" + hint);
+  }
+}
+
+Params parameters_for(const MethodInfo& method, const Params& params) {
+  const std::vector<std::string> names = parameter_names(method, params);
+  Params kept;
+  for (const auto& [key, value] : params.values()) {
+    if (std::binary_search(names.begin(), names.end(), key)) kept.set(key, value);
+  }
+  return kept;
+}
+
 namespace explainers {
 
 TraceOptions trace_options_for(const std::vector<const MethodInfo*>& methods, const Model& model,
@@ -91,6 +178,7 @@ template <typename MakeContext>
 std::map<std::string, Explanation> explain_with(const Model& model,
                                                 const std::vector<std::string>& method_names,
                                                 const Params& params, MakeContext make_context) {
+  check_parameters(method_names, params);
   std::vector<const MethodInfo*> chosen;
   for (const auto& name : method_names) chosen.push_back(&find_method(name));
   const TraceOptions options = explainers::trace_options_for(chosen, model, params);
