@@ -101,9 +101,12 @@ TEST_P(MethodsCam, TracesKeepingOnlyTheHeadGiveTheSameMaps) {
   const std::vector<std::string> lean = {"gradcam", "gradcam++", "layercam", "eigencam", "fem"};
   std::vector<std::string> full = lean;
   full.push_back("mlfem");
-  for (const Params& params : {Params(), reference_params()}) {
+  for (const bool named : {false, true}) {
+    // The default layer, or the reference's (MLFEM takes "layers").
+    const Params params = named ? Params().set("layer", "features") : Params();
+    const Params with_mlfem = named ? Params(params).set("layers", "features") : Params();
     const auto alone = explain(model, x, lean, Target::index(target()), params);
-    const auto beside = explain(model, x, full, Target::index(target()), params);
+    const auto beside = explain(model, x, full, Target::index(target()), with_mlfem);
     for (const auto& name : lean) {
       EXPECT_EQ(alone.at(name).layer, beside.at(name).layer) << name;
       EXPECT_TRUE(alone.at(name).attribution.equal(beside.at(name).attribution))
