@@ -148,8 +148,6 @@ auto interruptible(F f) -> decltype(f()) {
   return result.get();
 }
 
-Params to_params(const std::map<std::string, std::string>& values) { return Params(values); }
-
 py::dict explanation_dict(const Explanation& e) {
   py::dict d;
   d["method"] = e.method;
@@ -262,7 +260,7 @@ PYBIND11_MODULE(_whitebox, m) {
            [](const Model& model, const py::array& x, const std::vector<std::string>& methods,
               const py::object& target, const std::map<std::string, std::string>& params) {
              const at::Tensor input = to_tensor(x);
-             const Params p = to_params(params);
+             const Params p(params);
              std::map<std::string, Explanation> result;
              if (target.is_none()) {
                result = interruptible([&] { return explain(model, input, methods, Target::top(), p); });
@@ -319,7 +317,7 @@ PYBIND11_MODULE(_whitebox, m) {
         sample.cls = cls;
         if (!mask.is_none()) sample.mask = to_tensor(mask.cast<py::array>()).to(at::kBool);
         if (!reference.is_none()) sample.reference = to_tensor(reference.cast<py::array>());
-        const Params explainer_params = to_params(method_params);
+        const Params explainer_params(method_params);
         if (!method.empty() && model) {
           sample.explainer = [model, method, cls, explainer_params](const at::Tensor& inputs) {
             const std::vector<int64_t> classes(inputs.size(0), cls);
@@ -327,7 +325,7 @@ PYBIND11_MODULE(_whitebox, m) {
           };
         }
         if (info.needs_model && !model) throw ArgumentError("metric " + name + " needs the model");
-        const Params p = to_params(params);
+        const Params p(params);
         return interruptible([&] { return info.run(sample, p); });
       },
       py::arg("name"), py::arg("model"), py::arg("image"), py::arg("map"), py::arg("cls"),
@@ -342,7 +340,7 @@ PYBIND11_MODULE(_whitebox, m) {
         options.mode = metrics::parse_randomisation(mode);
         options.layers = layers;
         options.seed = seed;
-        options.params = to_params(params);
+        options.params = Params(params);
         const at::Tensor input = to_tensor(x);
         const auto result =
             interruptible([&] { return metrics::parameter_randomisation(*model, input, names, Target::top(), options); });
