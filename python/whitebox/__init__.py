@@ -100,7 +100,8 @@ def _param_text(name, value, folder):
         if array.ndim == 3:  # one image [C, H, W]: a batch of one
             array = array[None]
         path = os.path.join(folder, f"{name}.npy")
-        np.save(path, np.ascontiguousarray(array, dtype=np.float32))
+        dtype = array.dtype if array.dtype in (np.float32, np.float64) else np.float32
+        np.save(path, np.ascontiguousarray(array, dtype=dtype))
         return path
     raise ValueError(f"parameter {name}={value!r}: expected a number, a string, a list or an array")
 
