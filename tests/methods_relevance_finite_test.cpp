@@ -137,7 +137,7 @@ TEST(MethodsRelevanceFinite, WrittenOutAndFusedLayerNormAgree) {
 }
 
 // A rule that writes inf at one node: the sweep of sweep_finite() finds it again with every node
-// checked and names that node, the method and the values.
+// checked and names that node and the values; explain() adds the method.
 TEST(MethodsRelevanceFinite, TheFirstNodeThatIsNotFiniteIsNamed) {
   const Model model = conv_dense_model({1, 3, 4, 4}, true);
   const Params params;
@@ -150,20 +150,29 @@ TEST(MethodsRelevanceFinite, TheFirstNodeThatIsNotFiniteIsNamed) {
   });
   const at::Tensor seed = at::ones_like(c.trace[model.output()]);
   try {
-    explainers::sweep_finite(c, "some-method", {{model.output(), seed}}, {model.input()}, rules);
+    explainers::sweep_finite(c, {{model.output(), seed}}, {model.input()}, rules);
     FAIL() << "no NumericalError";
   } catch (const NumericalError& e) {
-    EXPECT_EQ(e.method(), "some-method");
+    EXPECT_EQ(e.method(), "");
     EXPECT_EQ(e.node(), "relu0");
     const std::string what = e.what();
-    EXPECT_EQ(what.rfind("some-method: ", 0), 0u) << what;
-    EXPECT_NE(what.find("'relu0' (Relu)"), std::string::npos) << what;
+    EXPECT_EQ(what.rfind("the signal leaving node 'relu0' (Relu)", 0), 0u) << what;
     EXPECT_NE(what.find("inf"), std::string::npos) << what;
   }
   // Without the faulty rule the same call is the gradient.
-  const at::Tensor g = explainers::sweep_finite(c, "some-method", {{model.output(), seed}},
-                                                {model.input()}, Rules())[0];
+  const at::Tensor g =
+      explainers::sweep_finite(c, {{model.output(), seed}}, {model.input()}, Rules())[0];
   EXPECT_LT(relative_error(g, sweep_gradient(model, c.input, seed)), 1e-15);
+  // Through explain(), the error names the method as well: an input that overflows the forward.
+  try {
+    explain(model, at::full({1, 3, 4, 4}, 1e308, at::kDouble), {"lrp"}, std::vector<int64_t>{1});
+    FAIL() << "no NumericalError";
+  } catch (const NumericalError& e) {
+    EXPECT_EQ(e.method(), "lrp");
+    EXPECT_FALSE(e.node().empty());
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("lrp: the signal leaving node '", 0), 0u) << what;
+  }
 }
 
 // explain() checks every method's map, attribution and statistics.

@@ -67,17 +67,21 @@ class Interrupted : public Error {
 };
 
 // A method produced a value that is not a finite number (an overflow, or a division by zero
-// that its rule cannot stabilise). Names the method and, where known, the node where the
-// signal first stopped being finite.
+// that its rule cannot stabilise). Names the method (explain() adds it) and, where known, the
+// node where the signal first stopped being finite.
 class NumericalError : public Error {
  public:
-  NumericalError(std::string method, std::string node, const std::string& detail)
-      : Error(method + ": " + detail), method_(std::move(method)), node_(std::move(node)) {}
+  NumericalError(std::string method, std::string node, std::string detail)
+      : Error(method.empty() ? detail : method + ": " + detail),
+        method_(std::move(method)),
+        node_(std::move(node)),
+        detail_(std::move(detail)) {}
   const std::string& method() const { return method_; }
   const std::string& node() const { return node_; }  // empty where no node is to blame
+  const std::string& detail() const { return detail_; }  // the message without the method
 
  private:
-  std::string method_, node_;
+  std::string method_, node_, detail_;
 };
 
 }  // namespace whitebox

@@ -50,12 +50,11 @@ class Rules {
   // then serves a sweep with this table (the exact VJPs' reads are kept anyway).
   std::vector<ValueId> values_read(const Graph& graph) const;
   // Makes a sweep with this table check the signal leaving every node: the first one that is
-  // not finite throws NumericalError naming `method`, the node and the values. It costs a pass
-  // over every signal, so methods sweep without it and again with it to diagnose a result that
-  // is not finite (explainers::sweep_finite).
-  Rules& check_finite(std::string method);
-  // The method named by check_finite(), or "" when the sweep checks nothing.
-  const std::string& checked_method() const { return checked_method_; }
+  // not finite throws NumericalError naming the node and the values. It costs a pass over every
+  // signal, so methods sweep without it and again with it to diagnose a result that is not
+  // finite (explainers::sweep_finite).
+  Rules& check_finite();
+  bool checks_finite() const { return checks_finite_; }
 
  private:
   struct Entry {
@@ -65,7 +64,7 @@ class Rules {
   const Entry* entry(int node_index, const Node& node) const;
   std::unordered_map<std::string, Entry> by_op_;
   std::unordered_map<int, Entry> by_node_;
-  std::string checked_method_;
+  bool checks_finite_ = false;
 };
 
 }  // namespace whitebox

@@ -35,8 +35,8 @@ const Rule* Rules::find(int node_index, const Node& node) const {
   return e ? &e->rule : nullptr;
 }
 
-Rules& Rules::check_finite(std::string method) {
-  checked_method_ = std::move(method);
+Rules& Rules::check_finite() {
+  checks_finite_ = true;
   return *this;
 }
 
@@ -75,8 +75,8 @@ void for_each_value(const Node& node, F f) {
 }
 
 // Throws NumericalError when `signal`, leaving `node` toward `value`, is not finite.
-void check_finite(const std::string& method, const Graph& graph, const Node& node, ValueId value,
-                  const at::Tensor& signal, const Tensors& arriving) {
+void check_finite(const Graph& graph, const Node& node, ValueId value, const at::Tensor& signal,
+                  const Tensors& arriving) {
   const at::Tensor finite = at::isfinite(signal);
   if (finite.all().item<bool>()) return;
   const at::Tensor bad = signal.masked_select(finite.logical_not());
@@ -89,7 +89,7 @@ void check_finite(const std::string& method, const Graph& graph, const Node& nod
     peak = std::max(peak, t.abs().max().item<double>());
   }
   throw NumericalError(
-      method, node.name,
+      "", node.name,
       "the signal leaving node '" + node.name + "' (" + node.op_type + ") toward '" +
           graph.values[value].name + "' is not finite: " + std::to_string(bad.numel()) + " of " +
           std::to_string(signal.numel()) + " values, the first " + c10::str(bad[0].item<double>()) +
@@ -172,9 +172,7 @@ std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
     Tensors in_signal = rule ? (*rule)(context, out_signal) : context.vjp(out_signal);
     for (size_t i = 0; i < node.inputs.size() && i < in_signal.size(); ++i) {
       if (!wanted[i] || !in_signal[i].defined()) continue;
-      if (!rules.checked_method().empty()) {
-        check_finite(rules.checked_method(), graph, node, node.inputs[i], in_signal[i], out_signal);
-      }
+      if (rules.checks_finite()) check_finite(graph, node, node.inputs[i], in_signal[i], out_signal);
       accumulate(signal[node.inputs[i]], in_signal[i]);
     }
   };

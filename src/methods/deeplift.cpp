@@ -312,8 +312,7 @@ Explanation deeplift(const Context& c, Nonlinearity kind) {
   const ValueId output = c.model.output();
   const at::Tensor& logits = c.trace[output];
   const at::Tensor multipliers =
-      sweep_finite(c, kind == Nonlinearity::Rescale ? "deeplift" : "deeplift-revealcancel",
-                   {{output, target_one_hot(c)}}, {c.model.input()}, deeplift_rules(s, kind))[0];
+      sweep_finite(c, {{output, target_one_hot(c)}}, {c.model.input()}, deeplift_rules(s, kind))[0];
 
   Explanation e;
   e.attribution = multipliers * (c.input - baseline);

@@ -14,10 +14,9 @@ namespace {
 
 // Probabilities at the stopping values (the input, or params "layer") for one rule table.
 std::vector<at::Tensor> winning_probabilities(const Context& c, const lrp::Mapping& mapping,
-                                              const std::vector<ValueId>& stops,
-                                              const std::string& method) {
+                                              const std::vector<ValueId>& stops) {
   const lrp::Options options;  // biases ignored: the probabilities of each layer sum to 1
-  return sweep_finite(c, method, {{c.model.output(), target_one_hot(c)}}, stops,
+  return sweep_finite(c, {{c.model.output(), target_one_hot(c)}}, stops,
                       lrp::composite_rules(c.model, mapping, options));
 }
 
@@ -34,8 +33,7 @@ Explanation excitation_backprop(const Context& c, bool contrastive) {
   const bool at_layer = c.params.has("layer");
   const ValueId stop = at_layer ? c.layer() : c.model.input();
 
-  const std::string method = contrastive ? "contrastive-excitation-backprop" : "excitation-backprop";
-  at::Tensor p = winning_probabilities(c, mapping, {stop}, method)[0];
+  at::Tensor p = winning_probabilities(c, mapping, {stop})[0];
   if (contrastive) {
     // The dual unit: the classifier (the last linear layer) with negated weights, whose z+ shares
     // are the target's inhibitory ones, x+ w-.
@@ -45,7 +43,7 @@ Explanation excitation_backprop(const Context& c, bool contrastive) {
     dual.beta = -1.0;
     dual.text = "dual";
     mapping.last = dual;
-    p = p - winning_probabilities(c, mapping, {stop}, method)[0];
+    p = p - winning_probabilities(c, mapping, {stop})[0];
   }
   Explanation e;
   e.attribution = at_layer ? p.sum(1) : p;

@@ -9,7 +9,7 @@
 
 namespace whitebox::explainers {
 
-std::vector<at::Tensor> sweep_finite(const Context& c, const std::string& method,
+std::vector<at::Tensor> sweep_finite(const Context& c,
                                      const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
                                      const std::vector<ValueId>& targets, const Rules& rules) {
   std::vector<at::Tensor> result = c.model.sweep(c.trace, seeds, targets, rules);
@@ -18,8 +18,8 @@ std::vector<at::Tensor> sweep_finite(const Context& c, const std::string& method
   });
   if (finite) return result;
   Rules checked = rules;
-  c.model.sweep(c.trace, seeds, targets, checked.check_finite(method));  // throws at the node
-  throw NumericalError(method, "", "the signal is not finite where the sweep ends");
+  c.model.sweep(c.trace, seeds, targets, checked.check_finite());  // throws at the node
+  throw NumericalError("", "", "the signal is not finite where the sweep ends");
 }
 
 void check_finite(const Explanation& e, const std::string& method) {

@@ -206,8 +206,8 @@ Rules rules_for(const Model& model, const Params& params, const std::string& fal
   return composite_rules(model, mapping, options);
 }
 
-Explanation run(const Context& c, const std::string& method,
-                const std::string& fallback_composite, const std::string& default_bias) {
+Explanation run(const Context& c, const std::string& fallback_composite,
+                const std::string& default_bias) {
   const Rules rules = rules_for(c.model, c.params, fallback_composite, default_bias);
 
   // The relevance put in at the output: the target logit itself, or 1 (initial=one).
@@ -218,7 +218,7 @@ Explanation run(const Context& c, const std::string& method,
   at::Tensor seed = target_one_hot(c);
   if (initial == "logit") seed = seed * c.trace[c.model.output()];
   Explanation e;
-  e.attribution = sweep_finite(c, method, {{c.model.output(), seed}}, {c.model.input()}, rules)[0];
+  e.attribution = sweep_finite(c, {{c.model.output(), seed}}, {c.model.input()}, rules)[0];
   e.map = e.attribution.sum(1);
   e.is_signed = true;
   const double total_seed = seed.sum().item<double>();
@@ -285,9 +285,7 @@ void add_relevance_methods(std::vector<MethodInfo>& registry) {
     params.insert(params.begin(), {"composite", composite, "preset: " + lrp::composite_list()});
     registry.push_back({name, aliases, Family::Relevance, summary + summary_tail, true, false,
                         false, "input", "1 forward + 1 modified backward", params, cite,
-                        [name, composite, bias](const Context& c) {
-                          return lrp::run(c, name, composite, bias);
-                        }});
+                        [composite, bias](const Context& c) { return lrp::run(c, composite, bias); }});
     registry.back().trace_reads = [composite, bias](const Model& model, const Params& params) {
       return lrp::rules_for(model, params, composite, bias).values_read(model.graph());
     };

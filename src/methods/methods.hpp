@@ -27,9 +27,9 @@ void add_integrated_gradients_method(std::vector<MethodInfo>& registry);
 void add_modified_gradient_methods(std::vector<MethodInfo>& registry);  // guided backprop, deconvnet
 
 // Model::sweep on the context's trace. A result that is not finite is swept again with every
-// node checked (Rules::check_finite), so that the NumericalError names `method` and the first
-// node whose signal was not finite.
-std::vector<at::Tensor> sweep_finite(const Context& c, const std::string& method,
+// node checked (Rules::check_finite), so that the NumericalError names the first node whose
+// signal was not finite (explain() adds the method).
+std::vector<at::Tensor> sweep_finite(const Context& c,
                                      const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
                                      const std::vector<ValueId>& targets, const Rules& rules);
 // Throws NumericalError naming `method` when the map, the attribution or a statistic is not

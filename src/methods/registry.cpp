@@ -203,7 +203,14 @@ std::map<std::string, Explanation> explain_with(const Model& model,
   std::map<std::string, Explanation> result;
   for (const MethodInfo* method : chosen) {
     const auto own = std::chrono::steady_clock::now();
-    Explanation e = method->run(context);
+    Explanation e;
+    try {
+      e = method->run(context);
+    } catch (const NumericalError& error) {
+      // The sweeps name the node; the method is named here, once for all.
+      if (!error.method().empty()) throw;
+      throw NumericalError(method->name, error.node(), error.detail());
+    }
     explainers::check_finite(e, method->name);
     e.method = method->name;
     e.stats["seconds"] = since(own);
