@@ -326,6 +326,7 @@ PYBIND11_MODULE(_whitebox, m) {
         }
         if (info.needs_model && !model) throw ArgumentError("metric " + name + " needs the model");
         const Params p(params);
+        metrics::check_parameters({info.name}, p);
         return interruptible([&] { return info.run(sample, p); });
       },
       py::arg("name"), py::arg("model"), py::arg("image"), py::arg("map"), py::arg("cls"),

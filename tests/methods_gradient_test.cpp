@@ -116,11 +116,73 @@ TEST(MethodsGradientProperties, ParametersAreCheckedAgainstTheMethods) {
   }
   const Params kept = parameters_for(find_method("saliency"), Params().set("steps", "3").set("reduce", "l2"));
   EXPECT_EQ(kept.values(), (std::map<std::string, std::string>{{"reduce", "l2"}}));
-  // explain() checks too.
+  // explain() checks too, and reports the logits of the trace its methods shared.
   const Model model = conv_dense_model({1, 3, 4, 4}, true);
-  EXPECT_THROW(explain(model, at::randn({1, 3, 4, 4}, at::kDouble), {"saliency"}, Target::top(),
-                       Params().set("stpes", "3")),
-               ArgumentError);
+  const at::Tensor x = at::randn({1, 3, 4, 4}, at::kDouble);
+  EXPECT_THROW(explain(model, x, {"saliency"}, Target::top(), Params().set("stpes", "3")), ArgumentError);
+  const Explanation e = explain(model, x, {"saliency"}, Target::top(2)).at("saliency");
+  EXPECT_TRUE(at::equal(e.logits, model.logits(x)));
+  EXPECT_EQ(e.classes, Target::top(2).resolve(model, model.logits(x)));
+}
+
+// Values are checked against the declared type and range before anything runs, naming the
+// method; a wrapper's own keys never reach its base unless prefixed "base.".
+TEST(MethodsGradientProperties, ValuesAreCheckedAgainstTheDeclarations) {
+  const auto message = [](const std::vector<std::string>& methods, const Params& params) {
+    try {
+      check_parameters(methods, params);
+    } catch (const ArgumentError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message({"ig"}, Params().set("steps", "0")),
+            "parameter steps='0': takes an integer >= 1 (integrated-gradients)");
+  EXPECT_EQ(message({"ig"}, Params().set("steps", "2.5")),
+            "parameter steps='2.5': takes an integer >= 1 (integrated-gradients)");
+  EXPECT_EQ(message({"saliency"}, Params().set("reduce", "mean")),
+            "parameter reduce='mean': takes one of max, l2, sum (saliency)");
+  EXPECT_EQ(message({"rise"}, Params().set("p", "2")), "parameter p='2': takes a number in [0, 1] (rise)");
+  EXPECT_EQ(message({"lrp"}, Params().set("convention", "captum")),
+            "parameter convention='captum': takes one of whitebox, zennit (lrp)");
+  EXPECT_EQ(message({"smoothgrad"}, Params().set("base", "ig").set("base.batch", "0")),
+            "parameter base.batch='0': takes an integer >= 1 (smoothgrad)");
+  EXPECT_EQ(message({"smoothgrad"}, Params().set("base", "ig").set("base.batch", "8").set("batch", "2")),
+            "no error");
+  EXPECT_NE(message({"smoothgrad"}, Params().set("base", "ig").set("base.stpes", "8")).find("did you mean"),
+            std::string::npos);
+  // A text parameter takes anything; a layer is checked when the model is known.
+  EXPECT_EQ(message({"gradcam"}, Params().set("layer", "0")), "no error");
+
+  // The declared fallbacks are values of their own types.
+  for (const MethodInfo& m : methods()) {
+    for (const Hyperparameter& h : m.hyperparameters) {
+      if (h.type != Hyperparameter::Type::Text && h.fallback != "window / 2") {
+        EXPECT_NO_THROW(h.check(h.fallback)) << m.name << " " << h.name << "=" << h.fallback;
+      }
+    }
+  }
+  std::vector<std::string> names = parameter_names(find_method("smoothgrad"), Params().set("base", "ig"));
+  for (const char* name : {"base", "base.batch", "base.steps", "batch", "steps", "noise"}) {
+    EXPECT_EQ(std::count(names.begin(), names.end(), name), 1) << name;
+  }
+}
+
+// A wrapper reports its base's facts and statistics.
+TEST(MethodsGradientProperties, WrappersTakeTheirFactsAndStatsFromTheBase) {
+  const MethodInfo cam = facts(find_method("smoothgrad"), Params().set("base", "gradcam"));
+  EXPECT_EQ(cam.resolution, "layer");
+  EXPECT_EQ(cam.cost, "samples x (" + find_method("gradcam").cost + ")");
+  EXPECT_FALSE(facts(find_method("vargrad"), Params().set("base", "occlusion")).needs_gradient);
+  EXPECT_TRUE(facts(find_method("smoothgrad"), Params().set("base", "ig")).needs_reference);
+  EXPECT_EQ(facts(find_method("saliency"), Params()).resolution, "input");
+
+  const Model model = pixel_model();
+  const at::Tensor x = at::randn({2, 2, 5, 6});
+  const Explanation e = run("smoothgrad", model, x, {3, 50},
+                            Params().set("base", "ig").set("samples", "3").set("steps", "4").set("baseline", "zero"));
+  EXPECT_EQ(e.stats.count("completeness_gap"), 1u);
+  EXPECT_EQ(e.stats.at("samples"), 3.0);
 }
 
 TEST(MethodsGradientProperties, GradientTimesInputEqualsIntegratedGradientsOnALinearModel) {
@@ -212,6 +274,19 @@ TEST(MethodsGradientProperties, NoiseWrappers) {
   EXPECT_LT(relative_error(a.map, b.map), 1e-6);
   EXPECT_GT(relative_error(a.map, run("occlusion", model, x, classes, noisy).map), 1e-3);
   EXPECT_GT(relative_error(a.map, run("smoothgrad", model, x, classes, Params(noisy).set("seed", "1")).map), 1e-3);
+}
+
+// The wrapper's seed draws the noise; base.seed reaches the base (RISE's masks), and the
+// wrapper's own seed does not.
+TEST(MethodsGradientProperties, WrapperAndBaseKeepTheirOwnSeeds) {
+  const Model model = pixel_model();
+  const at::Tensor x = at::randn({1, 2, 5, 6});
+  const Params rise = Params().set("base", "rise").set("masks", "8").set("cells", "2").set("samples", "2");
+  const auto map = [&](const Params& p) { return run("smoothgrad", model, x, {3}, p).map; };
+  const Params quiet = Params(rise).set("noise", "0");
+  EXPECT_TRUE(at::equal(map(quiet), map(Params(quiet).set("seed", "5"))));
+  EXPECT_FALSE(at::equal(map(quiet), map(Params(quiet).set("base.seed", "5"))));
+  EXPECT_FALSE(at::equal(map(rise), map(Params(rise).set("seed", "5"))));
 }
 
 TEST(MethodsGradientProperties, IntegratedGradientsCompletenessOnResNet18) {

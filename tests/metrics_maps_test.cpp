@@ -211,3 +211,42 @@ TEST(MetricsRegistry, RunsMapMetricsFromASample) {
 
 }  // namespace
 }  // namespace whitebox::test
+
+namespace whitebox::metrics {
+namespace {
+
+// Metric options are checked like methods' hyper-parameters: keys against what the chosen
+// metrics read, values against their declared range.
+TEST(MetricsRegistry, ParametersAreCheckedAgainstTheMetrics) {
+  const auto message = [](const std::vector<std::string>& metrics, const Params& params) {
+    try {
+      whitebox::metrics::check_parameters(metrics, params);
+    } catch (const ArgumentError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message({"deletion", "iou"}, Params().set("steps", "3").set("threshold", "0.4")), "no error");
+  EXPECT_EQ(message({"deletion"}, Params().set("stpes", "3")).find("unknown parameter 'stpes' for deletion"), 0u);
+  EXPECT_NE(message({"deletion"}, Params().set("stpes", "3")).find("did you mean 'steps'?"), std::string::npos);
+  EXPECT_NE(message({"iou"}, Params().set("steps", "3")).find("(a parameter of deletion, insertion"),
+            std::string::npos);
+  EXPECT_EQ(message({"pointing-game"}, Params().set("tolerance", "-1")),
+            "parameter tolerance='-1': takes a number >= 0 (pointing-game)");
+  EXPECT_EQ(message({"deletion"}, Params().set("substitution", "noise")),
+            "parameter substitution='noise': takes one of blur, mean, zero, uniform (deletion)");
+  // Every key a metric's run() reads is declared: run with all the declared keys at their
+  // fallbacks where they are plain numbers.
+  for (const MetricInfo& m : registry()) {
+    for (const Hyperparameter& h : m.parameters) {
+      EXPECT_FALSE(h.name.empty()) << m.name;
+      if (h.type == Hyperparameter::Type::Integer || h.type == Hyperparameter::Type::Number ||
+          h.type == Hyperparameter::Type::Choice) {
+        EXPECT_NO_THROW(h.check(h.fallback)) << m.name << " " << h.name << "=" << h.fallback;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace whitebox::metrics

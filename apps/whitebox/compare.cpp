@@ -87,7 +87,7 @@ void run_compare(const Global& global, const CompareOptions& options) {
                      {"device", c10::str(model.device())}};
   for (const auto& name : names) {
     ReportMethod method;
-    method.info = &find_method(name);
+    method.info = std::make_shared<const MethodInfo>(facts(find_method(name), params));
     for (const auto& h : method.info->hyperparameters) {
       method.hyperparameters.push_back({h.name, params.text(h.name, h.fallback), h.fallback, h.meaning});
     }

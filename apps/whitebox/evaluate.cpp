@@ -357,6 +357,9 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
   plan.method_params = parse_params(options.params);
   check_parameters(plan.methods, plan.method_params);
   plan.metric_params = parse_params(options.metric_params, "--metric-param");
+  std::vector<std::string> metric_names;
+  for (const auto* metric : plan.metrics) metric_names.push_back(metric->name);
+  metrics::check_parameters(metric_names, plan.metric_params);
   for (const auto* metric : plan.metrics) {
     if (metric->needs_mask && options.boxes.empty() && options.masks.empty()) {
       throw ArgumentError("metric " + metric->name +

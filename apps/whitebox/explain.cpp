@@ -94,14 +94,15 @@ void run_explain(const Global& global, const ExplainOptions& options) {
       tensors.push_back(inputs.back().tensor);
     }
     const at::Tensor x = at::cat(tensors, 0).to(model.device());
-    const at::Tensor logits = model.logits(x).to(at::kCPU, at::kDouble);
-    const at::Tensor probs = at::softmax(logits, 1);
-    const std::vector<int64_t> classes = target.resolve(model, logits);  // throws on a bad target
-
-    // One call for all methods: they share the forward trace and the gradient sweep.
+    // One call for all methods: they share the forward trace (the logits written below) and the
+    // gradient sweep.
     const auto start = std::chrono::steady_clock::now();
     const auto results = explain(model, x, names, target, params);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const Explanation& any = results.begin()->second;
+    const at::Tensor logits = any.logits.to(at::kCPU, at::kDouble);
+    const at::Tensor probs = at::softmax(logits, 1);
+    const std::vector<int64_t>& classes = any.classes;
 
     std::vector<std::vector<at::Tensor>> overlays(count);
     for (const auto& name : names) {

@@ -4,6 +4,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,7 +31,7 @@ struct ReportHyperparameter {
 };
 
 struct ReportMethod {
-  const MethodInfo* info = nullptr;
+  std::shared_ptr<const MethodInfo> info;  // with a wrapper's facts from its base (facts())
   std::vector<ReportHyperparameter> hyperparameters;   // with the values used
   std::map<std::string, std::vector<double>> values;   // metric key -> one value per image
   ReportCurve deletion, insertion;

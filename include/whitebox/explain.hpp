@@ -2,6 +2,7 @@
 // Explanation methods: a registry (the taxonomy as data) and one uniform call.
 #include <ATen/core/Tensor.h>
 
+#include <cmath>
 #include <functional>
 #include <map>
 #include <string>
@@ -51,6 +52,10 @@ struct Explanation {
   bool is_signed = false;  // whether negative values carry meaning (diverging colormap)
   std::string layer;       // the layer a CAM was computed at
   std::map<std::string, double> stats;  // e.g. completeness gap
+  // Set by explain(): the batch's logits [N, K] from the forward trace the methods shared, and
+  // the class each image was explained for.
+  at::Tensor logits;
+  std::vector<int64_t> classes;
 };
 
 // Everything a method may use: the model, the input batch, its forward trace and the classes.
@@ -89,8 +94,19 @@ class Context {
 enum class Family { BlackBox, Gradient, Relevance, Cam };
 std::string to_string(Family family);
 
+// A declared hyper-parameter. Every key given to a method or metric must be one it declares,
+// and every value must be of the declared type and range: check_parameters() checks both before
+// anything runs.
 struct Hyperparameter {
+  enum class Type { Text, Integer, Number, Choice };
   std::string name, fallback, meaning;
+  Type type = Type::Text;
+  double lowest = -HUGE_VAL, highest = HUGE_VAL;  // Integer and Number, inclusive
+  std::vector<std::string> choices;               // Choice
+  // Throws ArgumentError unless `value` is of this type and range.
+  void check(const std::string& value) const;
+  // "an integer >= 1", "a number in [0, 1]", "one of max, l2, sum", "text".
+  std::string describe() const;
 };
 
 // One entry of the taxonomy.
@@ -125,11 +141,17 @@ const std::vector<MethodInfo>& methods();
 // By name or alias; throws LookupError listing the valid names.
 const MethodInfo& find_method(const std::string& name);
 
-// The names of the hyper-parameters a method takes: its own, and a wrapper's base method's (params
-// "base", or its default).
+// The method's entry with its facts for these params: a wrapper (SmoothGrad, ...) is as
+// class-discriminative, gradient-based, reference-needing and at the resolution of its base
+// method, at `samples` times its cost.
+MethodInfo facts(const MethodInfo& method, const Params& params);
+// The hyper-parameters a method takes: its own, and for a wrapper (SmoothGrad, ...) its base
+// method's (params "base", or its default), each also as "base.NAME": a key that the wrapper
+// declares itself (batch, seed) reaches the base only so prefixed.
+std::vector<Hyperparameter> parameters_of(const MethodInfo& method, const Params& params = {});
 std::vector<std::string> parameter_names(const MethodInfo& method, const Params& params = {});
-// Throws ArgumentError for a key of `params` that none of `methods` takes, naming the valid ones
-// and the closest name that any method takes.
+// Throws ArgumentError for a key of `params` that none of `methods` takes (naming the valid ones
+// and the closest name that any method takes), or a value outside its declared type and range.
 void check_parameters(const std::vector<std::string>& methods, const Params& params);
 // Only the keys of `params` that `method` takes: for running one method of several.
 Params parameters_for(const MethodInfo& method, const Params& params);

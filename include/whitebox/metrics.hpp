@@ -262,12 +262,16 @@ struct MetricInfo {
   bool needs_explainer = false;
   // The values it reports, each with whether higher is better: "deletion" -> {"deletion_auc"}.
   std::vector<std::pair<std::string, bool>> values;
-  // Options by name (steps, substitution, batch, ...), as for methods.
+  // Options by name (steps, substitution, batch, ...), as for methods: every key run() reads.
   std::function<std::map<std::string, double>(const Sample&, const Params&)> run;
+  std::vector<Hyperparameter> parameters;
 };
 
 const std::vector<MetricInfo>& registry();
 // By name; throws LookupError listing the valid names.
 const MetricInfo& find_metric(const std::string& name);
+// Throws ArgumentError for a key of `params` that none of `metrics` takes (naming the valid ones
+// and the closest), or a value outside its declared type and range.
+void check_parameters(const std::vector<std::string>& metrics, const Params& params);
 
 }  // namespace whitebox::metrics

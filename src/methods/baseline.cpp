@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "methods/arguments.hpp"
+#include "methods/parameters.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/npy.hpp"
 
@@ -97,8 +98,8 @@ std::vector<Hyperparameter> baseline_hyperparameters(const std::string& fallback
            "of the input), blurred (Gaussian blur of the input), uniform (seeded random pixels in "
            "[0, 1], preprocessed), an image file read with the model's preprocessing, or a .npy "
            "input tensor [1, C, H, W]"},
-          {"sigma", "5", "baseline=blurred: Gaussian standard deviation in pixels"},
-          {"seed", "0", "baseline=uniform: random seed (torch.Generator().manual_seed)"}};
+          number_parameter("sigma", "5", "baseline=blurred: Gaussian standard deviation in pixels", 0),
+          integer_parameter("seed", "0", "baseline=uniform: random seed (torch.Generator().manual_seed)", 0)};
 }
 
 }  // namespace whitebox::explainers

@@ -6,6 +6,7 @@
 
 #include "methods/arguments.hpp"
 #include "methods/methods.hpp"
+#include "methods/parameters.hpp"
 
 namespace whitebox::explainers {
 namespace {
@@ -150,12 +151,15 @@ void add_blackbox_methods(std::vector<MethodInfo>& registry) {
                       true,
                       "input",
                       "1 forward per window position (batched): about ((H - window) / stride + 1)^2",
-                      {{"window", "32", "side of the square occluding window, in pixels"},
-                       {"stride", "window / 2", "step between window positions (a last position "
-                                                "flush with the far edge is added)"},
-                       {"fill", "0", "value written into the window, in input (preprocessed) space: "
-                                     "0 is the dataset mean colour for mean/std normalisation"},
-                       {"batch", "16", "occluded copies per forward pass"}},
+                      {integer_parameter("window", "32", "side of the square occluding window, in pixels", 1),
+                       integer_parameter("stride", "window / 2",
+                                         "step between window positions (a last position flush "
+                                         "with the far edge is added)", 1),
+                       number_parameter("fill", "0",
+                                        "value written into the window, in input (preprocessed) "
+                                        "space: 0 is the dataset mean colour for mean/std "
+                                        "normalisation", -HUGE_VAL),
+                       integer_parameter("batch", "16", "occluded copies per forward pass", 1)},
                       "Zeiler, Fergus. Visualizing and Understanding Convolutional Networks. ECCV "
                       "2014",
                       occlusion});
@@ -169,12 +173,14 @@ void add_blackbox_methods(std::vector<MethodInfo>& registry) {
                       false,
                       "input",
                       "1 forward per mask (batched)",
-                      {{"masks", "1000", "number of random masks N (the paper uses 4000-8000; 1000 "
-                                         "keeps CPU runs to about a minute for ResNet-50-size models)"},
-                       {"cells", "7", "the random binary grid is cells x cells before upsampling (s)"},
-                       {"p", "0.5", "probability that a grid cell is kept, in (0, 1]"},
-                       {"seed", "0", "random seed of the masks (torch.Generator().manual_seed)"},
-                       {"batch", "16", "masked copies per forward pass"}},
+                      {integer_parameter("masks", "1000",
+                                         "number of random masks N (the paper uses 4000-8000; "
+                                         "1000 keeps CPU runs to about a minute for "
+                                         "ResNet-50-size models)", 1),
+                       integer_parameter("cells", "7", "the random binary grid is cells x cells before upsampling (s)", 1),
+                       number_parameter("p", "0.5", "probability that a grid cell is kept, in (0, 1]", 0, 1),
+                       integer_parameter("seed", "0", "random seed of the masks (torch.Generator().manual_seed)", 0),
+                       integer_parameter("batch", "16", "masked copies per forward pass", 1)},
                       "Petsiuk, Das, Saenko. RISE: Randomized Input Sampling for Explanation of "
                       "Black-box Models. BMVC 2018",
                       rise});

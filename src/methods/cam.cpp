@@ -7,6 +7,7 @@
 
 #include "methods/cam_common.hpp"
 #include "methods/methods.hpp"
+#include "methods/treatments.hpp"
 #include "ops/kernel.hpp"
 #include "whitebox/error.hpp"
 
@@ -78,11 +79,28 @@ MethodInfo cam_entry(std::string name, std::vector<std::string> aliases, std::st
   return info;
 }
 
+Treatment cam_head_treatment(const std::string& op) {
+  switch (ops::traits(op).kind) {
+    case ops::OpKind::Reshape: return Treatment::Exact;
+    // The global average pooling and the classifier are linear; the matcher checks which.
+    case ops::OpKind::Linear: return Treatment::Rule;
+    case ops::OpKind::Rectifier:
+    case ops::OpKind::Activation:
+    case ops::OpKind::Elementwise:
+    case ops::OpKind::Sum:
+    case ops::OpKind::Arithmetic:
+    case ops::OpKind::Affine:
+    case ops::OpKind::Maximum:
+    case ops::OpKind::Mixing:
+    case ops::OpKind::Routing:
+    case ops::OpKind::ShapeOnly: return Treatment::Unsupported;
+  }
+  return Treatment::Unsupported;
+}
+
 namespace {
 
-bool is_reshape(const std::string& op) {
-  return op == "Flatten" || op == "Reshape" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity";
-}
+bool is_reshape(const std::string& op) { return cam_head_treatment(op) == Treatment::Exact; }
 
 // "GlobalAveragePool 'name' -> Flatten 'name' -> ...": what follows a value, for error messages.
 std::string describe_downstream(const Graph& graph, const std::vector<std::vector<int>>& consumers,
@@ -127,6 +145,10 @@ at::Tensor cam_head_weights(const Model& model, const Trace& trace, ValueId laye
   if (!pool) {
     return fail("'" + layer_name + "' is read by " + std::to_string(consumers[layer].size()) + " nodes");
   }
+  if (cam_head_treatment(pool->op_type) != Treatment::Rule) {
+    return fail("'" + layer_name + "' is read by " + pool->op_type + " '" + pool->name +
+                "', which is not a global average pool");
+  }
   const ops::NodeView view(graph, *pool);
   bool global = pool->op_type == "GlobalAveragePool";
   if (pool->op_type == "ReduceMean") {
@@ -155,6 +177,10 @@ at::Tensor cam_head_weights(const Model& model, const Trace& trace, ValueId laye
     node = sole_reader(v);
   }
   if (!node) return fail("the pooled features are not read by exactly one node");
+  if (cam_head_treatment(node->op_type) != Treatment::Rule) {
+    return fail("the pooled features go to " + node->op_type + " '" + node->name +
+                "', not a linear layer with constant weights");
+  }
   const ops::NodeView linear(graph, *node);
   at::Tensor weight;  // [classes, K]
   ValueId out = node->outputs.empty() ? kNoValue : node->outputs[0];

@@ -21,24 +21,14 @@
 #include "methods/baseline.hpp"
 #include "methods/lrp.hpp"
 #include "methods/methods.hpp"
+#include "methods/parameters.hpp"
 #include "methods/quadrature.hpp"
+#include "methods/treatments.hpp"
 #include "ops/kernel.hpp"
 
 namespace whitebox::explainers {
 namespace {
 
-// Element-wise operators of one computed input (the others constant).
-const std::set<std::string> kElementwise = {
-    "Relu",  "Clip",     "LeakyRelu", "PRelu",  "Elu",      "Selu", "Celu",       "Sigmoid",
-    "HardSigmoid", "HardSwish", "Tanh", "Softplus", "Softsign", "Gelu", "Mish", "Exp",
-    "Log",   "Sqrt",     "Reciprocal", "Abs",   "Erf",      "Pow",  "Sin",        "Cos",
-    "Max",   "Min",      "Mul",       "Div"};
-// Element-wise operators that may have two computed inputs.
-const std::set<std::string> kBinary = {"Mul", "Div", "Pow", "Max", "Min"};
-const std::set<std::string> kMaxima = {"MaxPool", "GlobalMaxPool", "ReduceMax"};
-// Non-linear operators of one computed input that mix its elements.
-const std::set<std::string> kMixing = {"Softmax", "LogSoftmax", "LRN", "LayerNormalization",
-                                       "InstanceNormalization", "ReduceMin"};
 // Gauss-Legendre points of the path integral over a mixing node: exact for polynomials of degree
 // 15 along the path.
 constexpr int64_t kPathPoints = 8;
@@ -97,14 +87,16 @@ at::Tensor rerun(const NodeContext& n, int input, const at::Tensor& value) {
 // A linear producer of the value an activation reads, whose input differences RevealCancel
 // splits by sign: a Conv / Gemm / MatMul / average pool (not max-pooling's stand-in), or a Sum.
 bool splits_by_sign(const Node& producer) {
-  if (producer.op_type == "Sum" || producer.op_type == "Add") return true;
-  return producer.kernel->linear() && !kMaxima.count(producer.op_type);
+  const ops::OpKind kind = ops::traits(producer).kind;
+  if (kind == ops::OpKind::Sum) return producer.op_type == "Sum" || producer.op_type == "Add";
+  return kind == ops::OpKind::Linear && producer.kernel->linear();
 }
 
 // The positive and negative parts of dx at a linear producer's output: the sums of its input
 // differences' positive and negative contributions (biases cancel in differences).
 std::pair<at::Tensor, at::Tensor> signed_parts(const Sweep& s, const Node& producer) {
-  if (const ops::LinearForm* form = producer.kernel->linear(); form && !kMaxima.count(producer.op_type)) {
+  if (const ops::LinearForm* form = producer.kernel->linear();
+      form && ops::traits(producer).kind == ops::OpKind::Linear) {
     const ValueId a = producer.inputs[form->data_input()];
     const at::Tensor da = s.delta(a);
     const auto [wp, wn] = s.signed_weights(producer, *form);
@@ -174,7 +166,8 @@ Tensors split_producer(const Sweep& s, const NodeContext& n, const at::Tensor& m
   auto by_sign = [](const at::Tensor& da, const at::Tensor& when_up, const at::Tensor& when_down) {
     return at::where(da > 0, when_up, at::where(da < 0, when_down, 0.5 * (when_up + when_down)));
   };
-  if (const ops::LinearForm* form = n.node.kernel->linear(); form && !kMaxima.count(n.node.op_type)) {
+  if (const ops::LinearForm* form = n.node.kernel->linear();
+      form && ops::traits(n.node).kind == ops::OpKind::Linear) {
     const int data = form->data_input();
     const at::Tensor& a = n.inputs[data];
     const auto [wp, wn] = s.signed_weights(n.node, *form);
@@ -266,16 +259,18 @@ Rules deeplift_rules(const std::shared_ptr<Sweep>& s, Nonlinearity kind) {
   for (int i = 0; i < static_cast<int>(graph.nodes.size()); ++i) {
     const Node& node = graph.nodes[i];
     const std::vector<int> computed = computed_inputs(graph, node);
-    if (kMixing.count(node.op_type) && computed.size() == 1) {
+    const bool own_rule = deeplift_treatment(node.op_type) == Treatment::Rule;
+    const ops::OpKind op = ops::traits(node).kind;
+    if (own_rule && computed.size() == 2 && op == ops::OpKind::Arithmetic) {
+      rules.by_node(i, [s](const NodeContext& n, const Tensors& out) { return shapley_pair(*s, n, out); });
+    } else if (own_rule && op == ops::OpKind::Maximum) {
+      rules.by_node(i, [s](const NodeContext& n, const Tensors& out) { return maximum(*s, n, out); });
+    } else if (own_rule && computed.size() == 1 && op == ops::OpKind::Mixing) {
       const int k = computed[0];
       rules.by_node(i, [s, k](const NodeContext& n, const Tensors& out) {
         return path_integral(*s, n, out, k);
       });
-    } else if (kMaxima.count(node.op_type)) {
-      rules.by_node(i, [s](const NodeContext& n, const Tensors& out) { return maximum(*s, n, out); });
-    } else if (kBinary.count(node.op_type) && computed.size() == 2) {
-      rules.by_node(i, [s](const NodeContext& n, const Tensors& out) { return shapley_pair(*s, n, out); });
-    } else if (kElementwise.count(node.op_type) && computed.size() == 1 &&
+    } else if (own_rule && computed.size() == 1 &&
                !(node.op_type == "Mul" || node.op_type == "Div")) {  // by a constant: linear
       const int k = computed[0];
       rules.by_node(i, [s, kind, k](const NodeContext& n, const Tensors& out) {
@@ -326,6 +321,25 @@ Explanation deeplift(const Context& c, Nonlinearity kind) {
 
 }  // namespace
 
+Treatment deeplift_treatment(const std::string& op) {
+  switch (ops::traits(op).kind) {
+    case ops::OpKind::Rectifier:
+    case ops::OpKind::Activation:
+    case ops::OpKind::Elementwise:
+    case ops::OpKind::Arithmetic:
+    case ops::OpKind::Maximum:
+    case ops::OpKind::Mixing: return Treatment::Rule;
+    // Linear in their computed inputs: the multipliers are the gradient.
+    case ops::OpKind::Sum:
+    case ops::OpKind::Linear:
+    case ops::OpKind::Affine:
+    case ops::OpKind::Reshape:
+    case ops::OpKind::Routing:
+    case ops::OpKind::ShapeOnly: return Treatment::Exact;
+  }
+  return Treatment::Exact;
+}
+
 void add_deeplift_methods(std::vector<MethodInfo>& registry) {
   const std::string how =
       " Multipliers replace gradients in one reverse sweep over the traces of the input and the "
@@ -337,7 +351,7 @@ void add_deeplift_methods(std::vector<MethodInfo>& registry) {
       "(8-point Gauss-Legendre). attribution = m (x - x0); stats: delta = f(x) - "
       "f(x0), summation_gap = sum(attribution) - delta, relative_summation_gap.";
   std::vector<Hyperparameter> parameters = baseline_hyperparameters();
-  parameters.push_back({"eps", "1e-6", "differences |dx| at or below it use the gradient instead of dy / dx"});
+  parameters.push_back(number_parameter("eps", "1e-6", "differences |dx| at or below it use the gradient instead of dy / dx", 0));
   const std::string citation =
       "Shrikumar, Greenside, Kundaje. Learning Important Features Through Propagating Activation "
       "Differences. ICML 2017";

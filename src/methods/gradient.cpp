@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include "methods/methods.hpp"
+#include "methods/parameters.hpp"
 #include "whitebox/error.hpp"
 
 namespace whitebox::explainers {
@@ -47,7 +48,7 @@ void add_gradient_methods(std::vector<MethodInfo>& registry) {
                       false,
                       "input",
                       "1 forward + 1 backward",
-                      {{"reduce", "max", "channel reduction: max (of |grad|), l2, sum (signed)"}},
+                      {choice_parameter("reduce", "max", "channel reduction: max (of |grad|), l2, sum (signed)", {"max", "l2", "sum"})},
                       "Simonyan, Vedaldi, Zisserman. Deep Inside Convolutional Networks. ICLR "
                       "Workshop 2014",
                       saliency,
@@ -63,7 +64,7 @@ void add_gradient_methods(std::vector<MethodInfo>& registry) {
                       false,
                       "input",
                       "1 forward + 1 backward (shares the saliency sweep)",
-                      {{"reduce", "sum", "channel reduction: sum (signed), max (of |a|), l2"}},
+                      {choice_parameter("reduce", "sum", "channel reduction: sum (signed), max (of |a|), l2", {"sum", "max", "l2"})},
                       "Shrikumar, Greenside, Shcherbina, Kundaje. Not Just a Black Box: Learning "
                       "Important Features Through Propagating Activation Differences. arXiv "
                       "1605.01713, 2016",

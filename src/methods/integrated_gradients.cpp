@@ -8,6 +8,7 @@
 #include "methods/arguments.hpp"
 #include "methods/baseline.hpp"
 #include "methods/methods.hpp"
+#include "methods/parameters.hpp"
 #include "methods/quadrature.hpp"
 
 namespace whitebox::explainers {
@@ -77,12 +78,14 @@ void add_integrated_gradients_method(std::vector<MethodInfo>& registry) {
        true,
        "input",
        "steps forwards + steps backwards (in batches), + 1 forward of the baseline",
-       {{"steps", "50", "number of path points (gradient evaluations)"},
-        {"integration", "gauss-legendre",
-         "quadrature over [0, 1]: gauss-legendre, riemann-left, riemann-right, riemann-middle, "
-         "trapezoid (endpoints included)"},
-        {"batch", "4", "path points per forward/backward pass"},
-        {"reduce", "sum", "channel reduction of the map: sum (signed), max (of |a|), l2"}},
+       {integer_parameter("steps", "50", "number of path points (gradient evaluations)", 1),
+        choice_parameter("integration", "gauss-legendre",
+                         "quadrature over [0, 1]: gauss-legendre, riemann-left, riemann-right, "
+                         "riemann-middle, trapezoid (endpoints included)",
+                         {"gauss-legendre", "riemann-left", "riemann-right", "riemann-middle",
+                          "trapezoid"}),
+        integer_parameter("batch", "4", "path points per forward/backward pass", 1),
+        choice_parameter("reduce", "sum", "channel reduction of the map: sum (signed), max (of |a|), l2", {"sum", "max", "l2"})},
        "Sundararajan, Taly, Yan. Axiomatic Attribution for Deep Networks. ICML 2017",
        integrated_gradients});
   auto& parameters = registry.back().hyperparameters;

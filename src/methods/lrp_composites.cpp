@@ -6,6 +6,7 @@
 #include "methods/arguments.hpp"
 #include "methods/lrp.hpp"
 #include "methods/methods.hpp"
+#include "methods/parameters.hpp"
 #include "ops/kernel.hpp"
 #include "whitebox/error.hpp"
 
@@ -261,14 +262,16 @@ void add_relevance_methods(std::vector<MethodInfo>& registry) {
       {"rule", "", "per-layer rules over the composite: KEY=RULE;... with KEY conv, dense, pool, "
                    "first, last or a node name, RULE 0, epsilon[:eps], gamma[:g], "
                    "alphabeta[:a[:b]], alpha2beta1, alpha1beta0, zplus, zb, wsquare, flat"},
-      {"bias", "ignore", "ignore (relevance conserved) or absorb (biases take their share)"},
-      {"maxpool", "winner", "winner (gradient routing) or proportional (window z-rule)"},
-      {"stabilizer", "0", "added to every denominator but the epsilon rule's, with its sign; 0: "
-                          "exact, relevance of a unit whose denominator is 0 is dropped"},
-      {"sum_epsilon", "0", "stabilizer of the residual Sum split"},
-      {"initial", "logit", "relevance put in at the target: logit (the target logit) or one"},
-      {"convention", "whitebox", "whitebox, or zennit: Zennit's defaults for bias (absorb), "
-                                 "initial (one), stabilizer and sum_epsilon (1e-6)"}};
+      choice_parameter("bias", "ignore", "ignore (relevance conserved) or absorb (biases take their share)", {"ignore", "absorb"}),
+      choice_parameter("maxpool", "winner", "winner (gradient routing) or proportional (window z-rule)", {"winner", "proportional"}),
+      number_parameter("stabilizer", "0",
+                       "added to every denominator but the epsilon rule's, with its sign; 0: "
+                       "exact, relevance of a unit whose denominator is 0 is dropped", 0),
+      number_parameter("sum_epsilon", "0", "stabilizer of the residual Sum split", 0),
+      choice_parameter("initial", "logit", "relevance put in at the target: logit (the target logit) or one", {"logit", "one"}),
+      choice_parameter("convention", "whitebox",
+                       "whitebox, or zennit: Zennit's defaults for bias (absorb), initial (one), "
+                       "stabilizer and sum_epsilon (1e-6)", {"whitebox", "zennit"})};
   const std::string citation =
       "Bach, Binder, Montavon, Klauschen, Mueller, Samek. On Pixel-Wise Explanations for "
       "Non-Linear Classifier Decisions by Layer-Wise Relevance Propagation. PLoS ONE 2015; "

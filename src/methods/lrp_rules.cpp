@@ -11,8 +11,10 @@
 #include <array>
 #include <cmath>
 #include <optional>
+#include <stdexcept>
 
 #include "methods/lrp.hpp"
+#include "methods/treatments.hpp"
 #include "ops/kernel.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/model.hpp"
@@ -50,32 +52,6 @@ at::Tensor signed_weight(const Model& model, ValueId weight, const at::Tensor& w
 }
 
 namespace {
-
-// Whether a value is >= 0 by construction: the output of a ReLU or of a Clip at a lower bound of
-// at least 0 (ReLU6), or pooled / reshaped from one.
-bool non_negative(const Graph& graph, ValueId v) {
-  const int p = graph.values[v].producer;
-  if (p < 0) return false;
-  const Node& node = graph.nodes[p];
-  const std::string& op = node.op_type;
-  if (op == "Relu") return true;
-  if (op == "Clip") {
-    // The bound is an attribute before opset 11, a constant input since.
-    if (auto it = node.attributes.find("min"); it != node.attributes.end()) {
-      const double* lowest = std::get_if<double>(&it->second);
-      return lowest && *lowest >= 0;
-    }
-    if (node.inputs.size() < 2 || node.inputs[1] == kNoValue) return false;
-    const Value& lowest = graph.values[node.inputs[1]];
-    return lowest.is_constant() && lowest.constant.numel() == 1 && lowest.constant.item<double>() >= 0;
-  }
-  if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" ||
-      op == "GlobalMaxPool" || op == "Flatten" || op == "Reshape" || op == "Squeeze" ||
-      op == "Unsqueeze") {
-    return non_negative(graph, node.inputs[0]);
-  }
-  return false;
-}
 
 // Which part of the weight a term uses. An implicit weight (pooling) is non-negative: its
 // positive part is itself, its negative part zero, and flat / squared weights are per-output
@@ -186,7 +162,7 @@ Tensors linear_relevance(const LinearRule& rule, const Options& options, const M
   // construction (after a ReLU or ReLU6).
   at::Tensor xp, xn;
   const auto split = [&] {
-    const bool positive = non_negative(n.graph, n.node.inputs[data]);
+    const bool positive = ops::non_negative(n.graph, n.node.inputs[data]);
     xp = positive ? x : x.clamp_min(0);
     if (!positive) xn = x.clamp_max(0);
   };
@@ -300,10 +276,10 @@ double number(const std::string& text, const std::string& rule) {
   return v;
 }
 
-// The value with its producer's op type, or "" for inputs and constants.
-std::string producer_op(const Graph& graph, ValueId v) {
+// Whether v is a gate: a value in [0, 1] by its producer (a sigmoid).
+bool is_gate(const Graph& graph, ValueId v) {
   const int p = graph.values[v].producer;
-  return p >= 0 ? graph.nodes[p].op_type : "";
+  return p >= 0 && ops::traits(graph.nodes[p]).range == ops::OutputRange::UnitInterval;
 }
 
 bool is_constant(const Graph& graph, ValueId v) { return v != kNoValue && graph.values[v].is_constant(); }
@@ -461,26 +437,26 @@ NodeRule linear_rule(const LinearRule& rule, const Options& options, const Model
 
 std::optional<NodeRule> structural_rule(const Model& model, const Node& node,
                                        const Options& options) {
-  static const std::vector<std::string> activations = {
-      "Relu",  "Clip",        "LeakyRelu", "PRelu",    "Elu",  "Selu",     "Celu",
-      "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",   "Softplus", "Gelu", "Mish"};
-  static const std::vector<std::string> routing = {
-      "Concat", "Split",  "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze",
-      "Slice",  "Pad",    "Expand",  "Gather",  "Identity",  "Dropout", "Tile", "DepthToSpace",
-      "SpaceToDepth"};
+  switch (lrp_treatment(node.op_type)) {
+    case Treatment::Exact: return std::nullopt;
+    case Treatment::Unsupported:
+      return NodeRule{Rule([](const NodeContext& n, const Tensors&) -> Tensors { no_rule(n.node, ""); }),
+                      Reads{false, false}};
+    case Treatment::Rule: break;
+  }
+  const ops::OpKind kind = ops::traits(node).kind;
   const std::string& op = node.op_type;
-  auto in = [&](const std::vector<std::string>& list) {
-    return std::find(list.begin(), list.end(), op) != list.end();
-  };
-  if (in(activations)) return NodeRule{pass_through, Reads{false, false}};
-  if (in(routing)) return std::nullopt;
-  if (op == "MaxPool" || op == "GlobalMaxPool") {
-    if (options.maxpool == MaxPoolRule::Winner) return std::nullopt;  // the gradient's routing
+  if (kind == ops::OpKind::Rectifier || kind == ops::OpKind::Activation) {
+    return NodeRule{pass_through, Reads{false, false}};
+  }
+  if (kind == ops::OpKind::Maximum) {
+    // The gradient's routing, or the window sums of a pooling's linear stand-in.
+    if (options.maxpool == MaxPoolRule::Winner || !node.kernel->linear()) return std::nullopt;
     Options window = options;
     window.bias = Bias::Ignore;
     return linear_rule(LinearRule{}, window, model);
   }
-  if (op == "Sum" || (op == "Add" && node.inputs.size() == 2)) {
+  if (op == "Sum" || op == "Add") {
     return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
       Tensors result(n.inputs.size());
       if (out.empty() || !out[0].defined()) return result;
@@ -558,8 +534,7 @@ std::optional<NodeRule> structural_rule(const Model& model, const Node& node,
       // out), held constant; the other receives all the relevance.
       int gate = -1;
       for (int i = 0; i < 2; ++i) {
-        const std::string p = producer_op(n.graph, n.node.inputs[i]);
-        if (gate < 0 && (p == "Sigmoid" || p == "HardSigmoid")) gate = i;
+        if (gate < 0 && is_gate(n.graph, n.node.inputs[i])) gate = i;
       }
       if (gate < 0 && n.inputs[0].numel() != n.inputs[1].numel()) {
         gate = n.inputs[0].numel() < n.inputs[1].numel() ? 0 : 1;
@@ -571,8 +546,9 @@ std::optional<NodeRule> structural_rule(const Model& model, const Node& node,
       return gated(n, out, gate);
     })};
   }
-  if (op == "ReduceMean" || op == "ReduceSum") {
-    // Linear with non-negative weights and no bias: the z-rule through the node's own VJP.
+  if (kind == ops::OpKind::Linear) {
+    // Linear without constant weights to modify (ReduceMean, ReduceSum): the z-rule through the
+    // node's own VJP.
     return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
       Tensors result(n.inputs.size());
       if (out.empty() || !out[0].defined()) return result;
@@ -596,8 +572,32 @@ std::optional<NodeRule> structural_rule(const Model& model, const Node& node,
       return affine(n, out, 0, x * scale, shift, options);
     })};
   }
-  return NodeRule{Rule([](const NodeContext& n, const Tensors&) -> Tensors { no_rule(n.node, ""); }),
-                  Reads{false, false}};
+  throw std::logic_error("lrp_treatment() gives a rule to " + op + " that structural_rule() lacks");
 }
 
 }  // namespace whitebox::explainers::lrp
+
+namespace whitebox::explainers {
+
+Treatment lrp_treatment(const std::string& op) {
+  switch (ops::traits(op).kind) {
+    case ops::OpKind::Rectifier:
+    case ops::OpKind::Activation:
+    case ops::OpKind::Affine:
+    case ops::OpKind::Maximum: return Treatment::Rule;
+    // Linear layers with constant weights get their composite's rule; the others the z-rule.
+    case ops::OpKind::Linear: return Treatment::Rule;
+    case ops::OpKind::Sum: return op == "Mean" ? Treatment::Unsupported : Treatment::Rule;
+    case ops::OpKind::Arithmetic:
+      return op == "Mul" || op == "Div" ? Treatment::Rule : Treatment::Unsupported;
+    case ops::OpKind::Mixing:
+      return op == "LayerNormalization" ? Treatment::Rule : Treatment::Unsupported;
+    case ops::OpKind::Elementwise: return Treatment::Unsupported;
+    case ops::OpKind::Reshape:
+    case ops::OpKind::Routing:
+    case ops::OpKind::ShapeOnly: return Treatment::Exact;
+  }
+  return Treatment::Unsupported;
+}
+
+}  // namespace whitebox::explainers

@@ -7,6 +7,9 @@
 
 #include "methods/arguments.hpp"
 #include "methods/methods.hpp"
+#include "methods/parameters.hpp"
+#include "methods/treatments.hpp"
+#include "ops/kernel.hpp"
 
 namespace whitebox::explainers {
 namespace {
@@ -59,10 +62,15 @@ Tensors clip_rule(Mode mode, const NodeContext& n, const Tensors& out) {
   return in;
 }
 
+// Every rectifier gets the rule: Relu is Clip with min 0 and no max.
 Rules rules_for(Mode mode) {
   Rules rules;
-  rules.by_op("Relu", [mode](const NodeContext& n, const Tensors& out) { return relu_rule(mode, n, out); });
-  rules.by_op("Clip", [mode](const NodeContext& n, const Tensors& out) { return clip_rule(mode, n, out); });
+  for (const std::string& op : ops::supported_operators()) {
+    if (guided_treatment(op) != Treatment::Rule) continue;
+    rules.by_op(op, [mode](const NodeContext& n, const Tensors& out) {
+      return n.node.op_type == "Relu" ? relu_rule(mode, n, out) : clip_rule(mode, n, out);
+    });
+  }
   return rules;
 }
 
@@ -85,9 +93,27 @@ const char* kReluOnly =
 
 }  // namespace
 
+Treatment guided_treatment(const std::string& op) {
+  switch (ops::traits(op).kind) {
+    case ops::OpKind::Rectifier: return Treatment::Rule;
+    case ops::OpKind::Activation:
+    case ops::OpKind::Elementwise:
+    case ops::OpKind::Sum:
+    case ops::OpKind::Arithmetic:
+    case ops::OpKind::Linear:
+    case ops::OpKind::Affine:
+    case ops::OpKind::Maximum:
+    case ops::OpKind::Mixing:
+    case ops::OpKind::Reshape:
+    case ops::OpKind::Routing:
+    case ops::OpKind::ShapeOnly: return Treatment::Exact;
+  }
+  return Treatment::Exact;
+}
+
 void add_modified_gradient_methods(std::vector<MethodInfo>& registry) {
   const std::vector<Hyperparameter> reduce = {
-      {"reduce", "max", "channel reduction: max (of |a|), l2, sum (signed)"}};
+      choice_parameter("reduce", "max", "channel reduction: max (of |a|), l2, sum (signed)", {"max", "l2", "sum"})};
   registry.push_back({"guided-backprop",
                       {"guided-backpropagation", "guided"},
                       Family::Gradient,

@@ -3,10 +3,12 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <map>
 
 #include "methods/arguments.hpp"
 #include "methods/layers.hpp"
 #include "methods/methods.hpp"
+#include "methods/parameters.hpp"
 
 namespace whitebox::explainers {
 namespace {
@@ -15,23 +17,60 @@ enum class Aggregate { Mean, MeanOfSquares, Variance };
 
 const char* const kWrappers[] = {"smoothgrad", "smoothgrad-squared", "vargrad"};
 
-at::Tensor aggregate(const at::Tensor& samples, Aggregate how) {  // [N, S, ...] -> [N, ...]
-  switch (how) {
-    case Aggregate::Mean: return samples.mean(1);
-    case Aggregate::MeanOfSquares: return samples.pow(2).mean(1);
-    case Aggregate::Variance: return samples.var(1, /*unbiased=*/false);
+// The per-image mean of the samples (of their squares for MeanOfSquares) and, for Variance, the
+// sum of squared deviations, updated one sample at a time (Welford): the memory of one result
+// per image whatever the number of samples.
+class Running {
+ public:
+  Running(Aggregate how, int64_t images) : how_(how), count_(images, 0) {}
+  void add(int64_t image, const at::Tensor& sample) {
+    const at::Tensor value = how_ == Aggregate::MeanOfSquares ? sample.square() : sample;
+    if (!mean_.defined()) {
+      std::vector<int64_t> shape = sample.sizes().vec();
+      shape.insert(shape.begin(), static_cast<int64_t>(count_.size()));
+      mean_ = at::zeros(shape, sample.options());
+      if (how_ == Aggregate::Variance) m2_ = at::zeros_like(mean_);
+    }
+    const double n = static_cast<double>(++count_[image]);
+    at::Tensor mean = mean_[image];
+    if (how_ != Aggregate::Variance) {
+      mean.add_(value - mean, 1.0 / n);
+      return;
+    }
+    const at::Tensor before = value - mean;
+    mean.add_(before, 1.0 / n);
+    m2_[image].addcmul_(before, value - mean);
   }
-  return {};
+  at::Tensor result() const { return how_ == Aggregate::Variance ? m2_ / count_[0] : mean_; }
+
+ private:
+  Aggregate how_;
+  std::vector<int64_t> count_;
+  at::Tensor mean_, m2_;
+};
+
+// The base method's parameters: every key the wrapper does not declare itself, then the
+// "base."-prefixed ones, unprefixed (so that base.batch sets the base's batch, not the wrapper's).
+Params base_parameters(const Params& params, const std::vector<Hyperparameter>& own) {
+  Params base;
+  for (const auto& [key, value] : params.values()) {
+    const bool wrapper_key = std::any_of(own.begin(), own.end(),
+                                         [&](const Hyperparameter& h) { return h.name == key; });
+    if (!wrapper_key && key.rfind("base.", 0) != 0) base.set(key, value);
+  }
+  for (const auto& [key, value] : params.values()) {
+    if (key.rfind("base.", 0) == 0) base.set(key.substr(5), value);
+  }
+  return base;
 }
 
-// Noise generation, reproducible in PyTorch:
+// Noise generation, reproducible in PyTorch, one copy at a time in image-major order (image i's
+// samples are copies i*samples .. i*samples+samples-1):
 //   g = torch.Generator().manual_seed(seed)
-//   eps = torch.randn([N, samples, C, H, W], generator=g)          # float32, CPU, one call
 //   sigma_i = noise * (x_i.max() - x_i.min())                      # per image
-//   copies = (x[:, None] + sigma[:, None, None, None, None] * eps).reshape(N * samples, C, H, W)
-// The copies (image-major: image i's samples are rows i*samples .. i*samples+samples-1) go
-// through the base method `batch` at a time, in that order.
-Explanation noise_wrapper(const Context& c, Aggregate how) {
+//   copy = x_i + sigma_i * torch.randn(x_i.shape, generator=g)     # float32, CPU, one call each
+// The copies go through the base method `batch` at a time, in that order.
+Explanation noise_wrapper(const Context& c, Aggregate how, const std::vector<Hyperparameter>& own) {
   const MethodInfo& base = find_method(c.params.text("base", "saliency"));
   if (std::find(std::begin(kWrappers), std::end(kWrappers), base.name) != std::end(kWrappers)) {
     throw ArgumentError("base=" + base.name + ": the base of a noise wrapper cannot be a noise wrapper");
@@ -40,65 +79,69 @@ Explanation noise_wrapper(const Context& c, Aggregate how) {
   const int64_t samples = integer_at_least(c.params, "samples", 50, 1);
   const int64_t batch = integer_at_least(c.params, "batch", 4, 1);
   at::Generator generator = seeded_generator(c.params);
+  const Params base_params = base_parameters(c.params, own);
 
   const at::Tensor& x = c.input;
   const int64_t n = x.size(0);
-  std::vector<int64_t> shape = x.sizes().vec();
-  shape.insert(shape.begin() + 1, samples);
-  const at::Tensor eps = at::randn(shape, generator, at::kFloat).to(x.options());
   const at::Tensor flat = x.flatten(1);
   const at::Tensor sigma = noise * (std::get<0>(flat.max(1)) - std::get<0>(flat.min(1)));
-  std::vector<int64_t> sigma_shape(shape.size(), 1);
-  sigma_shape[0] = n;
-  shape.erase(shape.begin());
-  shape[0] = n * samples;
-  const at::Tensor copies = (x.unsqueeze(1) + sigma.view(sigma_shape) * eps).reshape(shape);
   const std::vector<int64_t> classes = repeat_each(c.classes, samples);
 
   // The copies' traces keep only what the base method reads.
-  const TraceOptions options = trace_options_for({&base}, c.model, c.params);
-  std::vector<at::Tensor> attributions, maps;
+  const TraceOptions options = trace_options_for({&base}, c.model, base_params);
+  Running attribution(how, n), map(how, n);
   Explanation first;
+  std::map<std::string, double> stats;  // the base's, weighted by the copies of each call
   for (int64_t start = 0; start < n * samples; start += batch) {
     const int64_t end = std::min(n * samples, start + batch);
-    const Context noisy(c.model, copies.narrow(0, start, end - start),
+    std::vector<at::Tensor> copies;
+    for (int64_t k = start; k < end; ++k) {
+      const int64_t i = k / samples;
+      const at::Tensor eps = at::randn(x[i].sizes(), generator, at::kFloat).to(x.options());
+      copies.push_back(x[i] + sigma[i] * eps);
+    }
+    const Context noisy(c.model, at::stack(copies),
                         std::vector<int64_t>(classes.begin() + start, classes.begin() + end),
-                        c.params, options);
+                        base_params, options);
     Explanation e = base.run(noisy);
-    attributions.push_back(e.attribution);
-    maps.push_back(e.map);
+    for (int64_t k = start; k < end; ++k) {
+      attribution.add(k / samples, e.attribution[k - start]);
+      map.add(k / samples, e.map[k - start]);
+    }
+    for (const auto& [key, value] : e.stats) {
+      stats[key] += value * static_cast<double>(end - start) / static_cast<double>(n * samples);
+    }
     if (start == 0) first = std::move(e);
   }
-  auto stacked = [&](const std::vector<at::Tensor>& parts) {
-    const at::Tensor all = at::cat(parts);
-    std::vector<int64_t> s = all.sizes().vec();
-    s[0] = samples;
-    s.insert(s.begin(), n);
-    return all.view(s);
-  };
   Explanation e;
-  e.attribution = aggregate(stacked(attributions), how);
-  e.map = aggregate(stacked(maps), how);
+  e.attribution = attribution.result();
+  e.map = map.result();
   e.is_signed = how == Aggregate::Mean && first.is_signed;
   e.layer = first.layer;
+  e.stats = std::move(stats);
   e.stats["samples"] = static_cast<double>(samples);
   e.stats["sigma"] = sigma[0].item<double>();
   return e;
 }
 
 std::vector<Hyperparameter> hyperparameters() {
-  return {{"base", "saliency", "the method run on every noisy copy (any method but the noise wrappers)"},
-          {"noise", "0.15", "noise standard deviation as a fraction of the input range max(x) - min(x)"},
-          {"samples", "50", "number of noisy copies"},
-          {"seed", "0", "random seed: torch.randn([N, samples, C, H, W], generator=torch.Generator()"
-                        ".manual_seed(seed)), float32 on the CPU"},
-          {"batch", "4", "noisy copies per call of the base method"}};
+  return {{"base", "saliency",
+           "the method run on every noisy copy (any method but the noise wrappers); its parameters "
+           "are given as they are, or as base.NAME for a name the wrapper takes too (batch, seed)"},
+          number_parameter("noise", "0.15",
+                           "noise standard deviation as a fraction of the input range max(x) - min(x)", 0),
+          integer_parameter("samples", "50", "number of noisy copies", 1),
+          integer_parameter("seed", "0",
+                            "random seed: one torch.randn(x_i.shape, generator=torch.Generator()"
+                            ".manual_seed(seed)) per copy, image by image, float32 on the CPU", 0),
+          integer_parameter("batch", "4", "noisy copies per call of the base method", 1)};
 }
 
 }  // namespace
 
 void add_noise_methods(std::vector<MethodInfo>& registry) {
   const char* cost = "samples x the base method's cost";
+  const std::vector<Hyperparameter> own = hyperparameters();
   registry.push_back({"smoothgrad",
                       {"smooth-grad"},
                       Family::Gradient,
@@ -109,10 +152,10 @@ void add_noise_methods(std::vector<MethodInfo>& registry) {
                       false,
                       "input",
                       cost,
-                      hyperparameters(),
+                      own,
                       "Smilkov, Thorat, Kim, Viegas, Wattenberg. SmoothGrad: removing noise by "
                       "adding noise. ICML Workshop 2017",
-                      [](const Context& c) { return noise_wrapper(c, Aggregate::Mean); }});
+                      [own](const Context& c) { return noise_wrapper(c, Aggregate::Mean, own); }});
   registry.push_back({"smoothgrad-squared",
                       {"smoothgrad-sq", "smoothgrad2"},
                       Family::Gradient,
@@ -123,10 +166,10 @@ void add_noise_methods(std::vector<MethodInfo>& registry) {
                       false,
                       "input",
                       cost,
-                      hyperparameters(),
+                      own,
                       "Hooker, Erhan, Kindermans, Kim. A Benchmark for Interpretability Methods in "
                       "Deep Neural Networks. NeurIPS 2019",
-                      [](const Context& c) { return noise_wrapper(c, Aggregate::MeanOfSquares); }});
+                      [own](const Context& c) { return noise_wrapper(c, Aggregate::MeanOfSquares, own); }});
   registry.push_back({"vargrad",
                       {"var-grad"},
                       Family::Gradient,
@@ -137,10 +180,10 @@ void add_noise_methods(std::vector<MethodInfo>& registry) {
                       false,
                       "input",
                       cost,
-                      hyperparameters(),
+                      own,
                       "Adebayo, Gilmer, Goodfellow, Kim. Local Explanation Methods for Deep Neural "
                       "Networks Lack Sensitivity to Parameter Values. ICLR Workshop 2018",
-                      [](const Context& c) { return noise_wrapper(c, Aggregate::Variance); }});
+                      [own](const Context& c) { return noise_wrapper(c, Aggregate::Variance, own); }});
   // The wrappers read the input and the classes of their context, not its trace.
   for (auto it = registry.end() - 3; it != registry.end(); ++it) {
     it->trace_use = MethodInfo::TraceUse::InputGradients;

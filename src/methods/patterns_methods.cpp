@@ -7,6 +7,7 @@
 
 #include "methods/arguments.hpp"
 #include "methods/methods.hpp"
+#include "methods/parameters.hpp"
 #include "methods/patterns_layers.hpp"
 #include "ops/kernel.hpp"
 #include "whitebox/error.hpp"
@@ -121,7 +122,7 @@ void add_pattern_methods(std::vector<MethodInfo>& registry) {
   const auto params = [](const std::string& reduce) {
     return std::vector<Hyperparameter>{
         {"patterns", "", "the patterns folder (default: MODEL.patterns beside the model file)"},
-        {"reduce", reduce, "channel reduction of the map: max (of |a|), l2, sum (signed)"}};
+        choice_parameter("reduce", reduce, "channel reduction of the map: max (of |a|), l2, sum (signed)", {"max", "l2", "sum"})};
   };
   registry.push_back({"patternnet",
                       {"pattern-net"},

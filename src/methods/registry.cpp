@@ -6,6 +6,7 @@
 
 #include "methods/layers.hpp"
 #include "methods/methods.hpp"
+#include "methods/parameters.hpp"
 #include "whitebox/error.hpp"
 
 namespace whitebox {
@@ -48,82 +49,53 @@ const MethodInfo& find_method(const std::string& name) {
   throw LookupError("unknown method '" + name + "' (valid: " + valid + ")");
 }
 
-std::vector<std::string> parameter_names(const MethodInfo& method, const Params& params) {
-  std::vector<std::string> names;
+MethodInfo facts(const MethodInfo& method, const Params& params) {
+  MethodInfo info = method;
   for (const Hyperparameter& h : method.hyperparameters) {
-    names.push_back(h.name);
-    if (h.name == "base") {
-      const MethodInfo& base = find_method(params.text("base", h.fallback));
-      if (&base != &method) {
-        for (const Hyperparameter& b : base.hyperparameters) names.push_back(b.name);
-      }
+    if (h.name != "base") continue;
+    const MethodInfo& base = find_method(params.text("base", h.fallback));
+    info.class_discriminative = base.class_discriminative;
+    info.needs_gradient = base.needs_gradient;
+    info.needs_reference = base.needs_reference;
+    info.resolution = base.resolution;
+    info.cost = "samples x (" + base.cost + ")";
+  }
+  return info;
+}
+
+std::vector<Hyperparameter> parameters_of(const MethodInfo& method, const Params& params) {
+  std::vector<Hyperparameter> all = method.hyperparameters;
+  for (const Hyperparameter& h : method.hyperparameters) {
+    if (h.name != "base") continue;
+    const MethodInfo& base = find_method(params.text("base", h.fallback));
+    if (&base == &method) continue;
+    for (Hyperparameter b : base.hyperparameters) {
+      const bool shadowed = std::any_of(method.hyperparameters.begin(), method.hyperparameters.end(),
+                                        [&](const Hyperparameter& own) { return own.name == b.name; });
+      if (!shadowed) all.push_back(b);
+      b.name = "base." + b.name;
+      all.push_back(std::move(b));
     }
   }
+  return all;
+}
+
+std::vector<std::string> parameter_names(const MethodInfo& method, const Params& params) {
+  std::vector<std::string> names;
+  for (const Hyperparameter& h : parameters_of(method, params)) names.push_back(h.name);
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
 }
 
-namespace {
-
-// Edits that turn a into b (Levenshtein).
-size_t distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string joined(const std::vector<std::string>& names) {
-  std::string text;
-  for (const auto& n : names) text += (text.empty() ? "" : ", ") + n;
-  return text;
-}
-
-}  // namespace
-
 void check_parameters(const std::vector<std::string>& methods, const Params& params) {
-  std::vector<std::string> valid, names;
+  std::vector<explainers::Declared> chosen, everyone;
   for (const auto& name : methods) {
     const MethodInfo& m = find_method(name);
-    names.push_back(m.name);
-    for (const auto& p : parameter_names(m, params)) valid.push_back(p);
+    chosen.push_back({m.name, parameters_of(m, params)});
   }
-  std::sort(valid.begin(), valid.end());
-  valid.erase(std::unique(valid.begin(), valid.end()), valid.end());
-  for (const auto& [key, value] : params.values()) {
-    if (std::binary_search(valid.begin(), valid.end(), key)) continue;
-    // The closest name any method takes, with the methods that take it.
-    std::string closest;
-    size_t best = std::max<size_t>(2, key.size() / 3) + 1;
-    for (const MethodInfo& m : whitebox::methods()) {
-      for (const Hyperparameter& h : m.hyperparameters) {
-        if (const size_t d = distance(key, h.name); d < best) best = d, closest = h.name;
-      }
-    }
-    std::string hint;
-    if (!closest.empty()) {
-      std::vector<std::string> takers;
-      for (const MethodInfo& m : whitebox::methods()) {
-        for (const Hyperparameter& h : m.hyperparameters) {
-          if (h.name == closest) takers.push_back(m.name);
-        }
-      }
-      const bool ours = std::binary_search(valid.begin(), valid.end(), closest);
-      hint = "; did you mean '" + closest + "'" +
-             (ours ? "" : " (a parameter of " + joined(takers) + ")") + "?";
-    }
-    throw ArgumentError("unknown parameter '" + key + "' for " + joined(names) + " (valid: " +
-                        (valid.empty() ? std::string("none") : joined(valid)) + ")" + hint);
-  }
+  for (const MethodInfo& m : whitebox::methods()) everyone.push_back({m.name, m.hyperparameters});
+  explainers::check_declared(chosen, everyone, params);
 }
 
 Params parameters_for(const MethodInfo& method, const Params& params) {
@@ -213,6 +185,8 @@ std::map<std::string, Explanation> explain_with(const Model& model,
     }
     explainers::check_finite(e, method->name);
     e.method = method->name;
+    e.logits = context.trace[model.output()];
+    e.classes = context.classes;
     e.stats["seconds"] = since(own);
     e.stats["shared_seconds"] = shared_seconds;
     result[method->name] = std::move(e);

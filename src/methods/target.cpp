@@ -69,34 +69,4 @@ std::vector<int64_t> Target::resolve(const Model& model, const at::Tensor& logit
   return {};
 }
 
-Params& Params::set(const std::string& name, const std::string& value) {
-  values_[name] = value;
-  return *this;
-}
-
-std::string Params::text(const std::string& name, const std::string& fallback) const {
-  auto it = values_.find(name);
-  return it == values_.end() ? fallback : it->second;
-}
-
-double Params::number(const std::string& name, double fallback) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return fallback;
-  try {
-    size_t used = 0;
-    const double v = std::stod(it->second, &used);
-    if (used == it->second.size()) return v;
-  } catch (const std::exception&) {
-  }
-  throw ArgumentError("parameter " + name + "='" + it->second + "' is not a number");
-}
-
-int64_t Params::integer(const std::string& name, int64_t fallback) const {
-  const double v = number(name, static_cast<double>(fallback));
-  if (v != static_cast<double>(static_cast<int64_t>(v))) {
-    throw ArgumentError("parameter " + name + " must be an integer");
-  }
-  return static_cast<int64_t>(v);
-}
-
 }  // namespace whitebox

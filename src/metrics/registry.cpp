@@ -2,6 +2,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "methods/parameters.hpp"
 #include "metrics/common.hpp"
 
 namespace whitebox::metrics {
@@ -98,9 +99,58 @@ const at::Tensor& reference_of(const Sample& s, const std::string& metric) {
   return s.reference;
 }
 
+// The options of each family of metrics, as run() reads them.
+using explainers::choice_parameter;
+using explainers::integer_parameter;
+using explainers::number_parameter;
+using Declared = std::vector<Hyperparameter>;
+
+Declared operator+(Declared a, const Declared& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+Declared score_parameter(const std::string& fallback) {
+  return {choice_parameter("score", fallback, "what the curves follow: probability (softmax) or logit",
+                           {"probability", "logit"})};
+}
+
+Declared common_parameters(const std::string& batch) {
+  return {integer_parameter("batch", batch, "perturbed inputs per forward pass", 1),
+          integer_parameter("seed", "0", "random seed of the draws", 0)};
+}
+
+Declared substitution_parameters(const std::string& fallback) {
+  return {choice_parameter("substitution", fallback, "what replaces a removed pixel",
+                           {"blur", "mean", "zero", "uniform"}),
+          number_parameter("blur_sigma", "5", "substitution=blur: Gaussian standard deviation, pixels", 0)};
+}
+
+Declared perturbation_parameters() {
+  return Declared{integer_parameter("steps", "224", "curve points after the unperturbed one", 1)} +
+         substitution_parameters("blur") + common_parameters("32") + score_parameter("probability");
+}
+
+Declared correlation_parameters() {
+  return Declared{integer_parameter("samples", "100", "random subsets", 1),
+                  integer_parameter("subset_size", "224", "pixels per subset", 1)} +
+         substitution_parameters(to_string(CorrelationOptions{}.substitution)) + common_parameters("32") + score_parameter("probability");
+}
+
+Declared robustness_parameters() {
+  return Declared{integer_parameter("samples", "16", "perturbed inputs", 1),
+                  number_parameter("radius", "0.02",
+                                   "half-width of the uniform L-infinity noise (input units)", 0),
+                  integer_parameter("normalize", "1", "1: maps normalised before comparing", 0, 1)} +
+         common_parameters("8");
+}
+
 std::vector<MetricInfo> build() {
   std::vector<MetricInfo> r;
-  const auto add = [&r](MetricInfo info) { r.push_back(std::move(info)); };
+  const auto add = [&r](MetricInfo info, Declared parameters = {}) {
+    info.parameters = std::move(parameters);
+    r.push_back(std::move(info));
+  };
 
   // Faithfulness
   add({"deletion",
@@ -117,7 +167,8 @@ std::vector<MetricInfo> build() {
          return {{"deletion_auc",
                   deletion(model_of(s, "deletion"), s.image, s.map, s.cls, perturbation_options(p))
                       .auc}};
-       }});
+       }},
+      perturbation_parameters());
   add({"insertion",
        Group::Faithfulness,
        "score while the most relevant pixels are put back; area under the curve",
@@ -132,7 +183,8 @@ std::vector<MetricInfo> build() {
          return {{"insertion_auc", insertion(model_of(s, "insertion"), s.image, s.map, s.cls,
                                              perturbation_options(p))
                                        .auc}};
-       }});
+       }},
+      perturbation_parameters());
   add({"pixel-flipping",
        Group::Faithfulness,
        "regions flipped most- and least-relevant first; area over the perturbation curve (AOPC)",
@@ -155,7 +207,11 @@ std::vector<MetricInfo> build() {
          o.seed = seed_option(p);
          const Flipping f = pixel_flipping(model_of(s, "pixel-flipping"), s.image, s.map, s.cls, o);
          return {{"aopc_morf", f.aopc_morf}, {"aopc_lerf", f.aopc_lerf}};
-       }});
+       }},
+      Declared{integer_parameter("region", "8", "side of the square regions, pixels", 1),
+               integer_parameter("steps", "100", "regions flipped", 1)} +
+           substitution_parameters("uniform") + common_parameters("32") +
+           score_parameter("probability"));
   add({"road",
        Group::Faithfulness,
        "score with the most / least relevant pixels removed and re-filled by noisy linear "
@@ -180,7 +236,10 @@ std::vector<MetricInfo> build() {
          o.most_relevant_first = false;
          return {{"road_morf_auc", morf},
                  {"road_lerf_auc", road(model, s.image, s.map, s.cls, o).auc}};
-       }});
+       }},
+      Declared{{"fractions", "0.1,...,0.9", "comma-separated fractions of the pixels removed"},
+               number_parameter("noise", "0.01", "std of the noise added to imputed values", 0)} +
+           common_parameters("32") + score_parameter("probability"));
   add({"faithfulness-correlation",
        Group::Faithfulness,
        "correlation between the relevance of random pixel subsets and the score drop when they are "
@@ -196,7 +255,8 @@ std::vector<MetricInfo> build() {
          return {{"faithfulness_correlation",
                   faithfulness_correlation(model_of(s, "faithfulness-correlation"), s.image, s.map,
                                            s.cls, correlation_options(p))}};
-       }});
+       }},
+      correlation_parameters());
   add({"sensitivity-n",
        Group::Faithfulness,
        "faithfulness correlation for subsets of several sizes n (fractions of the pixels); their "
@@ -223,7 +283,10 @@ std::vector<MetricInfo> build() {
          for (double c : result.correlation)
            mean += c / static_cast<double>(result.correlation.size());
          return {{"sensitivity_n", mean}};
-       }});
+       }},
+      Declared{{"fractions", "0.001,0.01,0.1", "comma-separated subset sizes n, as fractions "
+                                                 "of the pixels, in (0, 1]"}} +
+           correlation_parameters());
   add({"infidelity",
        Group::Faithfulness,
        "mean squared error of the map as a linear predictor of the score change under noise",
@@ -243,7 +306,11 @@ std::vector<MetricInfo> build() {
          o.score = score_option(p, "logit");
          o.seed = seed_option(p);
          return {{"infidelity", infidelity(model_of(s, "infidelity"), s.image, s.map, s.cls, o)}};
-       }});
+       }},
+      Declared{integer_parameter("samples", "64", "perturbations", 1),
+               number_parameter("noise", "0.1", "std of the Gaussian perturbations (input units)", 0),
+               integer_parameter("normalize", "1", "1: the map's scale fitted to the score changes", 0, 1)} +
+           common_parameters("32") + score_parameter("logit"));
 
   // Localisation
   add({"pointing-game",
@@ -261,7 +328,8 @@ std::vector<MetricInfo> build() {
                   pointing_game(s.map, mask_of(s, "pointing-game"), p.number("tolerance", 15))
                       ? 1.0
                       : 0.0}};
-       }});
+       }},
+      {number_parameter("tolerance", "15", "distance in pixels from the mask within which the maximum counts as a hit", 0)});
   add({"energy-pointing-game",
        Group::Localisation,
        "share of the positive map's energy on the object",
@@ -319,7 +387,8 @@ std::vector<MetricInfo> build() {
        {{"iou", true}},
        [](const Sample& s, const Params& p) -> Values {
          return {{"iou", iou(s.map, mask_of(s, "iou"), p.number("threshold", 0.5))}};
-       }});
+       }},
+      {number_parameter("threshold", "0.5", "share of the map's maximum above which a pixel is on", 0, 1)});
 
   // Robustness
   add({"sensitivity",
@@ -337,7 +406,8 @@ std::vector<MetricInfo> build() {
          const Sensitivity r =
              sensitivity(explainer_of(s, "sensitivity"), s.image, robustness_options(p));
          return {{"max_sensitivity", r.max}, {"avg_sensitivity", r.average}};
-       }});
+       }},
+      robustness_parameters());
   add({"local-lipschitz",
        Group::Robustness,
        "largest ratio of map change to input change under Gaussian noise",
@@ -351,7 +421,8 @@ std::vector<MetricInfo> build() {
        [](const Sample& s, const Params& p) -> Values {
          return {{"local_lipschitz", local_lipschitz(explainer_of(s, "local-lipschitz"), s.image,
                                                      robustness_options(p))}};
-       }});
+       }},
+      robustness_parameters());
 
   // Complexity
   add({"sparseness",
@@ -435,7 +506,8 @@ std::vector<MetricInfo> build() {
        [](const Sample& s, const Params& p) -> Values {
          return {{"nss", nss(s.map, fixations_of(reference_of(s, "nss"),
                                                  p.number("fixation_threshold", 0.5)))}};
-       }});
+       }},
+      {number_parameter("fixation_threshold", "0.5", "share of the reference map's maximum that marks a fixation", 0, 1)});
   add({"auc-judd",
        Group::Agreement,
        "ROC area of the map as a detector of the fixated pixels",
@@ -448,7 +520,8 @@ std::vector<MetricInfo> build() {
        [](const Sample& s, const Params& p) -> Values {
          return {{"auc_judd", auc_judd(s.map, fixations_of(reference_of(s, "auc-judd"),
                                                            p.number("fixation_threshold", 0.5)))}};
-       }});
+       }},
+      {number_parameter("fixation_threshold", "0.5", "share of the reference map's maximum that marks a fixation", 0, 1)});
   return r;
 }
 
@@ -482,6 +555,13 @@ const MetricInfo& find_metric(const std::string& name) {
   std::string valid;
   for (const auto& m : registry()) valid += (valid.empty() ? "" : ", ") + m.name;
   throw LookupError("unknown metric '" + name + "' (valid: " + valid + ")");
+}
+
+void check_parameters(const std::vector<std::string>& metrics, const Params& params) {
+  std::vector<explainers::Declared> chosen, everyone;
+  for (const auto& name : metrics) chosen.push_back({name, find_metric(name).parameters});
+  for (const auto& m : registry()) everyone.push_back({m.name, m.parameters});
+  explainers::check_declared(chosen, everyone, params);
 }
 
 }  // namespace whitebox::metrics

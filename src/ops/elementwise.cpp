@@ -176,15 +176,15 @@ std::unique_ptr<Kernel> extremum(const NodeView& node, bool max) {
 }  // namespace
 
 void register_elementwise_ops(Registry& registry) {
-  registry.add("Add", add);
-  registry.add("Sub", sub);
-  registry.add("Mul", mul);
-  registry.add("Div", div);
-  registry.add("Pow", pow);
-  registry.add("Sum", sum);
-  registry.add("Mean", mean);
-  registry.add("Max", [](const NodeView& node) { return extremum(node, true); });
-  registry.add("Min", [](const NodeView& node) { return extremum(node, false); });
+  registry.add("Add", {OpKind::Sum}, add);
+  registry.add("Sub", {OpKind::Sum}, sub);
+  registry.add("Mul", {OpKind::Arithmetic}, mul);
+  registry.add("Div", {OpKind::Arithmetic}, div);
+  registry.add("Pow", {OpKind::Arithmetic}, pow);
+  registry.add("Sum", {OpKind::Sum}, sum);
+  registry.add("Mean", {OpKind::Sum}, mean);
+  registry.add("Max", {OpKind::Arithmetic}, [](const NodeView& node) { return extremum(node, true); });
+  registry.add("Min", {OpKind::Arithmetic}, [](const NodeView& node) { return extremum(node, false); });
 }
 
 }  // namespace whitebox::ops

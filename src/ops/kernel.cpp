@@ -82,15 +82,20 @@ class LambdaKernel final : public Kernel {
   ForwardFn in_place_;
 };
 
-std::map<std::string, Factory>& factories() {
-  static std::map<std::string, Factory> table;
+struct Entry {
+  Traits traits;
+  Factory factory;
+};
+
+std::map<std::string, Entry>& entries() {
+  static std::map<std::string, Entry> table;
   return table;
 }
 
-const std::map<std::string, Factory>& registry() {
+const std::map<std::string, Entry>& registry() {
   static const bool once = (register_all_operators(), true);
   (void)once;
-  return factories();
+  return entries();
 }
 
 }  // namespace
@@ -101,8 +106,8 @@ std::unique_ptr<Kernel> make_kernel(ForwardFn forward, VjpFn vjp, VjpReads reads
                                         std::move(in_place));
 }
 
-void Registry::add(const std::string& op_type, Factory factory) {
-  factories()[op_type] = std::move(factory);
+void Registry::add(const std::string& op_type, Traits traits, Factory factory) {
+  entries()[op_type] = {traits, std::move(factory)};
 }
 
 bool is_supported(const std::string& op_type) { return registry().count(op_type) > 0; }
@@ -117,7 +122,59 @@ std::unique_ptr<Kernel> build(const Graph& graph, const Node& node) {
   const auto& table = registry();
   auto it = table.find(node.op_type);
   if (it == table.end()) throw UnsupportedOperator(node.op_type, node.name, graph.opset);
-  return it->second(NodeView(graph, node));
+  return it->second.factory(NodeView(graph, node));
+}
+
+const Traits& traits(const std::string& op_type) {
+  const auto& table = registry();
+  auto it = table.find(op_type);
+  if (it == table.end()) throw UnsupportedOperator(op_type, "", 0);
+  return it->second.traits;
+}
+
+const Traits& traits(const Node& node) { return traits(node.op_type); }
+
+std::string to_string(OpKind kind) {
+  switch (kind) {
+    case OpKind::Rectifier: return "rectifier";
+    case OpKind::Activation: return "activation";
+    case OpKind::Elementwise: return "element-wise";
+    case OpKind::Sum: return "sum";
+    case OpKind::Arithmetic: return "arithmetic";
+    case OpKind::Linear: return "linear";
+    case OpKind::Affine: return "affine";
+    case OpKind::Maximum: return "maximum";
+    case OpKind::Mixing: return "mixing";
+    case OpKind::Reshape: return "reshape";
+    case OpKind::Routing: return "routing";
+    case OpKind::ShapeOnly: return "shape-only";
+  }
+  return "?";
+}
+
+bool non_negative(const Graph& graph, ValueId v) {
+  const int p = graph.values[v].producer;
+  if (p < 0) return false;
+  const Node& node = graph.nodes[p];
+  switch (traits(node).range) {
+    case OutputRange::Any: return false;
+    case OutputRange::NonNegative:
+    case OutputRange::UnitInterval: return true;
+    case OutputRange::OfInput:
+      return !node.inputs.empty() && node.inputs[0] != kNoValue && non_negative(graph, node.inputs[0]);
+    case OutputRange::OfLowerBound: {
+      // The bound is an attribute before opset 11, a constant input since.
+      if (auto it = node.attributes.find("min"); it != node.attributes.end()) {
+        const double* lowest = std::get_if<double>(&it->second);
+        return lowest && *lowest >= 0;
+      }
+      if (node.inputs.size() < 2 || node.inputs[1] == kNoValue) return false;
+      const Value& lowest = graph.values[node.inputs[1]];
+      return lowest.is_constant() && lowest.constant.numel() == 1 &&
+             lowest.constant.item<double>() >= 0;
+    }
+  }
+  return false;
 }
 
 // ---- NodeView ------------------------------------------------------------------------------

@@ -125,14 +125,54 @@ class NodeView {
 
 using Factory = std::function<std::unique_ptr<Kernel>(const NodeView&)>;
 
-// Op type -> factory. The operator families register themselves in registry.cpp.
+// What an operator is to the explanation methods, declared where its kernel is registered: the
+// methods' rules ask this (and the kernel's linear form), never the operator's name, and switch
+// over every kind, so a new operator is classified by every method once it has its kind.
+enum class OpKind {
+  Rectifier,    // max(x, lo) (Relu, Clip): what guided backprop and deconvnet modify
+  Activation,   // another element-wise activation of one input (Sigmoid, LeakyRelu, ...)
+  Elementwise,  // another element-wise function of one input (Exp, Abs, Neg, ...)
+  Sum,          // sums and differences of its inputs (Add, Sub, Sum, Mean)
+  Arithmetic,   // another element-wise function of several inputs (Mul, Div, Pow, Max, Min)
+  Linear,       // linear in its data input (Conv, Gemm, MatMul, average pools, ReduceSum /
+                // ReduceMean); linear() gives its form when the weights are constants
+  Affine,       // per-channel scale and shift by constant statistics (BatchNormalization)
+  Maximum,      // the largest element of each window or axis (MaxPool, ReduceMax)
+  Mixing,       // another non-linear map mixing elements (Softmax, LRN, LayerNormalization,
+                // ReduceMin, ReduceL2)
+  Reshape,      // the same values in another shape or type (Reshape, Flatten, Identity)
+  Routing,      // moves, copies or drops elements without arithmetic (Concat, Slice, Pad)
+  ShapeOnly,    // computes shapes or constants from shapes: carries no signal (Shape, Size)
+};
+std::string to_string(OpKind kind);
+
+// The range of a node's output, as far as the operator alone decides it.
+enum class OutputRange {
+  Any,
+  NonNegative,   // Relu, Exp, Abs, Softplus, ...
+  UnitInterval,  // [0, 1]: gates (Sigmoid, HardSigmoid) and Softmax
+  OfInput,       // non-negative when input 0 is (pooling, reshapes)
+  OfLowerBound,  // non-negative when its lower bound (Clip's min) is at least 0
+};
+
+struct Traits {
+  OpKind kind;
+  OutputRange range = OutputRange::Any;
+};
+
+// Op type -> factory and traits. The operator families register themselves in registry.cpp.
 bool is_supported(const std::string& op_type);
 std::vector<std::string> supported_operators();
 std::unique_ptr<Kernel> build(const Graph& graph, const Node& node);
+// Throws UnsupportedOperator for an operator without a kernel.
+const Traits& traits(const Node& node);
+const Traits& traits(const std::string& op_type);
+// Whether value v is >= 0 by construction, from the traits of the nodes producing it.
+bool non_negative(const Graph& graph, ValueId v);
 
 class Registry {
  public:
-  void add(const std::string& op_type, Factory factory);
+  void add(const std::string& op_type, Traits traits, Factory factory);
 };
 
 // Small shared helpers for kernels.

@@ -133,12 +133,12 @@ class InstanceNorm final : public Kernel {
 }  // namespace
 
 void register_normalization_ops(Registry& registry) {
-  registry.add("BatchNormalization",
+  registry.add("BatchNormalization", {OpKind::Affine},
                [](const NodeView& node) { return std::make_unique<BatchNorm>(node); });
-  registry.add("LRN", [](const NodeView& node) { return std::make_unique<Lrn>(node); });
-  registry.add("LayerNormalization",
+  registry.add("LRN", {OpKind::Mixing}, [](const NodeView& node) { return std::make_unique<Lrn>(node); });
+  registry.add("LayerNormalization", {OpKind::Mixing},
                [](const NodeView& node) { return std::make_unique<LayerNorm>(node); });
-  registry.add("InstanceNormalization",
+  registry.add("InstanceNormalization", {OpKind::Mixing},
                [](const NodeView& node) { return std::make_unique<InstanceNorm>(node); });
 }
 

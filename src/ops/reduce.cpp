@@ -86,8 +86,9 @@ class Reduce final : public Kernel {
   bool keepdims_, noop_;
 };
 
-void add_reduce(Registry& registry, const std::string& op, Reduction kind, int64_t axes_input_opset) {
-  registry.add(op, [kind, axes_input_opset](const NodeView& node) {
+void add_reduce(Registry& registry, const std::string& op, Traits traits, Reduction kind,
+                int64_t axes_input_opset) {
+  registry.add(op, traits, [kind, axes_input_opset](const NodeView& node) {
     return std::make_unique<Reduce>(node, kind, axes_input_opset);
   });
 }
@@ -95,11 +96,11 @@ void add_reduce(Registry& registry, const std::string& op, Reduction kind, int64
 }  // namespace
 
 void register_reduce_ops(Registry& registry) {
-  add_reduce(registry, "ReduceSum", Reduction::kSum, 13);
-  add_reduce(registry, "ReduceMean", Reduction::kMean, 18);
-  add_reduce(registry, "ReduceMax", Reduction::kMax, 18);
-  add_reduce(registry, "ReduceMin", Reduction::kMin, 18);
-  add_reduce(registry, "ReduceL2", Reduction::kL2, 18);
+  add_reduce(registry, "ReduceSum", {OpKind::Linear, OutputRange::OfInput}, Reduction::kSum, 13);
+  add_reduce(registry, "ReduceMean", {OpKind::Linear, OutputRange::OfInput}, Reduction::kMean, 18);
+  add_reduce(registry, "ReduceMax", {OpKind::Maximum, OutputRange::OfInput}, Reduction::kMax, 18);
+  add_reduce(registry, "ReduceMin", {OpKind::Mixing, OutputRange::OfInput}, Reduction::kMin, 18);
+  add_reduce(registry, "ReduceL2", {OpKind::Mixing, OutputRange::NonNegative}, Reduction::kL2, 18);
 }
 
 }  // namespace whitebox::ops

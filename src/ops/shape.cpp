@@ -677,30 +677,30 @@ std::unique_ptr<Kernel> make_constant_of_shape(const NodeView& node) {
 }  // namespace
 
 void register_shape_ops(Registry& registry) {
-  registry.add("Shape", make_shape);
-  registry.add("Size", [](const NodeView&) {
+  registry.add("Shape", {OpKind::ShapeOnly}, make_shape);
+  registry.add("Size", {OpKind::ShapeOnly}, [](const NodeView&) {
     return make_kernel(
         [](const Tensors& in) { return Tensors{at::scalar_tensor(in[0].numel(), at::kLong)}; },
         no_signal);
   });
-  registry.add("Reshape", [](const NodeView& node) { return std::make_unique<Reshape>(node); });
-  registry.add("Flatten", make_flatten);
-  registry.add("Transpose", make_transpose);
-  registry.add("Squeeze", make_squeeze);
-  registry.add("Unsqueeze", make_unsqueeze);
-  registry.add("Concat", make_concat);
-  registry.add("Split", [](const NodeView& node) { return std::make_unique<Split>(node); });
-  registry.add("Slice", [](const NodeView& node) { return std::make_unique<Slice>(node); });
-  registry.add("Gather", [](const NodeView& node) { return std::make_unique<Gather>(node); });
-  registry.add("Expand", make_expand);
-  registry.add("Tile", make_tile);
-  registry.add("Cast", make_cast);
-  registry.add("Identity", [](const NodeView&) {
+  registry.add("Reshape", {OpKind::Reshape, OutputRange::OfInput}, [](const NodeView& node) { return std::make_unique<Reshape>(node); });
+  registry.add("Flatten", {OpKind::Reshape, OutputRange::OfInput}, make_flatten);
+  registry.add("Transpose", {OpKind::Routing, OutputRange::OfInput}, make_transpose);
+  registry.add("Squeeze", {OpKind::Reshape, OutputRange::OfInput}, make_squeeze);
+  registry.add("Unsqueeze", {OpKind::Reshape, OutputRange::OfInput}, make_unsqueeze);
+  registry.add("Concat", {OpKind::Routing}, make_concat);
+  registry.add("Split", {OpKind::Routing, OutputRange::OfInput}, [](const NodeView& node) { return std::make_unique<Split>(node); });
+  registry.add("Slice", {OpKind::Routing, OutputRange::OfInput}, [](const NodeView& node) { return std::make_unique<Slice>(node); });
+  registry.add("Gather", {OpKind::Routing}, [](const NodeView& node) { return std::make_unique<Gather>(node); });
+  registry.add("Expand", {OpKind::Routing, OutputRange::OfInput}, make_expand);
+  registry.add("Tile", {OpKind::Routing, OutputRange::OfInput}, make_tile);
+  registry.add("Cast", {OpKind::Reshape}, make_cast);
+  registry.add("Identity", {OpKind::Reshape, OutputRange::OfInput}, [](const NodeView&) {
     return make_kernel([](const Tensors& in) { return Tensors{in[0]}; }, pass_through);
   });
-  registry.add("Dropout", make_dropout);
-  registry.add("Pad", [](const NodeView& node) { return std::make_unique<Pad>(node); });
-  registry.add("ConstantOfShape", make_constant_of_shape);
+  registry.add("Dropout", {OpKind::Reshape, OutputRange::OfInput}, make_dropout);
+  registry.add("Pad", {OpKind::Routing}, [](const NodeView& node) { return std::make_unique<Pad>(node); });
+  registry.add("ConstantOfShape", {OpKind::ShapeOnly}, make_constant_of_shape);
 }
 
 }  // namespace whitebox::ops

@@ -38,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 import make_fixtures  # noqa: E402  (reuses its seeded model construction)
 
-VERSION = "2"
+VERSION = "3"
 CASES = ["resnet18", "vgg16_bn", "densenet121", "mobilenet_v2",
          "efficientnet_b0"]
 BLACKBOX_CASES = {"resnet18", "mobilenet_v2"}   # forward-heavy: fewer models
@@ -109,7 +109,9 @@ def integrated_gradients(model, x, target, steps, rule, baseline, sigma=5.0):
 def noisy_saliency(model, x, target, samples, noise, seed):
     g = torch.Generator().manual_seed(seed)
     n = x.shape[0]
-    eps = torch.randn([n, samples] + list(x.shape[1:]), generator=g).to(x.dtype)
+    # One draw per copy, image by image.
+    eps = torch.stack([torch.randn(list(x.shape[1:]), generator=g) for _ in range(n * samples)])
+    eps = eps.view([n, samples] + list(x.shape[1:])).to(x.dtype)
     flat = x.flatten(1)
     sigma = noise * (flat.max(1).values - flat.min(1).values)
     copies = (x[:, None] + sigma.view(-1, 1, 1, 1, 1) * eps)

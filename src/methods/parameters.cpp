@@ -1,0 +1,156 @@
+// Params, the typed declarations of hyper-parameters, and the check of what a caller gives.
+#include "methods/parameters.hpp"
+
+#include <c10/util/StringUtil.h>
+
+#include <algorithm>
+
+#include "whitebox/error.hpp"
+
+namespace whitebox {
+
+Params& Params::set(const std::string& name, const std::string& value) {
+  values_[name] = value;
+  return *this;
+}
+
+std::string Params::text(const std::string& name, const std::string& fallback) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? fallback : it->second;
+}
+
+double Params::number(const std::string& name, double fallback) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return fallback;
+  try {
+    size_t used = 0;
+    const double v = std::stod(it->second, &used);
+    if (used == it->second.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw ArgumentError("parameter " + name + "='" + it->second + "' is not a number");
+}
+
+int64_t Params::integer(const std::string& name, int64_t fallback) const {
+  const double v = number(name, static_cast<double>(fallback));
+  if (v != static_cast<double>(static_cast<int64_t>(v))) {
+    throw ArgumentError("parameter " + name + " must be an integer");
+  }
+  return static_cast<int64_t>(v);
+}
+
+namespace {
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& n : names) text += (text.empty() ? "" : ", ") + n;
+  return text;
+}
+
+// Edits that turn a into b (Levenshtein).
+size_t distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::string Hyperparameter::describe() const {
+  const bool low = lowest > -HUGE_VAL, high = highest < HUGE_VAL;
+  std::string range;
+  if (low && high) range = " in [" + c10::str(lowest) + ", " + c10::str(highest) + "]";
+  else if (low) range = " >= " + c10::str(lowest);
+  else if (high) range = " <= " + c10::str(highest);
+  switch (type) {
+    case Type::Text: return "text";
+    case Type::Integer: return "an integer" + range;
+    case Type::Number: return "a number" + range;
+    case Type::Choice: return "one of " + joined(choices);
+  }
+  return "?";
+}
+
+void Hyperparameter::check(const std::string& value) const {
+  const auto fail = [&] {
+    throw ArgumentError("parameter " + name + "='" + value + "': takes " + describe());
+  };
+  if (type == Type::Text) return;
+  if (type == Type::Choice) {
+    if (std::find(choices.begin(), choices.end(), value) == choices.end()) fail();
+    return;
+  }
+  double v = 0;
+  try {
+    size_t used = 0;
+    v = std::stod(value, &used);
+    if (used != value.size()) fail();
+  } catch (const std::logic_error&) {
+    fail();
+  }
+  if (!std::isfinite(v) || v < lowest || v > highest) fail();
+  if (type == Type::Integer && v != std::floor(v)) fail();
+}
+
+namespace explainers {
+
+void check_declared(const std::vector<Declared>& chosen, const std::vector<Declared>& everyone,
+                    const Params& params) {
+  std::vector<std::string> valid, owners;
+  for (const Declared& d : chosen) {
+    owners.push_back(d.owner);
+    for (const Hyperparameter& h : d.parameters) valid.push_back(h.name);
+  }
+  std::sort(valid.begin(), valid.end());
+  valid.erase(std::unique(valid.begin(), valid.end()), valid.end());
+  for (const auto& [key, value] : params.values()) {
+    if (!std::binary_search(valid.begin(), valid.end(), key)) {
+      // The closest name anyone takes, with who takes it.
+      std::string closest;
+      size_t best = std::max<size_t>(2, key.size() / 3) + 1;
+      for (const auto* group : {&chosen, &everyone}) {
+        for (const Declared& d : *group) {
+          for (const Hyperparameter& h : d.parameters) {
+            if (const size_t dist = distance(key, h.name); dist < best) best = dist, closest = h.name;
+          }
+        }
+      }
+      std::string hint;
+      if (!closest.empty()) {
+        std::vector<std::string> takers;
+        for (const Declared& d : everyone) {
+          for (const Hyperparameter& h : d.parameters) {
+            if (h.name == closest) takers.push_back(d.owner);
+          }
+        }
+        const bool ours = std::binary_search(valid.begin(), valid.end(), closest);
+        hint = "; did you mean '" + closest + "'" +
+               (ours ? "" : " (a parameter of " + joined(takers) + ")") + "?";
+      }
+      throw ArgumentError("unknown parameter '" + key + "' for " + joined(owners) + " (valid: " +
+                          (valid.empty() ? std::string("none") : joined(valid)) + ")" + hint);
+    }
+    for (const Declared& d : chosen) {
+      for (const Hyperparameter& h : d.parameters) {
+        if (h.name != key) continue;
+        try {
+          h.check(value);
+        } catch (const ArgumentError& e) {
+          throw ArgumentError(std::string(e.what()) + " (" + d.owner + ")");
+        }
+      }
+    }
+  }
+}
+
+}  // namespace explainers
+}  // namespace whitebox

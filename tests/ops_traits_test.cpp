@@ -1,0 +1,121 @@
+// Every registered operator is classified by every rule-based method: its kind and each method's
+// treatment are written out here, so a new operator fails this test until someone decides, in
+// this table, what LRP, DeepLIFT, guided backprop and the CAM head matcher do with it.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "methods/treatments.hpp"
+#include "ops/kernel.hpp"
+#include "whitebox/error.hpp"
+
+namespace whitebox {
+namespace {
+
+using explainers::Treatment;
+using ops::OpKind;
+constexpr Treatment E = Treatment::Exact, R = Treatment::Rule, U = Treatment::Unsupported;
+
+struct Expected {
+  OpKind kind;
+  Treatment lrp, deeplift, guided, cam_head;
+};
+
+const std::map<std::string, Expected>& expected() {
+  static const std::map<std::string, Expected> table = {
+      {"Relu", {OpKind::Rectifier, R, R, R, U}},
+      {"Clip", {OpKind::Rectifier, R, R, R, U}},
+      {"LeakyRelu", {OpKind::Activation, R, R, E, U}},
+      {"PRelu", {OpKind::Activation, R, R, E, U}},
+      {"Elu", {OpKind::Activation, R, R, E, U}},
+      {"Selu", {OpKind::Activation, R, R, E, U}},
+      {"Tanh", {OpKind::Activation, R, R, E, U}},
+      {"Sigmoid", {OpKind::Activation, R, R, E, U}},
+      {"HardSigmoid", {OpKind::Activation, R, R, E, U}},
+      {"HardSwish", {OpKind::Activation, R, R, E, U}},
+      {"Softplus", {OpKind::Activation, R, R, E, U}},
+      {"Erf", {OpKind::Elementwise, U, R, E, U}},
+      {"Exp", {OpKind::Elementwise, U, R, E, U}},
+      {"Log", {OpKind::Elementwise, U, R, E, U}},
+      {"Abs", {OpKind::Elementwise, U, R, E, U}},
+      {"Neg", {OpKind::Elementwise, U, R, E, U}},
+      {"Sqrt", {OpKind::Elementwise, U, R, E, U}},
+      {"Reciprocal", {OpKind::Elementwise, U, R, E, U}},
+      {"Add", {OpKind::Sum, R, E, E, U}},
+      {"Sub", {OpKind::Sum, R, E, E, U}},
+      {"Sum", {OpKind::Sum, R, E, E, U}},
+      {"Mean", {OpKind::Sum, U, E, E, U}},
+      {"Mul", {OpKind::Arithmetic, R, R, E, U}},
+      {"Div", {OpKind::Arithmetic, R, R, E, U}},
+      {"Pow", {OpKind::Arithmetic, U, R, E, U}},
+      {"Max", {OpKind::Arithmetic, U, R, E, U}},
+      {"Min", {OpKind::Arithmetic, U, R, E, U}},
+      {"Conv", {OpKind::Linear, R, E, E, R}},
+      {"Gemm", {OpKind::Linear, R, E, E, R}},
+      {"MatMul", {OpKind::Linear, R, E, E, R}},
+      {"AveragePool", {OpKind::Linear, R, E, E, R}},
+      {"GlobalAveragePool", {OpKind::Linear, R, E, E, R}},
+      {"ReduceSum", {OpKind::Linear, R, E, E, R}},
+      {"ReduceMean", {OpKind::Linear, R, E, E, R}},
+      {"BatchNormalization", {OpKind::Affine, R, E, E, U}},
+      {"MaxPool", {OpKind::Maximum, R, R, E, U}},
+      {"GlobalMaxPool", {OpKind::Maximum, R, R, E, U}},
+      {"ReduceMax", {OpKind::Maximum, R, R, E, U}},
+      {"ReduceMin", {OpKind::Mixing, U, R, E, U}},
+      {"ReduceL2", {OpKind::Mixing, U, R, E, U}},
+      {"Softmax", {OpKind::Mixing, U, R, E, U}},
+      {"LogSoftmax", {OpKind::Mixing, U, R, E, U}},
+      {"LRN", {OpKind::Mixing, U, R, E, U}},
+      {"LayerNormalization", {OpKind::Mixing, R, R, E, U}},
+      {"InstanceNormalization", {OpKind::Mixing, U, R, E, U}},
+      {"Identity", {OpKind::Reshape, E, E, E, E}},
+      {"Dropout", {OpKind::Reshape, E, E, E, E}},
+      {"Reshape", {OpKind::Reshape, E, E, E, E}},
+      {"Flatten", {OpKind::Reshape, E, E, E, E}},
+      {"Squeeze", {OpKind::Reshape, E, E, E, E}},
+      {"Unsqueeze", {OpKind::Reshape, E, E, E, E}},
+      {"Cast", {OpKind::Reshape, E, E, E, E}},
+      {"Transpose", {OpKind::Routing, E, E, E, U}},
+      {"Concat", {OpKind::Routing, E, E, E, U}},
+      {"Split", {OpKind::Routing, E, E, E, U}},
+      {"Slice", {OpKind::Routing, E, E, E, U}},
+      {"Gather", {OpKind::Routing, E, E, E, U}},
+      {"Expand", {OpKind::Routing, E, E, E, U}},
+      {"Tile", {OpKind::Routing, E, E, E, U}},
+      {"Pad", {OpKind::Routing, E, E, E, U}},
+      {"Shape", {OpKind::ShapeOnly, E, E, E, U}},
+      {"Size", {OpKind::ShapeOnly, E, E, E, U}},
+      {"ConstantOfShape", {OpKind::ShapeOnly, E, E, E, U}},
+  };
+  return table;
+}
+
+TEST(OpsTraits, EveryRegisteredOperatorIsClassifiedByEveryMethod) {
+  std::set<std::string> registered;
+  for (const std::string& op : ops::supported_operators()) {
+    registered.insert(op);
+    SCOPED_TRACE(op);
+    auto it = expected().find(op);
+    ASSERT_NE(it, expected().end()) << "a new operator: give it a row in this table";
+    const Expected& e = it->second;
+    EXPECT_EQ(ops::to_string(ops::traits(op).kind), ops::to_string(e.kind));
+    EXPECT_EQ(explainers::lrp_treatment(op), e.lrp) << "LRP";
+    EXPECT_EQ(explainers::deeplift_treatment(op), e.deeplift) << "DeepLIFT";
+    EXPECT_EQ(explainers::guided_treatment(op), e.guided) << "guided backprop";
+    EXPECT_EQ(explainers::cam_head_treatment(op), e.cam_head) << "CAM head";
+  }
+  for (const auto& [op, e] : expected()) EXPECT_TRUE(registered.count(op)) << op << " has no kernel";
+}
+
+TEST(OpsTraits, AnOperatorWithoutAKernelIsNamed) {
+  try {
+    ops::traits("Mish");
+    ADD_FAILURE() << "no error";
+  } catch (const UnsupportedOperator& e) {
+    EXPECT_NE(std::string(e.what()).find("Mish"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace whitebox
