@@ -32,16 +32,22 @@ struct CompareOptions {
   std::vector<std::string> params;
 };
 
+// A report column for one value of a registered metric: what it measures and which way is
+// better, as the metric registry says.
+ReportMetric registered(const std::string& metric, const std::string& key, std::string title, int digits) {
+  const metrics::MetricInfo& info = metrics::find_metric(metric);
+  const auto value = std::find_if(info.values.begin(), info.values.end(),
+                                  [&](const auto& v) { return v.first == key; });
+  if (value == info.values.end()) throw std::logic_error(metric + " reports no " + key);
+  return {key, std::move(title), info.summary + " (" + info.citation + ")", value->second, digits};
+}
+
 const std::vector<ReportMetric>& report_metrics() {
   static const std::vector<ReportMetric> metrics{
-      {"deletion_auc", "Deletion AUC",
-       "area under the class probability as pixels are removed, most important first (Petsiuk et al. 2018)",
-       false, 3},
-      {"insertion_auc", "Insertion AUC",
-       "area under the class probability as pixels are put back into a blurred image, most important first",
-       true, 3},
-      {"sparseness", "Sparseness", "Gini index of |map| (Chalasani et al. 2020): how concentrated the map is", true, 3},
-      {"entropy", "Entropy", "entropy of |map| as a distribution, in nats (Bhatt et al. 2020)", false, 2},
+      registered("deletion", "deletion_auc", "Deletion AUC", 3),
+      registered("insertion", "insertion_auc", "Insertion AUC", 3),
+      registered("sparseness", "sparseness", "Sparseness", 3),
+      registered("entropy", "entropy", "Entropy", 2),
       {"seconds", "Time (s)", "wall time of the method on one image", false, 3},
   };
   return metrics;

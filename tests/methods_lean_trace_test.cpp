@@ -1,0 +1,58 @@
+// Every registered method gives the same result on the lean trace that explain() chooses for it
+// (MethodInfo::trace_use, trace_reads) as on a full trace: what a method declares it reads is
+// what it reads. On the bundled MobileNetV1 (real weights, ReLU6, depthwise convolutions).
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "methods/methods.hpp"
+#include "support.hpp"
+#include "whitebox/data.hpp"
+#include "whitebox/image.hpp"
+#include "whitebox/patterns.hpp"
+#include "whitebox/preprocess.hpp"
+
+namespace whitebox::test {
+namespace {
+
+// Hyper-parameters that keep the slow methods quick.
+Params quick(const std::string& method, const std::filesystem::path& patterns) {
+  if (method == "rise") return Params().set("masks", "16");
+  if (method == "occlusion") return Params().set("window", "32").set("stride", "32");
+  if (method == "integrated-gradients") return Params().set("steps", "3");
+  if (method == "smoothgrad" || method == "smoothgrad-squared" || method == "vargrad") {
+    return Params().set("samples", "2");
+  }
+  if (method == "scorecam") return Params().set("channels", "8");
+  if (method == "patternnet" || method == "patternattribution") {
+    return Params().set("patterns", patterns.string());
+  }
+  return {};
+}
+
+TEST(MethodsLeanTrace, EveryMethodGivesTheMapOfAFullTrace) {
+  const Model model = Model::load(bundled("mobilenet_v1_0.25_128.onnx"));
+  const at::Tensor x = preprocess(read_image(bundled("images/chelsea.png")), model.preprocessing).tensor;
+  const std::filesystem::path patterns =
+      std::filesystem::temp_directory_path() / ("whitebox_lean_" + std::to_string(::getpid()));
+  fit_patterns(model, {x, x.flip(3)}).save(patterns);
+  const std::vector<int64_t> classes = {Target::top().resolve(model, model.logits(x))[0]};
+  int lean = 0;
+  for (const MethodInfo& method : methods()) {
+    SCOPED_TRACE(method.name);
+    const Params params = quick(method.name, patterns);
+    const TraceOptions options = explainers::trace_options_for({&method}, model, params);
+    lean += options.lean;
+    const Explanation chosen = explain(model, x, {method.name}, classes, params).at(method.name);
+    const Explanation full = method.run(Context(model, x, classes, params, TraceOptions{}));
+    EXPECT_LT(relative_error(chosen.map, full.map), 1e-5);
+    EXPECT_LT(relative_error(chosen.attribution, full.attribution), 1e-5);
+  }
+  std::filesystem::remove_all(patterns);
+  EXPECT_GT(lean, 20) << "methods served by a lean trace";
+}
+
+}  // namespace
+}  // namespace whitebox::test
