@@ -197,7 +197,8 @@ void print_method(const MethodInfo& m) {
     // A long setting gets the meaning on the next line, aligned with the others.
     const std::string gap = setting.size() + 4 > indent ? "\n" + std::string(indent, ' ')
                                                         : std::string(indent - 2 - setting.size(), ' ');
-    std::cout << "  " << setting << gap << wrapped(h.meaning, indent) << "\n";
+    const std::string takes = h.type == Hyperparameter::Type::Text ? "" : " (takes " + h.describe() + ")";
+    std::cout << "  " << setting << gap << wrapped(h.meaning + takes, indent) << "\n";
   }
   std::cout << "\nmathematics (notation: docs/methods.md)\n";
   // The family's shared text is the LRP rules: for the methods that take a rule mapping.
@@ -319,10 +320,11 @@ void print_markdown() {
       if (m->hyperparameters.empty()) {
         out << "No hyper-parameters.\n\n";
       } else {
-        out << "| parameter | default | meaning |\n| --- | --- | --- |\n";
+        out << "| parameter | default | takes | meaning |\n| --- | --- | --- | --- |\n";
         for (const auto& h : m->hyperparameters) {
           const std::string fallback = h.fallback.empty() ? "none" : "`" + h.fallback + "`";
-          out << "| `" << h.name << "` | " << fallback << " | " << cell(h.meaning) << " |\n";
+          out << "| `" << h.name << "` | " << fallback << " | " << cell(h.describe()) << " | "
+              << cell(h.meaning) << " |\n";
         }
         out << "\n";
       }
