@@ -55,8 +55,10 @@ Params parse_params(const std::vector<std::string>& pairs, const std::string& op
 // `value` with `digits` decimals.
 std::string fixed(double value, int digits);
 // Writes `text` to a temporary file beside `file`, then renames it: an interrupted run leaves
-// no half-written result (only a "<file>.tmp"). Throws FileError.
+// no half-written result (only a "<file>.<pid>.tmp"). Throws FileError.
 void write_atomically(const std::filesystem::path& file, const std::string& text);
+// Removes the temporaries of write_atomically in `folder` left by processes that no longer run.
+void remove_abandoned_temporaries(const std::filesystem::path& folder);
 
 // A one-line progress bar on stderr with an estimate of the time left, drawn only when stderr is
 // a terminal and there is more than one item. Call print() for stdout lines so that they don't

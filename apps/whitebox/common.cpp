@@ -1,5 +1,8 @@
 // What the commands share besides the model: parsing lists of names and KEY=VALUE pairs,
 // numbers for display, and writing result files.
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
 #include <iomanip>
@@ -60,8 +63,9 @@ std::string fixed(double value, int digits) {
 }
 
 void write_atomically(const std::filesystem::path& file, const std::string& text) {
+  // The process's own temporary, "<file>.<pid>.tmp": two runs writing one folder never share one.
   std::filesystem::path temporary = file;
-  temporary += ".tmp";
+  temporary += "." + std::to_string(::getpid()) + ".tmp";
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     out << text;
@@ -76,6 +80,19 @@ void write_atomically(const std::filesystem::path& file, const std::string& text
   if (ec) {
     std::filesystem::remove(temporary, ec);
     throw FileError("cannot write " + file.string());
+  }
+}
+
+void remove_abandoned_temporaries(const std::filesystem::path& folder) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    const std::filesystem::path& path = entry.path();
+    if (path.extension() != ".tmp") continue;
+    // "<file>.<pid>.tmp": kept while process pid runs (another run writing the same folder).
+    const std::string pid = path.stem().extension().string();
+    const bool digits = pid.size() > 1 && pid.find_first_not_of("0123456789", 1) == std::string::npos;
+    if (digits && ::kill(static_cast<pid_t>(std::stol(pid.substr(1))), 0) == 0) continue;
+    std::filesystem::remove(path, ec);
   }
 }
 

@@ -397,9 +397,7 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
   }
 
   // A run killed while writing leaves a temporary file, never a truncated result.
-  for (const auto& entry : fs::directory_iterator(image_dir, ec)) {
-    if (entry.path().extension() == ".tmp") fs::remove(entry.path(), ec);
-  }
+  remove_abandoned_temporaries(image_dir);
 
   Progress progress(images.size(), "evaluate");
   std::vector<MethodValues> results;
