@@ -3,6 +3,8 @@
 // `whitebox evaluate` writing into one folder at once.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <array>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -124,6 +126,28 @@ TEST(CliBadInput, TwoRunsIntoOneFolderLeaveCompleteFiles) {
   for (const auto& entry : fs::recursive_directory_iterator(dir / "out")) {
     EXPECT_NE(entry.path().extension(), ".tmp") << "a temporary file was left: " << entry.path();
   }
+}
+
+// A run killed while writing leaves "<file>.<pid>.tmp": the next run removes it, unless the
+// process that wrote it still runs (another run writing the same folder).
+TEST(CliBadInput, KilledRunsLeaveTemporariesTheNextRunRemoves) {
+  TempDir dir;
+  fs::create_directories(dir / "images");
+  fs::copy_file(bundled("images/cat.bmp"), dir / "images" / "cat.bmp");
+  const fs::path results = dir / "out" / "images";
+  fs::create_directories(results);
+  const fs::path dead = results / "cat.bmp.json.999999999.tmp";
+  const fs::path live = results / ("cat.bmp.json." + std::to_string(::getpid()) + ".tmp");
+  std::ofstream(dead) << "{\"half\": ";
+  std::ofstream(live) << "{\"half\": ";
+  const ProcessResult r = run_process(
+      WHITEBOX_CLI, {"--threads", "1", "--model", bundled("mobilenet_v1_0.25_128.onnx").string(),
+                     "evaluate", "--images", (dir / "images").string(), "--method", "saliency",
+                     "--metric", "sparseness", "--out", (dir / "out").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_TRUE(fs::exists(results / "cat.bmp.json"));
 }
 #endif
 
