@@ -170,7 +170,7 @@ py::dict method_dict(const MethodInfo& m) {
                   py::arg("class_discriminative") = m.class_discriminative,
                   py::arg("needs_gradient") = m.needs_gradient,
                   py::arg("needs_reference") = m.needs_reference,
-                  py::arg("resolution") = m.resolution, py::arg("cost") = m.cost,
+                  py::arg("resolution") = to_string(m.resolution), py::arg("cost") = m.cost,
                   py::arg("hyperparameters") = params, py::arg("citation") = m.citation);
 }
 

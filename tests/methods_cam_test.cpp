@@ -308,14 +308,15 @@ TEST(MethodsCamRegistry, EveryCamIsRegisteredOnceWithItsTaxonomy) {
     EXPECT_EQ(count, 1) << name;
     const MethodInfo& m = find_method(name);
     EXPECT_EQ(m.family, Family::Cam) << name;
-    EXPECT_EQ(m.resolution, name == "guided-gradcam" ? "input" : "layer") << name;
+    EXPECT_EQ(m.resolution, name == "guided-gradcam" ? Resolution::Input : Resolution::Layer)
+        << name;
     EXPECT_FALSE(m.summary.empty() || m.citation.empty() || m.cost.empty()) << name;
     EXPECT_FALSE(m.hyperparameters.empty()) << name;
     for (const auto& h : m.hyperparameters) EXPECT_FALSE(h.fallback.empty() || h.meaning.empty());
     const bool gradient = name.find("cam") != std::string::npos && name != "cam" &&
                           name != "scorecam" && name != "ablationcam" && name != "eigencam";
     EXPECT_EQ(m.needs_gradient, gradient) << name;
-    EXPECT_EQ(m.uses_layer_gradient, gradient) << name;
+    EXPECT_EQ(m.scheduling.layer_gradient, gradient) << name;
     EXPECT_EQ(m.class_discriminative, name != "eigencam" && name != "fem" && name != "mlfem") << name;
   }
   EXPECT_EQ(find_method("grad-cam++").name, "gradcam++");

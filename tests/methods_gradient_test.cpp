@@ -92,10 +92,10 @@ TEST(MethodsGradientProperties, RegistryHasEveryMethodOnceWithTaxonomy) {
     EXPECT_FALSE(m.citation.empty()) << name;
     EXPECT_FALSE(m.cost.empty()) << name;
     EXPECT_FALSE(m.hyperparameters.empty()) << name;
-    EXPECT_EQ(m.resolution, "input") << name;
+    EXPECT_EQ(m.resolution, Resolution::Input) << name;
   }
   EXPECT_EQ(find_method("ig").name, "integrated-gradients");
-  EXPECT_TRUE(find_method("gradient-input").uses_input_gradient);
+  EXPECT_TRUE(find_method("gradient-input").scheduling.input_gradient);
   EXPECT_FALSE(find_method("occlusion").needs_gradient);
 }
 
@@ -171,11 +171,11 @@ TEST(MethodsGradientProperties, ValuesAreCheckedAgainstTheDeclarations) {
 // A wrapper reports its base's facts and statistics.
 TEST(MethodsGradientProperties, WrappersTakeTheirFactsAndStatsFromTheBase) {
   const MethodInfo cam = facts(find_method("smoothgrad"), Params().set("base", "gradcam"));
-  EXPECT_EQ(cam.resolution, "layer");
+  EXPECT_EQ(cam.resolution, Resolution::Layer);
   EXPECT_EQ(cam.cost, "samples x (" + find_method("gradcam").cost + ")");
   EXPECT_FALSE(facts(find_method("vargrad"), Params().set("base", "occlusion")).needs_gradient);
   EXPECT_TRUE(facts(find_method("smoothgrad"), Params().set("base", "ig")).needs_reference);
-  EXPECT_EQ(facts(find_method("saliency"), Params()).resolution, "input");
+  EXPECT_EQ(facts(find_method("saliency"), Params()).resolution, Resolution::Input);
 
   const Model model = pixel_model();
   const at::Tensor x = at::randn({2, 2, 5, 6});

@@ -139,9 +139,13 @@ void print_table() {
   std::vector<size_t> widths(header.size(), 0);
   for (size_t i = 0; i < header.size(); ++i) widths[i] = header[i].size();
   for (const auto& m : methods()) {
-    const std::vector<std::string> row = {m.name, aliases_of(m), yes_no(m.class_discriminative),
-                                          yes_no(m.needs_gradient), yes_no(m.needs_reference),
-                                          m.resolution, m.cost};
+    const std::vector<std::string> row = {m.name,
+                                          aliases_of(m),
+                                          yes_no(m.class_discriminative),
+                                          yes_no(m.needs_gradient),
+                                          yes_no(m.needs_reference),
+                                          to_string(m.resolution),
+                                          m.cost};
     for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
   }
   const auto line = [&](const std::vector<std::string>& row) {
@@ -167,7 +171,7 @@ void print_table() {
     line(header);
     for (const MethodInfo* m : members) {
       line({m->name, aliases_of(*m), yes_no(m->class_discriminative), yes_no(m->needs_gradient),
-            yes_no(m->needs_reference), m->resolution, m->cost});
+            yes_no(m->needs_reference), to_string(m->resolution), m->cost});
     }
   }
   std::cout << "\n'whitebox methods NAME' shows one method in full; 'whitebox methods --markdown' "
@@ -187,7 +191,7 @@ void print_method(const MethodInfo& m) {
   field("class-discriminative", yes_no(m.class_discriminative));
   field("needs gradient", yes_no(m.needs_gradient));
   field("needs reference", yes_no(m.needs_reference));
-  field("resolution", m.resolution);
+  field("resolution", to_string(m.resolution));
   field("cost", m.cost);
   field("citation", m.citation);
   std::cout << "\nhyper-parameters (explain --param NAME=VALUE)\n";
@@ -277,10 +281,10 @@ void print_markdown() {
          "| --- | --- | --- | --- | --- | --- | --- | --- |\n";
   for (Family family : kFamilies) {
     for (const MethodInfo* m : of_family(family)) {
-      out << "| [`" << m->name << "`](#" << anchor.at(m->name) << ") | " << to_string(m->family) << " | "
-          << cell(aliases_of(*m)) << " | " << yes_no(m->class_discriminative) << " | "
-          << yes_no(m->needs_gradient) << " | " << yes_no(m->needs_reference) << " | " << m->resolution
-          << " | " << cell(m->cost) << " |\n";
+      out << "| [`" << m->name << "`](#" << anchor.at(m->name) << ") | " << to_string(m->family)
+          << " | " << cell(aliases_of(*m)) << " | " << yes_no(m->class_discriminative) << " | "
+          << yes_no(m->needs_gradient) << " | " << yes_no(m->needs_reference) << " | "
+          << to_string(m->resolution) << " | " << cell(m->cost) << " |\n";
     }
   }
 
@@ -315,7 +319,7 @@ void print_markdown() {
       }
       out << "Class-discriminative: " << yes_no(m->class_discriminative) << "; gradient: "
           << yes_no(m->needs_gradient) << "; reference input: " << yes_no(m->needs_reference)
-          << "; resolution: " << m->resolution << "; cost: " << m->cost << ".\n\n"
+          << "; resolution: " << to_string(m->resolution) << "; cost: " << m->cost << ".\n\n"
           << math_of(m->name) << "\n\n";
       if (m->hyperparameters.empty()) {
         out << "No hyper-parameters.\n\n";

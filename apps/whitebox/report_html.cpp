@@ -384,10 +384,12 @@ std::string methods_section(const Report& report) {
   for (const auto& m : report.methods) {
     const MethodInfo& info = *m.info;
     const std::string family = to_string(info.family);
-    html << "<div class=\"card\"><h3>" << escape(info.name) << "<span class=\"tag " << escape(family) << "\">"
-         << escape(family) << "</span></h3><p>" << escape(info.summary) << "</p><dl>"
-         << "<dt>class-discriminative</dt><dd>" << (info.class_discriminative ? "yes" : "no") << "</dd>"
-         << "<dt>resolution</dt><dd>" << escape(info.resolution) << "</dd>"
+    html << "<div class=\"card\"><h3>" << escape(info.name) << "<span class=\"tag "
+         << escape(family) << "\">" << escape(family) << "</span></h3><p>" << escape(info.summary)
+         << "</p><dl>"
+         << "<dt>class-discriminative</dt><dd>" << (info.class_discriminative ? "yes" : "no")
+         << "</dd>"
+         << "<dt>resolution</dt><dd>" << escape(to_string(info.resolution)) << "</dd>"
          << "<dt>cost</dt><dd>" << escape(info.cost) << "</dd>"
          << "<dt>needs</dt><dd>" << (info.needs_gradient ? "gradients" : "forward passes only")
          << (info.needs_reference ? ", a reference input" : "") << "</dd></dl>";

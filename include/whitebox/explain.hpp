@@ -109,23 +109,16 @@ struct Hyperparameter {
   std::string describe() const;
 };
 
-// One entry of the taxonomy.
-struct MethodInfo {
-  std::string name;
-  std::vector<std::string> aliases;
-  Family family;
-  std::string summary;
-  bool class_discriminative;
-  bool needs_gradient;
-  bool needs_reference;   // a baseline / reference input
-  std::string resolution; // "input" or "layer"
-  std::string cost;       // in forward / backward passes
-  std::vector<Hyperparameter> hyperparameters;
-  std::string citation;
-  std::function<Explanation(const Context&)> run;
-  // Which plain gradients the method reads, so that one sweep can serve several methods.
-  bool uses_input_gradient = false;
-  bool uses_layer_gradient = false;
+// Where a method's map lives: over the input's pixels, over a layer's positions (upsampled for
+// drawing), or either as the method's parameters choose (excitation backprop's stopping layer).
+enum class Resolution { Input, Layer, InputOrLayer };
+std::string to_string(Resolution resolution);
+
+// What explain() needs to know to run a method together with others on one forward trace.
+struct Scheduling {
+  // The plain gradients the method reads, so that one sweep can serve several methods.
+  bool input_gradient = false;
+  bool layer_gradient = false;
   // What the method reads of the forward trace, so that a lean trace (TraceOptions::lean) can
   // serve it: anything (the default); plain or ReLU-masked gradients down to the input; plain
   // gradients down to its layers; the values at its layers only.
@@ -134,6 +127,23 @@ struct MethodInfo {
   // Rule-based methods: the values their rule table reads (Rules::values_read), so that a lean
   // trace keeping them serves them too.
   std::function<std::vector<ValueId>(const Model&, const Params&)> trace_reads;
+};
+
+// One entry of the taxonomy, written with designated initialisers.
+struct MethodInfo {
+  std::string name;
+  std::vector<std::string> aliases;
+  Family family = Family::Gradient;
+  std::string summary;
+  bool class_discriminative = false;
+  bool needs_gradient = false;
+  bool needs_reference = false;  // a baseline / reference input
+  Resolution resolution = Resolution::Input;
+  std::string cost;  // in forward / backward passes
+  std::vector<Hyperparameter> hyperparameters;
+  std::string citation;
+  std::function<Explanation(const Context&)> run;
+  Scheduling scheduling;
 };
 
 // The registry, in taxonomy order.

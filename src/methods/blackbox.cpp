@@ -140,50 +140,60 @@ Explanation rise(const Context& c) {
 }  // namespace
 
 void add_blackbox_methods(std::vector<MethodInfo>& registry) {
-  registry.push_back({"occlusion",
-                      {"occlusion-sensitivity", "sliding-window"},
-                      Family::BlackBox,
-                      "drop of the class logit when a square window of the input is set to a fill "
-                      "value, averaged over all windows covering each pixel (signed: negative "
-                      "where occluding raises the score)",
-                      true,
-                      false,
-                      true,
-                      "input",
-                      "1 forward per window position (batched): about ((H - window) / stride + 1)^2",
-                      {integer_parameter("window", "32", "side of the square occluding window, in pixels", 1),
-                       integer_parameter("stride", "window / 2",
-                                         "step between window positions (a last position flush "
-                                         "with the far edge is added)", 1),
-                       number_parameter("fill", "0",
-                                        "value written into the window, in input (preprocessed) "
-                                        "space: 0 is the dataset mean colour for mean/std "
-                                        "normalisation", -HUGE_VAL),
-                       integer_parameter("batch", "16", "occluded copies per forward pass", 1)},
-                      "Zeiler, Fergus. Visualizing and Understanding Convolutional Networks. ECCV "
-                      "2014",
-                      occlusion});
-  registry.push_back({"rise",
-                      {"randomized-input-sampling"},
-                      Family::BlackBox,
-                      "sum of random smooth masks weighted by the class probability of the "
-                      "masked input (input * mask), normalised by masks * p: sum_i P_i M_i / (N p)",
-                      true,
-                      false,
-                      false,
-                      "input",
-                      "1 forward per mask (batched)",
-                      {integer_parameter("masks", "1000",
-                                         "number of random masks N (the paper uses 4000-8000; "
-                                         "1000 keeps CPU runs to about a minute for "
-                                         "ResNet-50-size models)", 1),
-                       integer_parameter("cells", "7", "the random binary grid is cells x cells before upsampling (s)", 1),
-                       number_parameter("p", "0.5", "probability that a grid cell is kept, in (0, 1]", 0, 1),
-                       integer_parameter("seed", "0", "random seed of the masks (torch.Generator().manual_seed)", 0),
-                       integer_parameter("batch", "16", "masked copies per forward pass", 1)},
-                      "Petsiuk, Das, Saenko. RISE: Randomized Input Sampling for Explanation of "
-                      "Black-box Models. BMVC 2018",
-                      rise});
+  registry.push_back(
+      {.name = "occlusion",
+       .aliases = {"occlusion-sensitivity", "sliding-window"},
+       .family = Family::BlackBox,
+       .summary = "drop of the class logit when a square window of the input is set to a fill "
+                  "value, averaged over all windows covering each pixel (signed: negative "
+                  "where occluding raises the score)",
+       .class_discriminative = true,
+       .needs_gradient = false,
+       .needs_reference = true,
+       .resolution = Resolution::Input,
+       .cost = "1 forward per window position (batched): about ((H - window) / stride + 1)^2",
+       .hyperparameters = {integer_parameter("window", "32",
+                                             "side of the square occluding window, in pixels", 1),
+                           integer_parameter("stride", "window / 2",
+                                             "step between window positions (a last position flush "
+                                             "with the far edge is added)",
+                                             1),
+                           number_parameter(
+                               "fill", "0",
+                               "value written into the window, in input (preprocessed) "
+                               "space: 0 is the dataset mean colour for mean/std "
+                               "normalisation",
+                               -HUGE_VAL),
+                           integer_parameter("batch", "16", "occluded copies per forward pass", 1)},
+       .citation = "Zeiler, Fergus. Visualizing and Understanding Convolutional Networks. ECCV "
+                   "2014",
+       .run = occlusion});
+  registry.push_back(
+      {.name = "rise",
+       .aliases = {"randomized-input-sampling"},
+       .family = Family::BlackBox,
+       .summary = "sum of random smooth masks weighted by the class probability of the "
+                  "masked input (input * mask), normalised by masks * p: sum_i P_i M_i / (N p)",
+       .class_discriminative = true,
+       .needs_gradient = false,
+       .needs_reference = false,
+       .resolution = Resolution::Input,
+       .cost = "1 forward per mask (batched)",
+       .hyperparameters =
+           {integer_parameter("masks", "1000",
+                              "number of random masks N (the paper uses 4000-8000; "
+                              "1000 keeps CPU runs to about a minute for "
+                              "ResNet-50-size models)",
+                              1),
+            integer_parameter("cells", "7",
+                              "the random binary grid is cells x cells before upsampling (s)", 1),
+            number_parameter("p", "0.5", "probability that a grid cell is kept, in (0, 1]", 0, 1),
+            integer_parameter("seed", "0",
+                              "random seed of the masks (torch.Generator().manual_seed)", 0),
+            integer_parameter("batch", "16", "masked copies per forward pass", 1)},
+       .citation = "Petsiuk, Das, Saenko. RISE: Randomized Input Sampling for Explanation of "
+                   "Black-box Models. BMVC 2018",
+       .run = rise});
 }
 
 }  // namespace whitebox::explainers

@@ -69,14 +69,22 @@ MethodInfo cam_entry(std::string name, std::vector<std::string> aliases, std::st
                      bool class_discriminative, bool needs_gradient, std::string cost,
                      std::vector<Hyperparameter> hyperparameters, std::string citation,
                      std::function<Explanation(const Context&)> run, bool uses_layer_gradient) {
-  MethodInfo info{std::move(name), std::move(aliases), Family::Cam, std::move(summary),
-                  class_discriminative, needs_gradient, /*needs_reference=*/false, "layer",
-                  std::move(cost), std::move(hyperparameters), std::move(citation), std::move(run)};
-  info.uses_layer_gradient = uses_layer_gradient;
   // Gradient CAMs read A and dY/dA at the layer; the others by default the trace (Score-CAM
   // reruns the part after the layer, MLFEM picks its layers among all the values).
-  if (uses_layer_gradient) info.trace_use = MethodInfo::TraceUse::LayerGradients;
-  return info;
+  using Use = Scheduling::TraceUse;
+  return {.name = std::move(name),
+          .aliases = std::move(aliases),
+          .family = Family::Cam,
+          .summary = std::move(summary),
+          .class_discriminative = class_discriminative,
+          .needs_gradient = needs_gradient,
+          .resolution = Resolution::Layer,
+          .cost = std::move(cost),
+          .hyperparameters = std::move(hyperparameters),
+          .citation = std::move(citation),
+          .run = std::move(run),
+          .scheduling = {.layer_gradient = uses_layer_gradient,
+                         .trace_use = uses_layer_gradient ? Use::LayerGradients : Use::Anything}};
 }
 
 Treatment cam_head_treatment(const std::string& op) {
@@ -247,7 +255,7 @@ void add_cam_methods(std::vector<MethodInfo>& registry) {
       "Zhou, Khosla, Lapedriza, Oliva, Torralba. Learning Deep Features for Discriminative "
       "Localization. CVPR 2016",
       cam, false));
-  registry.back().trace_use = MethodInfo::TraceUse::LayerValues;
+  registry.back().scheduling.trace_use = Scheduling::TraceUse::LayerValues;
   add_gradient_cams(registry);
   add_score_cams(registry);
   add_feature_cams(registry);

@@ -135,8 +135,9 @@ void add_gradient_cams(std::vector<MethodInfo>& registry) {
       "Selvaraju et al. Grad-CAM: Visual Explanations from Deep Networks via Gradient-based "
       "Localization. ICCV 2017",
       guided_gradcam, true);
-  guided.resolution = "input";
-  guided.trace_use = MethodInfo::TraceUse::InputGradients;  // guided backprop to the input
+  guided.resolution = Resolution::Input;
+  guided.scheduling.trace_use =
+      Scheduling::TraceUse::InputGradients;  // guided backprop to the input
   registry.push_back(std::move(guided));
 }
 

@@ -355,20 +355,39 @@ void add_deeplift_methods(std::vector<MethodInfo>& registry) {
   const std::string citation =
       "Shrikumar, Greenside, Kundaje. Learning Important Features Through Propagating Activation "
       "Differences. ICML 2017";
-  registry.push_back({"deeplift", {"deeplift-rescale"}, Family::Relevance,
-                      "DeepLIFT with the Rescale rule: each element-wise non-linearity passes "
-                      "m_out dy / dx, the ratio of its output and input differences from the "
-                      "reference." + how,
-                      true, false, true, "input", "2 forwards + 1 modified backward", parameters,
-                      citation, [](const Context& c) { return deeplift(c, Nonlinearity::Rescale); }});
-  registry.push_back({"deeplift-revealcancel", {"deeplift-reveal-cancel"}, Family::Relevance,
-                      "DeepLIFT with the RevealCancel rule: the positive and negative parts of an "
-                      "activation's input difference (the positive and negative terms of the "
-                      "linear layer before it) get their own multipliers, dy+ / dx+ and dy- / "
-                      "dx-, where dy+ = (f(x0 + dx+) - f(x0) + f(x) - f(x0 + dx-)) / 2." + how,
-                      true, false, true, "input", "2 forwards + 1 modified backward", parameters,
-                      citation,
-                      [](const Context& c) { return deeplift(c, Nonlinearity::RevealCancel); }});
+  registry.push_back(
+      {.name = "deeplift",
+       .aliases = {"deeplift-rescale"},
+       .family = Family::Relevance,
+       .summary = "DeepLIFT with the Rescale rule: each element-wise non-linearity passes "
+                  "m_out dy / dx, the ratio of its output and input differences from the "
+                  "reference." +
+                  how,
+       .class_discriminative = true,
+       .needs_gradient = false,
+       .needs_reference = true,
+       .resolution = Resolution::Input,
+       .cost = "2 forwards + 1 modified backward",
+       .hyperparameters = parameters,
+       .citation = citation,
+       .run = [](const Context& c) { return deeplift(c, Nonlinearity::Rescale); }});
+  registry.push_back(
+      {.name = "deeplift-revealcancel",
+       .aliases = {"deeplift-reveal-cancel"},
+       .family = Family::Relevance,
+       .summary = "DeepLIFT with the RevealCancel rule: the positive and negative parts of an "
+                  "activation's input difference (the positive and negative terms of the "
+                  "linear layer before it) get their own multipliers, dy+ / dx+ and dy- / "
+                  "dx-, where dy+ = (f(x0 + dx+) - f(x0) + f(x) - f(x0 + dx-)) / 2." +
+                  how,
+       .class_discriminative = true,
+       .needs_gradient = false,
+       .needs_reference = true,
+       .resolution = Resolution::Input,
+       .cost = "2 forwards + 1 modified backward",
+       .hyperparameters = parameters,
+       .citation = citation,
+       .run = [](const Context& c) { return deeplift(c, Nonlinearity::RevealCancel); }});
 }
 
 }  // namespace whitebox::explainers

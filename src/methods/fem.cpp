@@ -85,7 +85,7 @@ void add_feature_cams(std::vector<MethodInfo>& registry) {
       false, false, "1 forward + 1 SVD", {layer_parameter()},
       "Muhammad, Yeasin. Eigen-CAM: Class Activation Map using Principal Components. IJCNN 2020",
       eigencam, false));
-  registry.back().trace_use = MethodInfo::TraceUse::LayerValues;
+  registry.back().scheduling.trace_use = Scheduling::TraceUse::LayerValues;
   registry.push_back(cam_entry(
       "fem", {"feature-explanation"},
       "channels thresholded at mean + k standard deviations, weighted by their means, summed, "
@@ -95,7 +95,7 @@ void add_feature_cams(std::vector<MethodInfo>& registry) {
       "Fuad, Martin, Giot, Bourqui, Domenger, Zemmari. Features Understanding in 3D CNNs for "
       "Actions Recognition in Video. IPTA 2020",
       fem, false));
-  registry.back().trace_use = MethodInfo::TraceUse::LayerValues;
+  registry.back().scheduling.trace_use = Scheduling::TraceUse::LayerValues;
   registry.push_back(cam_entry(
       "mlfem", {"multi-layer-fem"},
       "FEM at the end of every resolution stage, upsampled and averaged; class-agnostic", false,

@@ -39,38 +39,42 @@ Explanation gradient_input(const Context& c) {
 }  // namespace
 
 void add_gradient_methods(std::vector<MethodInfo>& registry) {
-  registry.push_back({"saliency",
-                      {"gradient", "vanilla-gradient"},
-                      Family::Gradient,
-                      "magnitude of the gradient of the class score with respect to each pixel",
-                      true,
-                      true,
-                      false,
-                      "input",
-                      "1 forward + 1 backward",
-                      {choice_parameter("reduce", "max", "channel reduction: max (of |grad|), l2, sum (signed)", {"max", "l2", "sum"})},
-                      "Simonyan, Vedaldi, Zisserman. Deep Inside Convolutional Networks. ICLR "
-                      "Workshop 2014",
-                      saliency,
-                      /*uses_input_gradient=*/true});
-  registry.back().trace_use = MethodInfo::TraceUse::InputGradients;
-  registry.push_back({"gradient-input",
-                      {"gradient-x-input", "input-x-gradient"},
-                      Family::Gradient,
-                      "elementwise product of the input and the gradient of the class score: a "
-                      "first-order (Taylor) share of the score per pixel, signed",
-                      true,
-                      true,
-                      false,
-                      "input",
-                      "1 forward + 1 backward (shares the saliency sweep)",
-                      {choice_parameter("reduce", "sum", "channel reduction: sum (signed), max (of |a|), l2", {"sum", "max", "l2"})},
-                      "Shrikumar, Greenside, Shcherbina, Kundaje. Not Just a Black Box: Learning "
-                      "Important Features Through Propagating Activation Differences. arXiv "
-                      "1605.01713, 2016",
-                      gradient_input,
-                      /*uses_input_gradient=*/true});
-  registry.back().trace_use = MethodInfo::TraceUse::InputGradients;
+  registry.push_back(
+      {.name = "saliency",
+       .aliases = {"gradient", "vanilla-gradient"},
+       .family = Family::Gradient,
+       .summary = "magnitude of the gradient of the class score with respect to each pixel",
+       .class_discriminative = true,
+       .needs_gradient = true,
+       .needs_reference = false,
+       .resolution = Resolution::Input,
+       .cost = "1 forward + 1 backward",
+       .hyperparameters = {choice_parameter("reduce", "max",
+                                            "channel reduction: max (of |grad|), l2, sum (signed)",
+                                            {"max", "l2", "sum"})},
+       .citation = "Simonyan, Vedaldi, Zisserman. Deep Inside Convolutional Networks. ICLR "
+                   "Workshop 2014",
+       .run = saliency,
+       .scheduling = {.input_gradient = true, .trace_use = Scheduling::TraceUse::InputGradients}});
+  registry.push_back(
+      {.name = "gradient-input",
+       .aliases = {"gradient-x-input", "input-x-gradient"},
+       .family = Family::Gradient,
+       .summary = "elementwise product of the input and the gradient of the class score: a "
+                  "first-order (Taylor) share of the score per pixel, signed",
+       .class_discriminative = true,
+       .needs_gradient = true,
+       .needs_reference = false,
+       .resolution = Resolution::Input,
+       .cost = "1 forward + 1 backward (shares the saliency sweep)",
+       .hyperparameters = {choice_parameter("reduce", "sum",
+                                            "channel reduction: sum (signed), max (of |a|), l2",
+                                            {"sum", "max", "l2"})},
+       .citation = "Shrikumar, Greenside, Shcherbina, Kundaje. Not Just a Black Box: Learning "
+                   "Important Features Through Propagating Activation Differences. arXiv "
+                   "1605.01713, 2016",
+       .run = gradient_input,
+       .scheduling = {.input_gradient = true, .trace_use = Scheduling::TraceUse::InputGradients}});
   add_integrated_gradients_method(registry);
   add_modified_gradient_methods(registry);
 }

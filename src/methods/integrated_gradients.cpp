@@ -67,32 +67,36 @@ Explanation integrated_gradients(const Context& c) {
 
 void add_integrated_gradients_method(std::vector<MethodInfo>& registry) {
   registry.push_back(
-      {"integrated-gradients",
-       {"ig"},
-       Family::Gradient,
-       "gradients averaged along the straight path from a baseline image to the input, times "
-       "(input - baseline); the attributions sum to f(input) - f(baseline) (completeness, "
-       "reported as stats completeness_gap, relative_completeness_gap, delta)",
-       true,
-       true,
-       true,
-       "input",
-       "steps forwards + steps backwards (in batches), + 1 forward of the baseline",
-       {integer_parameter("steps", "50", "number of path points (gradient evaluations)", 1),
-        choice_parameter("integration", "gauss-legendre",
-                         "quadrature over [0, 1]: gauss-legendre, riemann-left, riemann-right, "
-                         "riemann-middle, trapezoid (endpoints included)",
-                         {"gauss-legendre", "riemann-left", "riemann-right", "riemann-middle",
-                          "trapezoid"}),
-        integer_parameter("batch", "4", "path points per forward/backward pass", 1),
-        choice_parameter("reduce", "sum", "channel reduction of the map: sum (signed), max (of |a|), l2", {"sum", "max", "l2"})},
-       "Sundararajan, Taly, Yan. Axiomatic Attribution for Deep Networks. ICML 2017",
-       integrated_gradients});
+      {.name = "integrated-gradients",
+       .aliases = {"ig"},
+       .family = Family::Gradient,
+       .summary =
+           "gradients averaged along the straight path from a baseline image to the input, times "
+           "(input - baseline); the attributions sum to f(input) - f(baseline) (completeness, "
+           "reported as stats completeness_gap, relative_completeness_gap, delta)",
+       .class_discriminative = true,
+       .needs_gradient = true,
+       .needs_reference = true,
+       .resolution = Resolution::Input,
+       .cost = "steps forwards + steps backwards (in batches), + 1 forward of the baseline",
+       .hyperparameters =
+           {integer_parameter("steps", "50", "number of path points (gradient evaluations)", 1),
+            choice_parameter(
+                "integration", "gauss-legendre",
+                "quadrature over [0, 1]: gauss-legendre, riemann-left, riemann-right, "
+                "riemann-middle, trapezoid (endpoints included)",
+                {"gauss-legendre", "riemann-left", "riemann-right", "riemann-middle", "trapezoid"}),
+            integer_parameter("batch", "4", "path points per forward/backward pass", 1),
+            choice_parameter("reduce", "sum",
+                             "channel reduction of the map: sum (signed), max (of |a|), l2",
+                             {"sum", "max", "l2"})},
+       .citation = "Sundararajan, Taly, Yan. Axiomatic Attribution for Deep Networks. ICML 2017",
+       .run = integrated_gradients,
+       .scheduling = {.trace_use = Scheduling::TraceUse::InputGradients}});
   auto& parameters = registry.back().hyperparameters;
   const auto baseline = baseline_hyperparameters();
   parameters.insert(parameters.begin(), baseline[0]);
   parameters.insert(parameters.begin() + 4, baseline.begin() + 1, baseline.end());
-  registry.back().trace_use = MethodInfo::TraceUse::InputGradients;
 }
 
 }  // namespace whitebox::explainers

@@ -286,10 +286,21 @@ void add_relevance_methods(std::vector<MethodInfo>& registry) {
     std::vector<Hyperparameter> params = common;
     params[1].fallback = bias;
     params.insert(params.begin(), {"composite", composite, "preset: " + lrp::composite_list()});
-    registry.push_back({name, aliases, Family::Relevance, summary + summary_tail, true, false,
-                        false, "input", "1 forward + 1 modified backward", params, cite,
-                        [composite, bias](const Context& c) { return lrp::run(c, composite, bias); }});
-    registry.back().trace_reads = [composite, bias](const Model& model, const Params& params) {
+    registry.push_back(
+        {.name = name,
+         .aliases = aliases,
+         .family = Family::Relevance,
+         .summary = summary + summary_tail,
+         .class_discriminative = true,
+         .needs_gradient = false,
+         .needs_reference = false,
+         .resolution = Resolution::Input,
+         .cost = "1 forward + 1 modified backward",
+         .hyperparameters = params,
+         .citation = cite,
+         .run = [composite, bias](const Context& c) { return lrp::run(c, composite, bias); }});
+    registry.back().scheduling.trace_reads = [composite, bias](const Model& model,
+                                                               const Params& params) {
       return lrp::rules_for(model, params, composite, bias).values_read(model.graph());
     };
   };

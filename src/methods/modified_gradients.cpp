@@ -114,40 +114,42 @@ Treatment guided_treatment(const std::string& op) {
 void add_modified_gradient_methods(std::vector<MethodInfo>& registry) {
   const std::vector<Hyperparameter> reduce = {
       choice_parameter("reduce", "max", "channel reduction: max (of |a|), l2, sum (signed)", {"max", "l2", "sum"})};
-  registry.push_back({"guided-backprop",
-                      {"guided-backpropagation", "guided"},
-                      Family::Gradient,
-                      std::string("gradient in which ReLU-like nodes pass only positive signal, "
-                                  "and only where their forward input was positive (and below "
-                                  "a Clip's max): sharp edges, weakly class-discriminative.") +
-                          kReluOnly,
-                      false,
-                      true,
-                      false,
-                      "input",
-                      "1 forward + 1 modified backward",
-                      reduce,
-                      "Springenberg, Dosovitskiy, Brox, Riedmiller. Striving for Simplicity: The "
-                      "All Convolutional Net. ICLR Workshop 2015",
-                      [](const Context& c) { return modified_gradient(c, Mode::Guided); }});
-  registry.back().trace_use = MethodInfo::TraceUse::InputGradients;
-  registry.push_back({"deconvnet",
-                      {"deconvolution"},
-                      Family::Gradient,
-                      std::string("backward pass in which ReLU-like nodes pass only positive "
-                                  "signal, ignoring the forward activations (the 'deconvolution' "
-                                  "network).") +
-                          kReluOnly,
-                      false,
-                      true,
-                      false,
-                      "input",
-                      "1 forward + 1 modified backward",
-                      reduce,
-                      "Zeiler, Fergus. Visualizing and Understanding Convolutional Networks. "
-                      "ECCV 2014",
-                      [](const Context& c) { return modified_gradient(c, Mode::Deconvnet); }});
-  registry.back().trace_use = MethodInfo::TraceUse::InputGradients;
+  registry.push_back(
+      {.name = "guided-backprop",
+       .aliases = {"guided-backpropagation", "guided"},
+       .family = Family::Gradient,
+       .summary = std::string("gradient in which ReLU-like nodes pass only positive signal, "
+                              "and only where their forward input was positive (and below "
+                              "a Clip's max): sharp edges, weakly class-discriminative.") +
+                  kReluOnly,
+       .class_discriminative = false,
+       .needs_gradient = true,
+       .needs_reference = false,
+       .resolution = Resolution::Input,
+       .cost = "1 forward + 1 modified backward",
+       .hyperparameters = reduce,
+       .citation = "Springenberg, Dosovitskiy, Brox, Riedmiller. Striving for Simplicity: The "
+                   "All Convolutional Net. ICLR Workshop 2015",
+       .run = [](const Context& c) { return modified_gradient(c, Mode::Guided); },
+       .scheduling = {.trace_use = Scheduling::TraceUse::InputGradients}});
+  registry.push_back(
+      {.name = "deconvnet",
+       .aliases = {"deconvolution"},
+       .family = Family::Gradient,
+       .summary = std::string("backward pass in which ReLU-like nodes pass only positive "
+                              "signal, ignoring the forward activations (the 'deconvolution' "
+                              "network).") +
+                  kReluOnly,
+       .class_discriminative = false,
+       .needs_gradient = true,
+       .needs_reference = false,
+       .resolution = Resolution::Input,
+       .cost = "1 forward + 1 modified backward",
+       .hyperparameters = reduce,
+       .citation = "Zeiler, Fergus. Visualizing and Understanding Convolutional Networks. "
+                   "ECCV 2014",
+       .run = [](const Context& c) { return modified_gradient(c, Mode::Deconvnet); },
+       .scheduling = {.trace_use = Scheduling::TraceUse::InputGradients}});
 }
 
 }  // namespace whitebox::explainers

@@ -142,51 +142,54 @@ std::vector<Hyperparameter> hyperparameters() {
 void add_noise_methods(std::vector<MethodInfo>& registry) {
   const char* cost = "samples x the base method's cost";
   const std::vector<Hyperparameter> own = hyperparameters();
-  registry.push_back({"smoothgrad",
-                      {"smooth-grad"},
-                      Family::Gradient,
-                      "the base method (default saliency) averaged over noisy copies of the input: "
-                      "removes gradient noise; attribution and map are the means of the base's",
-                      true,
-                      true,
-                      false,
-                      "input",
-                      cost,
-                      own,
-                      "Smilkov, Thorat, Kim, Viegas, Wattenberg. SmoothGrad: removing noise by "
-                      "adding noise. ICML Workshop 2017",
-                      [own](const Context& c) { return noise_wrapper(c, Aggregate::Mean, own); }});
-  registry.push_back({"smoothgrad-squared",
-                      {"smoothgrad-sq", "smoothgrad2"},
-                      Family::Gradient,
-                      "mean over noisy copies of the square of the base method's attribution (and "
-                      "map): unsigned, sharper than SmoothGrad",
-                      true,
-                      true,
-                      false,
-                      "input",
-                      cost,
-                      own,
-                      "Hooker, Erhan, Kindermans, Kim. A Benchmark for Interpretability Methods in "
-                      "Deep Neural Networks. NeurIPS 2019",
-                      [own](const Context& c) { return noise_wrapper(c, Aggregate::MeanOfSquares, own); }});
-  registry.push_back({"vargrad",
-                      {"var-grad"},
-                      Family::Gradient,
-                      "variance (1/samples) over noisy copies of the base method's attribution "
-                      "(and map): unsigned",
-                      true,
-                      true,
-                      false,
-                      "input",
-                      cost,
-                      own,
-                      "Adebayo, Gilmer, Goodfellow, Kim. Local Explanation Methods for Deep Neural "
-                      "Networks Lack Sensitivity to Parameter Values. ICLR Workshop 2018",
-                      [own](const Context& c) { return noise_wrapper(c, Aggregate::Variance, own); }});
+  registry.push_back(
+      {.name = "smoothgrad",
+       .aliases = {"smooth-grad"},
+       .family = Family::Gradient,
+       .summary = "the base method (default saliency) averaged over noisy copies of the input: "
+                  "removes gradient noise; attribution and map are the means of the base's",
+       .class_discriminative = true,
+       .needs_gradient = true,
+       .needs_reference = false,
+       .resolution = Resolution::Input,
+       .cost = cost,
+       .hyperparameters = own,
+       .citation = "Smilkov, Thorat, Kim, Viegas, Wattenberg. SmoothGrad: removing noise by "
+                   "adding noise. ICML Workshop 2017",
+       .run = [own](const Context& c) { return noise_wrapper(c, Aggregate::Mean, own); }});
+  registry.push_back(
+      {.name = "smoothgrad-squared",
+       .aliases = {"smoothgrad-sq", "smoothgrad2"},
+       .family = Family::Gradient,
+       .summary = "mean over noisy copies of the square of the base method's attribution (and "
+                  "map): unsigned, sharper than SmoothGrad",
+       .class_discriminative = true,
+       .needs_gradient = true,
+       .needs_reference = false,
+       .resolution = Resolution::Input,
+       .cost = cost,
+       .hyperparameters = own,
+       .citation = "Hooker, Erhan, Kindermans, Kim. A Benchmark for Interpretability Methods in "
+                   "Deep Neural Networks. NeurIPS 2019",
+       .run = [own](const Context& c) { return noise_wrapper(c, Aggregate::MeanOfSquares, own); }});
+  registry.push_back(
+      {.name = "vargrad",
+       .aliases = {"var-grad"},
+       .family = Family::Gradient,
+       .summary = "variance (1/samples) over noisy copies of the base method's attribution "
+                  "(and map): unsigned",
+       .class_discriminative = true,
+       .needs_gradient = true,
+       .needs_reference = false,
+       .resolution = Resolution::Input,
+       .cost = cost,
+       .hyperparameters = own,
+       .citation = "Adebayo, Gilmer, Goodfellow, Kim. Local Explanation Methods for Deep Neural "
+                   "Networks Lack Sensitivity to Parameter Values. ICLR Workshop 2018",
+       .run = [own](const Context& c) { return noise_wrapper(c, Aggregate::Variance, own); }});
   // The wrappers read the input and the classes of their context, not its trace.
   for (auto it = registry.end() - 3; it != registry.end(); ++it) {
-    it->trace_use = MethodInfo::TraceUse::InputGradients;
+    it->scheduling.trace_use = Scheduling::TraceUse::InputGradients;
   }
 }
 

@@ -124,38 +124,40 @@ void add_pattern_methods(std::vector<MethodInfo>& registry) {
         {"patterns", "", "the patterns folder (default: MODEL.patterns beside the model file)"},
         choice_parameter("reduce", reduce, "channel reduction of the map: max (of |a|), l2, sum (signed)", {"max", "l2", "sum"})};
   };
-  registry.push_back({"patternnet",
-                      {"pattern-net"},
-                      Family::Relevance,
-                      std::string("the signal estimator: the target logit projected back to the "
-                                  "input through each linear layer's learned signal pattern A "
-                                  "instead of its weight W, an image of the signal the network "
-                                  "detected.") +
-                          kRest,
-                      true,
-                      false,
-                      false,
-                      "input",
-                      cost,
-                      params("max"),
-                      kCitation,
-                      [](const Context& c) { return run_patterns(c, PatternRule::Signal); }});
-  registry.push_back({"patternattribution",
-                      {"pattern-attribution"},
-                      Family::Relevance,
-                      std::string("a deep Taylor decomposition whose root point removes the "
-                                  "estimated signal: the target logit passed back through W (.) A "
-                                  "(weights times patterns) at each linear layer; the result is "
-                                  "the attribution at the input, not multiplied by x.") +
-                          kRest,
-                      true,
-                      false,
-                      false,
-                      "input",
-                      cost,
-                      params("sum"),
-                      kCitation,
-                      [](const Context& c) { return run_patterns(c, PatternRule::Attribution); }});
+  registry.push_back(
+      {.name = "patternnet",
+       .aliases = {"pattern-net"},
+       .family = Family::Relevance,
+       .summary = std::string("the signal estimator: the target logit projected back to the "
+                              "input through each linear layer's learned signal pattern A "
+                              "instead of its weight W, an image of the signal the network "
+                              "detected.") +
+                  kRest,
+       .class_discriminative = true,
+       .needs_gradient = false,
+       .needs_reference = false,
+       .resolution = Resolution::Input,
+       .cost = cost,
+       .hyperparameters = params("max"),
+       .citation = kCitation,
+       .run = [](const Context& c) { return run_patterns(c, PatternRule::Signal); }});
+  registry.push_back(
+      {.name = "patternattribution",
+       .aliases = {"pattern-attribution"},
+       .family = Family::Relevance,
+       .summary = std::string("a deep Taylor decomposition whose root point removes the "
+                              "estimated signal: the target logit passed back through W (.) A "
+                              "(weights times patterns) at each linear layer; the result is "
+                              "the attribution at the input, not multiplied by x.") +
+                  kRest,
+       .class_discriminative = true,
+       .needs_gradient = false,
+       .needs_reference = false,
+       .resolution = Resolution::Input,
+       .cost = cost,
+       .hyperparameters = params("sum"),
+       .citation = kCitation,
+       .run = [](const Context& c) { return run_patterns(c, PatternRule::Attribution); }});
 }
 
 }  // namespace explainers

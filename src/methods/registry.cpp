@@ -21,6 +21,18 @@ std::string to_string(Family family) {
   return "?";
 }
 
+std::string to_string(Resolution resolution) {
+  switch (resolution) {
+    case Resolution::Input:
+      return "input";
+    case Resolution::Layer:
+      return "layer";
+    case Resolution::InputOrLayer:
+      return "input or layer";
+  }
+  return "?";
+}
+
 const std::vector<MethodInfo>& methods() {
   static const std::vector<MethodInfo> registry = [] {
     std::vector<MethodInfo> all;
@@ -111,10 +123,10 @@ namespace explainers {
 
 TraceOptions trace_options_for(const std::vector<const MethodInfo*>& methods, const Model& model,
                                const Params& params) {
-  using Use = MethodInfo::TraceUse;
+  using Use = Scheduling::TraceUse;
   TraceOptions options;
   options.lean = std::all_of(methods.begin(), methods.end(), [](const MethodInfo* m) {
-    return m->trace_use != Use::Anything || m->trace_reads;
+    return m->scheduling.trace_use != Use::Anything || m->scheduling.trace_reads;
   });
   if (!options.lean) return options;
   // Layers named by the user stay in the trace, and so do the values rule tables read.
@@ -122,11 +134,12 @@ TraceOptions trace_options_for(const std::vector<const MethodInfo*>& methods, co
   options.keep = named;
   bool to_input = false;
   for (const MethodInfo* m : methods) {
-    if (m->trace_reads) {
-      const std::vector<ValueId> read = m->trace_reads(model, params);
+    if (m->scheduling.trace_reads) {
+      const std::vector<ValueId> read = m->scheduling.trace_reads(model, params);
       options.keep.insert(options.keep.end(), read.begin(), read.end());
     }
-    const bool at_layers = m->trace_use == Use::LayerGradients || m->trace_use == Use::LayerValues;
+    const bool at_layers = m->scheduling.trace_use == Use::LayerGradients ||
+                           m->scheduling.trace_use == Use::LayerValues;
     to_input = to_input || !at_layers;
     // The default layer: the last spatial map, whatever else the trace drops.
     if (at_layers && named.empty()) options.keep_last_map = true;
@@ -134,7 +147,7 @@ TraceOptions trace_options_for(const std::vector<const MethodInfo*>& methods, co
   // Sweeps that stop at the layers (or do not run) need nothing from the nodes before them.
   if (!to_input) {
     const bool sweeps = std::any_of(methods.begin(), methods.end(), [](const MethodInfo* m) {
-      return m->trace_use == Use::LayerGradients;
+      return m->scheduling.trace_use == Use::LayerGradients;
     });
     options.sweep_stops = sweeps ? named : std::vector<ValueId>();
   }
@@ -159,8 +172,8 @@ std::map<std::string, Explanation> explain_with(const Model& model,
   // One sweep serves every method that reads the plain gradient at the input or the layer.
   std::vector<ValueId> shared;
   for (const MethodInfo* method : chosen) {
-    if (method->uses_input_gradient) shared.push_back(model.input());
-    if (method->uses_layer_gradient) {
+    if (method->scheduling.input_gradient) shared.push_back(model.input());
+    if (method->scheduling.layer_gradient) {
       for (ValueId layer : context.layers()) shared.push_back(layer);
     }
   }
