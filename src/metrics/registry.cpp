@@ -145,58 +145,48 @@ Declared robustness_parameters() {
          common_parameters("8");
 }
 
-std::vector<MetricInfo> build() {
-  std::vector<MetricInfo> r;
-  const auto add = [&r](MetricInfo info, Declared parameters = {}) {
-    info.parameters = std::move(parameters);
-    r.push_back(std::move(info));
-  };
-
-  // Faithfulness
-  add({"deletion",
-       Group::Faithfulness,
-       "score while the most relevant pixels are removed; area under the curve",
-       "Petsiuk, Das & Saenko, RISE: Randomized Input Sampling for Explanation of Black-box "
-       "Models, BMVC 2018",
-       true,
-       false,
-       false,
-       false,
-       {{"deletion_auc", false}},
-       [](const Sample& s, const Params& p) -> Values {
+// Faithfulness: what happens to the model when the relevant pixels go.
+void add_faithfulness(std::vector<MetricInfo>& r) {
+  r.push_back(
+      {.name = "deletion",
+       .group = Group::Faithfulness,
+       .summary = "score while the most relevant pixels are removed; area under the curve",
+       .citation =
+           "Petsiuk, Das & Saenko, RISE: Randomized Input Sampling for Explanation of Black-box "
+           "Models, BMVC 2018",
+       .needs_model = true,
+       .values = {{"deletion_auc", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
          return {{"deletion_auc",
                   deletion(model_of(s, "deletion"), s.image, s.map, s.cls, perturbation_options(p))
                       .auc}};
-       }},
-      perturbation_parameters());
-  add({"insertion",
-       Group::Faithfulness,
-       "score while the most relevant pixels are put back; area under the curve",
-       "Petsiuk, Das & Saenko, RISE: Randomized Input Sampling for Explanation of Black-box "
-       "Models, BMVC 2018",
-       true,
-       false,
-       false,
-       false,
-       {{"insertion_auc", true}},
-       [](const Sample& s, const Params& p) -> Values {
+       },
+       .parameters = perturbation_parameters()});
+  r.push_back(
+      {.name = "insertion",
+       .group = Group::Faithfulness,
+       .summary = "score while the most relevant pixels are put back; area under the curve",
+       .citation =
+           "Petsiuk, Das & Saenko, RISE: Randomized Input Sampling for Explanation of Black-box "
+           "Models, BMVC 2018",
+       .needs_model = true,
+       .values = {{"insertion_auc", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
          return {{"insertion_auc", insertion(model_of(s, "insertion"), s.image, s.map, s.cls,
                                              perturbation_options(p))
                                        .auc}};
-       }},
-      perturbation_parameters());
-  add({"pixel-flipping",
-       Group::Faithfulness,
-       "regions flipped most- and least-relevant first; area over the perturbation curve (AOPC)",
-       "Samek, Binder, Montavon, Lapuschkin & Mueller, Evaluating the visualization of what a deep "
-       "neural "
-       "network has learned, IEEE TNNLS 2017",
-       true,
-       false,
-       false,
-       false,
-       {{"aopc_morf", true}, {"aopc_lerf", false}},
-       [](const Sample& s, const Params& p) -> Values {
+       },
+       .parameters = perturbation_parameters()});
+  r.push_back(
+      {.name = "pixel-flipping",
+       .group = Group::Faithfulness,
+       .summary = "regions flipped most- and least-relevant first; area over the perturbation "
+                  "curve (AOPC)",
+       .citation = "Samek, Binder, Montavon, Lapuschkin & Mueller, Evaluating the visualization of "
+                   "what a deep neural network has learned, IEEE TNNLS 2017",
+       .needs_model = true,
+       .values = {{"aopc_morf", true}, {"aopc_lerf", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
          FlippingOptions o;
          o.region = positive(p, "region", o.region);
          o.steps = positive(p, "steps", o.steps);
@@ -207,24 +197,23 @@ std::vector<MetricInfo> build() {
          o.seed = seed_option(p);
          const Flipping f = pixel_flipping(model_of(s, "pixel-flipping"), s.image, s.map, s.cls, o);
          return {{"aopc_morf", f.aopc_morf}, {"aopc_lerf", f.aopc_lerf}};
-       }},
-      Declared{integer_parameter("region", "8", "side of the square regions, pixels", 1),
-               integer_parameter("steps", "100", "regions flipped", 1)} +
+       },
+       .parameters =
+           Declared{integer_parameter("region", "8", "side of the square regions, pixels", 1),
+                    integer_parameter("steps", "100", "regions flipped", 1)} +
            substitution_parameters("uniform") + common_parameters("32") +
-           score_parameter("probability"));
-  add({"road",
-       Group::Faithfulness,
-       "score with the most / least relevant pixels removed and re-filled by noisy linear "
-       "imputation",
-       "Rong, Leemann, Borisov, Kasneci & Kasneci, A Consistent and Efficient Evaluation Strategy "
-       "for "
-       "Attribution Methods, ICML 2022",
-       true,
-       false,
-       false,
-       false,
-       {{"road_morf_auc", false}, {"road_lerf_auc", true}},
-       [](const Sample& s, const Params& p) -> Values {
+           score_parameter("probability")});
+  r.push_back(
+      {.name = "road",
+       .group = Group::Faithfulness,
+       .summary =
+           "score with the most / least relevant pixels removed and re-filled by noisy linear "
+           "imputation",
+       .citation = "Rong, Leemann, Borisov, Kasneci & Kasneci, A Consistent and Efficient "
+                   "Evaluation Strategy for Attribution Methods, ICML 2022",
+       .needs_model = true,
+       .values = {{"road_morf_auc", false}, {"road_lerf_auc", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
          RoadOptions o;
          if (p.has("fractions")) o.fractions = number_list(p.text("fractions", ""), "fractions");
          o.noise = p.number("noise", o.noise);
@@ -236,40 +225,38 @@ std::vector<MetricInfo> build() {
          o.most_relevant_first = false;
          return {{"road_morf_auc", morf},
                  {"road_lerf_auc", road(model, s.image, s.map, s.cls, o).auc}};
-       }},
-      Declared{{"fractions", "0.1,...,0.9", "comma-separated fractions of the pixels removed"},
+       },
+       .parameters =
+           Declared{
+               {"fractions", "0.1,...,0.9", "comma-separated fractions of the pixels removed"},
                number_parameter("noise", "0.01", "std of the noise added to imputed values", 0)} +
-           common_parameters("32") + score_parameter("probability"));
-  add({"faithfulness-correlation",
-       Group::Faithfulness,
-       "correlation between the relevance of random pixel subsets and the score drop when they are "
-       "removed",
-       "Bhatt, Weller & Moura, Evaluating and Aggregating Feature-based Model Explanations, IJCAI "
-       "2020",
-       true,
-       false,
-       false,
-       false,
-       {{"faithfulness_correlation", true}},
-       [](const Sample& s, const Params& p) -> Values {
+           common_parameters("32") + score_parameter("probability")});
+  r.push_back(
+      {.name = "faithfulness-correlation",
+       .group = Group::Faithfulness,
+       .summary = "correlation between the relevance of random pixel subsets and the score drop "
+                  "when they are removed",
+       .citation = "Bhatt, Weller & Moura, Evaluating and Aggregating Feature-based Model "
+                   "Explanations, IJCAI 2020",
+       .needs_model = true,
+       .values = {{"faithfulness_correlation", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
          return {{"faithfulness_correlation",
                   faithfulness_correlation(model_of(s, "faithfulness-correlation"), s.image, s.map,
                                            s.cls, correlation_options(p))}};
-       }},
-      correlation_parameters());
-  add({"sensitivity-n",
-       Group::Faithfulness,
-       "faithfulness correlation for subsets of several sizes n (fractions of the pixels); their "
-       "mean",
-       "Ancona, Ceolini, Oeztireli & Gross, Towards better understanding of gradient-based "
-       "attribution "
-       "methods for deep neural networks, ICLR 2018",
-       true,
-       false,
-       false,
-       false,
-       {{"sensitivity_n", true}},
-       [](const Sample& s, const Params& p) -> Values {
+       },
+       .parameters = correlation_parameters()});
+  r.push_back(
+      {.name = "sensitivity-n",
+       .group = Group::Faithfulness,
+       .summary = "faithfulness correlation for subsets of several sizes n (fractions of the "
+                  "pixels); their mean",
+       .citation =
+           "Ancona, Ceolini, Oeztireli & Gross, Towards better understanding of gradient-based "
+           "attribution methods for deep neural networks, ICLR 2018",
+       .needs_model = true,
+       .values = {{"sensitivity_n", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
          const int64_t pixels = s.map.numel();
          std::vector<int64_t> sizes;
          for (double f : number_list(p.text("fractions", "0.001,0.01,0.1"), "fractions")) {
@@ -283,21 +270,22 @@ std::vector<MetricInfo> build() {
          for (double c : result.correlation)
            mean += c / static_cast<double>(result.correlation.size());
          return {{"sensitivity_n", mean}};
-       }},
-      Declared{{"fractions", "0.001,0.01,0.1", "comma-separated subset sizes n, as fractions "
-                                                 "of the pixels, in (0, 1]"}} +
-           correlation_parameters());
-  add({"infidelity",
-       Group::Faithfulness,
-       "mean squared error of the map as a linear predictor of the score change under noise",
-       "Yeh, Hsieh, Suggala, Inouye & Ravikumar, On the (In)fidelity and Sensitivity of "
-       "Explanations, NeurIPS 2019",
-       true,
-       false,
-       false,
-       false,
-       {{"infidelity", false}},
-       [](const Sample& s, const Params& p) -> Values {
+       },
+       .parameters = Declared{{"fractions", "0.001,0.01,0.1",
+                               "comma-separated subset sizes n, as fractions "
+                               "of the pixels, in (0, 1]"}} +
+                     correlation_parameters()});
+  r.push_back(
+      {.name = "infidelity",
+       .group = Group::Faithfulness,
+       .summary =
+           "mean squared error of the map as a linear predictor of the score change under noise",
+       .citation =
+           "Yeh, Hsieh, Suggala, Inouye & Ravikumar, On the (In)fidelity and Sensitivity of "
+           "Explanations, NeurIPS 2019",
+       .needs_model = true,
+       .values = {{"infidelity", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
          InfidelityOptions o;
          o.samples = positive(p, "samples", o.samples);
          o.noise = p.number("noise", o.noise);
@@ -306,222 +294,222 @@ std::vector<MetricInfo> build() {
          o.score = score_option(p, "logit");
          o.seed = seed_option(p);
          return {{"infidelity", infidelity(model_of(s, "infidelity"), s.image, s.map, s.cls, o)}};
-       }},
-      Declared{integer_parameter("samples", "64", "perturbations", 1),
-               number_parameter("noise", "0.1", "std of the Gaussian perturbations (input units)", 0),
-               integer_parameter("normalize", "1", "1: the map's scale fitted to the score changes", 0, 1)} +
-           common_parameters("32") + score_parameter("logit"));
+       },
+       .parameters =
+           Declared{integer_parameter("samples", "64", "perturbations", 1),
+                    number_parameter("noise", "0.1",
+                                     "std of the Gaussian perturbations (input units)", 0),
+                    integer_parameter("normalize", "1",
+                                      "1: the map's scale fitted to the score changes", 0, 1)} +
+           common_parameters("32") + score_parameter("logit")});
+}
 
-  // Localisation
-  add({"pointing-game",
-       Group::Localisation,
-       "whether the map's maximum falls on the object (within a tolerance)",
-       "Zhang, Bargal, Lin, Brandt, Shen & Sclaroff, Top-down Neural Attention by Excitation "
-       "Backprop, ECCV 2016 / IJCV 2018",
-       false,
-       true,
-       false,
-       false,
-       {{"pointing_game", true}},
-       [](const Sample& s, const Params& p) -> Values {
+// Localisation: the map against object annotations.
+void add_localisation(std::vector<MetricInfo>& r) {
+  r.push_back(
+      {.name = "pointing-game",
+       .group = Group::Localisation,
+       .summary = "whether the map's maximum falls on the object (within a tolerance)",
+       .citation =
+           "Zhang, Bargal, Lin, Brandt, Shen & Sclaroff, Top-down Neural Attention by Excitation "
+           "Backprop, ECCV 2016 / IJCV 2018",
+       .needs_mask = true,
+       .values = {{"pointing_game", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
          return {{"pointing_game",
                   pointing_game(s.map, mask_of(s, "pointing-game"), p.number("tolerance", 15))
                       ? 1.0
                       : 0.0}};
-       }},
-      {number_parameter("tolerance", "15", "distance in pixels from the mask within which the maximum counts as a hit", 0)});
-  add({"energy-pointing-game",
-       Group::Localisation,
-       "share of the positive map's energy on the object",
-       "Wang, Wang, Du, Yang, Zhang, Ding, Mardziel & Hu, Score-CAM: Score-Weighted Visual "
-       "Explanations for "
-       "Convolutional Neural Networks, CVPR Workshops 2020",
-       false,
-       true,
-       false,
-       false,
-       {{"energy_pointing_game", true}},
-       [](const Sample& s, const Params&) -> Values {
+       },
+       .parameters = {number_parameter(
+           "tolerance", "15",
+           "distance in pixels from the mask within which the maximum counts as a hit", 0)}});
+  r.push_back(
+      {.name = "energy-pointing-game",
+       .group = Group::Localisation,
+       .summary = "share of the positive map's energy on the object",
+       .citation =
+           "Wang, Wang, Du, Yang, Zhang, Ding, Mardziel & Hu, Score-CAM: Score-Weighted Visual "
+           "Explanations for "
+           "Convolutional Neural Networks, CVPR Workshops 2020",
+       .needs_mask = true,
+       .values = {{"energy_pointing_game", true}},
+       .run = [](const Sample& s, const Params&) -> Values {
          return {{"energy_pointing_game",
                   energy_pointing_game(s.map, mask_of(s, "energy-pointing-game"))}};
        }});
-  add({"relevance-mass",
-       Group::Localisation,
-       "share of the positive relevance inside the object mask",
-       "Arras, Osman & Samek, CLEVR-XAI: A benchmark dataset for the ground truth evaluation of "
-       "neural network "
-       "explanations, Information Fusion 2022",
-       false,
-       true,
-       false,
-       false,
-       {{"relevance_mass_accuracy", true}},
-       [](const Sample& s, const Params&) -> Values {
+  r.push_back(
+      {.name = "relevance-mass",
+       .group = Group::Localisation,
+       .summary = "share of the positive relevance inside the object mask",
+       .citation = "Arras, Osman & Samek, CLEVR-XAI: A benchmark dataset for the ground truth "
+                   "evaluation of neural network explanations, Information Fusion 2022",
+       .needs_mask = true,
+       .values = {{"relevance_mass_accuracy", true}},
+       .run = [](const Sample& s, const Params&) -> Values {
          return {{"relevance_mass_accuracy",
                   relevance_mass_accuracy(s.map, mask_of(s, "relevance-mass"))}};
        }});
-  add({"relevance-rank",
-       Group::Localisation,
-       "share of the K most relevant pixels inside the mask (K = mask size)",
-       "Arras, Osman & Samek, CLEVR-XAI: A benchmark dataset for the ground truth evaluation of "
-       "neural network "
-       "explanations, Information Fusion 2022",
-       false,
-       true,
-       false,
-       false,
-       {{"relevance_rank_accuracy", true}},
-       [](const Sample& s, const Params&) -> Values {
+  r.push_back(
+      {.name = "relevance-rank",
+       .group = Group::Localisation,
+       .summary = "share of the K most relevant pixels inside the mask (K = mask size)",
+       .citation = "Arras, Osman & Samek, CLEVR-XAI: A benchmark dataset for the ground truth "
+                   "evaluation of neural network explanations, Information Fusion 2022",
+       .needs_mask = true,
+       .values = {{"relevance_rank_accuracy", true}},
+       .run = [](const Sample& s, const Params&) -> Values {
          return {{"relevance_rank_accuracy",
                   relevance_rank_accuracy(s.map, mask_of(s, "relevance-rank"))}};
        }});
-  add({"iou",
-       Group::Localisation,
-       "intersection over union of the map thresholded at a share of its maximum and the mask",
-       "Zhou, Khosla, Lapedriza, Oliva & Torralba, Learning Deep Features for Discriminative "
-       "Localization, CVPR 2016",
-       false,
-       true,
-       false,
-       false,
-       {{"iou", true}},
-       [](const Sample& s, const Params& p) -> Values {
+  r.push_back(
+      {.name = "iou",
+       .group = Group::Localisation,
+       .summary =
+           "intersection over union of the map thresholded at a share of its maximum and the mask",
+       .citation =
+           "Zhou, Khosla, Lapedriza, Oliva & Torralba, Learning Deep Features for Discriminative "
+           "Localization, CVPR 2016",
+       .needs_mask = true,
+       .values = {{"iou", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
          return {{"iou", iou(s.map, mask_of(s, "iou"), p.number("threshold", 0.5))}};
-       }},
-      {number_parameter("threshold", "0.5", "share of the map's maximum above which a pixel is on", 0, 1)});
+       },
+       .parameters = {number_parameter(
+           "threshold", "0.5", "share of the map's maximum above which a pixel is on", 0, 1)}});
+}
 
-  // Robustness
-  add({"sensitivity",
-       Group::Robustness,
-       "largest and average change of the map under uniform noise of a small radius (relative to "
-       "the map)",
-       "Yeh, Hsieh, Suggala, Inouye & Ravikumar, On the (In)fidelity and Sensitivity of "
-       "Explanations, NeurIPS 2019",
-       false,
-       false,
-       false,
-       true,
-       {{"max_sensitivity", false}, {"avg_sensitivity", false}},
-       [](const Sample& s, const Params& p) -> Values {
+// Robustness: the map under small changes of the input.
+void add_robustness(std::vector<MetricInfo>& r) {
+  r.push_back(
+      {.name = "sensitivity",
+       .group = Group::Robustness,
+       .summary = "largest and average change of the map under uniform noise of a small radius "
+                  "(relative to the map)",
+       .citation =
+           "Yeh, Hsieh, Suggala, Inouye & Ravikumar, On the (In)fidelity and Sensitivity of "
+           "Explanations, NeurIPS 2019",
+       .needs_explainer = true,
+       .values = {{"max_sensitivity", false}, {"avg_sensitivity", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
          const Sensitivity r =
              sensitivity(explainer_of(s, "sensitivity"), s.image, robustness_options(p));
          return {{"max_sensitivity", r.max}, {"avg_sensitivity", r.average}};
-       }},
-      robustness_parameters());
-  add({"local-lipschitz",
-       Group::Robustness,
-       "largest ratio of map change to input change under Gaussian noise",
-       "Alvarez-Melis & Jaakkola, On the Robustness of Interpretability Methods, ICML Workshop "
-       "2018",
-       false,
-       false,
-       false,
-       true,
-       {{"local_lipschitz", false}},
-       [](const Sample& s, const Params& p) -> Values {
+       },
+       .parameters = robustness_parameters()});
+  r.push_back(
+      {.name = "local-lipschitz",
+       .group = Group::Robustness,
+       .summary = "largest ratio of map change to input change under Gaussian noise",
+       .citation =
+           "Alvarez-Melis & Jaakkola, On the Robustness of Interpretability Methods, ICML Workshop "
+           "2018",
+       .needs_explainer = true,
+       .values = {{"local_lipschitz", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
          return {{"local_lipschitz", local_lipschitz(explainer_of(s, "local-lipschitz"), s.image,
                                                      robustness_options(p))}};
-       }},
-      robustness_parameters());
+       },
+       .parameters = robustness_parameters()});
+}
 
-  // Complexity
-  add({"sparseness",
-       Group::Complexity,
-       "Gini index of |map|: 0 uniform, towards 1 for a single pixel",
-       "Chalasani, Chen, Chowdhury, Wu & Jha, Concise Explanations of Neural Networks using "
-       "Adversarial Training, ICML 2020",
-       false,
-       false,
-       false,
-       false,
-       {{"sparseness", true}},
-       [](const Sample& s, const Params&) -> Values {
+// Complexity: how concentrated the map is.
+void add_complexity(std::vector<MetricInfo>& r) {
+  r.push_back(
+      {.name = "sparseness",
+       .group = Group::Complexity,
+       .summary = "Gini index of |map|: 0 uniform, towards 1 for a single pixel",
+       .citation =
+           "Chalasani, Chen, Chowdhury, Wu & Jha, Concise Explanations of Neural Networks using "
+           "Adversarial Training, ICML 2020",
+       .values = {{"sparseness", true}},
+       .run = [](const Sample& s, const Params&) -> Values {
          return {{"sparseness", sparseness(s.map)}};
        }});
-  add({"entropy",
-       Group::Complexity,
-       "entropy of |map| as a distribution (nats): lower is more concise",
-       "Bhatt, Weller & Moura, Evaluating and Aggregating Feature-based Model Explanations, IJCAI "
-       "2020",
-       false,
-       false,
-       false,
-       false,
-       {{"entropy", false}},
-       [](const Sample& s, const Params&) -> Values {
-         return {{"entropy", entropy(s.map)}};
-       }});
+  r.push_back({.name = "entropy",
+               .group = Group::Complexity,
+               .summary = "entropy of |map| as a distribution (nats): lower is more concise",
+               .citation = "Bhatt, Weller & Moura, Evaluating and Aggregating Feature-based Model "
+                           "Explanations, IJCAI 2020",
+               .values = {{"entropy", false}},
+               .run = [](const Sample& s, const Params&) -> Values {
+                 return {{"entropy", entropy(s.map)}};
+               }});
+}
 
-  // Agreement with human attention
+// Agreement with human attention maps.
+void add_agreement(std::vector<MetricInfo>& r) {
   const std::string benchmark =
       "Bylinskii, Judd, Oliva, Torralba & Durand, What do different evaluation metrics tell us "
       "about saliency "
       "models?, TPAMI 2019";
-  add({"cc",
-       Group::Agreement,
-       "Pearson correlation with the human attention map",
-       benchmark,
-       false,
-       false,
-       true,
-       false,
-       {{"cc", true}},
-       [](const Sample& s, const Params&) -> Values {
-         return {{"cc", pearson(s.map, reference_of(s, "cc"))}};
-       }});
-  add({"sim",
-       Group::Agreement,
-       "histogram intersection of the two maps as distributions",
-       benchmark,
-       false,
-       false,
-       true,
-       false,
-       {{"sim", true}},
-       [](const Sample& s, const Params&) -> Values {
-         return {{"sim", similarity(s.map, reference_of(s, "sim"))}};
-       }});
-  add({"kl",
-       Group::Agreement,
-       "KL divergence of the map from the human attention distribution",
-       benchmark,
-       false,
-       false,
-       true,
-       false,
-       {{"kl", false}},
-       [](const Sample& s, const Params&) -> Values {
-         return {{"kl", kl_divergence(s.map, reference_of(s, "kl"))}};
-       }});
-  add({"nss",
-       Group::Agreement,
-       "mean of the standardised map on the fixations (reference >= threshold x max)",
-       "Peters, Iyer, Itti & Koch, Components of bottom-up gaze allocation in natural images, "
-       "Vision Research 2005",
-       false,
-       false,
-       true,
-       false,
-       {{"nss", true}},
-       [](const Sample& s, const Params& p) -> Values {
+  r.push_back({.name = "cc",
+               .group = Group::Agreement,
+               .summary = "Pearson correlation with the human attention map",
+               .citation = benchmark,
+               .needs_reference = true,
+               .values = {{"cc", true}},
+               .run = [](const Sample& s, const Params&) -> Values {
+                 return {{"cc", pearson(s.map, reference_of(s, "cc"))}};
+               }});
+  r.push_back({.name = "sim",
+               .group = Group::Agreement,
+               .summary = "histogram intersection of the two maps as distributions",
+               .citation = benchmark,
+               .needs_reference = true,
+               .values = {{"sim", true}},
+               .run = [](const Sample& s, const Params&) -> Values {
+                 return {{"sim", similarity(s.map, reference_of(s, "sim"))}};
+               }});
+  r.push_back({.name = "kl",
+               .group = Group::Agreement,
+               .summary = "KL divergence of the map from the human attention distribution",
+               .citation = benchmark,
+               .needs_reference = true,
+               .values = {{"kl", false}},
+               .run = [](const Sample& s, const Params&) -> Values {
+                 return {{"kl", kl_divergence(s.map, reference_of(s, "kl"))}};
+               }});
+  r.push_back(
+      {.name = "nss",
+       .group = Group::Agreement,
+       .summary = "mean of the standardised map on the fixations (reference >= threshold x max)",
+       .citation =
+           "Peters, Iyer, Itti & Koch, Components of bottom-up gaze allocation in natural images, "
+           "Vision Research 2005",
+       .needs_reference = true,
+       .values = {{"nss", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
          return {{"nss", nss(s.map, fixations_of(reference_of(s, "nss"),
                                                  p.number("fixation_threshold", 0.5)))}};
-       }},
-      {number_parameter("fixation_threshold", "0.5", "share of the reference map's maximum that marks a fixation", 0, 1)});
-  add({"auc-judd",
-       Group::Agreement,
-       "ROC area of the map as a detector of the fixated pixels",
-       "Judd, Ehinger, Durand & Torralba, Learning to predict where humans look, ICCV 2009",
-       false,
-       false,
-       true,
-       false,
-       {{"auc_judd", true}},
-       [](const Sample& s, const Params& p) -> Values {
+       },
+       .parameters = {number_parameter("fixation_threshold", "0.5",
+                                       "share of the reference map's maximum that marks a fixation",
+                                       0, 1)}});
+  r.push_back(
+      {.name = "auc-judd",
+       .group = Group::Agreement,
+       .summary = "ROC area of the map as a detector of the fixated pixels",
+       .citation =
+           "Judd, Ehinger, Durand & Torralba, Learning to predict where humans look, ICCV 2009",
+       .needs_reference = true,
+       .values = {{"auc_judd", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
          return {{"auc_judd", auc_judd(s.map, fixations_of(reference_of(s, "auc-judd"),
                                                            p.number("fixation_threshold", 0.5)))}};
-       }},
-      {number_parameter("fixation_threshold", "0.5", "share of the reference map's maximum that marks a fixation", 0, 1)});
+       },
+       .parameters = {number_parameter("fixation_threshold", "0.5",
+                                       "share of the reference map's maximum that marks a fixation",
+                                       0, 1)}});
+}
+
+std::vector<MetricInfo> build() {
+  std::vector<MetricInfo> r;
+  add_faithfulness(r);
+  add_localisation(r);
+  add_robustness(r);
+  add_complexity(r);
+  add_agreement(r);
   return r;
 }
 
