@@ -18,7 +18,15 @@ namespace whitebox {
 namespace {
 
 std::shared_ptr<const Graph> with_kernels(Graph graph) {
-  for (auto& node : graph.nodes) node.kernel = ops::build(graph, node);
+  for (auto& node : graph.nodes) {
+    try {
+      node.kernel = ops::build(graph, node);
+    } catch (const c10::Error& e) {
+      // ATen refused a constant input or an attribute while the kernel was built.
+      throw ModelFormatError("node '" + node.name + "' (" + node.op_type +
+                             "): " + e.what_without_backtrace());
+    }
+  }
   return std::make_shared<const Graph>(std::move(graph));
 }
 
@@ -56,6 +64,13 @@ void read_sidecar(Model& model, const std::filesystem::path& onnx_file) {
 Model Model::load(const std::filesystem::path& onnx_file, const LoadOptions& options) {
   if (!at::isFloatingType(options.dtype)) throw ArgumentError("a model's type must be floating point");
   Graph graph = onnx_import::import(onnx_file);
+  // Every method and metric picks one of the classes of the output: a model with none is of no
+  // use, and kernels and methods would run on empty tensors.
+  if (const Value& output = graph.values[graph.outputs.at(0)];
+      !output.shape.empty() && output.shape.back() == 0) {
+    throw ModelFormatError("the model's output '" + output.name + "' has no classes (shape " +
+                           c10::str(at::IntArrayRef(output.shape)) + "): " + onnx_file.string());
+  }
   for (auto& value : graph.values) {
     if (value.is_constant() && value.constant.is_floating_point()) {
       value.constant = value.constant.to(options.dtype);

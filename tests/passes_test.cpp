@@ -107,6 +107,18 @@ TEST(Passes, BatchNormWithASecondReaderStaysANode) {
   EXPECT_NE(std::find(ops.begin(), ops.end(), "BatchNormalization"), ops.end());
 }
 
+// BatchNorm parameters of another length than the conv's channels (a hostile model): no fold,
+// whose arithmetic would have thrown an ATen error, and the node stays for its kernel to judge.
+TEST(Passes, BatchNormOfOtherChannelsStaysANode) {
+  for (const int64_t length : {3, 5}) {
+    Graph g = residual_graph();
+    g.values[g.nodes[1].inputs[4]].constant = at::ones({length}, at::kDouble);
+    passes::canonicalize(g);
+    const auto ops = op_types(g);
+    EXPECT_NE(std::find(ops.begin(), ops.end(), "BatchNormalization"), ops.end());
+  }
+}
+
 TEST(Passes, PruneDropsUnusedWeights) {
   Graph g = residual_graph();
   passes::canonicalize(g);

@@ -2,8 +2,10 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
-#include <regex>
+#include <string_view>
 
 #include "whitebox/error.hpp"
 
@@ -48,28 +50,86 @@ void write_npy(const std::filesystem::path& file, const at::Tensor& tensor) {
   if (!out) throw FileError("cannot write " + file.string());
 }
 
+namespace {
+
+// The header is a Python dict literal, read here by hand: std::regex recurses per character and
+// a long hostile header overflows the stack. The text after "'key':", spaces skipped.
+std::string_view field(std::string_view header, std::string_view key,
+                       const std::filesystem::path& file) {
+  const std::string quoted = "'" + std::string(key) + "'";
+  size_t at = header.find(quoted);
+  if (at != std::string_view::npos) at = header.find_first_not_of(' ', at + quoted.size());
+  if (at == std::string_view::npos || header[at] != ':') {
+    throw InputError("malformed .npy header (no '" + std::string(key) + "'): " + file.string());
+  }
+  at = header.find_first_not_of(' ', at + 1);
+  return at == std::string_view::npos ? std::string_view() : header.substr(at);
+}
+
+// "(2, 3)", "(4,)" or "()" at the start of `text`.
+std::vector<int64_t> shape_tuple(std::string_view text, const std::filesystem::path& file) {
+  auto malformed = [&] { return InputError("malformed .npy shape: " + file.string()); };
+  if (text.empty() || text[0] != '(') throw malformed();
+  std::vector<int64_t> shape;
+  size_t at = 1;
+  while (true) {
+    while (at < text.size() && text[at] == ' ') ++at;
+    if (at < text.size() && text[at] == ')') return shape;
+    int64_t dim = 0;
+    const size_t start = at;
+    // 18 digits at most: every dimension then fits, and the size check follows the loop.
+    for (;
+         at < text.size() && std::isdigit(static_cast<unsigned char>(text[at])) && at - start < 18;
+         ++at) {
+      dim = dim * 10 + (text[at] - '0');
+    }
+    if (at == start) throw malformed();
+    shape.push_back(dim);
+    while (at < text.size() && text[at] == ' ') ++at;
+    if (at < text.size() && text[at] == ',') {
+      ++at;
+    } else if (at >= text.size() || text[at] != ')') {
+      throw malformed();
+    }
+  }
+}
+
+}  // namespace
+
 at::Tensor read_npy(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
   if (!in) throw FileError("cannot read " + file.string());
-  char magic[10];
-  if (!in.read(magic, 10) || std::string(magic, 6) != "\x93NUMPY") {
+  const auto file_size = static_cast<uint64_t>(std::max<std::streamoff>(in.tellg(), 0));
+  in.seekg(0);
+  auto truncated = [&] { return InputError("truncated .npy file: " + file.string()); };
+  char magic[8];
+  if (!in.read(magic, 8) || std::string(magic, 6) != "\x93NUMPY") {
     throw InputError("not a .npy file: " + file.string());
   }
-  size_t length = static_cast<unsigned char>(magic[8]) | (static_cast<unsigned char>(magic[9]) << 8);
-  if (magic[6] != 1) {  // versions 2 and 3 have a 4-byte header length
-    char more[2];
-    in.read(more, 2);
-    length |= (static_cast<size_t>(static_cast<unsigned char>(more[0])) << 16) |
-              (static_cast<size_t>(static_cast<unsigned char>(more[1])) << 24);
+  // Versions 2 and 3 have a 4-byte header length, version 1 a 2-byte one (little-endian).
+  const int version = static_cast<unsigned char>(magic[6]);
+  if (version < 1 || version > 3) {
+    throw InputError(".npy format version " + std::to_string(version) +
+                     " is not supported: " + file.string());
   }
+  const int width = version == 1 ? 2 : 4;
+  unsigned char length_bytes[4] = {};
+  if (!in.read(reinterpret_cast<char*>(length_bytes), width)) throw truncated();
+  uint64_t length = 0;
+  for (int i = width - 1; i >= 0; --i) length = (length << 8) | length_bytes[i];
+  const uint64_t data_start = 8 + width + length;
+  if (data_start > file_size) throw truncated();
   std::string header(length, '\0');
-  in.read(header.data(), static_cast<std::streamsize>(length));
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']+)'"))) {
-    throw InputError("malformed .npy header: " + file.string());
+  if (!in.read(header.data(), static_cast<std::streamsize>(length))) throw truncated();
+
+  const std::string_view descr_text = field(header, "descr", file);
+  const size_t close =
+      descr_text.empty() ? std::string_view::npos : descr_text.find(descr_text[0], 1);
+  if (close == std::string_view::npos || (descr_text[0] != '\'' && descr_text[0] != '"')) {
+    throw InputError("malformed .npy header (descr): " + file.string());
   }
-  const std::string descr = m[1];
-  if (header.find("'fortran_order': True") != std::string::npos) {
+  const std::string descr(descr_text.substr(1, close - 1));
+  if (field(header, "fortran_order", file).substr(0, 4) == "True") {
     throw InputError("Fortran-order .npy files are not supported: " + file.string());
   }
   const Dtype* dtype = nullptr;
@@ -77,18 +137,28 @@ at::Tensor read_npy(const std::filesystem::path& file) {
     if (descr == d.descr) dtype = &d;
   }
   if (!dtype) throw InputError("unsupported .npy dtype '" + descr + "': " + file.string());
-  std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)"));
-  std::vector<int64_t> shape;
-  const std::string dims = m[1];
-  const std::regex number("\\d+");
-  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it) {
-    shape.push_back(std::stoll(it->str()));
+  const std::vector<int64_t> shape = shape_tuple(field(header, "shape", file), file);
+
+  // The data must be in the file, checked before anything is allocated for it; and the shape must
+  // be one that a tensor can have, zero dimensions aside (its strides multiply the others out).
+  uint64_t extent = at::elementSize(dtype->type);
+  bool empty = false;
+  for (int64_t d : shape) {
+    empty = empty || d == 0;
+    if (d > 0 && (__builtin_mul_overflow(extent, static_cast<uint64_t>(d), &extent) ||
+                  extent > (uint64_t{1} << 62))) {
+      throw InputError("the .npy shape " + c10::str(shape) +
+                       " is one that no array can have: " + file.string());
+    }
   }
-  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype->type));
+  if (!empty && extent > file_size - data_start) throw truncated();
+  // Booleans are read as bytes: any byte but 0 or 1 would not be a valid bool.
+  const bool boolean = dtype->type == at::kBool;
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(boolean ? at::kByte : dtype->type));
   if (!in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()))) {
-    throw InputError("truncated .npy file: " + file.string());
+    throw truncated();
   }
-  return t;
+  return boolean ? t.ne(0) : t;
 }
 
 }  // namespace whitebox

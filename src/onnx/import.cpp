@@ -3,9 +3,13 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
 #include <fstream>
+#include <limits>
+#include <map>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "ops/kernel.hpp"
 #include "whitebox/error.hpp"
@@ -57,22 +61,28 @@ at::Tensor to_tensor(const onnx::TensorProto& proto) {
   const at::ScalarType type = scalar_type(proto.data_type(), proto.name());
   std::vector<int64_t> dims(proto.dims().begin(), proto.dims().end());
   // The element count, checked before anything is multiplied out of range: a hostile file may
-  // declare any dims (at most 2^56 elements, so that the byte count fits as well).
-  int64_t count = 1;
+  // declare any dims (at most 2^56 elements, so that the byte count fits as well). The bound holds
+  // for the dims other than zero too, as the strides of an empty tensor multiply them out.
+  int64_t extent = 1;
+  bool empty = false;
   for (int64_t d : dims) {
-    if (d < 0 || (d > 0 && count > (int64_t{1} << 56) / d)) {
+    if (d < 0 || (d > 0 && extent > (int64_t{1} << 56) / d)) {
       throw ModelFormatError("tensor '" + proto.name() + "' declares the shape " + c10::str(dims) +
                              ", which no tensor can have");
     }
-    count *= d;
+    empty = empty || d == 0;
+    extent *= std::max<int64_t>(d, 1);
   }
+  const int64_t count = empty ? 0 : extent;
   at::Tensor t;
   if (proto.has_raw_data()) {
     const std::string& raw = proto.raw_data();
     const auto bytes = static_cast<size_t>(count) * at::elementSize(type);
     if (raw.size() != bytes) wrong_size(proto, raw.size(), static_cast<int64_t>(bytes), "bytes");
     t = at::empty(dims, at::TensorOptions().dtype(type));
-    std::memcpy(t.data_ptr(), raw.data(), bytes);  // ONNX raw data is little-endian, like x86/ARM
+    // ONNX raw data is little-endian, like x86/ARM. An empty tensor has no storage (a null
+    // pointer, which memcpy must not get even for 0 bytes).
+    if (bytes > 0) std::memcpy(t.data_ptr(), raw.data(), bytes);
     return t;
   }
   using T = onnx::TensorProto;
@@ -134,6 +144,153 @@ onnx::ModelProto parse(const std::filesystem::path& file) {
   return model;
 }
 
+// "1 to 3 inputs", "at least 1 input", "1 output".
+std::string counted(int low, int high, const std::string& what) {
+  if (high == std::numeric_limits<int>::max()) {
+    return "at least " + std::to_string(low) + " " + what + (low == 1 ? "" : "s");
+  }
+  const std::string range =
+      low == high ? std::to_string(low) : std::to_string(low) + " to " + std::to_string(high);
+  return range + " " + what + (high == 1 ? "" : "s");
+}
+
+// Kernel factories read the inputs that their operator requires without looking for them: a node
+// with fewer inputs or outputs than its ONNX schema allows (an Abs with none), or that omits one
+// its schema requires, is refused here. So is an operator that the model's opset does not define
+// (any operator at opset 0): without a schema, nothing says what it needs.
+void check_arity(const onnx::NodeProto& node, const std::string& name, int64_t opset) {
+  const int version =
+      static_cast<int>(std::clamp<int64_t>(opset, 0, std::numeric_limits<int>::max()));
+  const auto* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), version);
+  if (!schema) {
+    throw UnsupportedOperator(node.op_type(), name, opset, "ONNX does not define it at this opset");
+  }
+  const std::string node_is = "node '" + name + "' (" + node.op_type() + ") ";
+  if (node.input_size() < schema->min_input() || node.input_size() > schema->max_input()) {
+    throw ModelFormatError(node_is + "has " + std::to_string(node.input_size()) +
+                           " inputs where it takes " +
+                           counted(schema->min_input(), schema->max_input(), "input"));
+  }
+  if (node.output_size() < schema->min_output() || node.output_size() > schema->max_output()) {
+    throw ModelFormatError(node_is + "has " + std::to_string(node.output_size()) +
+                           " outputs where it gives " +
+                           counted(schema->min_output(), schema->max_output(), "output"));
+  }
+  if (node.op_type() != "Constant" && (node.input_size() == 0 || node.input(0).empty())) {
+    throw ModelFormatError(node_is + "has no first input");
+  }
+  // An input that the schema requires may not be omitted (an empty name), as ONNX's checker
+  // says: a Conv without its weight reached ATen's convolution with an undefined tensor.
+  const auto& formal = schema->inputs();
+  for (int i = 0; i < node.input_size() && !formal.empty(); ++i) {
+    const auto& parameter = formal[std::min<size_t>(i, formal.size() - 1)];
+    if (node.input(i).empty() && parameter.GetOption() == onnx::OpSchema::Single) {
+      throw ModelFormatError(node_is + "omits its input " + std::to_string(i) + " ('" +
+                             parameter.GetName() + "'), which it requires");
+    }
+  }
+  if (node.output_size() == 0 || node.output(0).empty()) {
+    throw ModelFormatError(node_is + "has no first output");
+  }
+}
+
+// A Constant node's attribute `name` if it has it, as a T.
+template <typename T>
+const T* constant_attribute(const Node& node, const char* name) {
+  auto it = node.attributes.find(name);
+  if (it == node.attributes.end()) return nullptr;
+  if (auto value = std::get_if<T>(&it->second)) return value;
+  throw ModelFormatError("node '" + node.name + "' (Constant): attribute '" + name +
+                         "' has the wrong type");
+}
+
+// The value of a Constant node, from whichever of its attributes holds it.
+at::Tensor constant_value(const Node& node, int64_t opset) {
+  if (auto t = constant_attribute<at::Tensor>(node, "value")) return *t;
+  if (auto f = constant_attribute<double>(node, "value_float")) {
+    return at::scalar_tensor(*f, at::kFloat);
+  }
+  if (auto i = constant_attribute<int64_t>(node, "value_int")) {
+    return at::scalar_tensor(*i, at::kLong);
+  }
+  if (auto f = constant_attribute<std::vector<double>>(node, "value_floats")) {
+    return at::tensor(*f, at::kDouble).to(at::kFloat);
+  }
+  if (auto i = constant_attribute<std::vector<int64_t>>(node, "value_ints")) {
+    return at::tensor(*i, at::kLong);
+  }
+  throw UnsupportedOperator("Constant", node.name, opset, "unsupported value attribute");
+}
+
+// A node's name, or its operator and index where it has none.
+std::string node_name(const onnx::NodeProto& node, int index) {
+  return node.name().empty() ? node.op_type() + "_" + std::to_string(index) : node.name();
+}
+
+// Each value is defined once (by an initializer, the graph's input or one node) before any node
+// reads it, and the graph's outputs are among them.
+void check_dataflow(const onnx::GraphProto& graph) {
+  std::unordered_set<std::string> defined;
+  for (const auto& init : graph.initializer()) defined.insert(init.name());
+  for (const auto& input : graph.input()) defined.insert(input.name());
+  for (int n = 0; n < graph.node_size(); ++n) {
+    const auto& node = graph.node(n);
+    for (const auto& in : node.input()) {
+      if (!in.empty() && !defined.count(in)) {
+        throw ModelFormatError("node '" + node_name(node, n) + "' reads '" + in +
+                               "', which nothing produces (the graph is not in topological order "
+                               "or is incomplete)");
+      }
+    }
+    for (const auto& out : node.output()) {
+      if (!out.empty() && !defined.insert(out).second) {
+        throw ModelFormatError("node '" + node_name(node, n) + "' writes '" + out +
+                               "', which is already defined (each value has one producer)");
+      }
+    }
+  }
+  if (graph.output_size() == 0) throw ModelFormatError("the model has no output");
+  for (const auto& output : graph.output()) {
+    if (!defined.count(output.name())) {
+      throw ModelFormatError("graph output '" + output.name() + "' is never produced");
+    }
+  }
+}
+
+// ONNX 1.12's shape inference of Conv and ConvTranspose takes the number of spatial dimensions
+// from the weight when the node has no kernel_shape, and reads the input's dimensions that far
+// without checking that the input has them (a hostile model crashed it there; later ONNX versions
+// check). Such nodes get their kernel_shape from their constant weight here, and ONNX checks an
+// attribute against the input. False where a weight is computed, its rank unknown before
+// inference: the model then goes without inferred shapes.
+bool give_convolutions_kernel_shapes(onnx::GraphProto& graph) {
+  std::unordered_map<std::string, const onnx::TensorProto*> constants;
+  for (const auto& t : graph.initializer()) constants[t.name()] = &t;
+  for (const auto& node : graph.node()) {
+    for (const auto& a : node.attribute()) {
+      if (node.op_type() == "Constant" && a.name() == "value" && node.output_size() > 0) {
+        constants[node.output(0)] = &a.t();
+      }
+    }
+  }
+  for (auto& node : *graph.mutable_node()) {
+    if (node.op_type() != "Conv" && node.op_type() != "ConvTranspose") continue;
+    const auto& attributes = node.attribute();
+    if (std::any_of(attributes.begin(), attributes.end(),
+                    [](const auto& a) { return a.name() == "kernel_shape"; })) {
+      continue;
+    }
+    const auto weight = node.input_size() > 1 ? constants.find(node.input(1)) : constants.end();
+    if (weight == constants.end()) return false;
+    auto* kernel_shape = node.add_attribute();
+    kernel_shape->set_name("kernel_shape");
+    kernel_shape->set_type(onnx::AttributeProto::INTS);
+    const auto& dims = weight->second->dims();
+    for (int d = 2; d < dims.size(); ++d) kernel_shape->add_ints(dims[d]);
+  }
+  return true;
+}
+
 // A symbolic batch dimension becomes 1 so that shape inference yields static shapes.
 void fix_symbolic_batch(onnx::GraphProto& graph) {
   for (auto& input : *graph.mutable_input()) {
@@ -158,21 +315,34 @@ Graph import(const std::filesystem::path& file) {
   graph.opset = default_opset(model);
   onnx::GraphProto& g = *model.mutable_graph();
   fix_symbolic_batch(g);
-  try {
-    onnx::ShapeInferenceOptions options{false, 0, true};
-    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
-  } catch (const std::exception&) {
-    // Shapes are an optimisation (folding Shape subgraphs); kernels also work without them.
-  }
 
-  // Every operator must be known before anything else is read: name the first one that is not.
+  // Everything ONNX's shape inference reads is checked first, as it trusts its input: the
+  // operators (all known to whitebox, the first unknown one named), their inputs and outputs,
+  // the order of the graph and the tensors.
   for (int n = 0; n < g.node_size(); ++n) {
     const auto& node = g.node(n);
-    const std::string name = node.name().empty() ? node.op_type() + "_" + std::to_string(n) : node.name();
     const bool standard = node.domain().empty() || node.domain() == "ai.onnx";
     if (!standard || (node.op_type() != "Constant" && !ops::is_supported(node.op_type()))) {
-      throw UnsupportedOperator((standard ? "" : node.domain() + ".") + node.op_type(), name,
-                                graph.opset);
+      throw UnsupportedOperator((standard ? "" : node.domain() + ".") + node.op_type(),
+                                node_name(node, n), graph.opset);
+    }
+    check_arity(node, node_name(node, n), graph.opset);
+  }
+  check_dataflow(g);
+  std::vector<at::Tensor> initializers;
+  for (const auto& init : g.initializer()) initializers.push_back(to_tensor(init));
+  std::vector<std::map<std::string, Attribute>> attributes(g.node_size());
+  for (int n = 0; n < g.node_size(); ++n) {
+    for (const auto& a : g.node(n).attribute()) {
+      attributes[n][a.name()] = to_attribute(a, node_name(g.node(n), n));
+    }
+  }
+  if (give_convolutions_kernel_shapes(g)) {
+    try {
+      onnx::ShapeInferenceOptions options{false, 0, true};
+      onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), options);
+    } catch (const std::exception&) {
+      // Shapes are an optimisation (folding Shape subgraphs); kernels also work without them.
     }
   }
 
@@ -183,7 +353,9 @@ Graph import(const std::filesystem::path& file) {
     graph.values.push_back(Value{name, {}, {}, -1});
     return ids[name] = static_cast<ValueId>(graph.values.size() - 1);
   };
-  for (const auto& init : g.initializer()) graph.values[value(init.name())].constant = to_tensor(init);
+  for (int i = 0; i < g.initializer_size(); ++i) {
+    graph.values[value(g.initializer(i).name())].constant = std::move(initializers[i]);
+  }
   for (const auto& input : g.input()) {
     ValueId v = value(input.name());
     graph.values[v].shape = static_shape(input.type());
@@ -202,50 +374,18 @@ Graph import(const std::filesystem::path& file) {
   for (int n = 0; n < g.node_size(); ++n) {
     const auto& proto = g.node(n);
     Node node;
-    node.name = proto.name().empty() ? proto.op_type() + "_" + std::to_string(n) : proto.name();
+    node.name = node_name(proto, n);
     node.op_type = proto.op_type();
-    for (const auto& a : proto.attribute()) node.attributes[a.name()] = to_attribute(a, node.name);
-    for (const auto& in : proto.input()) {
-      if (in.empty()) {
-        node.inputs.push_back(kNoValue);
-      } else if (!ids.count(in)) {
-        throw ModelFormatError("node '" + node.name + "' reads '" + in +
-                               "', which nothing produces (the graph is not in topological order "
-                               "or is incomplete)");
-      } else {
-        node.inputs.push_back(ids.at(in));
-      }
-    }
+    node.attributes = std::move(attributes[n]);
+    for (const auto& in : proto.input()) node.inputs.push_back(in.empty() ? kNoValue : ids.at(in));
     for (const auto& out : proto.output()) node.outputs.push_back(out.empty() ? kNoValue : value(out));
     if (node.op_type == "Constant") {
-      const ValueId out = node.outputs.at(0);
-      auto& c = graph.values[out].constant;
-      if (node.attributes.count("value")) {
-        c = std::get<at::Tensor>(node.attributes.at("value"));
-      } else if (auto it = node.attributes.find("value_float"); it != node.attributes.end()) {
-        c = at::scalar_tensor(std::get<double>(it->second), at::kFloat);
-      } else if (auto it = node.attributes.find("value_int"); it != node.attributes.end()) {
-        c = at::scalar_tensor(std::get<int64_t>(it->second), at::kLong);
-      } else if (auto it = node.attributes.find("value_floats"); it != node.attributes.end()) {
-        const auto& f = std::get<std::vector<double>>(it->second);
-        c = at::tensor(f, at::kDouble).to(at::kFloat);
-      } else if (auto it = node.attributes.find("value_ints"); it != node.attributes.end()) {
-        c = at::tensor(std::get<std::vector<int64_t>>(it->second), at::kLong);
-      } else {
-        throw UnsupportedOperator("Constant", node.name, graph.opset, "unsupported value attribute");
-      }
+      graph.values[node.outputs[0]].constant = constant_value(node, graph.opset);
       continue;
     }
-    // Drop trailing omitted outputs (such as Dropout's mask) that nobody reads.
     graph.nodes.push_back(std::move(node));
   }
-  for (const auto& output : g.output()) {
-    if (!ids.count(output.name())) {
-      throw ModelFormatError("graph output '" + output.name() + "' is never produced");
-    }
-    graph.outputs.push_back(ids.at(output.name()));
-  }
-  if (graph.outputs.empty()) throw ModelFormatError("the model has no output");
+  for (const auto& output : g.output()) graph.outputs.push_back(ids.at(output.name()));
   graph.index_producers();
   return graph;
 }

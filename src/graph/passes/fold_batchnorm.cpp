@@ -31,15 +31,24 @@ bool fold(Graph& graph, Node& layer, const Node& bn) {
   const bool has_bias = layer.inputs.size() > 2 && layer.inputs[2] != kNoValue;
   if (has_bias && !constant(graph, layer, 2)) return false;
 
-  auto param = [&](size_t i) { return graph.values[bn.inputs[i]].constant.to(at::kDouble); };
+  auto param = [&](size_t i) {
+    return graph.values[bn.inputs[i]].constant.to(at::kDouble).reshape({-1});
+  };
   const at::Tensor weight = graph.values[layer.inputs[1]].constant;
+  if (weight.dim() < 2) return false;
+  // One scale, offset, mean, variance (and bias) per output channel, or the node stays as it is
+  // and its kernel judges it.
   const int64_t channels = weight.size(0);
-  if (param(1).numel() != channels) return false;
+  for (size_t i = 1; i < 5; ++i) {
+    if (graph.values[bn.inputs[i]].constant.numel() != channels) return false;
+  }
+  if (has_bias && graph.values[layer.inputs[2]].constant.numel() != channels) return false;
   const at::Tensor scale = param(1) / at::sqrt(param(4) + attribute(bn, "epsilon", 1e-5));
   std::vector<int64_t> broadcast(weight.dim(), 1);
   broadcast[0] = channels;
   const at::Tensor bias =
-      has_bias ? graph.values[layer.inputs[2]].constant.to(at::kDouble) : at::zeros({channels}, at::kDouble);
+      has_bias ? graph.values[layer.inputs[2]].constant.to(at::kDouble).reshape({-1})
+               : at::zeros({channels}, at::kDouble);
   const at::Tensor new_weight = (weight.to(at::kDouble) * scale.reshape(broadcast)).to(weight.scalar_type());
   const at::Tensor new_bias = ((bias - param(3)) * scale + param(2)).to(weight.scalar_type());
 

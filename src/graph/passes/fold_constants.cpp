@@ -2,6 +2,7 @@
 
 #include "graph/canonicalize.hpp"
 #include "ops/kernel.hpp"
+#include "whitebox/error.hpp"
 
 namespace whitebox::passes {
 
@@ -28,7 +29,15 @@ void fold_constants(Graph& graph) {
       kept.push_back(std::move(node));
       continue;
     }
-    auto outputs = ops::build(graph, node)->forward(inputs);
+    ops::Tensors outputs;
+    try {
+      outputs = ops::build(graph, node)->forward(inputs);
+    } catch (const c10::Error& e) {
+      // Constants that do not fit together (a Gemm of mismatched weights): the model is broken.
+      throw ModelFormatError("node '" + node.name + "' (" + node.op_type +
+                             ") cannot be computed from its constant inputs: " +
+                             e.what_without_backtrace());
+    }
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       if (node.outputs[o] == kNoValue) continue;
       auto& value = graph.values[node.outputs[o]];
