@@ -163,7 +163,7 @@ py::dict method_dict(const MethodInfo& m) {
   py::list params;
   for (const auto& h : m.hyperparameters) {
     params.append(py::dict(py::arg("name") = h.name, py::arg("default") = h.fallback,
-                           py::arg("meaning") = h.meaning));
+                           py::arg("takes") = h.describe(), py::arg("meaning") = h.meaning));
   }
   return py::dict(py::arg("name") = m.name, py::arg("aliases") = m.aliases,
                   py::arg("family") = to_string(m.family), py::arg("summary") = m.summary,
@@ -171,7 +171,8 @@ py::dict method_dict(const MethodInfo& m) {
                   py::arg("needs_gradient") = m.needs_gradient,
                   py::arg("needs_reference") = m.needs_reference,
                   py::arg("resolution") = to_string(m.resolution), py::arg("cost") = m.cost,
-                  py::arg("hyperparameters") = params, py::arg("citation") = m.citation);
+                  py::arg("hyperparameters") = params, py::arg("citation") = m.citation,
+                  py::arg("mathematics") = std::string(mathematics(m.name)));
 }
 
 py::dict metric_dict(const metrics::MetricInfo& m) {

@@ -298,7 +298,7 @@ TEST(Cli, MethodsDocHasEveryFormula) {
     ASSERT_NE(start, std::string::npos) << method.name;
     const std::string section = r.out.substr(start, r.out.find("\n### ", start + 1) - start);
     EXPECT_EQ(section.find("No formula written yet"), std::string::npos)
-        << method.name << " has no mathematics in apps/whitebox/methods_math.inc";
+        << method.name << " has no mathematics in src/methods/mathematics.inc";
     EXPECT_NE(section.find("```math"), std::string::npos) << method.name;
     EXPECT_NE(section.find(method.citation), std::string::npos) << method.name;
     for (const auto& h : method.hyperparameters) {

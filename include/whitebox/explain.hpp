@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "whitebox/model.hpp"
@@ -145,6 +146,11 @@ struct MethodInfo {
   std::function<Explanation(const Context&)> run;
   Scheduling scheduling;
 };
+
+// A method's mathematics as markdown (notation: docs/methods.md), by registry name; what a
+// family's methods share under "family:NAME" and notes for the documentation under "notes:NAME"
+// (NAME as to_string(Family)). Empty when there is none.
+std::string_view mathematics(std::string_view key);
 
 // The registry, in taxonomy order.
 const std::vector<MethodInfo>& methods();

@@ -39,6 +39,7 @@ def test_every_registered_method_runs_and_is_finite(small, photo):
     small.fit_patterns(np.concatenate([x, x[:, :, ::-1, :].copy()]))
     for info in whitebox.methods():
         name = info["name"]
+        assert "math" in info["mathematics"], name  # every entry has a formula block
         e = small.explain(x, name, **QUICK.get(name, {}))[name]
         assert e.method == name
         assert e.map.shape == (1, 128, 128), name
