@@ -2,7 +2,6 @@
 // files outside the model, images that declare more pixels than any photo has, and two runs of
 // `whitebox evaluate` writing into one folder at once.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <array>
@@ -77,12 +76,14 @@ std::string big_endian(uint32_t v) {
 
 // A PNG chunk with its length and CRC.
 std::string chunk(const std::string& type, const std::string& data) {
-  return big_endian(static_cast<uint32_t>(data.size())) + type + data + big_endian(crc32(type + data));
+  return big_endian(static_cast<uint32_t>(data.size())) + type + data +
+         big_endian(crc32(type + data));
 }
 
 // A well-formed PNG header declaring width x height 8-bit RGB pixels, and no pixel data.
 std::string png_declaring(uint32_t width, uint32_t height) {
-  const std::string header = big_endian(width) + big_endian(height) + std::string("\x08\x02\x00\x00\x00", 5);
+  const std::string header =
+      big_endian(width) + big_endian(height) + std::string("\x08\x02\x00\x00\x00", 5);
   return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", header) + chunk("IEND", "");
 }
 
@@ -90,14 +91,16 @@ std::string png_declaring(uint32_t width, uint32_t height) {
 // size is allocated; so is one whose pixel data is missing.
 TEST(BadInput, ImagesDeclaringBillionsOfPixelsAreRefused) {
   TempDir dir;
-  for (const auto& [width, height] : std::vector<std::array<uint32_t, 2>>{{100000, 100000}, {64, 64}}) {
+  for (const auto& [width, height] :
+       std::vector<std::array<uint32_t, 2>>{{100000, 100000}, {64, 64}}) {
     const fs::path file = dir / ("declared_" + std::to_string(width) + ".png");
     std::ofstream(file, std::ios::binary) << png_declaring(width, height);
     try {
       read_image(file);
       ADD_FAILURE() << "no error for " << width << " x " << height;
     } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(file.filename().string()), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(file.filename().string()), std::string::npos)
+          << e.what();
     }
   }
 }
@@ -111,10 +114,21 @@ TEST(CliBadInput, TwoRunsIntoOneFolderLeaveCompleteFiles) {
   for (const char* name : {"cat.bmp", "hot_dog.jpg"}) {
     fs::copy_file(bundled(std::string("images/") + name), dir / "images" / name);
   }
-  const std::vector<std::string> args = {
-      "--threads", "1", "--model", bundled("mobilenet_v1_0.25_128.onnx").string(), "evaluate",
-      "--images", (dir / "images").string(), "--method", "saliency", "--metric", "deletion",
-      "--metric-param", "steps=8", "--out", (dir / "out").string()};
+  const std::vector<std::string> args = {"--threads",
+                                         "1",
+                                         "--model",
+                                         bundled("mobilenet_v1_0.25_128.onnx").string(),
+                                         "evaluate",
+                                         "--images",
+                                         (dir / "images").string(),
+                                         "--method",
+                                         "saliency",
+                                         "--metric",
+                                         "deletion",
+                                         "--metric-param",
+                                         "steps=8",
+                                         "--out",
+                                         (dir / "out").string()};
   std::array<ProcessResult, 2> runs;
   std::thread other([&] { runs[1] = run_process(WHITEBOX_CLI, args); });
   runs[0] = run_process(WHITEBOX_CLI, args);

@@ -54,8 +54,8 @@ class CliEvaluate : public ::testing::Test {
   // The quick arguments: one method, few deletion steps when a curve is computed (the default
   // metrics or deletion named: a metric refuses options it does not take).
   std::vector<std::string> args(std::vector<std::string> extra) const {
-    std::vector<std::string> all{"--images", images().string(), "--method", "saliency", "--out",
-                                 out().string()};
+    std::vector<std::string> all{"--images", images().string(), "--method",
+                                 "saliency", "--out",           out().string()};
     const auto metric = std::find(extra.begin(), extra.end(), "--metric");
     if (metric == extra.end() || metric[1].find("deletion") != std::string::npos) {
       all.insert(all.end(), {"--metric-param", "steps=8"});

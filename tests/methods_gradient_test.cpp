@@ -119,7 +119,8 @@ TEST(MethodsGradientProperties, ParametersAreCheckedAgainstTheMethods) {
   // explain() checks too, and reports the logits of the trace its methods shared.
   const Model model = conv_dense_model({1, 3, 4, 4}, true);
   const at::Tensor x = at::randn({1, 3, 4, 4}, at::kDouble);
-  EXPECT_THROW(explain(model, x, {"saliency"}, Target::top(), Params().set("stpes", "3")), ArgumentError);
+  EXPECT_THROW(explain(model, x, {"saliency"}, Target::top(), Params().set("stpes", "3")),
+               ArgumentError);
   const Explanation e = explain(model, x, {"saliency"}, Target::top(2)).at("saliency");
   EXPECT_TRUE(at::equal(e.logits, model.logits(x)));
   EXPECT_EQ(e.classes, Target::top(2).resolve(model, model.logits(x)));
@@ -142,14 +143,17 @@ TEST(MethodsGradientProperties, ValuesAreCheckedAgainstTheDeclarations) {
             "parameter steps='2.5': takes an integer >= 1 (integrated-gradients)");
   EXPECT_EQ(message({"saliency"}, Params().set("reduce", "mean")),
             "parameter reduce='mean': takes one of max, l2, sum (saliency)");
-  EXPECT_EQ(message({"rise"}, Params().set("p", "2")), "parameter p='2': takes a number in [0, 1] (rise)");
+  EXPECT_EQ(message({"rise"}, Params().set("p", "2")),
+            "parameter p='2': takes a number in [0, 1] (rise)");
   EXPECT_EQ(message({"lrp"}, Params().set("convention", "captum")),
             "parameter convention='captum': takes one of whitebox, zennit (lrp)");
   EXPECT_EQ(message({"smoothgrad"}, Params().set("base", "ig").set("base.batch", "0")),
             "parameter base.batch='0': takes an integer >= 1 (smoothgrad)");
-  EXPECT_EQ(message({"smoothgrad"}, Params().set("base", "ig").set("base.batch", "8").set("batch", "2")),
-            "no error");
-  EXPECT_NE(message({"smoothgrad"}, Params().set("base", "ig").set("base.stpes", "8")).find("did you mean"),
+  EXPECT_EQ(
+      message({"smoothgrad"}, Params().set("base", "ig").set("base.batch", "8").set("batch", "2")),
+      "no error");
+  EXPECT_NE(message({"smoothgrad"}, Params().set("base", "ig").set("base.stpes", "8"))
+                .find("did you mean"),
             std::string::npos);
   // A text parameter takes anything; a layer is checked when the model is known.
   EXPECT_EQ(message({"gradcam"}, Params().set("layer", "0")), "no error");
@@ -162,7 +166,8 @@ TEST(MethodsGradientProperties, ValuesAreCheckedAgainstTheDeclarations) {
       }
     }
   }
-  std::vector<std::string> names = parameter_names(find_method("smoothgrad"), Params().set("base", "ig"));
+  std::vector<std::string> names =
+      parameter_names(find_method("smoothgrad"), Params().set("base", "ig"));
   for (const char* name : {"base", "base.batch", "base.steps", "batch", "steps", "noise"}) {
     EXPECT_EQ(std::count(names.begin(), names.end(), name), 1) << name;
   }
@@ -179,8 +184,9 @@ TEST(MethodsGradientProperties, WrappersTakeTheirFactsAndStatsFromTheBase) {
 
   const Model model = pixel_model();
   const at::Tensor x = at::randn({2, 2, 5, 6});
-  const Explanation e = run("smoothgrad", model, x, {3, 50},
-                            Params().set("base", "ig").set("samples", "3").set("steps", "4").set("baseline", "zero"));
+  const Explanation e =
+      run("smoothgrad", model, x, {3, 50},
+          Params().set("base", "ig").set("samples", "3").set("steps", "4").set("baseline", "zero"));
   EXPECT_EQ(e.stats.count("completeness_gap"), 1u);
   EXPECT_EQ(e.stats.at("samples"), 3.0);
 }
@@ -281,7 +287,8 @@ TEST(MethodsGradientProperties, NoiseWrappers) {
 TEST(MethodsGradientProperties, WrapperAndBaseKeepTheirOwnSeeds) {
   const Model model = pixel_model();
   const at::Tensor x = at::randn({1, 2, 5, 6});
-  const Params rise = Params().set("base", "rise").set("masks", "8").set("cells", "2").set("samples", "2");
+  const Params rise =
+      Params().set("base", "rise").set("masks", "8").set("cells", "2").set("samples", "2");
   const auto map = [&](const Params& p) { return run("smoothgrad", model, x, {3}, p).map; };
   const Params quiet = Params(rise).set("noise", "0");
   EXPECT_TRUE(at::equal(map(quiet), map(Params(quiet).set("seed", "5"))));

@@ -2,7 +2,6 @@
 // (MethodInfo::trace_use, trace_reads) as on a full trace: what a method declares it reads is
 // what it reads. On the bundled MobileNetV1 (real weights, ReLU6, depthwise convolutions).
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -34,7 +33,8 @@ Params quick(const std::string& method, const std::filesystem::path& patterns) {
 
 TEST(MethodsLeanTrace, EveryMethodGivesTheMapOfAFullTrace) {
   const Model model = Model::load(bundled("mobilenet_v1_0.25_128.onnx"));
-  const at::Tensor x = preprocess(read_image(bundled("images/chelsea.png")), model.preprocessing).tensor;
+  const at::Tensor x =
+      preprocess(read_image(bundled("images/chelsea.png")), model.preprocessing).tensor;
   const std::filesystem::path patterns =
       std::filesystem::temp_directory_path() / ("whitebox_lean_" + std::to_string(::getpid()));
   fit_patterns(model, {x, x.flip(3)}).save(patterns);

@@ -226,11 +226,16 @@ TEST(MetricsRegistry, ParametersAreCheckedAgainstTheMetrics) {
     }
     return std::string("no error");
   };
-  EXPECT_EQ(message({"deletion", "iou"}, Params().set("steps", "3").set("threshold", "0.4")), "no error");
-  EXPECT_EQ(message({"deletion"}, Params().set("stpes", "3")).find("unknown parameter 'stpes' for deletion"), 0u);
-  EXPECT_NE(message({"deletion"}, Params().set("stpes", "3")).find("did you mean 'steps'?"), std::string::npos);
-  EXPECT_NE(message({"iou"}, Params().set("steps", "3")).find("(a parameter of deletion, insertion"),
+  EXPECT_EQ(message({"deletion", "iou"}, Params().set("steps", "3").set("threshold", "0.4")),
+            "no error");
+  EXPECT_EQ(message({"deletion"}, Params().set("stpes", "3"))
+                .find("unknown parameter 'stpes' for deletion"),
+            0u);
+  EXPECT_NE(message({"deletion"}, Params().set("stpes", "3")).find("did you mean 'steps'?"),
             std::string::npos);
+  EXPECT_NE(
+      message({"iou"}, Params().set("steps", "3")).find("(a parameter of deletion, insertion"),
+      std::string::npos);
   EXPECT_EQ(message({"pointing-game"}, Params().set("tolerance", "-1")),
             "parameter tolerance='-1': takes a number >= 0 (pointing-game)");
   EXPECT_EQ(message({"deletion"}, Params().set("substitution", "noise")),

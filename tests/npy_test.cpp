@@ -33,7 +33,8 @@ TEST(Npy, RoundTrip) {
   TempDir dir;
   for (const at::Tensor& t :
        {at::randn({2, 3}), at::randn({4}, at::kDouble), at::arange(6, at::kLong).reshape({1, 2, 3}),
-        at::scalar_tensor(7, at::kByte), at::zeros({0, 3}), at::tensor({1, 0}, at::kByte).to(at::kBool)}) {
+        at::scalar_tensor(7, at::kByte), at::zeros({0, 3}),
+        at::tensor({1, 0}, at::kByte).to(at::kBool)}) {
     write_npy(dir / "t.npy", t);
     const at::Tensor back = read_npy(dir / "t.npy");
     EXPECT_EQ(back.scalar_type(), t.scalar_type());

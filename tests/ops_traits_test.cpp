@@ -105,7 +105,8 @@ TEST(OpsTraits, EveryRegisteredOperatorIsClassifiedByEveryMethod) {
     EXPECT_EQ(explainers::guided_treatment(op), e.guided) << "guided backprop";
     EXPECT_EQ(explainers::cam_head_treatment(op), e.cam_head) << "CAM head";
   }
-  for (const auto& [op, e] : expected()) EXPECT_TRUE(registered.count(op)) << op << " has no kernel";
+  for (const auto& [op, e] : expected())
+    EXPECT_TRUE(registered.count(op)) << op << " has no kernel";
 }
 
 TEST(OpsTraits, AnOperatorWithoutAKernelIsNamed) {

@@ -42,7 +42,8 @@ TEST(CliCompare, WritesOneSelfContainedPage) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("report.html"), std::string::npos);
   ASSERT_TRUE(fs::exists(report));
-  for (const auto& entry : fs::directory_iterator(out.path())) EXPECT_NE(entry.path().extension(), ".tmp");
+  for (const auto& entry : fs::directory_iterator(out.path()))
+    EXPECT_NE(entry.path().extension(), ".tmp");
   const std::string html = read_text(report);
 
   // 2 photos + 2 x 2 overlays, every one embedded.

@@ -90,7 +90,8 @@ void remove_abandoned_temporaries(const std::filesystem::path& folder) {
     if (path.extension() != ".tmp") continue;
     // "<file>.<pid>.tmp": kept while process pid runs (another run writing the same folder).
     const std::string pid = path.stem().extension().string();
-    const bool digits = pid.size() > 1 && pid.find_first_not_of("0123456789", 1) == std::string::npos;
+    const bool digits =
+        pid.size() > 1 && pid.find_first_not_of("0123456789", 1) == std::string::npos;
     if (digits && ::kill(static_cast<pid_t>(std::stol(pid.substr(1))), 0) == 0) continue;
     std::filesystem::remove(path, ec);
   }

@@ -34,7 +34,8 @@ struct CompareOptions {
 
 // A report column for one value of a registered metric: what it measures and which way is
 // better, as the metric registry says.
-ReportMetric registered(const std::string& metric, const std::string& key, std::string title, int digits) {
+ReportMetric registered(const std::string& metric, const std::string& key, std::string title,
+                        int digits) {
   const metrics::MetricInfo& info = metrics::find_metric(metric);
   const auto value = std::find_if(info.values.begin(), info.values.end(),
                                   [&](const auto& v) { return v.first == key; });

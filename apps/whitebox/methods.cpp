@@ -18,7 +18,8 @@ namespace whitebox::cli {
 namespace {
 
 // Marks a method without hand-written mathematics; a test fails while the marker is in the output.
-constexpr std::string_view kNoMath = "No formula written yet: add one to src/methods/mathematics.inc.";
+constexpr std::string_view kNoMath =
+    "No formula written yet: add one to src/methods/mathematics.inc.";
 
 std::string_view math_of(const std::string& name) {
   const std::string_view text = mathematics(name);
@@ -188,7 +189,8 @@ void print_method(const MethodInfo& m) {
     // A long setting gets the meaning on the next line, aligned with the others.
     const std::string gap = setting.size() + 4 > indent ? "\n" + std::string(indent, ' ')
                                                         : std::string(indent - 2 - setting.size(), ' ');
-    const std::string takes = h.type == Hyperparameter::Type::Text ? "" : " (takes " + h.describe() + ")";
+    const std::string takes =
+        h.type == Hyperparameter::Type::Text ? "" : " (takes " + h.describe() + ")";
     std::cout << "  " << setting << gap << wrapped(h.meaning + takes, indent) << "\n";
   }
   std::cout << "\nmathematics (notation: docs/methods.md)\n";
@@ -304,8 +306,9 @@ void print_markdown() {
         for (size_t i = 0; i < m->aliases.size(); ++i) out << (i ? ", " : "") << "`" << m->aliases[i] << "`";
         out << ". ";
       }
-      out << "Class-discriminative: " << yes_no(m->class_discriminative) << "; gradient: "
-          << yes_no(m->needs_gradient) << "; reference input: " << yes_no(m->needs_reference)
+      out << "Class-discriminative: " << yes_no(m->class_discriminative)
+          << "; gradient: " << yes_no(m->needs_gradient)
+          << "; reference input: " << yes_no(m->needs_reference)
           << "; resolution: " << to_string(m->resolution) << "; cost: " << m->cost << ".\n\n"
           << math_of(m->name) << "\n\n";
       if (m->hyperparameters.empty()) {

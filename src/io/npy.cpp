@@ -53,14 +53,14 @@ void write_npy(const std::filesystem::path& file, const at::Tensor& tensor) {
 namespace {
 
 // The header is a Python dict literal, read here by hand: std::regex recurses per character and
-// a long hostile header overflows the stack. The text after "'key':", spaces skipped.
+// a long hostile header overflows the stack. The text after `key` (quoted, "'shape'") and a
+// colon, spaces skipped.
 std::string_view field(std::string_view header, std::string_view key,
                        const std::filesystem::path& file) {
-  const std::string quoted = "'" + std::string(key) + "'";
-  size_t at = header.find(quoted);
-  if (at != std::string_view::npos) at = header.find_first_not_of(' ', at + quoted.size());
+  size_t at = header.find(key);
+  if (at != std::string_view::npos) at = header.find_first_not_of(' ', at + key.size());
   if (at == std::string_view::npos || header[at] != ':') {
-    throw InputError("malformed .npy header (no '" + std::string(key) + "'): " + file.string());
+    throw InputError("malformed .npy header (no " + std::string(key) + "): " + file.string());
   }
   at = header.find_first_not_of(' ', at + 1);
   return at == std::string_view::npos ? std::string_view() : header.substr(at);
@@ -122,14 +122,14 @@ at::Tensor read_npy(const std::filesystem::path& file) {
   std::string header(length, '\0');
   if (!in.read(header.data(), static_cast<std::streamsize>(length))) throw truncated();
 
-  const std::string_view descr_text = field(header, "descr", file);
+  const std::string_view descr_text = field(header, "'descr'", file);
   const size_t close =
       descr_text.empty() ? std::string_view::npos : descr_text.find(descr_text[0], 1);
   if (close == std::string_view::npos || (descr_text[0] != '\'' && descr_text[0] != '"')) {
     throw InputError("malformed .npy header (descr): " + file.string());
   }
   const std::string descr(descr_text.substr(1, close - 1));
-  if (field(header, "fortran_order", file).substr(0, 4) == "True") {
+  if (field(header, "'fortran_order'", file).substr(0, 4) == "True") {
     throw InputError("Fortran-order .npy files are not supported: " + file.string());
   }
   const Dtype* dtype = nullptr;
@@ -137,7 +137,7 @@ at::Tensor read_npy(const std::filesystem::path& file) {
     if (descr == d.descr) dtype = &d;
   }
   if (!dtype) throw InputError("unsupported .npy dtype '" + descr + "': " + file.string());
-  const std::vector<int64_t> shape = shape_tuple(field(header, "shape", file), file);
+  const std::vector<int64_t> shape = shape_tuple(field(header, "'shape'", file), file);
 
   // The data must be in the file, checked before anything is allocated for it; and the shape must
   // be one that a tensor can have, zero dimensions aside (its strides multiply the others out).

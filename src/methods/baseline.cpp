@@ -93,13 +93,15 @@ at::Tensor make_baseline(const Context& c, const std::string& fallback) {
 }
 
 std::vector<Hyperparameter> baseline_hyperparameters(const std::string& fallback) {
-  return {{"baseline", fallback,
-           "zero (all-zero input), black (the preprocessed black image), mean (per-channel mean "
-           "of the input), blurred (Gaussian blur of the input), uniform (seeded random pixels in "
-           "[0, 1], preprocessed), an image file read with the model's preprocessing, or a .npy "
-           "input tensor [1, C, H, W]"},
-          number_parameter("sigma", "5", "baseline=blurred: Gaussian standard deviation in pixels", 0),
-          integer_parameter("seed", "0", "baseline=uniform: random seed (torch.Generator().manual_seed)", 0)};
+  return {
+      {"baseline", fallback,
+       "zero (all-zero input), black (the preprocessed black image), mean (per-channel mean "
+       "of the input), blurred (Gaussian blur of the input), uniform (seeded random pixels in "
+       "[0, 1], preprocessed), an image file read with the model's preprocessing, or a .npy "
+       "input tensor [1, C, H, W]"},
+      number_parameter("sigma", "5", "baseline=blurred: Gaussian standard deviation in pixels", 0),
+      integer_parameter("seed", "0",
+                        "baseline=uniform: random seed (torch.Generator().manual_seed)", 0)};
 }
 
 }  // namespace whitebox::explainers

@@ -94,9 +94,9 @@ void add_score_cams(std::vector<MethodInfo>& registry) {
       "channels weighted by the target's softmax probability when the input is masked by each "
       "channel's normalised, upsampled activation; gradient-free",
       true, false, "1 + K forwards (K channels), batched",
-      {layer_parameter(),
-       integer_parameter("batch", "32", "masked inputs per forward pass", 1),
-       integer_parameter("channels", "0", "use only the k channels of highest mean activation (0: all)", 0)},
+      {layer_parameter(), integer_parameter("batch", "32", "masked inputs per forward pass", 1),
+       integer_parameter("channels", "0",
+                         "use only the k channels of highest mean activation (0: all)", 0)},
       "Wang, Wang, Du, Yang, Zhang, Ding, Mardziel, Hu. Score-CAM: Score-Weighted Visual "
       "Explanations for Convolutional Neural Networks. CVPR Workshops 2020",
       scorecam, false));
@@ -105,7 +105,8 @@ void add_score_cams(std::vector<MethodInfo>& registry) {
       "channels weighted by the relative drop (y - y_k) / y of the target logit when channel k of "
       "the layer is zeroed; gradient-free",
       true, false, "1 forward + K forwards of the part after the layer, batched",
-      {layer_parameter(), integer_parameter("batch", "32", "ablated channels per forward pass (times the images)", 1)},
+      {layer_parameter(),
+       integer_parameter("batch", "32", "ablated channels per forward pass (times the images)", 1)},
       "Desai, Ramaswamy. Ablation-CAM: Visual Explanations for Deep Convolutional Network via "
       "Gradient-free Localization. WACV 2020",
       ablationcam, false));

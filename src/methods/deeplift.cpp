@@ -262,9 +262,11 @@ Rules deeplift_rules(const std::shared_ptr<Sweep>& s, Nonlinearity kind) {
     const bool own_rule = deeplift_treatment(node.op_type) == Treatment::Rule;
     const ops::OpKind op = ops::traits(node).kind;
     if (own_rule && computed.size() == 2 && op == ops::OpKind::Arithmetic) {
-      rules.by_node(i, [s](const NodeContext& n, const Tensors& out) { return shapley_pair(*s, n, out); });
+      rules.by_node(
+          i, [s](const NodeContext& n, const Tensors& out) { return shapley_pair(*s, n, out); });
     } else if (own_rule && op == ops::OpKind::Maximum) {
-      rules.by_node(i, [s](const NodeContext& n, const Tensors& out) { return maximum(*s, n, out); });
+      rules.by_node(i,
+                    [s](const NodeContext& n, const Tensors& out) { return maximum(*s, n, out); });
     } else if (own_rule && computed.size() == 1 && op == ops::OpKind::Mixing) {
       const int k = computed[0];
       rules.by_node(i, [s, k](const NodeContext& n, const Tensors& out) {
@@ -351,43 +353,34 @@ void add_deeplift_methods(std::vector<MethodInfo>& registry) {
       "(8-point Gauss-Legendre). attribution = m (x - x0); stats: delta = f(x) - "
       "f(x0), summation_gap = sum(attribution) - delta, relative_summation_gap.";
   std::vector<Hyperparameter> parameters = baseline_hyperparameters();
-  parameters.push_back(number_parameter("eps", "1e-6", "differences |dx| at or below it use the gradient instead of dy / dx", 0));
-  const std::string citation =
-      "Shrikumar, Greenside, Kundaje. Learning Important Features Through Propagating Activation "
-      "Differences. ICML 2017";
-  registry.push_back(
-      {.name = "deeplift",
-       .aliases = {"deeplift-rescale"},
-       .family = Family::Relevance,
-       .summary = "DeepLIFT with the Rescale rule: each element-wise non-linearity passes "
-                  "m_out dy / dx, the ratio of its output and input differences from the "
-                  "reference." +
-                  how,
-       .class_discriminative = true,
-       .needs_gradient = false,
-       .needs_reference = true,
-       .resolution = Resolution::Input,
-       .cost = "2 forwards + 1 modified backward",
-       .hyperparameters = parameters,
-       .citation = citation,
-       .run = [](const Context& c) { return deeplift(c, Nonlinearity::Rescale); }});
-  registry.push_back(
-      {.name = "deeplift-revealcancel",
-       .aliases = {"deeplift-reveal-cancel"},
-       .family = Family::Relevance,
-       .summary = "DeepLIFT with the RevealCancel rule: the positive and negative parts of an "
-                  "activation's input difference (the positive and negative terms of the "
-                  "linear layer before it) get their own multipliers, dy+ / dx+ and dy- / "
-                  "dx-, where dy+ = (f(x0 + dx+) - f(x0) + f(x) - f(x0 + dx-)) / 2." +
-                  how,
-       .class_discriminative = true,
-       .needs_gradient = false,
-       .needs_reference = true,
-       .resolution = Resolution::Input,
-       .cost = "2 forwards + 1 modified backward",
-       .hyperparameters = parameters,
-       .citation = citation,
-       .run = [](const Context& c) { return deeplift(c, Nonlinearity::RevealCancel); }});
+  parameters.push_back(number_parameter(
+      "eps", "1e-6", "differences |dx| at or below it use the gradient instead of dy / dx", 0));
+  const auto method = [&](std::string name, std::string alias, std::string summary,
+                          Nonlinearity rule) {
+    registry.push_back({.name = std::move(name),
+                        .aliases = {std::move(alias)},
+                        .family = Family::Relevance,
+                        .summary = std::move(summary) + how,
+                        .class_discriminative = true,
+                        .needs_reference = true,
+                        .resolution = Resolution::Input,
+                        .cost = "2 forwards + 1 modified backward",
+                        .hyperparameters = parameters,
+                        .citation =
+                            "Shrikumar, Greenside, Kundaje. Learning Important Features Through "
+                            "Propagating Activation Differences. ICML 2017",
+                        .run = [rule](const Context& c) { return deeplift(c, rule); }});
+  };
+  method("deeplift", "deeplift-rescale",
+         "DeepLIFT with the Rescale rule: each element-wise non-linearity passes m_out dy / dx, "
+         "the ratio of its output and input differences from the reference.",
+         Nonlinearity::Rescale);
+  method("deeplift-revealcancel", "deeplift-reveal-cancel",
+         "DeepLIFT with the RevealCancel rule: the positive and negative parts of an "
+         "activation's input difference (the positive and negative terms of the linear layer "
+         "before it) get their own multipliers, dy+ / dx+ and dy- / dx-, where dy+ = (f(x0 + "
+         "dx+) - f(x0) + f(x) - f(x0 + dx-)) / 2.",
+         Nonlinearity::RevealCancel);
 }
 
 }  // namespace whitebox::explainers

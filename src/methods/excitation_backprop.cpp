@@ -69,45 +69,34 @@ void add_excitation_backprop_methods(std::vector<MethodInfo>& registry) {
       "unchanged; residual sums, gates, concatenations and max-pooling are treated as by LRP. "
       "stats: mass = total probability at the stopping value (1 where no unit is without "
       "excitatory input).";
-  registry.push_back(
-      {.name = "excitation-backprop",
-       .aliases = {"eb"},
-       .family = Family::Relevance,
-       .summary = "excitation backprop: the marginal winning probability of each unit, passed "
-                  "down from probability 1 at the target class." +
-                  how,
-       .class_discriminative = true,
-       .needs_gradient = false,
-       .needs_reference = false,
-       .resolution = Resolution::InputOrLayer,
-       .cost = "1 forward + 1 modified backward",
-       .hyperparameters = parameters,
-       .citation = citation,
-       .run = [](const Context& c) { return excitation_backprop(c, false); }});
-  registry.push_back(
-      {.name = "contrastive-excitation-backprop",
-       .aliases = {"c-eb", "contrastive-eb"},
-       .family = Family::Relevance,
-       .summary = "contrastive excitation backprop: the winning probabilities of the target "
-                  "minus those of its dual unit, whose classifier weights are negated (the "
-                  "last linear layer passes x+ w- shares), so that evidence shared with the "
-                  "other classes cancels." +
-                  how,
-       .class_discriminative = true,
-       .needs_gradient = false,
-       .needs_reference = false,
-       .resolution = Resolution::InputOrLayer,
-       .cost = "1 forward + 2 modified backwards",
-       .hyperparameters = parameters,
-       .citation = citation,
-       .run = [](const Context& c) { return excitation_backprop(c, true); }});
   // The dual rule of the contrastive variant reads what z+ reads: the layer's input.
-  for (auto it = registry.end() - 2; it != registry.end(); ++it) {
-    it->scheduling.trace_reads = [](const Model& model, const Params&) {
-      return lrp::composite_rules(model, excitation_mapping(model.graph()), {})
-          .values_read(model.graph());
-    };
-  }
+  const auto method = [&](std::string name, std::vector<std::string> aliases, std::string summary,
+                          std::string cost, bool contrastive) {
+    registry.push_back(
+        {.name = std::move(name),
+         .aliases = std::move(aliases),
+         .family = Family::Relevance,
+         .summary = std::move(summary) + how,
+         .class_discriminative = true,
+         .resolution = Resolution::InputOrLayer,
+         .cost = std::move(cost),
+         .hyperparameters = parameters,
+         .citation = citation,
+         .run = [contrastive](const Context& c) { return excitation_backprop(c, contrastive); },
+         .scheduling = {.trace_reads = [](const Model& model, const Params&) {
+           return lrp::composite_rules(model, excitation_mapping(model.graph()), {})
+               .values_read(model.graph());
+         }}});
+  };
+  method("excitation-backprop", {"eb"},
+         "excitation backprop: the marginal winning probability of each unit, passed down from "
+         "probability 1 at the target class.",
+         "1 forward + 1 modified backward", false);
+  method("contrastive-excitation-backprop", {"c-eb", "contrastive-eb"},
+         "contrastive excitation backprop: the winning probabilities of the target minus those "
+         "of its dual unit, whose classifier weights are negated (the last linear layer passes "
+         "x+ w- shares), so that evidence shared with the other classes cancels.",
+         "1 forward + 2 modified backwards", true);
 }
 
 }  // namespace whitebox::explainers

@@ -91,7 +91,9 @@ void add_feature_cams(std::vector<MethodInfo>& registry) {
       "channels thresholded at mean + k standard deviations, weighted by their means, summed, "
       "normalised; class-agnostic",
       false, false, "1 forward",
-      {layer_parameter(), number_parameter("k", "2", "threshold in standard deviations above each channel's mean", -HUGE_VAL)},
+      {layer_parameter(),
+       number_parameter("k", "2", "threshold in standard deviations above each channel's mean",
+                        -HUGE_VAL)},
       "Fuad, Martin, Giot, Bourqui, Domenger, Zemmari. Features Understanding in 3D CNNs for "
       "Actions Recognition in Video. IPTA 2020",
       fem, false));
@@ -103,7 +105,8 @@ void add_feature_cams(std::vector<MethodInfo>& registry) {
       {{"layers", "auto",
         "comma-separated layers (default: the last value of each spatial resolution, i.e. before "
         "each downsampling, and the final feature map)"},
-       number_parameter("k", "2", "threshold in standard deviations above each channel's mean", -HUGE_VAL)},
+       number_parameter("k", "2", "threshold in standard deviations above each channel's mean",
+                        -HUGE_VAL)},
       "Bourroux, Benois-Pineau, Bourqui, Peteri. Multi Layered Feature Explanation Method for "
       "Convolutional Neural Networks. ICPRAI 2022",
       mlfem, false));

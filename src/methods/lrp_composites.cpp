@@ -259,19 +259,28 @@ void add_relevance_methods(std::vector<MethodInfo>& registry) {
       "signal that stops being finite is an error naming the node. stats: conservation = sum "
       "R_in / initial relevance, absorbed = initial relevance - sum R_in.";
   const std::vector<Hyperparameter> common = {
-      {"rule", "", "per-layer rules over the composite: KEY=RULE;... with KEY conv, dense, pool, "
-                   "first, last or a node name, RULE 0, epsilon[:eps], gamma[:g], "
-                   "alphabeta[:a[:b]], alpha2beta1, alpha1beta0, zplus, zb, wsquare, flat"},
-      choice_parameter("bias", "ignore", "ignore (relevance conserved) or absorb (biases take their share)", {"ignore", "absorb"}),
-      choice_parameter("maxpool", "winner", "winner (gradient routing) or proportional (window z-rule)", {"winner", "proportional"}),
+      {"rule", "",
+       "per-layer rules over the composite: KEY=RULE;... with KEY conv, dense, pool, "
+       "first, last or a node name, RULE 0, epsilon[:eps], gamma[:g], "
+       "alphabeta[:a[:b]], alpha2beta1, alpha1beta0, zplus, zb, wsquare, flat"},
+      choice_parameter("bias", "ignore",
+                       "ignore (relevance conserved) or absorb (biases take their share)",
+                       {"ignore", "absorb"}),
+      choice_parameter("maxpool", "winner",
+                       "winner (gradient routing) or proportional (window z-rule)",
+                       {"winner", "proportional"}),
       number_parameter("stabilizer", "0",
                        "added to every denominator but the epsilon rule's, with its sign; 0: "
-                       "exact, relevance of a unit whose denominator is 0 is dropped", 0),
+                       "exact, relevance of a unit whose denominator is 0 is dropped",
+                       0),
       number_parameter("sum_epsilon", "0", "stabilizer of the residual Sum split", 0),
-      choice_parameter("initial", "logit", "relevance put in at the target: logit (the target logit) or one", {"logit", "one"}),
+      choice_parameter("initial", "logit",
+                       "relevance put in at the target: logit (the target logit) or one",
+                       {"logit", "one"}),
       choice_parameter("convention", "whitebox",
                        "whitebox, or zennit: Zennit's defaults for bias (absorb), initial (one), "
-                       "stabilizer and sum_epsilon (1e-6)", {"whitebox", "zennit"})};
+                       "stabilizer and sum_epsilon (1e-6)",
+                       {"whitebox", "zennit"})};
   const std::string citation =
       "Bach, Binder, Montavon, Klauschen, Mueller, Samek. On Pixel-Wise Explanations for "
       "Non-Linear Classifier Decisions by Layer-Wise Relevance Propagation. PLoS ONE 2015; "

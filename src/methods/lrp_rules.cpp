@@ -440,8 +440,9 @@ std::optional<NodeRule> structural_rule(const Model& model, const Node& node,
   switch (lrp_treatment(node.op_type)) {
     case Treatment::Exact: return std::nullopt;
     case Treatment::Unsupported:
-      return NodeRule{Rule([](const NodeContext& n, const Tensors&) -> Tensors { no_rule(n.node, ""); }),
-                      Reads{false, false}};
+      return NodeRule{
+          Rule([](const NodeContext& n, const Tensors&) -> Tensors { no_rule(n.node, ""); }),
+          Reads{false, false}};
     case Treatment::Rule: break;
   }
   const ops::OpKind kind = ops::traits(node).kind;

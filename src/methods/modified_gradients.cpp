@@ -112,44 +112,34 @@ Treatment guided_treatment(const std::string& op) {
 }
 
 void add_modified_gradient_methods(std::vector<MethodInfo>& registry) {
-  const std::vector<Hyperparameter> reduce = {
-      choice_parameter("reduce", "max", "channel reduction: max (of |a|), l2, sum (signed)", {"max", "l2", "sum"})};
-  registry.push_back(
-      {.name = "guided-backprop",
-       .aliases = {"guided-backpropagation", "guided"},
-       .family = Family::Gradient,
-       .summary = std::string("gradient in which ReLU-like nodes pass only positive signal, "
-                              "and only where their forward input was positive (and below "
-                              "a Clip's max): sharp edges, weakly class-discriminative.") +
-                  kReluOnly,
-       .class_discriminative = false,
-       .needs_gradient = true,
-       .needs_reference = false,
-       .resolution = Resolution::Input,
-       .cost = "1 forward + 1 modified backward",
-       .hyperparameters = reduce,
-       .citation = "Springenberg, Dosovitskiy, Brox, Riedmiller. Striving for Simplicity: The "
-                   "All Convolutional Net. ICLR Workshop 2015",
-       .run = [](const Context& c) { return modified_gradient(c, Mode::Guided); },
-       .scheduling = {.trace_use = Scheduling::TraceUse::InputGradients}});
-  registry.push_back(
-      {.name = "deconvnet",
-       .aliases = {"deconvolution"},
-       .family = Family::Gradient,
-       .summary = std::string("backward pass in which ReLU-like nodes pass only positive "
-                              "signal, ignoring the forward activations (the 'deconvolution' "
-                              "network).") +
-                  kReluOnly,
-       .class_discriminative = false,
-       .needs_gradient = true,
-       .needs_reference = false,
-       .resolution = Resolution::Input,
-       .cost = "1 forward + 1 modified backward",
-       .hyperparameters = reduce,
-       .citation = "Zeiler, Fergus. Visualizing and Understanding Convolutional Networks. "
-                   "ECCV 2014",
-       .run = [](const Context& c) { return modified_gradient(c, Mode::Deconvnet); },
-       .scheduling = {.trace_use = Scheduling::TraceUse::InputGradients}});
+  const auto method = [&](std::string name, std::vector<std::string> aliases, std::string summary,
+                          std::string citation, Mode mode) {
+    registry.push_back({.name = std::move(name),
+                        .aliases = std::move(aliases),
+                        .family = Family::Gradient,
+                        .summary = std::move(summary) + kReluOnly,
+                        .needs_gradient = true,
+                        .resolution = Resolution::Input,
+                        .cost = "1 forward + 1 modified backward",
+                        .hyperparameters = {choice_parameter(
+                            "reduce", "max", "channel reduction: max (of |a|), l2, sum (signed)",
+                            {"max", "l2", "sum"})},
+                        .citation = std::move(citation),
+                        .run = [mode](const Context& c) { return modified_gradient(c, mode); },
+                        .scheduling = {.trace_use = Scheduling::TraceUse::InputGradients}});
+  };
+  method("guided-backprop", {"guided-backpropagation", "guided"},
+         "gradient in which ReLU-like nodes pass only positive signal, and only where their "
+         "forward input was positive (and below a Clip's max): sharp edges, weakly "
+         "class-discriminative.",
+         "Springenberg, Dosovitskiy, Brox, Riedmiller. Striving for Simplicity: The All "
+         "Convolutional Net. ICLR Workshop 2015",
+         Mode::Guided);
+  method("deconvnet", {"deconvolution"},
+         "backward pass in which ReLU-like nodes pass only positive signal, ignoring the forward "
+         "activations (the 'deconvolution' network).",
+         "Zeiler, Fergus. Visualizing and Understanding Convolutional Networks. ECCV 2014",
+         Mode::Deconvnet);
 }
 
 }  // namespace whitebox::explainers

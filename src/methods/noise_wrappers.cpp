@@ -54,8 +54,8 @@ class Running {
 Params base_parameters(const Params& params, const std::vector<Hyperparameter>& own) {
   Params base;
   for (const auto& [key, value] : params.values()) {
-    const bool wrapper_key = std::any_of(own.begin(), own.end(),
-                                         [&](const Hyperparameter& h) { return h.name == key; });
+    const bool wrapper_key =
+        std::any_of(own.begin(), own.end(), [&](const Hyperparameter& h) { return h.name == key; });
     if (!wrapper_key && key.rfind("base.", 0) != 0) base.set(key, value);
   }
   for (const auto& [key, value] : params.values()) {
@@ -128,69 +128,56 @@ std::vector<Hyperparameter> hyperparameters() {
   return {{"base", "saliency",
            "the method run on every noisy copy (any method but the noise wrappers); its parameters "
            "are given as they are, or as base.NAME for a name the wrapper takes too (batch, seed)"},
-          number_parameter("noise", "0.15",
-                           "noise standard deviation as a fraction of the input range max(x) - min(x)", 0),
+          number_parameter(
+              "noise", "0.15",
+              "noise standard deviation as a fraction of the input range max(x) - min(x)", 0),
           integer_parameter("samples", "50", "number of noisy copies", 1),
           integer_parameter("seed", "0",
                             "random seed: one torch.randn(x_i.shape, generator=torch.Generator()"
-                            ".manual_seed(seed)) per copy, image by image, float32 on the CPU", 0),
+                            ".manual_seed(seed)) per copy, image by image, float32 on the CPU",
+                            0),
           integer_parameter("batch", "4", "noisy copies per call of the base method", 1)};
 }
 
 }  // namespace
 
 void add_noise_methods(std::vector<MethodInfo>& registry) {
-  const char* cost = "samples x the base method's cost";
   const std::vector<Hyperparameter> own = hyperparameters();
-  registry.push_back(
-      {.name = "smoothgrad",
-       .aliases = {"smooth-grad"},
-       .family = Family::Gradient,
-       .summary = "the base method (default saliency) averaged over noisy copies of the input: "
-                  "removes gradient noise; attribution and map are the means of the base's",
-       .class_discriminative = true,
-       .needs_gradient = true,
-       .needs_reference = false,
-       .resolution = Resolution::Input,
-       .cost = cost,
-       .hyperparameters = own,
-       .citation = "Smilkov, Thorat, Kim, Viegas, Wattenberg. SmoothGrad: removing noise by "
-                   "adding noise. ICML Workshop 2017",
-       .run = [own](const Context& c) { return noise_wrapper(c, Aggregate::Mean, own); }});
-  registry.push_back(
-      {.name = "smoothgrad-squared",
-       .aliases = {"smoothgrad-sq", "smoothgrad2"},
-       .family = Family::Gradient,
-       .summary = "mean over noisy copies of the square of the base method's attribution (and "
-                  "map): unsigned, sharper than SmoothGrad",
-       .class_discriminative = true,
-       .needs_gradient = true,
-       .needs_reference = false,
-       .resolution = Resolution::Input,
-       .cost = cost,
-       .hyperparameters = own,
-       .citation = "Hooker, Erhan, Kindermans, Kim. A Benchmark for Interpretability Methods in "
-                   "Deep Neural Networks. NeurIPS 2019",
-       .run = [own](const Context& c) { return noise_wrapper(c, Aggregate::MeanOfSquares, own); }});
-  registry.push_back(
-      {.name = "vargrad",
-       .aliases = {"var-grad"},
-       .family = Family::Gradient,
-       .summary = "variance (1/samples) over noisy copies of the base method's attribution "
-                  "(and map): unsigned",
-       .class_discriminative = true,
-       .needs_gradient = true,
-       .needs_reference = false,
-       .resolution = Resolution::Input,
-       .cost = cost,
-       .hyperparameters = own,
-       .citation = "Adebayo, Gilmer, Goodfellow, Kim. Local Explanation Methods for Deep Neural "
-                   "Networks Lack Sensitivity to Parameter Values. ICLR Workshop 2018",
-       .run = [own](const Context& c) { return noise_wrapper(c, Aggregate::Variance, own); }});
-  // The wrappers read the input and the classes of their context, not its trace.
-  for (auto it = registry.end() - 3; it != registry.end(); ++it) {
-    it->scheduling.trace_use = Scheduling::TraceUse::InputGradients;
-  }
+  // The wrappers differ in their aggregate; they read the input and the classes of their
+  // context, not its trace. Their facts for a given base: facts().
+  const auto wrapper = [&](std::string name, std::vector<std::string> aliases, std::string summary,
+                           std::string citation, Aggregate how) {
+    registry.push_back({.name = std::move(name),
+                        .aliases = std::move(aliases),
+                        .family = Family::Gradient,
+                        .summary = std::move(summary),
+                        .class_discriminative = true,
+                        .needs_gradient = true,
+                        .resolution = Resolution::Input,
+                        .cost = "samples x the base method's cost",
+                        .hyperparameters = own,
+                        .citation = std::move(citation),
+                        .run = [own, how](const Context& c) { return noise_wrapper(c, how, own); },
+                        .scheduling = {.trace_use = Scheduling::TraceUse::InputGradients}});
+  };
+  wrapper("smoothgrad", {"smooth-grad"},
+          "the base method (default saliency) averaged over noisy copies of the input: removes "
+          "gradient noise; attribution and map are the means of the base's",
+          "Smilkov, Thorat, Kim, Viegas, Wattenberg. SmoothGrad: removing noise by adding noise. "
+          "ICML Workshop 2017",
+          Aggregate::Mean);
+  wrapper("smoothgrad-squared", {"smoothgrad-sq", "smoothgrad2"},
+          "mean over noisy copies of the square of the base method's attribution (and map): "
+          "unsigned, sharper than SmoothGrad",
+          "Hooker, Erhan, Kindermans, Kim. A Benchmark for Interpretability Methods in Deep "
+          "Neural Networks. NeurIPS 2019",
+          Aggregate::MeanOfSquares);
+  wrapper("vargrad", {"var-grad"},
+          "variance (1/samples) over noisy copies of the base method's attribution (and map): "
+          "unsigned",
+          "Adebayo, Gilmer, Goodfellow, Kim. Local Explanation Methods for Deep Neural Networks "
+          "Lack Sensitivity to Parameter Values. ICLR Workshop 2018",
+          Aggregate::Variance);
 }
 
 }  // namespace whitebox::explainers

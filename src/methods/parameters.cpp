@@ -68,9 +68,12 @@ size_t distance(const std::string& a, const std::string& b) {
 std::string Hyperparameter::describe() const {
   const bool low = lowest > -HUGE_VAL, high = highest < HUGE_VAL;
   std::string range;
-  if (low && high) range = " in [" + c10::str(lowest) + ", " + c10::str(highest) + "]";
-  else if (low) range = " >= " + c10::str(lowest);
-  else if (high) range = " <= " + c10::str(highest);
+  if (low && high)
+    range = " in [" + c10::str(lowest) + ", " + c10::str(highest) + "]";
+  else if (low)
+    range = " >= " + c10::str(lowest);
+  else if (high)
+    range = " <= " + c10::str(highest);
   switch (type) {
     case Type::Text: return "text";
     case Type::Integer: return "an integer" + range;
@@ -120,7 +123,8 @@ void check_declared(const std::vector<Declared>& chosen, const std::vector<Decla
       for (const auto* group : {&chosen, &everyone}) {
         for (const Declared& d : *group) {
           for (const Hyperparameter& h : d.parameters) {
-            if (const size_t dist = distance(key, h.name); dist < best) best = dist, closest = h.name;
+            if (const size_t dist = distance(key, h.name); dist < best)
+              best = dist, closest = h.name;
           }
         }
       }

@@ -118,46 +118,36 @@ const char* kRest =
 }  // namespace
 
 void add_pattern_methods(std::vector<MethodInfo>& registry) {
-  const std::string cost = "1 forward + 1 modified backward, after a one-off pattern fit";
-  const auto params = [](const std::string& reduce) {
-    return std::vector<Hyperparameter>{
-        {"patterns", "", "the patterns folder (default: MODEL.patterns beside the model file)"},
-        choice_parameter("reduce", reduce, "channel reduction of the map: max (of |a|), l2, sum (signed)", {"max", "l2", "sum"})};
+  const auto method = [&](std::string name, std::string alias, std::string summary,
+                          const std::string& reduce, PatternRule rule) {
+    registry.push_back(
+        {.name = std::move(name),
+         .aliases = {std::move(alias)},
+         .family = Family::Relevance,
+         .summary = std::move(summary) + kRest,
+         .class_discriminative = true,
+         .resolution = Resolution::Input,
+         .cost = "1 forward + 1 modified backward, after a one-off pattern fit",
+         .hyperparameters = {{"patterns", "",
+                              "the patterns folder (default: MODEL.patterns beside the model "
+                              "file)"},
+                             choice_parameter("reduce", reduce,
+                                              "channel reduction of the map: max (of |a|), l2, "
+                                              "sum (signed)",
+                                              {"max", "l2", "sum"})},
+         .citation = kCitation,
+         .run = [rule](const Context& c) { return run_patterns(c, rule); }});
   };
-  registry.push_back(
-      {.name = "patternnet",
-       .aliases = {"pattern-net"},
-       .family = Family::Relevance,
-       .summary = std::string("the signal estimator: the target logit projected back to the "
-                              "input through each linear layer's learned signal pattern A "
-                              "instead of its weight W, an image of the signal the network "
-                              "detected.") +
-                  kRest,
-       .class_discriminative = true,
-       .needs_gradient = false,
-       .needs_reference = false,
-       .resolution = Resolution::Input,
-       .cost = cost,
-       .hyperparameters = params("max"),
-       .citation = kCitation,
-       .run = [](const Context& c) { return run_patterns(c, PatternRule::Signal); }});
-  registry.push_back(
-      {.name = "patternattribution",
-       .aliases = {"pattern-attribution"},
-       .family = Family::Relevance,
-       .summary = std::string("a deep Taylor decomposition whose root point removes the "
-                              "estimated signal: the target logit passed back through W (.) A "
-                              "(weights times patterns) at each linear layer; the result is "
-                              "the attribution at the input, not multiplied by x.") +
-                  kRest,
-       .class_discriminative = true,
-       .needs_gradient = false,
-       .needs_reference = false,
-       .resolution = Resolution::Input,
-       .cost = cost,
-       .hyperparameters = params("sum"),
-       .citation = kCitation,
-       .run = [](const Context& c) { return run_patterns(c, PatternRule::Attribution); }});
+  method("patternnet", "pattern-net",
+         "the signal estimator: the target logit projected back to the input through each linear "
+         "layer's learned signal pattern A instead of its weight W, an image of the signal the "
+         "network detected.",
+         "max", PatternRule::Signal);
+  method("patternattribution", "pattern-attribution",
+         "a deep Taylor decomposition whose root point removes the estimated signal: the target "
+         "logit passed back through W (.) A (weights times patterns) at each linear layer; the "
+         "result is the attribution at the input, not multiplied by x.",
+         "sum", PatternRule::Attribution);
 }
 
 }  // namespace explainers

@@ -23,12 +23,9 @@ std::string to_string(Family family) {
 
 std::string to_string(Resolution resolution) {
   switch (resolution) {
-    case Resolution::Input:
-      return "input";
-    case Resolution::Layer:
-      return "layer";
-    case Resolution::InputOrLayer:
-      return "input or layer";
+    case Resolution::Input: return "input";
+    case Resolution::Layer: return "layer";
+    case Resolution::InputOrLayer: return "input or layer";
   }
   return "?";
 }
@@ -82,8 +79,9 @@ std::vector<Hyperparameter> parameters_of(const MethodInfo& method, const Params
     const MethodInfo& base = find_method(params.text("base", h.fallback));
     if (&base == &method) continue;
     for (Hyperparameter b : base.hyperparameters) {
-      const bool shadowed = std::any_of(method.hyperparameters.begin(), method.hyperparameters.end(),
-                                        [&](const Hyperparameter& own) { return own.name == b.name; });
+      const bool shadowed =
+          std::any_of(method.hyperparameters.begin(), method.hyperparameters.end(),
+                      [&](const Hyperparameter& own) { return own.name == b.name; });
       if (!shadowed) all.push_back(b);
       b.name = "base." + b.name;
       all.push_back(std::move(b));

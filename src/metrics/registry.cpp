@@ -111,7 +111,8 @@ Declared operator+(Declared a, const Declared& b) {
 }
 
 Declared score_parameter(const std::string& fallback) {
-  return {choice_parameter("score", fallback, "what the curves follow: probability (softmax) or logit",
+  return {choice_parameter("score", fallback,
+                           "what the curves follow: probability (softmax) or logit",
                            {"probability", "logit"})};
 }
 
@@ -123,7 +124,8 @@ Declared common_parameters(const std::string& batch) {
 Declared substitution_parameters(const std::string& fallback) {
   return {choice_parameter("substitution", fallback, "what replaces a removed pixel",
                            {"blur", "mean", "zero", "uniform"}),
-          number_parameter("blur_sigma", "5", "substitution=blur: Gaussian standard deviation, pixels", 0)};
+          number_parameter("blur_sigma", "5",
+                           "substitution=blur: Gaussian standard deviation, pixels", 0)};
 }
 
 Declared perturbation_parameters() {
@@ -134,14 +136,16 @@ Declared perturbation_parameters() {
 Declared correlation_parameters() {
   return Declared{integer_parameter("samples", "100", "random subsets", 1),
                   integer_parameter("subset_size", "224", "pixels per subset", 1)} +
-         substitution_parameters(to_string(CorrelationOptions{}.substitution)) + common_parameters("32") + score_parameter("probability");
+         substitution_parameters(to_string(CorrelationOptions{}.substitution)) +
+         common_parameters("32") + score_parameter("probability");
 }
 
 Declared robustness_parameters() {
-  return Declared{integer_parameter("samples", "16", "perturbed inputs", 1),
-                  number_parameter("radius", "0.02",
-                                   "half-width of the uniform L-infinity noise (input units)", 0),
-                  integer_parameter("normalize", "1", "1: maps normalised before comparing", 0, 1)} +
+  return Declared{
+             integer_parameter("samples", "16", "perturbed inputs", 1),
+             number_parameter("radius", "0.02",
+                              "half-width of the uniform L-infinity noise (input units)", 0),
+             integer_parameter("normalize", "1", "1: maps normalised before comparing", 0, 1)} +
          common_parameters("8");
 }
 

@@ -185,11 +185,13 @@ class Softmax final : public Kernel {
 void register_activation_ops(Registry& registry) {
   // The hand VJPs below are the closed forms of the derivatives; where they use the output y,
   // it is because y is cheaper or more accurate than recomputing from x.
-  add_unary(registry, "Relu", {OpKind::Rectifier, OutputRange::NonNegative}, [](const at::Tensor& x) { return at::relu(x); },
-            [](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) {
-              return at::threshold_backward(g, y, 0);
-            },
-            kOutputOnly, [](at::Tensor& x) { x.relu_(); });
+  add_unary(
+      registry, "Relu", {OpKind::Rectifier, OutputRange::NonNegative},
+      [](const at::Tensor& x) { return at::relu(x); },
+      [](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) {
+        return at::threshold_backward(g, y, 0);
+      },
+      kOutputOnly, [](at::Tensor& x) { x.relu_(); });
   registry.add("Clip", {OpKind::Rectifier, OutputRange::OfLowerBound}, clip);
   registry.add("LeakyRelu", {OpKind::Activation}, [](const NodeView& node) {
     const double alpha = node.f("alpha", 0.01);
@@ -209,50 +211,60 @@ void register_activation_ops(Registry& registry) {
     const double gamma = node.f("gamma", 1.05070102214813232421875);
     return unary([alpha, gamma](const at::Tensor& x) { return at::elu(x, alpha, gamma, 1.0); });
   });
-  add_unary(registry, "Tanh", {OpKind::Activation}, [](const at::Tensor& x) { return at::tanh(x); },
-            [](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) {
-              return at::tanh_backward(g, y);
-            });
-  add_unary(registry, "Sigmoid", {OpKind::Activation, OutputRange::UnitInterval}, [](const at::Tensor& x) { return at::sigmoid(x); },
-            [](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) {
-              return at::sigmoid_backward(g, y);
-            });
+  add_unary(
+      registry, "Tanh", {OpKind::Activation}, [](const at::Tensor& x) { return at::tanh(x); },
+      [](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) {
+        return at::tanh_backward(g, y);
+      });
+  add_unary(
+      registry, "Sigmoid", {OpKind::Activation, OutputRange::UnitInterval},
+      [](const at::Tensor& x) { return at::sigmoid(x); },
+      [](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) {
+        return at::sigmoid_backward(g, y);
+      });
   registry.add("HardSigmoid", {OpKind::Activation, OutputRange::UnitInterval}, hard_sigmoid);
   // ONNX HardSwish is x * HardSigmoid(x) with alpha 1/6, beta 1/2: PyTorch's hardswish.
-  add_unary(registry, "HardSwish", {OpKind::Activation}, [](const at::Tensor& x) { return at::hardswish(x); },
-            [](const at::Tensor& x, const at::Tensor&, const at::Tensor& g) {
-              return at::hardswish_backward(g, x);
-            });
+  add_unary(
+      registry, "HardSwish", {OpKind::Activation},
+      [](const at::Tensor& x) { return at::hardswish(x); },
+      [](const at::Tensor& x, const at::Tensor&, const at::Tensor& g) {
+        return at::hardswish_backward(g, x);
+      });
   // log(1 + e^x) in a form that neither overflows nor needs at::softplus's linear cut-off.
-  add_unary(registry, "Softplus", {OpKind::Activation, OutputRange::NonNegative},
-            [](const at::Tensor& x) { return at::relu(x) + at::log1p(at::exp(-at::abs(x))); },
-            [](const at::Tensor& x, const at::Tensor&, const at::Tensor& g) {
-              return g * at::sigmoid(x);
-            });
+  add_unary(
+      registry, "Softplus", {OpKind::Activation, OutputRange::NonNegative},
+      [](const at::Tensor& x) { return at::relu(x) + at::log1p(at::exp(-at::abs(x))); },
+      [](const at::Tensor& x, const at::Tensor&, const at::Tensor& g) {
+        return g * at::sigmoid(x);
+      });
   registry.add("Softmax", {OpKind::Mixing, OutputRange::UnitInterval},
                [](const NodeView& node) { return std::make_unique<Softmax>(node, false); });
   registry.add("LogSoftmax", {OpKind::Mixing},
                [](const NodeView& node) { return std::make_unique<Softmax>(node, true); });
 
   add_unary(registry, "Erf", {OpKind::Elementwise}, [](const at::Tensor& x) { return at::erf(x); });
-  add_unary(registry, "Exp", {OpKind::Elementwise, OutputRange::NonNegative}, [](const at::Tensor& x) { return at::exp(x); },
-            [](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) { return g * y; });
-  add_unary(registry, "Log", {OpKind::Elementwise}, [](const at::Tensor& x) { return at::log(x); },
-            [](const at::Tensor& x, const at::Tensor&, const at::Tensor& g) { return g / x; });
-  add_unary(registry, "Abs", {OpKind::Elementwise, OutputRange::NonNegative}, [](const at::Tensor& x) { return at::abs(x); },
-            [](const at::Tensor& x, const at::Tensor&, const at::Tensor& g) {
-              return g * at::sgn(x);
-            });
-  add_unary(registry, "Neg", {OpKind::Elementwise}, [](const at::Tensor& x) { return at::neg(x); },
-            [](const at::Tensor&, const at::Tensor&, const at::Tensor& g) { return at::neg(g); });
-  add_unary(registry, "Sqrt", {OpKind::Elementwise, OutputRange::NonNegative}, [](const at::Tensor& x) { return at::sqrt(x); },
-            [](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) {
-              return g / (2 * y);
-            });
-  add_unary(registry, "Reciprocal", {OpKind::Elementwise}, [](const at::Tensor& x) { return at::reciprocal(x); },
-            [](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) {
-              return -g * y * y;
-            });
+  add_unary(
+      registry, "Exp", {OpKind::Elementwise, OutputRange::NonNegative},
+      [](const at::Tensor& x) { return at::exp(x); },
+      [](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) { return g * y; });
+  add_unary(
+      registry, "Log", {OpKind::Elementwise}, [](const at::Tensor& x) { return at::log(x); },
+      [](const at::Tensor& x, const at::Tensor&, const at::Tensor& g) { return g / x; });
+  add_unary(
+      registry, "Abs", {OpKind::Elementwise, OutputRange::NonNegative},
+      [](const at::Tensor& x) { return at::abs(x); },
+      [](const at::Tensor& x, const at::Tensor&, const at::Tensor& g) { return g * at::sgn(x); });
+  add_unary(
+      registry, "Neg", {OpKind::Elementwise}, [](const at::Tensor& x) { return at::neg(x); },
+      [](const at::Tensor&, const at::Tensor&, const at::Tensor& g) { return at::neg(g); });
+  add_unary(
+      registry, "Sqrt", {OpKind::Elementwise, OutputRange::NonNegative},
+      [](const at::Tensor& x) { return at::sqrt(x); },
+      [](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) { return g / (2 * y); });
+  add_unary(
+      registry, "Reciprocal", {OpKind::Elementwise},
+      [](const at::Tensor& x) { return at::reciprocal(x); },
+      [](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) { return -g * y * y; });
 }
 
 }  // namespace whitebox::ops

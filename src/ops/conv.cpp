@@ -95,7 +95,8 @@ class Conv final : public Kernel, public LinearForm {
 }  // namespace
 
 void register_conv_ops(Registry& registry) {
-  registry.add("Conv", {OpKind::Linear}, [](const NodeView& node) { return std::make_unique<Conv>(node); });
+  registry.add("Conv", {OpKind::Linear},
+               [](const NodeView& node) { return std::make_unique<Conv>(node); });
 }
 
 }  // namespace whitebox::ops

@@ -183,8 +183,10 @@ void register_elementwise_ops(Registry& registry) {
   registry.add("Pow", {OpKind::Arithmetic}, pow);
   registry.add("Sum", {OpKind::Sum}, sum);
   registry.add("Mean", {OpKind::Sum}, mean);
-  registry.add("Max", {OpKind::Arithmetic}, [](const NodeView& node) { return extremum(node, true); });
-  registry.add("Min", {OpKind::Arithmetic}, [](const NodeView& node) { return extremum(node, false); });
+  registry.add("Max", {OpKind::Arithmetic},
+               [](const NodeView& node) { return extremum(node, true); });
+  registry.add("Min", {OpKind::Arithmetic},
+               [](const NodeView& node) { return extremum(node, false); });
 }
 
 }  // namespace whitebox::ops

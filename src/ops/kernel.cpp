@@ -161,7 +161,8 @@ bool non_negative(const Graph& graph, ValueId v) {
     case OutputRange::NonNegative:
     case OutputRange::UnitInterval: return true;
     case OutputRange::OfInput:
-      return !node.inputs.empty() && node.inputs[0] != kNoValue && non_negative(graph, node.inputs[0]);
+      return !node.inputs.empty() && node.inputs[0] != kNoValue &&
+             non_negative(graph, node.inputs[0]);
     case OutputRange::OfLowerBound: {
       // The bound is an attribute before opset 11, a constant input since.
       if (auto it = node.attributes.find("min"); it != node.attributes.end()) {

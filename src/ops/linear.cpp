@@ -191,8 +191,10 @@ class MatMul final : public Kernel, public LinearForm {
 }  // namespace
 
 void register_linear_ops(Registry& registry) {
-  registry.add("Gemm", {OpKind::Linear}, [](const NodeView& node) { return std::make_unique<Gemm>(node); });
-  registry.add("MatMul", {OpKind::Linear}, [](const NodeView& node) { return std::make_unique<MatMul>(node); });
+  registry.add("Gemm", {OpKind::Linear},
+               [](const NodeView& node) { return std::make_unique<Gemm>(node); });
+  registry.add("MatMul", {OpKind::Linear},
+               [](const NodeView& node) { return std::make_unique<MatMul>(node); });
 }
 
 }  // namespace whitebox::ops

@@ -135,7 +135,8 @@ class InstanceNorm final : public Kernel {
 void register_normalization_ops(Registry& registry) {
   registry.add("BatchNormalization", {OpKind::Affine},
                [](const NodeView& node) { return std::make_unique<BatchNorm>(node); });
-  registry.add("LRN", {OpKind::Mixing}, [](const NodeView& node) { return std::make_unique<Lrn>(node); });
+  registry.add("LRN", {OpKind::Mixing},
+               [](const NodeView& node) { return std::make_unique<Lrn>(node); });
   registry.add("LayerNormalization", {OpKind::Mixing},
                [](const NodeView& node) { return std::make_unique<LayerNorm>(node); });
   registry.add("InstanceNormalization", {OpKind::Mixing},

@@ -328,12 +328,14 @@ class GlobalPool final : public Kernel, public LinearForm {
 }  // namespace
 
 void register_pooling_ops(Registry& registry) {
-  registry.add("MaxPool", {OpKind::Maximum, OutputRange::OfInput}, [](const NodeView& node) { return std::make_unique<MaxPool>(node); });
+  registry.add("MaxPool", {OpKind::Maximum, OutputRange::OfInput},
+               [](const NodeView& node) { return std::make_unique<MaxPool>(node); });
   registry.add("AveragePool", {OpKind::Linear, OutputRange::OfInput},
                [](const NodeView& node) { return std::make_unique<AveragePool>(node); });
   registry.add("GlobalAveragePool", {OpKind::Linear, OutputRange::OfInput},
                [](const NodeView&) { return std::make_unique<GlobalPool>(false); });
-  registry.add("GlobalMaxPool", {OpKind::Maximum, OutputRange::OfInput}, [](const NodeView&) { return std::make_unique<GlobalPool>(true); });
+  registry.add("GlobalMaxPool", {OpKind::Maximum, OutputRange::OfInput},
+               [](const NodeView&) { return std::make_unique<GlobalPool>(true); });
 }
 
 }  // namespace whitebox::ops

@@ -683,15 +683,19 @@ void register_shape_ops(Registry& registry) {
         [](const Tensors& in) { return Tensors{at::scalar_tensor(in[0].numel(), at::kLong)}; },
         no_signal);
   });
-  registry.add("Reshape", {OpKind::Reshape, OutputRange::OfInput}, [](const NodeView& node) { return std::make_unique<Reshape>(node); });
+  registry.add("Reshape", {OpKind::Reshape, OutputRange::OfInput},
+               [](const NodeView& node) { return std::make_unique<Reshape>(node); });
   registry.add("Flatten", {OpKind::Reshape, OutputRange::OfInput}, make_flatten);
   registry.add("Transpose", {OpKind::Routing, OutputRange::OfInput}, make_transpose);
   registry.add("Squeeze", {OpKind::Reshape, OutputRange::OfInput}, make_squeeze);
   registry.add("Unsqueeze", {OpKind::Reshape, OutputRange::OfInput}, make_unsqueeze);
   registry.add("Concat", {OpKind::Routing}, make_concat);
-  registry.add("Split", {OpKind::Routing, OutputRange::OfInput}, [](const NodeView& node) { return std::make_unique<Split>(node); });
-  registry.add("Slice", {OpKind::Routing, OutputRange::OfInput}, [](const NodeView& node) { return std::make_unique<Slice>(node); });
-  registry.add("Gather", {OpKind::Routing}, [](const NodeView& node) { return std::make_unique<Gather>(node); });
+  registry.add("Split", {OpKind::Routing, OutputRange::OfInput},
+               [](const NodeView& node) { return std::make_unique<Split>(node); });
+  registry.add("Slice", {OpKind::Routing, OutputRange::OfInput},
+               [](const NodeView& node) { return std::make_unique<Slice>(node); });
+  registry.add("Gather", {OpKind::Routing},
+               [](const NodeView& node) { return std::make_unique<Gather>(node); });
   registry.add("Expand", {OpKind::Routing, OutputRange::OfInput}, make_expand);
   registry.add("Tile", {OpKind::Routing, OutputRange::OfInput}, make_tile);
   registry.add("Cast", {OpKind::Reshape}, make_cast);
@@ -699,7 +703,8 @@ void register_shape_ops(Registry& registry) {
     return make_kernel([](const Tensors& in) { return Tensors{in[0]}; }, pass_through);
   });
   registry.add("Dropout", {OpKind::Reshape, OutputRange::OfInput}, make_dropout);
-  registry.add("Pad", {OpKind::Routing}, [](const NodeView& node) { return std::make_unique<Pad>(node); });
+  registry.add("Pad", {OpKind::Routing},
+               [](const NodeView& node) { return std::make_unique<Pad>(node); });
   registry.add("ConstantOfShape", {OpKind::ShapeOnly}, make_constant_of_shape);
 }
 
