@@ -44,14 +44,7 @@ TEST(BadInput, ExternalDataIsRefusedNamingTheTensor) {
     auto* entry = weight->add_external_data();
     entry->set_key("location");
     entry->set_value(location);
-    const std::string input = "x", output = "y";
-    auto* node = graph->add_node();
-    node->set_op_type("Add");
-    node->set_name("add");
-    node->add_input(input);
-    node->add_input(weight->name());
-    node->add_output(output);
-    graph->add_output()->set_name(output);
+    add_output_reading(model, weight->name());
     const fs::path file = dir / "external.onnx";
     std::ofstream(file, std::ios::binary) << model.SerializeAsString();
     const std::string msg = message_of_load(file);

@@ -132,15 +132,7 @@ TEST(Errors, InitializerShapesThatCannotBe) {
     } else {
       for (int i = 0; i < c.values; ++i) weight->add_float_data(1.0f);
     }
-    // Names as strings: GCC 12 warns falsely about adding one-character literals here.
-    const std::string input = "x", output = "y";
-    auto* node = graph->add_node();
-    node->set_op_type("Add");
-    node->set_name("add");
-    node->add_input(input);
-    node->add_input(weight->name());
-    node->add_output(output);
-    graph->add_output()->set_name(output);
+    add_output_reading(model, weight->name());
     const auto file = temp_file("odd_initializer.onnx", model.SerializeAsString());
     const std::string msg = message_of<ModelFormatError>([&] { Model::load(file); });
     EXPECT_NE(msg.find("'odd_weight'"), std::string::npos) << msg;

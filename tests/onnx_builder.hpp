@@ -21,4 +21,17 @@ inline onnx::ModelProto onnx_model_with_input(const std::vector<int64_t>& shape)
   return model;
 }
 
+// Appends the node "add": y = x + `tensor`, and makes y the graph's output.
+inline void add_output_reading(onnx::ModelProto& model, const std::string& tensor) {
+  // Names as strings: GCC 12 warns falsely about adding one-character literals here.
+  const std::string input = "x", output = "y";
+  auto* node = model.mutable_graph()->add_node();
+  node->set_op_type("Add");
+  node->set_name("add");
+  node->add_input(input);
+  node->add_input(tensor);
+  node->add_output(output);
+  model.mutable_graph()->add_output()->set_name(output);
+}
+
 }  // namespace whitebox::test

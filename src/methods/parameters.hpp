@@ -10,30 +10,20 @@ namespace whitebox::explainers {
 
 inline Hyperparameter integer_parameter(std::string name, std::string fallback, std::string meaning,
                                         double lowest, double highest = HUGE_VAL) {
-  return {std::move(name),
-          std::move(fallback),
-          std::move(meaning),
-          Hyperparameter::Type::Integer,
-          lowest,
-          highest,
-          {}};
+  return {std::move(name), std::move(fallback), std::move(meaning),
+          Hyperparameter::Type::Integer, lowest, highest};
 }
 inline Hyperparameter number_parameter(std::string name, std::string fallback, std::string meaning,
                                        double lowest, double highest = HUGE_VAL) {
-  return {std::move(name),
-          std::move(fallback),
-          std::move(meaning),
-          Hyperparameter::Type::Number,
-          lowest,
-          highest,
-          {}};
+  Hyperparameter h = integer_parameter(std::move(name), std::move(fallback), std::move(meaning),
+                                       lowest, highest);
+  h.type = Hyperparameter::Type::Number;
+  return h;
 }
 inline Hyperparameter choice_parameter(std::string name, std::string fallback, std::string meaning,
                                        std::vector<std::string> choices) {
-  return {std::move(name),    std::move(fallback),
-          std::move(meaning), Hyperparameter::Type::Choice,
-          -HUGE_VAL,          HUGE_VAL,
-          std::move(choices)};
+  return {std::move(name), std::move(fallback), std::move(meaning), Hyperparameter::Type::Choice,
+          -HUGE_VAL, HUGE_VAL, std::move(choices)};
 }
 
 // What one method or metric declares.
