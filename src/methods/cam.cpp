@@ -128,6 +128,47 @@ std::string describe_downstream(const Graph& graph, const std::vector<std::vecto
   return text.empty() ? "nothing" : text;
 }
 
+// Whether `pool` (a linear node reading `layer`) averages it over all of H and W:
+// GlobalAveragePool, ReduceMean over axes 2 and 3, or an unpadded AveragePool of the whole map.
+bool averages_globally(const Graph& graph, const Trace& trace, const Node& pool, ValueId layer) {
+  const ops::NodeView view(graph, pool);
+  if (pool.op_type == "GlobalAveragePool") return true;
+  if (pool.op_type == "ReduceMean") {
+    std::vector<int64_t> axes = view.has("axes") ? view.ints("axes")
+                                : view.has_input(1) && view.is_constant(1) ? view.constant_ints(1)
+                                                                           : std::vector<int64_t>{};
+    for (auto& a : axes) a = (a + 4) % 4;
+    std::sort(axes.begin(), axes.end());
+    return axes == std::vector<int64_t>{2, 3};
+  }
+  if (pool.op_type == "AveragePool") {
+    const auto& out = trace[pool.outputs[0]];
+    const auto pads = view.ints("pads", {0, 0, 0, 0});
+    return out.defined() && out.dim() == 4 && out.size(2) == 1 && out.size(3) == 1 &&
+           std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; }) &&
+           view.ints("kernel_shape") ==
+               std::vector<int64_t>{trace[layer].size(2), trace[layer].size(3)};
+  }
+  return false;
+}
+
+// The weight [classes, K] of a linear classifier reading the features `v` (Gemm, MatMul or 1x1
+// Conv with a constant weight), or undefined for any other node.
+at::Tensor classifier_weight(const Graph& graph, const Node& node, ValueId v) {
+  const ops::NodeView linear(graph, node);
+  if (node.inputs.empty() || node.inputs[0] != v || !linear.is_constant(1)) return {};
+  const at::Tensor& w = linear.constant(1);
+  if (node.op_type == "Gemm" && linear.i("transA", 0) == 0) {
+    return (linear.i("transB", 0) ? w : w.t()) * linear.f("alpha", 1.0);
+  }
+  if (node.op_type == "MatMul" && w.dim() == 2) return w.t();
+  if (node.op_type == "Conv" && w.dim() == 4 && w.size(2) == 1 && w.size(3) == 1 &&
+      linear.i("group", 1) == 1) {
+    return w.flatten(1);
+  }
+  return {};
+}
+
 }  // namespace
 
 at::Tensor cam_head_weights(const Model& model, const Trace& trace, ValueId layer,
@@ -153,29 +194,11 @@ at::Tensor cam_head_weights(const Model& model, const Trace& trace, ValueId laye
   if (!pool) {
     return fail("'" + layer_name + "' is read by " + std::to_string(consumers[layer].size()) + " nodes");
   }
-  if (cam_head_treatment(pool->op_type) != Treatment::Rule) {
+  if (cam_head_treatment(pool->op_type) != Treatment::Rule ||
+      !averages_globally(graph, trace, *pool, layer)) {
     return fail("'" + layer_name + "' is read by " + pool->op_type + " '" + pool->name +
                 "', which is not a global average pool");
   }
-  const ops::NodeView view(graph, *pool);
-  bool global = pool->op_type == "GlobalAveragePool";
-  if (pool->op_type == "ReduceMean") {
-    std::vector<int64_t> axes = view.has("axes") ? view.ints("axes")
-                                : view.has_input(1) && view.is_constant(1) ? view.constant_ints(1)
-                                                                           : std::vector<int64_t>{};
-    for (auto& a : axes) a = (a + 4) % 4;
-    std::sort(axes.begin(), axes.end());
-    global = axes == std::vector<int64_t>{2, 3};
-  }
-  if (pool->op_type == "AveragePool") {
-    const auto& out = trace[pool->outputs[0]];
-    const auto pads = view.ints("pads", {0, 0, 0, 0});
-    global = out.defined() && out.dim() == 4 && out.size(2) == 1 && out.size(3) == 1 &&
-             std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; }) &&
-             view.ints("kernel_shape") == std::vector<int64_t>{trace[layer].size(2), trace[layer].size(3)};
-  }
-  if (!global) return fail("'" + layer_name + "' is read by " + pool->op_type + " '" + pool->name +
-                           "', which is not a global average pool");
 
   // 2. Reshapes, then 3. the linear layer.
   ValueId v = pool->outputs[0];
@@ -185,32 +208,18 @@ at::Tensor cam_head_weights(const Model& model, const Trace& trace, ValueId laye
     node = sole_reader(v);
   }
   if (!node) return fail("the pooled features are not read by exactly one node");
-  if (cam_head_treatment(node->op_type) != Treatment::Rule) {
+  const at::Tensor weight = cam_head_treatment(node->op_type) == Treatment::Rule
+                                ? classifier_weight(graph, *node, v)  // [classes, K]
+                                : at::Tensor();
+  if (!weight.defined()) {
     return fail("the pooled features go to " + node->op_type + " '" + node->name +
                 "', not a linear layer with constant weights");
   }
-  const ops::NodeView linear(graph, *node);
-  at::Tensor weight;  // [classes, K]
+  // A MatMul's bias comes as a separate Add.
   ValueId out = node->outputs.empty() ? kNoValue : node->outputs[0];
-  if (node->op_type == "Gemm" && node->inputs[0] == v && linear.is_constant(1) &&
-      linear.i("transA", 0) == 0) {
-    const at::Tensor b = linear.constant(1);
-    weight = (linear.i("transB", 0) ? b : b.t()) * linear.f("alpha", 1.0);
-  } else if (node->op_type == "MatMul" && node->inputs[0] == v && linear.is_constant(1) &&
-             linear.constant(1).dim() == 2) {
-    weight = linear.constant(1).t();
-    const Node* add = sole_reader(out);
-    if (add && add->op_type == "Add") {
-      const ops::NodeView bias(graph, *add);
-      if (bias.is_constant(0) || bias.is_constant(1)) out = add->outputs[0];
-    }
-  } else if (node->op_type == "Conv" && node->inputs[0] == v && linear.is_constant(1) &&
-             linear.constant(1).dim() == 4 && linear.constant(1).size(2) == 1 &&
-             linear.constant(1).size(3) == 1 && linear.i("group", 1) == 1) {
-    weight = linear.constant(1).flatten(1);
-  } else {
-    return fail("the pooled features go to " + node->op_type + " '" + node->name +
-                "', not a linear layer with constant weights");
+  if (const Node* add = sole_reader(out); node->op_type == "MatMul" && add && add->op_type == "Add") {
+    const ops::NodeView bias(graph, *add);
+    if (bias.is_constant(0) || bias.is_constant(1)) out = add->outputs[0];
   }
   if (weight.size(1) != channels) {
     return fail("the linear layer '" + node->name + "' takes " + std::to_string(weight.size(1)) +
