@@ -21,10 +21,14 @@ std::shared_ptr<const Graph> with_kernels(Graph graph) {
   for (auto& node : graph.nodes) {
     try {
       node.kernel = ops::build(graph, node);
+    } catch (const Error&) {
+      throw;
     } catch (const c10::Error& e) {
       // ATen refused a constant input or an attribute while the kernel was built.
       throw ModelFormatError("node '" + node.name + "' (" + node.op_type +
                              "): " + e.what_without_backtrace());
+    } catch (const std::runtime_error& e) {  // ATen's shape checks (reshape) throw these
+      throw ModelFormatError("node '" + node.name + "' (" + node.op_type + "): " + e.what());
     }
   }
   return std::make_shared<const Graph>(std::move(graph));

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <tuple>
 
 #include "support.hpp"
 #include "whitebox/error.hpp"
@@ -23,6 +25,56 @@ TEST(Imaging, WriteReadRoundTrip) {
   EXPECT_THROW(write_image(dir / "missing-folder" / "p.png", picture), FileError);
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);  // no leftovers
   EXPECT_THROW(read_image(dir / "absent.png"), FileError);
+}
+
+// A header that declares more pixels than read_image decodes is refused before OpenCV allocates
+// them (a 46-byte BMP made it allocate 2.5 GB), in every format whose header is read, and so is a
+// file in a format that whitebox does not read; the pictures of every format it reads decode.
+TEST(Imaging, HostileFilesAreRefusedBeforeDecoding) {
+  TempDir dir;
+  auto file = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(dir / name, std::ios::binary) << bytes;
+    return dir / name;
+  };
+  std::string bmp(54, '\0');
+  bmp[0] = 'B', bmp[1] = 'M', bmp[14] = 40;   // BITMAPINFOHEADER
+  bmp[19] = 0x32, bmp[24] = 1, bmp[28] = 24;  // 12800 x 65536, 24 bits
+  std::string png = "\x89PNG\r\n\x1a\n";
+  png += std::string("\0\0\0\x0dIHDR\x00\x01\x86\xa0\x00\x01\x86\xa0\x08\x02", 18);
+  const std::string jpeg("\xff\xd8\xff\xc0\x00\x11\x08\xff\xff\xff\xff\x03", 12);
+  for (const auto& [name, bytes, size] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"huge.bmp", bmp, "12800 x 65536"},
+           {"huge.png", png, "100000 x 100000"},
+           {"huge.jpg", jpeg, "65535 x 65535"},
+           {"huge.ppm", "P6\n# a comment\n 40000 40000\n255\n", "40000 x 40000"},
+           // OpenCV ends a number at any character.
+           {"letter.ppm", "P6\n888229a844\n255\n", "888229 x 844"}}) {
+    try {
+      read_image(file(name, bytes));
+      ADD_FAILURE() << name;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("declares " + size + " pixels"), std::string::npos)
+          << e.what();
+    }
+  }
+  // Other formats are not handed to OpenCV: its DICOM decoder, which takes any file with "DICM"
+  // at byte 128, aborted on one that began as a PGM.
+  const std::string dicom = "P5#" + std::string(125, '0') + "DICM";
+  for (const std::string& bytes : {std::string("just text\n"), dicom}) {
+    try {
+      read_image(file("other", bytes));
+      ADD_FAILURE() << bytes;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("not an image in a format whitebox reads"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  for (const auto& entry :
+       fs::directory_iterator(fs::path(WHITEBOX_SOURCE_DIR) / "fuzz/corpus/image")) {
+    EXPECT_EQ(read_image(entry.path()).size(2), 3) << entry.path();
+  }
 }
 
 TEST(Imaging, PreprocessCropsResizesNormalises) {

@@ -10,8 +10,9 @@
 
 namespace whitebox {
 
-// Decodes any format OpenCV reads (PNG, JPEG, BMP, ...); greyscale becomes RGB. Throws FileError
-// for a missing file and InputError for one that cannot be decoded.
+// Decodes PNG, JPEG, BMP, TIFF, WebP and PBM/PGM/PPM (with OpenCV); greyscale becomes RGB. Throws
+// FileError for a missing file and InputError for one that cannot be decoded, in another format,
+// or declaring more than 2^27 pixels.
 at::Tensor read_image(const std::filesystem::path& file);
 // Writes a [H, W, 3] uint8 RGB tensor; the format follows the extension. Throws FileError.
 void write_image(const std::filesystem::path& file, const at::Tensor& rgb);

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <random>
+#include <string_view>
 #include <vector>
 
 #include "imaging/mat.hpp"
@@ -37,6 +39,99 @@ void drop_png_profiles(std::vector<uchar>& bytes) {
   bytes = std::move(kept);
 }
 
+// Whether the bytes start as a PNG, JPEG, BMP, TIFF, WebP or PBM/PGM/PPM file: the formats that
+// read_image decodes. OpenCV picks a decoder by the first bytes it recognises and would hand other
+// files to any codec it was built with (Debian's has DICOM, JPEG 2000, OpenEXR, Radiance HDR).
+// Its DICOM decoder looks at bytes 128-131 only ("DICM"), and takes a file that the decoder of
+// the format its first bytes name declined (a PGM header without a space after "P5"): such a
+// 135-byte file made GDCM abort on an assertion.
+bool known_format(const std::vector<uchar>& b) {
+  auto starts = [&](std::string_view magic, size_t at = 0) {
+    return b.size() >= at + magic.size() &&
+           std::equal(magic.begin(), magic.end(), b.begin() + at,
+                      [](char m, uchar c) { return static_cast<uchar>(m) == c; });
+  };
+  if (starts("DICM", 128)) return false;
+  return starts("\x89PNG\r\n\x1a\n") || starts("\xff\xd8\xff") || starts("BM") ||
+         starts(std::string_view("II*\0", 4)) || starts(std::string_view("MM\0*", 4)) ||
+         (starts("RIFF") && starts("WEBP", 8)) ||
+         (b.size() >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6' && std::isspace(b[2]));
+}
+
+// The most pixels read_image decodes (about 134 megapixels, 400 MB in colour): OpenCV allows
+// 2^30, and allocates them before it reads a single row, so that a 46-byte BMP declaring
+// 12800 x 65536 pixels made it allocate 2.5 GB.
+constexpr uint64_t kMaxPixels = uint64_t{1} << 27;
+
+uint64_t big_endian(const std::vector<uchar>& b, size_t at, int bytes) {
+  uint64_t value = 0;
+  for (int i = 0; i < bytes; ++i) value = (value << 8) | b[at + i];
+  return value;
+}
+
+uint64_t little_endian(const std::vector<uchar>& b, size_t at, int bytes) {
+  uint64_t value = 0;
+  for (int i = bytes - 1; i >= 0; --i) value = (value << 8) | b[at + i];
+  return value;
+}
+
+// The width and height that a PNG, JPEG, BMP or PNM header declares, read before decoding;
+// {0, 0} for other formats and headers too short to say.
+std::pair<uint64_t, uint64_t> declared_size(const std::vector<uchar>& b) {
+  const size_t n = b.size();
+  if (n >= 24 && b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G' &&
+      std::equal(b.begin() + 12, b.begin() + 16, "IHDR")) {  // the first chunk
+    return {big_endian(b, 16, 4), big_endian(b, 20, 4)};
+  }
+  if (n >= 26 && b[0] == 'B' && b[1] == 'M') {
+    // BITMAPCOREHEADER (12 bytes) has 16-bit sizes; the others 32-bit, the height negative for
+    // top-down rows.
+    if (little_endian(b, 14, 4) == 12) return {little_endian(b, 18, 2), little_endian(b, 20, 2)};
+    const auto height = static_cast<int32_t>(little_endian(b, 22, 4));
+    return {little_endian(b, 18, 4), static_cast<uint64_t>(std::abs(int64_t{height}))};
+  }
+  if (n >= 4 && b[0] == 0xff && b[1] == 0xd8) {  // JPEG: the first start-of-frame segment
+    for (size_t at = 2; at + 9 <= n;) {
+      const uchar marker = b[at + 1];
+      // Bytes before a marker and fill bytes are skipped, as libjpeg skips them; so are the
+      // markers without a length.
+      if (b[at] != 0xff || marker == 0xff || marker == 0x00 || marker == 0x01 ||
+          (marker >= 0xd0 && marker <= 0xd7)) {
+        at += b[at] == 0xff && marker != 0xff ? 2 : 1;
+        continue;
+      }
+      const bool frame =
+          marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
+      if (frame) return {big_endian(b, at + 7, 2), big_endian(b, at + 5, 2)};
+      if (marker == 0xda) break;  // start of scan: no frame header before it
+      at += 2 + big_endian(b, at + 2, 2);
+    }
+    return {0, 0};
+  }
+  if (n >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6') {  // PNM: "P6 <width> <height> ..."
+    // As OpenCV reads the numbers: spaces and comments before each, one character of any kind
+    // after it.
+    uint64_t sizes[2] = {0, 0};
+    size_t at = 2;
+    for (uint64_t& size : sizes) {
+      while (at < n && !std::isdigit(b[at])) {
+        if (b[at] == '#') {
+          while (at < n && b[at] != '\n' && b[at] != '\r') ++at;
+        } else if (!std::isspace(b[at])) {
+          return {0, 0};  // OpenCV refuses the header
+        }
+        ++at;
+      }
+      for (; at < n && std::isdigit(b[at]) && size <= kMaxPixels; ++at) {
+        size = size * 10 + (b[at] - '0');
+      }
+      ++at;
+    }
+    return {sizes[0], sizes[1]};
+  }
+  return {0, 0};
+}
+
 }  // namespace
 
 at::Tensor read_image(const std::filesystem::path& file) {
@@ -51,6 +146,18 @@ at::Tensor read_image(const std::filesystem::path& file) {
   std::vector<uchar> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw FileError("cannot read image file: " + file.string());
 
+  if (!known_format(bytes)) {
+    throw InputError(
+        "not an image in a format whitebox reads (PNG, JPEG, BMP, TIFF, WebP, "
+        "PBM/PGM/PPM): " +
+        file.string());
+  }
+  const auto [width, height] = declared_size(bytes);
+  if (width > kMaxPixels || height > kMaxPixels || width * height > kMaxPixels) {
+    throw InputError("image file declares " + std::to_string(width) + " x " +
+                     std::to_string(height) + " pixels, more than whitebox decodes (" +
+                     std::to_string(kMaxPixels) + "): " + file.string());
+  }
   drop_png_profiles(bytes);
   cv::Mat bgr;
   try {

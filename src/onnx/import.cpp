@@ -117,7 +117,7 @@ std::vector<int64_t> static_shape(const onnx::TypeProto& type) {
   if (!type.has_tensor_type() || !type.tensor_type().has_shape()) return {};
   std::vector<int64_t> shape;
   for (const auto& d : type.tensor_type().shape().dim()) {
-    if (!d.has_dim_value()) return {};
+    if (!d.has_dim_value() || d.dim_value() < 0) return {};  // unknown, or not a size at all
     shape.push_back(d.dim_value());
   }
   return shape;
@@ -196,30 +196,32 @@ void check_arity(const onnx::NodeProto& node, const std::string& name, int64_t o
 
 // A Constant node's attribute `name` if it has it, as a T.
 template <typename T>
-const T* constant_attribute(const Node& node, const char* name) {
-  auto it = node.attributes.find(name);
-  if (it == node.attributes.end()) return nullptr;
+const T* constant_attribute(const std::map<std::string, Attribute>& attributes,
+                            const std::string& node, const char* name) {
+  auto it = attributes.find(name);
+  if (it == attributes.end()) return nullptr;
   if (auto value = std::get_if<T>(&it->second)) return value;
-  throw ModelFormatError("node '" + node.name + "' (Constant): attribute '" + name +
+  throw ModelFormatError("node '" + node + "' (Constant): attribute '" + name +
                          "' has the wrong type");
 }
 
 // The value of a Constant node, from whichever of its attributes holds it.
-at::Tensor constant_value(const Node& node, int64_t opset) {
-  if (auto t = constant_attribute<at::Tensor>(node, "value")) return *t;
-  if (auto f = constant_attribute<double>(node, "value_float")) {
+at::Tensor constant_value(const std::map<std::string, Attribute>& attributes,
+                          const std::string& node, int64_t opset) {
+  if (auto t = constant_attribute<at::Tensor>(attributes, node, "value")) return *t;
+  if (auto f = constant_attribute<double>(attributes, node, "value_float")) {
     return at::scalar_tensor(*f, at::kFloat);
   }
-  if (auto i = constant_attribute<int64_t>(node, "value_int")) {
+  if (auto i = constant_attribute<int64_t>(attributes, node, "value_int")) {
     return at::scalar_tensor(*i, at::kLong);
   }
-  if (auto f = constant_attribute<std::vector<double>>(node, "value_floats")) {
+  if (auto f = constant_attribute<std::vector<double>>(attributes, node, "value_floats")) {
     return at::tensor(*f, at::kDouble).to(at::kFloat);
   }
-  if (auto i = constant_attribute<std::vector<int64_t>>(node, "value_ints")) {
+  if (auto i = constant_attribute<std::vector<int64_t>>(attributes, node, "value_ints")) {
     return at::tensor(*i, at::kLong);
   }
-  throw UnsupportedOperator("Constant", node.name, opset, "unsupported value attribute");
+  throw UnsupportedOperator("Constant", node, opset, "unsupported value attribute");
 }
 
 // A node's name, or its operator and index where it has none.
@@ -329,12 +331,23 @@ Graph import(const std::filesystem::path& file) {
     check_arity(node, node_name(node, n), graph.opset);
   }
   check_dataflow(g);
+  for (const auto& input : g.input()) {
+    const bool typed = input.type().has_tensor_type() &&
+                       input.type().tensor_type().elem_type() != onnx::TensorProto::UNDEFINED;
+    if (!typed) {
+      throw ModelFormatError("the graph input '" + input.name() + "' declares no tensor type");
+    }
+  }
   std::vector<at::Tensor> initializers;
   for (const auto& init : g.initializer()) initializers.push_back(to_tensor(init));
   std::vector<std::map<std::string, Attribute>> attributes(g.node_size());
+  std::vector<at::Tensor> constants(g.node_size());  // of the Constant nodes
   for (int n = 0; n < g.node_size(); ++n) {
     for (const auto& a : g.node(n).attribute()) {
       attributes[n][a.name()] = to_attribute(a, node_name(g.node(n), n));
+    }
+    if (g.node(n).op_type() == "Constant") {
+      constants[n] = constant_value(attributes[n], node_name(g.node(n), n), graph.opset);
     }
   }
   if (give_convolutions_kernel_shapes(g)) {
@@ -380,7 +393,7 @@ Graph import(const std::filesystem::path& file) {
     for (const auto& in : proto.input()) node.inputs.push_back(in.empty() ? kNoValue : ids.at(in));
     for (const auto& out : proto.output()) node.outputs.push_back(out.empty() ? kNoValue : value(out));
     if (node.op_type == "Constant") {
-      graph.values[node.outputs[0]].constant = constant_value(node, graph.opset);
+      graph.values[node.outputs[0]].constant = std::move(constants[n]);
       continue;
     }
     graph.nodes.push_back(std::move(node));

@@ -32,11 +32,16 @@ void fold_constants(Graph& graph) {
     ops::Tensors outputs;
     try {
       outputs = ops::build(graph, node)->forward(inputs);
+    } catch (const Error&) {
+      throw;
     } catch (const c10::Error& e) {
       // Constants that do not fit together (a Gemm of mismatched weights): the model is broken.
       throw ModelFormatError("node '" + node.name + "' (" + node.op_type +
                              ") cannot be computed from its constant inputs: " +
                              e.what_without_backtrace());
+    } catch (const std::runtime_error& e) {  // ATen's shape checks (reshape) throw these
+      throw ModelFormatError("node '" + node.name + "' (" + node.op_type +
+                             ") cannot be computed from its constant inputs: " + e.what());
     }
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       if (node.outputs[o] == kNoValue) continue;
