@@ -28,7 +28,7 @@ TEST(Imaging, WriteReadRoundTrip) {
 }
 
 // A header that declares more pixels than read_image decodes is refused before OpenCV allocates
-// them (a 46-byte BMP made it allocate 2.5 GB), in every format whose header is read, and so is a
+// them (a 50-byte BMP made it allocate 2.5 GB), in every format whose header is read, and so is a
 // file in a format that whitebox does not read; the pictures of every format it reads decode.
 TEST(Imaging, HostileFilesAreRefusedBeforeDecoding) {
   TempDir dir;

@@ -59,7 +59,7 @@ bool known_format(const std::vector<uchar>& b) {
 }
 
 // The most pixels read_image decodes (about 134 megapixels, 400 MB in colour): OpenCV allows
-// 2^30, and allocates them before it reads a single row, so that a 46-byte BMP declaring
+// 2^30, and allocates them before it reads a single row, so that a 50-byte BMP declaring
 // 12800 x 65536 pixels made it allocate 2.5 GB.
 constexpr uint64_t kMaxPixels = uint64_t{1} << 27;
 
