@@ -345,9 +345,9 @@ void write_summary(const fs::path& out_dir, const Plan& plan, const std::vector<
                        "\n");
 }
 
-void run_evaluate(const Global& global, const EvaluateOptions& options) {
-  // Everything is checked before the output folder is touched.
-  const Model model = load_model(global);
+// The run's settings, checked (methods, metrics and their parameters, the annotations the metrics
+// need) before anything is written, with the fingerprint that saved results must match.
+Plan make_plan(const Model& model, const EvaluateOptions& options) {
   Plan plan;
   plan.methods = method_names(options.methods);
   for (const auto& name : split_list(options.metrics))
@@ -370,12 +370,6 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
     }
   }
 
-  std::vector<ImageEntry> images;
-  for (const auto& file : image_files(options.images)) images.push_back({file, {}, {}, {}});
-  if (!options.boxes.empty()) read_boxes(options.boxes, images);
-  if (!options.masks.empty()) attach_planes(options.masks, "mask", images, &ImageEntry::mask);
-  if (!options.gaze.empty()) attach_planes(options.gaze, "gaze map", images, &ImageEntry::gaze);
-
   nlohmann::json fingerprint{{"model", model.path().string()},
                              {"preprocessing", model.preprocessing.name},
                              {"methods", plan.methods},
@@ -387,6 +381,47 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
                              {"gaze", options.gaze}};
   for (const auto* metric : plan.metrics) fingerprint["metrics"].push_back(metric->name);
   plan.fingerprint = fingerprint.dump();
+  return plan;
+}
+
+// Mean and 95% interval of every method and metric value, one line each.
+void print_table(Progress& progress, const Plan& plan, const std::vector<MethodValues>& results) {
+  std::ostringstream table;
+  table << std::left << std::setw(24) << "method" << std::setw(34) << "metric"
+        << "mean (95% interval)";
+  progress.print(table.str());
+  for (const auto& method : plan.methods) {
+    for (const auto* metric : plan.metrics) {
+      for (const auto& [column, higher] : metric->values) {
+        std::vector<double> values;
+        for (const auto& r : results) values.push_back(r.at(method).at(column));
+        const Summary s = summarise(values);
+        std::ostringstream line;
+        line << std::left << std::setw(24) << method << std::setw(34)
+             << (column + (higher ? " (+)" : " (-)"));
+        line << std::setprecision(4) << std::fixed;
+        if (s.n == 0) {
+          line << "n/a";
+        } else {
+          line << s.mean;
+          if (s.n > 1) line << " (" << s.low << " .. " << s.high << ")";
+        }
+        progress.print(line.str());
+      }
+    }
+  }
+}
+
+void run_evaluate(const Global& global, const EvaluateOptions& options) {
+  // Everything is checked before the output folder is touched.
+  const Model model = load_model(global);
+  const Plan plan = make_plan(model, options);
+
+  std::vector<ImageEntry> images;
+  for (const auto& file : image_files(options.images)) images.push_back({file, {}, {}, {}});
+  if (!options.boxes.empty()) read_boxes(options.boxes, images);
+  if (!options.masks.empty()) attach_planes(options.masks, "mask", images, &ImageEntry::mask);
+  if (!options.gaze.empty()) attach_planes(options.gaze, "gaze map", images, &ImageEntry::gaze);
 
   const fs::path out_dir = options.out, image_dir = out_dir / "images";
   std::error_code ec;
@@ -429,30 +464,7 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
   if (reused > 0)
     progress.print(std::to_string(reused) + " of " + std::to_string(images.size()) +
                    " images reused from " + image_dir.string());
-  std::ostringstream table;
-  table << std::left << std::setw(24) << "method" << std::setw(34) << "metric"
-        << "mean (95% interval)";
-  progress.print(table.str());
-  for (const auto& method : plan.methods) {
-    for (const auto* metric : plan.metrics) {
-      for (const auto& [column, higher] : metric->values) {
-        std::vector<double> values;
-        for (const auto& r : results) values.push_back(r.at(method).at(column));
-        const Summary s = summarise(values);
-        std::ostringstream line;
-        line << std::left << std::setw(24) << method << std::setw(34)
-             << (column + (higher ? " (+)" : " (-)"));
-        line << std::setprecision(4) << std::fixed;
-        if (s.n == 0) {
-          line << "n/a";
-        } else {
-          line << s.mean;
-          if (s.n > 1) line << " (" << s.low << " .. " << s.high << ")";
-        }
-        progress.print(line.str());
-      }
-    }
-  }
+  print_table(progress, plan, results);
   progress.print("results: " + (out_dir / "summary.csv").string() + ", " +
                  (out_dir / "per_image.csv").string() + ", " + (out_dir / "results.json").string());
 }

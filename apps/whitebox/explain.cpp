@@ -52,6 +52,40 @@ std::vector<std::string> unique_stems(const std::vector<std::filesystem::path>& 
   return stems;
 }
 
+// How maps are drawn: colormap and normalisation for signed and for unsigned maps (an explicit
+// choice applies to both), and the percentile that maps to the colormap's end.
+struct Style {
+  std::pair<Colormap, Colormap> colormaps{Colormap::RedBlue, Colormap::Jet};
+  std::pair<Normalization, Normalization> normalizations{Normalization::Signed,
+                                                         Normalization::Positive};
+  double percentile = 99;
+
+  // The heat map of image i of the explanation.
+  at::Tensor heat(const Explanation& e, int64_t i) const {
+    const Colormap cmap = e.is_signed ? colormaps.first : colormaps.second;
+    const Normalization how = e.is_signed ? normalizations.first : normalizations.second;
+    at::Tensor normalized = normalize_map(e.map[i], how, percentile);
+    // A signed map drawn with a sequential colormap: -1..1 spans the whole colormap.
+    if (how == Normalization::Signed && cmap != Colormap::RedBlue) normalized = (normalized + 1) / 2;
+    return colorize(normalized, cmap);
+  }
+};
+
+Style style_of(const ExplainOptions& options) {
+  Style style;
+  if (!options.colormap.empty()) {
+    style.colormaps.first = style.colormaps.second = parse_colormap(options.colormap);
+  }
+  if (!options.normalize.empty()) {
+    style.normalizations.first = style.normalizations.second = parse_normalization(options.normalize);
+  }
+  if (!(options.percentile > 0 && options.percentile <= 100)) {
+    throw ArgumentError("--percentile must be in (0, 100], not " + c10::str(options.percentile));
+  }
+  style.percentile = options.percentile;
+  return style;
+}
+
 void run_explain(const Global& global, const ExplainOptions& options) {
   const Model model = load_model(global);
   // Check every argument before the (slow) work starts.
@@ -61,16 +95,7 @@ void run_explain(const Global& global, const ExplainOptions& options) {
   if (!options.layer.empty()) params.set("layer", options.layer);
   if (!options.layer.empty()) model.graph().resolve(options.layer);  // throws LookupError
   check_parameters(names, params);
-  // Defaults for signed and unsigned maps; an explicit choice applies to both.
-  std::pair<Colormap, Colormap> colormaps{Colormap::RedBlue, Colormap::Jet};
-  if (!options.colormap.empty()) colormaps.first = colormaps.second = parse_colormap(options.colormap);
-  std::pair<Normalization, Normalization> normalizations{Normalization::Signed, Normalization::Positive};
-  if (!options.normalize.empty()) {
-    normalizations.first = normalizations.second = parse_normalization(options.normalize);
-  }
-  if (!(options.percentile > 0 && options.percentile <= 100)) {
-    throw ArgumentError("--percentile must be in (0, 100], not " + c10::str(options.percentile));
-  }
+  const Style style = style_of(options);
 
   const std::filesystem::path out_dir = options.out;
   std::error_code ec;
@@ -116,14 +141,9 @@ void run_explain(const Global& global, const ExplainOptions& options) {
       const auto shared = e.stats.find("shared_seconds");
       const double shared_seconds = shared != e.stats.end() ? shared->second / count : 0.0;
 
-      const Colormap cmap = e.is_signed ? colormaps.first : colormaps.second;
-      const Normalization how = e.is_signed ? normalizations.first : normalizations.second;
       for (size_t i = 0; i < count; ++i) {
         const size_t image = first + i;
-        at::Tensor normalized = normalize_map(e.map[i], how, options.percentile);
-        // A signed map drawn with a sequential colormap: -1..1 spans the whole colormap.
-        if (how == Normalization::Signed && cmap != Colormap::RedBlue) normalized = (normalized + 1) / 2;
-        const at::Tensor heat = colorize(normalized, cmap);
+        const at::Tensor heat = style.heat(e, static_cast<int64_t>(i));
         const at::Tensor blended = overlay(inputs[i].image, heat, options.alpha);
         overlays[i].push_back(blended);
 

@@ -80,6 +80,9 @@ class Conv final : public Kernel, public LinearForm {
   static std::vector<int64_t> weight_kernel(const NodeView& node) {
     if (node.is_constant(1)) {
       auto sizes = node.constant(1).sizes();
+      if (sizes.size() < 3) {
+        node.invalid("the weight must have at least 3 dimensions, not " + c10::str(sizes));
+      }
       return {sizes.begin() + 2, sizes.end()};
     }
     const auto& shape = node.static_shape(1);
