@@ -58,34 +58,41 @@ const MethodInfo& find_method(const std::string& name) {
   throw LookupError("unknown method '" + name + "' (valid: " + valid + ")");
 }
 
+namespace {
+
+// The method a wrapper runs (params "base", or its declared default); null for other methods.
+const MethodInfo* base_of(const MethodInfo& method, const Params& params) {
+  for (const Hyperparameter& h : method.hyperparameters) {
+    if (h.name == "base") return &find_method(params.text("base", h.fallback));
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 MethodInfo facts(const MethodInfo& method, const Params& params) {
   MethodInfo info = method;
-  for (const Hyperparameter& h : method.hyperparameters) {
-    if (h.name != "base") continue;
-    const MethodInfo& base = find_method(params.text("base", h.fallback));
-    info.class_discriminative = base.class_discriminative;
-    info.needs_gradient = base.needs_gradient;
-    info.needs_reference = base.needs_reference;
-    info.resolution = base.resolution;
-    info.cost = "samples x (" + base.cost + ")";
+  if (const MethodInfo* base = base_of(method, params)) {
+    info.class_discriminative = base->class_discriminative;
+    info.needs_gradient = base->needs_gradient;
+    info.needs_reference = base->needs_reference;
+    info.resolution = base->resolution;
+    info.cost = "samples x (" + base->cost + ")";
   }
   return info;
 }
 
 std::vector<Hyperparameter> parameters_of(const MethodInfo& method, const Params& params) {
   std::vector<Hyperparameter> all = method.hyperparameters;
-  for (const Hyperparameter& h : method.hyperparameters) {
-    if (h.name != "base") continue;
-    const MethodInfo& base = find_method(params.text("base", h.fallback));
-    if (&base == &method) continue;
-    for (Hyperparameter b : base.hyperparameters) {
-      const bool shadowed =
-          std::any_of(method.hyperparameters.begin(), method.hyperparameters.end(),
-                      [&](const Hyperparameter& own) { return own.name == b.name; });
-      if (!shadowed) all.push_back(b);
-      b.name = "base." + b.name;
-      all.push_back(std::move(b));
-    }
+  const MethodInfo* base = base_of(method, params);
+  if (!base || base == &method) return all;
+  for (Hyperparameter b : base->hyperparameters) {
+    const bool shadowed =
+        std::any_of(method.hyperparameters.begin(), method.hyperparameters.end(),
+                    [&](const Hyperparameter& own) { return own.name == b.name; });
+    if (!shadowed) all.push_back(b);
+    b.name = "base." + b.name;
+    all.push_back(std::move(b));
   }
   return all;
 }
