@@ -259,6 +259,65 @@ TEST(MethodsLrpGates, RelevanceGoesToTheGatedInput) {
   }
 }
 
+// ---- rules as data ----------------------------------------------------------------------------
+
+// The relevance at the input of conv_dense_model (Conv, optional ReLU, Flatten, Gemm: without the
+// ReLU both layers see signed inputs) with one rule on the Conv and one on the Gemm, biases
+// absorbed.
+at::Tensor relevance_under(const explainers::lrp::LinearRule& conv,
+                           const explainers::lrp::LinearRule& dense, bool relu) {
+  const Model model = conv_dense_model({1, 3, 6, 6}, relu);
+  at::manual_seed(7);
+  const at::Tensor x = at::randn({1, 3, 6, 6}, at::kDouble);
+  explainers::lrp::Mapping mapping;
+  mapping.kinds = {{"conv", conv}, {"dense", dense}};
+  explainers::lrp::Options options;
+  options.bias = explainers::lrp::Bias::Absorb;
+  Trace trace = model.forward(x);
+  const at::Tensor r = trace[model.output()].abs();
+  return model.sweep(trace, {{model.output(), r}}, {model.input()},
+                     explainers::lrp::composite_rules(model, mapping, options))[0];
+}
+
+// A rule is its parts. The same rule written without the evaluator's shortcuts (the gamma rule's
+// second denominator read off the first's products, the layer's output standing for W x + b,
+// transposed passes shared between terms) gives the same relevance; gamma 0 is LRP-0; shares
+// add up; a share's coefficient and its denominator scale as written.
+TEST(MethodsLrpRuleParts, RulesWrittenTermByTermGiveTheSameRelevance) {
+  namespace lrp = explainers::lrp;
+  for (const bool relu : {true, false}) {
+    const auto both = [&](const lrp::LinearRule& rule) {
+      return relevance_under(rule, rule, relu);
+    };
+    lrp::LinearRule plain = lrp::gamma_rule(0.3);
+    for (lrp::Share& share : plain.shares) share.denominator.clear();
+    const at::Tensor gamma = both(lrp::gamma_rule(0.3));
+    EXPECT_GT(gamma.abs().sum().item<double>(), 0.0);
+    EXPECT_LT(relative_error(both(plain), gamma), 1e-12) << relu;
+    const at::Tensor zero = both(lrp::zero_rule());
+    EXPECT_LT(relative_error(both(lrp::gamma_rule(0.0)), zero), 1e-12) << relu;
+
+    // LRP-0 on the Conv is linear in the relevance it receives: alpha 2 beta 1 on the Gemm gives
+    // the sum of its two shares taken one at a time.
+    const lrp::LinearRule ab = lrp::alpha_beta_rule(2.0, 1.0);
+    lrp::LinearRule positive = ab, negative = ab;
+    positive.shares.pop_back();
+    negative.shares.erase(negative.shares.begin());
+    const auto last = [&](const lrp::LinearRule& rule) {
+      return relevance_under(lrp::zero_rule(), rule, relu);
+    };
+    EXPECT_LT(relative_error(last(ab), last(positive) + last(negative)), 1e-12) << relu;
+    EXPECT_GT(relative_error(last(positive), last(negative)), 0.1) << relu;
+
+    // R / (z / 2), passed on twice: four times LRP-0 at each of the two layers.
+    lrp::LinearRule quadruple = lrp::zero_rule();
+    quadruple.shares[0].coefficient = 2.0;
+    quadruple.shares[0].denominator = {{0.5, lrp::InputPart::X, lrp::WeightPart::Full}};
+    quadruple.shares[0].bias = {{0.5, lrp::BiasPart::Full}};
+    EXPECT_LT(relative_error(both(quadruple), 16.0 * zero), 1e-12) << relu;
+  }
+}
+
 // ---- the kernels' linear forms ---------------------------------------------------------------
 
 // apply(x, W, b) is the node's forward and apply_transpose(s, x, W) its input VJP, for every

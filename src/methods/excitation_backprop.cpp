@@ -37,10 +37,8 @@ Explanation excitation_backprop(const Context& c, bool contrastive) {
   if (contrastive) {
     // The dual unit: the classifier (the last linear layer) with negated weights, whose z+ shares
     // are the target's inhibitory ones, x+ w-.
-    lrp::LinearRule dual;
-    dual.kind = lrp::LinearRule::Kind::AlphaBeta;
-    dual.alpha = 0.0;  // alpha R+ - beta R- with alpha = 0, beta = -1: R-, the inhibitory shares
-    dual.beta = -1.0;
+    // alpha R+ - beta R- with alpha = 0, beta = -1: R-, the inhibitory shares.
+    lrp::LinearRule dual = lrp::alpha_beta_rule(0.0, -1.0);
     dual.text = "dual";
     mapping.last = dual;
     p = p - winning_probabilities(c, mapping, {stop})[0];

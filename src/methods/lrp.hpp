@@ -12,18 +12,56 @@
 
 namespace whitebox::explainers::lrp {
 
-// A rule for a linear layer (Conv, Gemm, MatMul with constant weight, average pooling), with its
-// parameters. Text forms: "0", "epsilon[:eps]", "gamma[:g]", "alphabeta[:a[:b]]" (also
-// "alpha2beta1", "alpha1beta0"), "zplus", "zb", "wsquare", "flat". Gamma and z+ are the
-// generalized rules (Andeol et al. 2021), which hold for inputs and outputs of either sign.
-struct LinearRule {
-  enum class Kind { Zero, Epsilon, Gamma, AlphaBeta, ZPlus, ZBox, WSquare, Flat };
-  Kind kind = Kind::Zero;
-  double epsilon = 0.0;            // Epsilon
-  double gamma = 0.0;              // Gamma
-  double alpha = 1.0, beta = 0.0;  // AlphaBeta (ZPlus is alpha 1, beta 0)
-  std::string text;                // as written, for messages
+// A rule for a linear layer (Conv, Gemm, MatMul with constant weight, average pooling) as data:
+// its parts, after Zennit's BasicHook. Every rule is a sum of normalised shares,
+//   R_in = sum_s c_s sum_t a_t x_t (.) W_t^T (R / stabilize(z_s))   on the region of share s,
+// where each term t pairs an input part x_t with a weight part W_t, and z_s, the share's
+// denominator, is the layer rerun on its terms plus the share's bias parts: z_s equals the
+// forward value of the numerator's terms, though it may be written with other products (the
+// gamma rule reads one share's denominator off the other's). One evaluator runs every rule with
+// the layer's own geometry (ops::LinearForm), computing each product once, keeping the modified
+// weights of constant layers with the model and sharing transposed passes between terms.
+enum class InputPart { X, Positive, Negative, Ones, Low, High };   // x, x+, x-, 1, box bounds
+enum class WeightPart { Full, Positive, Negative, Square, Ones };  // W, W+, W-, W^2, 1
+enum class BiasPart { Full, Positive, Negative };                  // b, b+, b-
+enum class Region {
+  Everywhere,
+  PositiveOutput,
+  NegativeOutput
+};  // where z = W x (+ b) is > 0, < 0
+
+struct Term {
+  double coefficient;
+  InputPart input;
+  WeightPart weight;
 };
+struct BiasTerm {
+  double coefficient;
+  BiasPart part;
+};
+struct Share {
+  double coefficient = 1.0;
+  std::vector<Term> numerator;
+  std::vector<Term> denominator;  // empty: the numerator's
+  std::vector<BiasTerm> bias;     // in the denominator when Options::bias is Absorb
+  Region region = Region::Everywhere;
+};
+
+// Text forms: "0", "epsilon[:eps]", "gamma[:g]", "alphabeta[:a[:b]]" (also "alpha2beta1",
+// "alpha1beta0"), "zplus", "zb", "wsquare", "flat". Gamma and z+ are the generalized rules
+// (Andeol et al. 2021), which hold for inputs and outputs of either sign.
+struct LinearRule {
+  std::string text;  // as written, for messages
+  std::vector<Share> shares;
+  std::optional<double> epsilon;  // the stabiliser: this, else Options::stabilizer
+};
+LinearRule zero_rule();
+LinearRule epsilon_rule(double epsilon);
+LinearRule gamma_rule(double gamma);
+LinearRule alpha_beta_rule(double alpha, double beta);
+LinearRule zbox_rule();
+LinearRule wsquare_rule();
+LinearRule flat_rule();
 // Throws ArgumentError on unknown names, malformed or out-of-range numbers.
 LinearRule parse_rule(const std::string& text);
 
@@ -38,6 +76,10 @@ struct Options {
   double stabilizer = 0.0;
   double sum_epsilon = 0.0;  // stabilizer of the residual (Sum) split; 0: exact, z = 0 drops R
 };
+
+// R / (z + eps sign(z)) with sign(0) = +1; with eps = 0, R / z where z != 0 and 0 where z = 0
+// (that relevance is then absorbed, and shows up in the "absorbed" statistic).
+at::Tensor divide(const at::Tensor& r, const at::Tensor& z, double eps);
 
 // A rule with the forward values it reads of its node.
 struct NodeRule {

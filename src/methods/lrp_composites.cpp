@@ -177,7 +177,7 @@ Rules composite_rules(const Model& model, const Mapping& mapping, const Options&
     } else if (auto k = mapping.kinds.find(kind); k != mapping.kinds.end()) {
       chosen = k->second;
     } else if (kind == "pool") {
-      chosen = LinearRule{};  // LRP-0
+      chosen = zero_rule();
     }
     if (chosen) {
       const NodeRule rule = linear_rule(*chosen, options, model);
