@@ -14,6 +14,7 @@ packages=(
   pybind11-dev python3-dev python3-pytest    # the Python package and its tests
   python3-matplotlib                         # examples/python
   chromium                                   # the HTML report test renders the page headless
+  libopenmpi-dev openmpi-bin                 # data-set runs over MPI ranks (mpirun)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,6 @@
-// whitebox evaluate: metrics of explanation methods over a folder of images, per image and
-// aggregated, resumable: each finished image leaves one result file, written atomically.
+// whitebox evaluate: metrics of explanation methods over a folder of images or a list file, per
+// image and aggregated, resumable: each finished image leaves one result file, written
+// atomically. Under MPI the images are shared out over the ranks and rank 0 writes the summary.
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -13,7 +14,9 @@
 #include <set>
 #include <sstream>
 
+#include "cluster.hpp"
 #include "commands.hpp"
+#include "dataset.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/explain.hpp"
 #include "whitebox/image.hpp"
@@ -30,131 +33,10 @@ using MethodValues = std::map<std::string, Values>;  // method -> values
 constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
 
 struct EvaluateOptions {
-  std::string images, methods = "saliency,gradcam", metrics = "deletion,insertion,sparseness";
+  std::string images, list, methods = "saliency,gradcam", metrics = "deletion,insertion,sparseness";
   std::string boxes, masks, gaze, out = "whitebox-eval", target = "top1";
   std::vector<std::string> params, metric_params;
 };
-
-// The files of `folder` accepted by `keep`, sorted by name.
-std::vector<fs::path> files_in(const fs::path& folder, const std::string& what,
-                               bool (*keep)(const fs::path&)) {
-  std::error_code ec;
-  if (!fs::is_directory(folder, ec))
-    throw FileError(what + " folder " + folder.string() + " does not exist");
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(folder, ec)) {
-    if (entry.is_regular_file() && keep(entry.path())) files.push_back(entry.path());
-  }
-  if (ec) throw FileError("cannot list " + folder.string() + ": " + ec.message());
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Annotations, checked in full before anything is computed or written.
-
-struct ImageEntry {
-  fs::path file;
-  std::vector<metrics::Box> boxes;  // original pixel coordinates
-  fs::path mask, gaze;              // files, empty when none
-};
-
-// The image a per-image annotation file belongs to: same file name, else same stem.
-size_t owner_of(const fs::path& annotation, const std::vector<ImageEntry>& images,
-                const std::string& kind) {
-  std::vector<size_t> candidates;
-  for (size_t i = 0; i < images.size(); ++i) {
-    if (images[i].file.filename() == annotation.filename()) return i;
-    if (images[i].file.stem() == annotation.stem()) candidates.push_back(i);
-  }
-  if (candidates.empty()) {
-    throw InputError(kind + " " + annotation.string() + " belongs to no image of the folder");
-  }
-  if (candidates.size() > 1) {
-    throw InputError(kind + " " + annotation.string() +
-                     " matches several images: " + images[candidates[0]].file.filename().string() +
-                     ", " + images[candidates[1]].file.filename().string());
-  }
-  return candidates.front();
-}
-
-void read_boxes(const fs::path& file, std::vector<ImageEntry>& images) {
-  std::ifstream in(file);
-  if (!in) throw FileError("cannot read boxes file " + file.string());
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError("boxes file " + file.string() + " is not valid JSON: " + e.what());
-  }
-  if (!json.is_object())
-    throw InputError("boxes file " + file.string() +
-                     " must hold an object {\"image\": [[x0, y0, x1, y1], ...]}");
-  for (const auto& [name, boxes] : json.items()) {
-    const auto found = std::find_if(images.begin(), images.end(), [&](const ImageEntry& e) {
-      return e.file.filename().string() == name;
-    });
-    if (found == images.end())
-      throw InputError("boxes file " + file.string() + " names unknown image '" + name + "'");
-    if (!boxes.is_array())
-      throw InputError("boxes file " + file.string() + ": '" + name + "' needs a list of boxes");
-    const at::Tensor picture = read_image(found->file);
-    const double width = static_cast<double>(picture.size(1)),
-                 height = static_cast<double>(picture.size(0));
-    for (const auto& box : boxes) {
-      if (!box.is_array() || box.size() != 4 ||
-          !std::all_of(box.begin(), box.end(), [](const auto& v) { return v.is_number(); })) {
-        throw InputError("boxes file " + file.string() + ": '" + name +
-                         "' has a box that is not [x0, y0, x1, y1]: " + box.dump());
-      }
-      const metrics::Box b{box[0].get<double>(), box[1].get<double>(), box[2].get<double>(),
-                           box[3].get<double>()};
-      if (!(b.x0 < b.x1 && b.y0 < b.y1)) {
-        throw InputError("boxes file " + file.string() + ": box " + box.dump() + " of '" + name +
-                         "' is empty or reversed");
-      }
-      if (b.x0 < 0 || b.y0 < 0 || b.x1 > width || b.y1 > height) {
-        throw InputError("boxes file " + file.string() + ": box " + box.dump() + " lies outside '" +
-                         name + "' (" + std::to_string(picture.size(1)) + "x" +
-                         std::to_string(picture.size(0)) + ")");
-      }
-      found->boxes.push_back(b);
-    }
-  }
-}
-
-bool is_plane_file(const fs::path& file) {
-  return is_image_file(file) || file.extension() == ".npy";
-}
-
-// A mask or gaze map in original image pixels, [H, W] float64.
-at::Tensor read_plane(const fs::path& file) {
-  if (file.extension() == ".npy") {
-    const at::Tensor plane = read_npy(file);
-    if (plane.dim() != 2)
-      throw InputError(file.string() + " must be a [H, W] array, not " + c10::str(plane.sizes()));
-    return plane.to(at::kDouble);
-  }
-  return read_image(file).to(at::kDouble).mean(2) / 255.0;
-}
-
-void attach_planes(const fs::path& folder, const std::string& kind, std::vector<ImageEntry>& images,
-                   fs::path ImageEntry::*slot) {
-  for (const auto& file : files_in(folder, kind, is_plane_file)) {
-    ImageEntry& owner = images[owner_of(file, images, kind)];
-    if (!(owner.*slot).empty())
-      throw InputError(kind + " " + file.string() + " duplicates " + (owner.*slot).string());
-    const at::Tensor plane = read_plane(file);
-    const at::Tensor picture = read_image(owner.file);
-    if (plane.size(0) != picture.size(0) || plane.size(1) != picture.size(1)) {
-      throw InputError(kind + " " + file.string() + " is " + std::to_string(plane.size(1)) + "x" +
-                       std::to_string(plane.size(0)) + " but its image " +
-                       owner.file.filename().string() + " is " + std::to_string(picture.size(1)) +
-                       "x" + std::to_string(picture.size(0)));
-    }
-    owner.*slot = file;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Results: one JSON file per image, aggregated at the end.
@@ -223,7 +105,7 @@ struct Plan {
 };
 
 // Every metric on every method for one image.
-MethodValues evaluate_image(const Model& model, const ImageEntry& entry, const Plan& plan) {
+MethodValues evaluate_image(const Model& model, const DataItem& entry, const Plan& plan) {
   const at::Tensor picture = read_image(entry.file);
   const Input input = preprocess(picture, model.preprocessing);
   const at::Tensor x = input.tensor.to(model.device(), model.dtype());
@@ -231,10 +113,14 @@ MethodValues evaluate_image(const Model& model, const ImageEntry& entry, const P
   metrics::Sample sample;
   sample.model = &model;
   sample.image = x[0];
-  sample.cls = plan.target.resolve(model, model.logits(x)).front();
+  sample.cls = entry.target ? *entry.target : plan.target.resolve(model, model.logits(x)).front();
   if (!entry.boxes.empty()) {
     std::vector<metrics::Box> boxes;
     for (const auto& b : entry.boxes) {
+      if (b.x1 > static_cast<double>(picture.size(1)) || b.y1 > static_cast<double>(picture.size(0))) {
+        throw InputError(entry.origin + ": a box lies outside " + entry.file.filename().string() + " (" +
+                         std::to_string(picture.size(1)) + "x" + std::to_string(picture.size(0)) + ")");
+      }
       boxes.push_back(
           metrics::box_to_input(b, picture.size(0), picture.size(1), model.preprocessing));
     }
@@ -295,7 +181,7 @@ std::optional<MethodValues> cached(const fs::path& file, const Plan& plan) {
   }
 }
 
-void write_summary(const fs::path& out_dir, const Plan& plan, const std::vector<ImageEntry>& images,
+void write_summary(const fs::path& out_dir, const Plan& plan, const std::vector<DataItem>& images,
                    const std::vector<MethodValues>& results) {
   // Value names in metric order, each with whether higher is better.
   std::vector<std::pair<std::string, bool>> columns;
@@ -306,7 +192,7 @@ void write_summary(const fs::path& out_dir, const Plan& plan, const std::vector<
   per_image << "image,method,metric,value\n";
   nlohmann::json image_json = nlohmann::json::object();
   for (size_t i = 0; i < images.size(); ++i) {
-    const std::string name = images[i].file.filename().string();
+    const std::string& name = images[i].key;
     for (const auto& method : plan.methods) {
       for (const auto& [column, higher] : columns) {
         const double v = results[i].at(method).at(column);
@@ -347,7 +233,8 @@ void write_summary(const fs::path& out_dir, const Plan& plan, const std::vector<
 
 // The run's settings, checked (methods, metrics and their parameters, the annotations the metrics
 // need) before anything is written, with the fingerprint that saved results must match.
-Plan make_plan(const Model& model, const EvaluateOptions& options) {
+Plan make_plan(const Model& model, const EvaluateOptions& options,
+               const std::vector<DataItem>& items) {
   Plan plan;
   plan.methods = method_names(options.methods);
   for (const auto& name : split_list(options.metrics))
@@ -360,13 +247,20 @@ Plan make_plan(const Model& model, const EvaluateOptions& options) {
   std::vector<std::string> metric_names;
   for (const auto* metric : plan.metrics) metric_names.push_back(metric->name);
   metrics::check_parameters(metric_names, plan.metric_params);
+  const bool objects = std::any_of(items.begin(), items.end(), [](const DataItem& item) {
+    return !item.boxes.empty() || !item.mask.empty();
+  });
+  const bool gaze = std::any_of(items.begin(), items.end(),
+                                [](const DataItem& item) { return !item.gaze.empty(); });
   for (const auto* metric : plan.metrics) {
-    if (metric->needs_mask && options.boxes.empty() && options.masks.empty()) {
+    if (metric->needs_mask && !objects) {
       throw ArgumentError("metric " + metric->name +
-                          " needs object annotations: --boxes FILE or --masks DIR");
+                          " needs object annotations: --boxes FILE, --masks DIR, or a list with "
+                          "a box or mask column");
     }
-    if (metric->needs_reference && options.gaze.empty()) {
-      throw ArgumentError("metric " + metric->name + " needs human attention maps: --gaze DIR");
+    if (metric->needs_reference && !gaze) {
+      throw ArgumentError("metric " + metric->name +
+                          " needs human attention maps: --gaze DIR, or a list with a gaze column");
     }
   }
 
@@ -376,6 +270,7 @@ Plan make_plan(const Model& model, const EvaluateOptions& options) {
                              {"target", options.target},
                              {"params", plan.method_params.values()},
                              {"metric_params", plan.metric_params.values()},
+                             {"list", options.list},
                              {"boxes", options.boxes},
                              {"masks", options.masks},
                              {"gaze", options.gaze}};
@@ -412,57 +307,70 @@ void print_table(Progress& progress, const Plan& plan, const std::vector<MethodV
   }
 }
 
+// This image's result file, written atomically.
+void write_result(const fs::path& file, const DataItem& item, const Plan& plan,
+                  const MethodValues& results) {
+  nlohmann::json values = nlohmann::json::object();
+  for (const auto& [method, numbers] : results) {
+    for (const auto& [key, v] : numbers) values[method][key] = number_or_null(v);
+  }
+  write_atomically(file, nlohmann::json{{"image", item.file.string()},
+                                        {"config", plan.fingerprint},
+                                        {"results", values}}
+                                 .dump(2) +
+                             "\n");
+}
+
 void run_evaluate(const Global& global, const EvaluateOptions& options) {
   // Everything is checked before the output folder is touched.
+  if (options.images.empty() == options.list.empty()) {
+    throw ArgumentError("evaluate needs a folder of images (--images DIR) or a list (--list FILE)");
+  }
   const Model model = load_model(global);
-  const Plan plan = make_plan(model, options);
-
-  std::vector<ImageEntry> images;
-  for (const auto& file : image_files(options.images)) images.push_back({file, {}, {}, {}});
-  if (!options.boxes.empty()) read_boxes(options.boxes, images);
-  if (!options.masks.empty()) attach_planes(options.masks, "mask", images, &ImageEntry::mask);
-  if (!options.gaze.empty()) attach_planes(options.gaze, "gaze map", images, &ImageEntry::gaze);
+  const std::vector<DataItem> items =
+      options.list.empty() ? read_folder(options.images, options.boxes, options.masks, options.gaze)
+                           : read_list(options.list, model);
+  const Plan plan = make_plan(model, options, items);
 
   const fs::path out_dir = options.out, image_dir = out_dir / "images";
-  std::error_code ec;
-  fs::create_directories(image_dir, ec);
-  if (ec || !fs::is_directory(image_dir)) {
-    throw FileError("cannot create output folder " + image_dir.string() +
-                    (ec ? ": " + ec.message() : ""));
+  const auto result_file = [&](size_t i) { return image_dir / (items[i].key + ".json"); };
+  Cluster& cluster = Cluster::get();
+  std::vector<size_t> todo;
+  if (cluster.root()) {
+    std::error_code ec;
+    fs::create_directories(image_dir, ec);
+    if (ec || !fs::is_directory(image_dir)) {
+      throw FileError("cannot create output folder " + image_dir.string() +
+                      (ec ? ": " + ec.message() : ""));
+    }
+    // A run killed while writing leaves a temporary file, never a truncated result.
+    remove_abandoned_temporaries(image_dir);
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!cached(result_file(i), plan)) todo.push_back(i);
+    }
   }
 
-  // A run killed while writing leaves a temporary file, never a truncated result.
-  remove_abandoned_temporaries(image_dir);
-
-  Progress progress(images.size(), "evaluate");
-  std::vector<MethodValues> results;
-  size_t reused = 0;
-  for (const auto& entry : images) {
-    const std::string name = entry.file.filename().string();
-    const fs::path file = image_dir / (name + ".json");
-    if (auto previous = cached(file, plan)) {
-      progress.skip(name);
-      results.push_back(std::move(*previous));
-      ++reused;
-      continue;
-    }
-    progress.start(name);
-    results.push_back(evaluate_image(model, entry, plan));
-    nlohmann::json values = nlohmann::json::object();
-    for (const auto& [method, numbers] : results.back()) {
-      for (const auto& [key, v] : numbers) values[method][key] = number_or_null(v);
-    }
-    write_atomically(file, nlohmann::json{{"image", entry.file.string()},
-                                          {"config", plan.fingerprint},
-                                          {"results", values}}
-                                   .dump(2) +
-                               "\n");
-  }
+  // The values of every image go to its file, and only there: the summary reads them back, so
+  // that memory stays flat over a data set and every rank's results count alike.
+  Progress progress(cluster.root() ? todo.size() : 0, "evaluate");
+  cluster.distribute(todo, [&](size_t i) {
+    progress.start(items[i].key);
+    write_result(result_file(i), items[i], plan, evaluate_image(model, items[i], plan));
+  });
   progress.finish();
-  write_summary(out_dir, plan, images, results);
+  if (!cluster.root()) return;
 
+  std::vector<MethodValues> results;
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto values = cached(result_file(i), plan);
+    if (!values) throw FileError("the results of " + items[i].origin + " are missing from " + image_dir.string());
+    results.push_back(std::move(*values));
+  }
+  write_summary(out_dir, plan, items, results);
+
+  const size_t reused = items.size() - todo.size();
   if (reused > 0)
-    progress.print(std::to_string(reused) + " of " + std::to_string(images.size()) +
+    progress.print(std::to_string(reused) + " of " + std::to_string(items.size()) +
                    " images reused from " + image_dir.string());
   print_table(progress, plan, results);
   progress.print("results: " + (out_dir / "summary.csv").string() + ", " +
@@ -475,7 +383,11 @@ Command add_evaluate(CLI::App& parent) {
   auto o = std::make_shared<EvaluateOptions>();
   CLI::App* app =
       parent.add_subcommand("evaluate", "metrics of explanation methods over a folder of images");
-  app->add_option("--images,-i", o->images, "folder of images")->required();
+  auto* images = app->add_option("--images,-i", o->images, "folder of images");
+  auto* list = app->add_option("--list", o->list,
+                               "CSV list of images: image[,target][,box][,mask][,gaze] "
+                               "(docs/datasets.md)");
+  images->excludes(list);
   app->add_option("--method,-m", o->methods, "comma-separated explanation methods")
       ->capture_default_str();
   app->add_option("--metric", o->metrics, "comma-separated metrics (see docs/metrics.md)")
@@ -486,8 +398,9 @@ Command add_evaluate(CLI::App& parent) {
   auto* masks =
       app->add_option("--masks", o->masks, "folder of object masks named like the images");
   boxes->excludes(masks);
-  app->add_option("--gaze", o->gaze,
-                  "folder of human attention maps named like the images (image or .npy)");
+  auto* gaze = app->add_option("--gaze", o->gaze,
+                               "folder of human attention maps named like the images (image or .npy)");
+  for (auto* annotation : {boxes, masks, gaze}) annotation->excludes(list);
   app->add_option("--target,-t", o->target, "class to explain: top1, a class index or a label")
       ->capture_default_str();
   app->add_option("--out,-o", o->out, "output folder (results are resumed from it)")

@@ -3,9 +3,12 @@
 #include <c10/util/Exception.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 #include <thread>
+
+#include "cluster.hpp"
 
 #include "commands.hpp"
 #include "whitebox/data.hpp"
@@ -117,8 +120,13 @@ std::string one_line(std::string message) {
   return message.empty() ? "unknown error" : message;
 }
 
+// One line on stderr, exit status 1. Under MPI the line names the rank, and the whole job ends.
 int fail(const std::string& message) {
-  std::cerr << "whitebox: error: " << one_line(message) << std::endl;
+  Cluster& cluster = Cluster::get();
+  const std::string rank =
+      cluster.size() > 1 ? " (rank " + std::to_string(cluster.rank()) + " of " + std::to_string(cluster.size()) + ")" : "";
+  std::cerr << "whitebox: error" << rank << ": " << one_line(message) << std::endl;
+  cluster.fail(1);
   return 1;
 }
 
@@ -133,6 +141,7 @@ int main(int argc, char** argv) {
   // Subcommands (created below, which inherit this) pass unknown options up: the global ones
   // may come after the command too (`whitebox explain cat.jpg --model m.onnx`).
   app.fallthrough();
+  app.footer(Cluster::build_info());
 
   Global global;
   app.add_option("--threads", global.threads, "CPU threads (0: all cores)")
@@ -152,8 +161,17 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
 
-  // More threads than the machine has only make them wait for each other.
+  // More threads than the machine has only make them wait for each other; MPI ranks on one host
+  // share its cores.
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  int ranks_here = 1;
+  try {
+    ranks_here = Cluster::get().local_size();
+  } catch (const std::exception& e) {
+    std::cerr << "whitebox: error: " << e.what() << std::endl;
+    return 1;
+  }
+  if (global.threads == 0 && ranks_here > 1 && cores > 0) global.threads = std::max(1, cores / ranks_here);
   if (cores > 0 && global.threads > cores) {
     std::cerr << "whitebox: note: --threads " << global.threads << " is more than the " << cores
               << " hardware threads; using " << cores << "\n";
