@@ -316,6 +316,7 @@ void write_result(const fs::path& file, const DataItem& item, const Plan& plan,
   }
   write_atomically(file, nlohmann::json{{"image", item.file.string()},
                                         {"config", plan.fingerprint},
+                                        {"rank", Cluster::get().rank()},
                                         {"results", values}}
                                  .dump(2) +
                              "\n");

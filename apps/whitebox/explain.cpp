@@ -275,7 +275,8 @@ void ExplainRun::explain_batch(const std::vector<size_t>& batch, Progress& progr
     }
     // Last: the image counts as done only once all its files are there.
     write_atomically(record(image), nlohmann::json{{"image", items[image].file.string()},
-                                                   {"config", fingerprint}}
+                                                   {"config", fingerprint},
+                                                   {"rank", Cluster::get().rank()}}
                                             .dump() +
                                         "\n");
   }
