@@ -188,7 +188,7 @@ TEST_F(CliEvaluate, RejectsMasksOfTheWrongSizeOrOfNoImage) {
 
 TEST_F(CliEvaluate, RejectsLocalisationWithoutAnnotations) {
   REQUIRE_CLI();
-  expect_rejected(evaluate(args({"--metric", "pointing-game"})), "--boxes FILE or --masks DIR");
+  expect_rejected(evaluate(args({"--metric", "pointing-game"})), "--boxes FILE, --masks DIR");
   expect_rejected(evaluate(args({"--metric", "nss"})), "--gaze DIR");
 }
 
