@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   using Clock = std::chrono::steady_clock;
   auto& cluster = whitebox::cli::Cluster::get();
   if (argc != 3 || cluster.size() < 2) {
-    if (cluster.root()) std::fprintf(stderr, "usage: mpirun -np N (N >= 2) dealer_bench ITEMS WORK_MS\n");
+    if (cluster.root())
+      std::fprintf(stderr, "usage: mpirun -np N (N >= 2) dealer_bench ITEMS WORK_MS\n");
     return 2;
   }
   const size_t items = std::strtoul(argv[1], nullptr, 10);
@@ -38,8 +39,8 @@ int main(int argc, char** argv) {
   MPI_Reduce(&mine, &most, 1, MPI_LONG, MPI_MAX, 0, MPI_COMM_WORLD);
   if (cluster.root()) {
     const double ideal = std::ceil(static_cast<double>(items) / cluster.size()) * work_ms / 1000;
-    std::printf("| %d | %zu | %.0f | %.3f | %.3f | %.3f | %ld-%ld |\n", cluster.size(), items, work_ms,
-                ideal, seconds, ideal / seconds, least, most);
+    std::printf("| %d | %zu | %.0f | %.3f | %.3f | %.3f | %ld-%ld |\n", cluster.size(), items,
+                work_ms, ideal, seconds, ideal / seconds, least, most);
   }
   return 0;
 }

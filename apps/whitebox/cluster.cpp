@@ -78,7 +78,8 @@ void Cluster::fail(int code) {
   (void)code;
 }
 
-void Cluster::distribute(const std::vector<size_t>& items, const std::function<void(size_t)>& work) {
+void Cluster::distribute(const std::vector<size_t>& items,
+                         const std::function<void(size_t)>& work) {
   if (size_ == 1) {
     for (size_t item : items) work(item);
     return;

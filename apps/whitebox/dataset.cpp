@@ -241,7 +241,8 @@ std::vector<DataItem> read_list(const fs::path& list, const Model& model) {
     }
   }
   if (!column.count("image")) {
-    throw InputError(list.string() + " needs a header line naming an 'image' column, e.g. image,target");
+    throw InputError(list.string() +
+                     " needs a header line naming an 'image' column, e.g. image,target");
   }
 
   std::vector<DataItem> items;
@@ -252,8 +253,8 @@ std::vector<DataItem> read_list(const fs::path& list, const Model& model) {
     if (text.find_first_not_of(" \t\r") == std::string::npos || text[0] == '#') continue;
     const std::vector<std::string> fields = csv_fields(text, where(line));
     if (fields.size() != columns.size()) {
-      throw InputError(where(line) + ": " + std::to_string(fields.size()) + " fields, the header has " +
-                       std::to_string(columns.size()));
+      throw InputError(where(line) + ": " + std::to_string(fields.size()) +
+                       " fields, the header has " + std::to_string(columns.size()));
     }
     const auto field = [&](const std::string& name) {
       const auto it = column.find(name);
@@ -272,7 +273,8 @@ std::vector<DataItem> read_list(const fs::path& list, const Model& model) {
     const std::string image = field("image");
     if (image.empty()) throw InputError(where(line) + ": no image");
     item.file = file_of(image);
-    if (!is_image_file(item.file)) throw InputError(where(line) + ": " + image + " is not an image file");
+    if (!is_image_file(item.file))
+      throw InputError(where(line) + ": " + image + " is not an image file");
     item.key = key_of(image);
     if (const auto [it, fresh] = lines_of_keys.emplace(item.key, line); !fresh) {
       throw InputError(where(line) + ": image " + image + " is listed already on line " +

@@ -19,8 +19,8 @@ struct DataItem {
   // Names the image's results in the output folder: its file name for a folder, its path as the
   // list writes it (separators as "__") for a list. Unique within a run.
   std::string key;
-  std::optional<int64_t> target;    // the list's class for the image, else the run's --target
-  std::vector<metrics::Box> boxes;  // original pixel coordinates
+  std::optional<int64_t> target;     // the list's class for the image, else the run's --target
+  std::vector<metrics::Box> boxes;   // original pixel coordinates
   std::filesystem::path mask, gaze;  // files, empty when none
   std::string origin;                // "data.csv line 4", or the image file: for errors
 };

@@ -117,9 +117,11 @@ MethodValues evaluate_image(const Model& model, const DataItem& entry, const Pla
   if (!entry.boxes.empty()) {
     std::vector<metrics::Box> boxes;
     for (const auto& b : entry.boxes) {
-      if (b.x1 > static_cast<double>(picture.size(1)) || b.y1 > static_cast<double>(picture.size(0))) {
-        throw InputError(entry.origin + ": a box lies outside " + entry.file.filename().string() + " (" +
-                         std::to_string(picture.size(1)) + "x" + std::to_string(picture.size(0)) + ")");
+      if (b.x1 > static_cast<double>(picture.size(1)) ||
+          b.y1 > static_cast<double>(picture.size(0))) {
+        throw InputError(entry.origin + ": a box lies outside " + entry.file.filename().string() +
+                         " (" + std::to_string(picture.size(1)) + "x" +
+                         std::to_string(picture.size(0)) + ")");
       }
       boxes.push_back(
           metrics::box_to_input(b, picture.size(0), picture.size(1), model.preprocessing));
@@ -364,7 +366,9 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
   std::vector<MethodValues> results;
   for (size_t i = 0; i < items.size(); ++i) {
     auto values = cached(result_file(i), plan);
-    if (!values) throw FileError("the results of " + items[i].origin + " are missing from " + image_dir.string());
+    if (!values)
+      throw FileError("the results of " + items[i].origin + " are missing from " +
+                      image_dir.string());
     results.push_back(std::move(*values));
   }
   write_summary(out_dir, plan, items, results);
@@ -399,8 +403,8 @@ Command add_evaluate(CLI::App& parent) {
   auto* masks =
       app->add_option("--masks", o->masks, "folder of object masks named like the images");
   boxes->excludes(masks);
-  auto* gaze = app->add_option("--gaze", o->gaze,
-                               "folder of human attention maps named like the images (image or .npy)");
+  auto* gaze = app->add_option(
+      "--gaze", o->gaze, "folder of human attention maps named like the images (image or .npy)");
   for (auto* annotation : {boxes, masks, gaze}) annotation->excludes(list);
   app->add_option("--target,-t", o->target, "class to explain: top1, a class index or a label")
       ->capture_default_str();

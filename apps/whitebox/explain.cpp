@@ -50,16 +50,22 @@ struct Formats {
 Formats parse_formats(const std::string& list) {
   Formats f;
   const std::vector<std::pair<std::string, bool Formats::*>> known = {
-      {"png", &Formats::png}, {"heatmap", &Formats::heatmap}, {"npy", &Formats::npy},
-      {"json", &Formats::json}, {"grid", &Formats::grid}};
+      {"png", &Formats::png},
+      {"heatmap", &Formats::heatmap},
+      {"npy", &Formats::npy},
+      {"json", &Formats::json},
+      {"grid", &Formats::grid}};
   for (const auto& name : split_list(list)) {
-    const auto it = std::find_if(known.begin(), known.end(), [&](const auto& k) { return k.first == name; });
+    const auto it =
+        std::find_if(known.begin(), known.end(), [&](const auto& k) { return k.first == name; });
     if (it == known.end()) {
-      throw ArgumentError("unknown format '" + name + "' for --formats (valid: png, heatmap, npy, json, grid)");
+      throw ArgumentError("unknown format '" + name +
+                          "' for --formats (valid: png, heatmap, npy, json, grid)");
     }
     f.*(it->second) = true;
   }
-  if (!(f.png || f.heatmap || f.npy || f.json || f.grid)) throw ArgumentError("--formats names no format");
+  if (!(f.png || f.heatmap || f.npy || f.json || f.grid))
+    throw ArgumentError("--formats names no format");
   return f;
 }
 
@@ -138,7 +144,8 @@ Style style_of(const ExplainOptions& options) {
 std::vector<std::vector<size_t>> batches_of(const std::vector<DataItem>& items, size_t size) {
   std::vector<std::vector<size_t>> batches;
   for (size_t i = 0; i < items.size(); ++i) {
-    if (batches.empty() || batches.back().size() == size || items[i].target != items[i - 1].target) {
+    if (batches.empty() || batches.back().size() == size ||
+        items[i].target != items[i - 1].target) {
       batches.emplace_back();
     }
     batches.back().push_back(i);
@@ -190,8 +197,10 @@ void ExplainRun::explain_batch(const std::vector<size_t>& batch, Progress& progr
   // One call for all methods: they share the forward trace (the logits written below) and the
   // gradient sweep.
   const auto start = std::chrono::steady_clock::now();
-  const auto results = explain(model, x, names, first.target ? Target::index(*first.target) : target, params);
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto results =
+      explain(model, x, names, first.target ? Target::index(*first.target) : target, params);
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const Explanation& any = results.begin()->second;
   const at::Tensor logits = any.logits.to(at::kCPU, at::kDouble);
   const at::Tensor probs = at::softmax(logits, 1);
@@ -225,7 +234,8 @@ void ExplainRun::explain_batch(const std::vector<size_t>& batch, Progress& progr
         write_image(base.string() + "_heatmap.png", heat);
         written.push_back("_heatmap.png");
       }
-      const at::Tensor attribution = e.attribution[i].detach().to(at::kCPU, at::kFloat).contiguous();
+      const at::Tensor attribution =
+          e.attribution[i].detach().to(at::kCPU, at::kFloat).contiguous();
       if (formats.npy) {
         write_npy(base.string() + ".npy", attribution);
         written.push_back(".npy");
@@ -255,9 +265,9 @@ void ExplainRun::explain_batch(const std::vector<size_t>& batch, Progress& progr
       std::string files;
       for (const auto& w : written) files += (files.empty() ? "" : ",") + w;
       progress.print(base.string() + (written.size() == 1 ? files : "{" + files + "}") + "  " +
-                     label_of(model, cls) + " (" + std::to_string(cls) + ", p=" +
-                     fixed(probs[i][cls].item<double>(), 3) + ")  " + fixed(seconds, 2) + " s (+ " +
-                     fixed(shared_seconds, 2) + " s shared)");
+                     label_of(model, cls) + " (" + std::to_string(cls) +
+                     ", p=" + fixed(probs[i][cls].item<double>(), 3) + ")  " + fixed(seconds, 2) +
+                     " s (+ " + fixed(shared_seconds, 2) + " s shared)");
     }
   }
 
@@ -301,17 +311,18 @@ void run_explain(const Global& global, const ExplainOptions& options) {
   }
   run.stems = unique_stems(run.items);
   run.out_dir = options.out;
-  run.fingerprint = nlohmann::json{{"model", model.path().string()},
-                                   {"preprocessing", model.preprocessing.name},
-                                   {"methods", run.names},
-                                   {"target", options.target},
-                                   {"params", run.params.values()},
-                                   {"formats", options.formats},
-                                   {"colormap", options.colormap},
-                                   {"normalize", options.normalize},
-                                   {"percentile", options.percentile},
-                                   {"alpha", options.alpha}}
-                        .dump();
+  run.fingerprint = nlohmann::json{
+      {"model", model.path().string()},
+      {"preprocessing", model.preprocessing.name},
+      {"methods", run.names},
+      {"target", options.target},
+      {"params", run.params.values()},
+      {"formats", options.formats},
+      {"colormap", options.colormap},
+      {"normalize", options.normalize},
+      {"percentile", options.percentile},
+      {"alpha",
+       options.alpha}}.dump();
 
   const auto batches = batches_of(run.items, static_cast<size_t>(std::max(1, options.batch)));
   Cluster& cluster = Cluster::get();
@@ -327,7 +338,8 @@ void run_explain(const Global& global, const ExplainOptions& options) {
     remove_abandoned_temporaries(run.out_dir);
     remove_abandoned_temporaries(run.out_dir / ".done");
     for (size_t b = 0; b < batches.size(); ++b) {
-      if (std::all_of(batches[b].begin(), batches[b].end(), [&](size_t i) { return run.done(i); })) continue;
+      if (std::all_of(batches[b].begin(), batches[b].end(), [&](size_t i) { return run.done(i); }))
+        continue;
       todo.push_back(b);
       images += batches[b].size();
     }
@@ -336,8 +348,9 @@ void run_explain(const Global& global, const ExplainOptions& options) {
   cluster.distribute(todo, [&](size_t b) { run.explain_batch(batches[b], progress); });
   progress.finish();
   if (cluster.root() && images < run.items.size()) {
-    progress.print(std::to_string(run.items.size() - images) + " of " + std::to_string(run.items.size()) +
-                   " images already done in " + run.out_dir.string());
+    progress.print(std::to_string(run.items.size() - images) + " of " +
+                   std::to_string(run.items.size()) + " images already done in " +
+                   run.out_dir.string());
   }
 }
 
@@ -349,7 +362,8 @@ Command add_explain(CLI::App& parent) {
   app->add_option("images", o->images, "image files or folders (default: the bundled chelsea.png)");
   app->add_option("--list", o->list,
                   "CSV list of images: image[,target][,box][,mask][,gaze] (docs/datasets.md)");
-  app->add_option("--formats", o->formats, "files to write: png (overlay), heatmap, npy, json, grid")
+  app->add_option("--formats", o->formats,
+                  "files to write: png (overlay), heatmap, npy, json, grid")
       ->capture_default_str();
   app->add_option("--method,-m", o->methods, "comma-separated explanation methods")->capture_default_str();
   app->add_option("--target,-t", o->target, "class to explain: top1, top3, a class index or a label")

@@ -9,7 +9,6 @@
 #include <thread>
 
 #include "cluster.hpp"
-
 #include "commands.hpp"
 #include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
@@ -123,8 +122,9 @@ std::string one_line(std::string message) {
 // One line on stderr, exit status 1. Under MPI the line names the rank, and the whole job ends.
 int fail(const std::string& message) {
   Cluster& cluster = Cluster::get();
-  const std::string rank =
-      cluster.size() > 1 ? " (rank " + std::to_string(cluster.rank()) + " of " + std::to_string(cluster.size()) + ")" : "";
+  const std::string rank = cluster.size() > 1 ? " (rank " + std::to_string(cluster.rank()) +
+                                                    " of " + std::to_string(cluster.size()) + ")"
+                                              : "";
   std::cerr << "whitebox: error" << rank << ": " << one_line(message) << std::endl;
   cluster.fail(1);
   return 1;
@@ -171,7 +171,8 @@ int main(int argc, char** argv) {
     std::cerr << "whitebox: error: " << e.what() << std::endl;
     return 1;
   }
-  if (global.threads == 0 && ranks_here > 1 && cores > 0) global.threads = std::max(1, cores / ranks_here);
+  if (global.threads == 0 && ranks_here > 1 && cores > 0)
+    global.threads = std::max(1, cores / ranks_here);
   if (cores > 0 && global.threads > cores) {
     std::cerr << "whitebox: note: --threads " << global.threads << " is more than the " << cores
               << " hardware threads; using " << cores << "\n";
