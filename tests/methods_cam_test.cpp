@@ -19,9 +19,18 @@ namespace whitebox::test {
 namespace {
 
 // Every CAM compared with the reference, and the parameters both sides use.
-const std::vector<std::string> kReferenced = {"gradcam",  "gradcam++",   "hirescam", "xgradcam",
-                                              "layercam", "scorecam",    "ablationcam",
-                                              "eigencam", "fem",         "mlfem"};
+const std::vector<std::string> kReferenced = {"gradcam",
+                                              "gradcam++",
+                                              "hirescam",
+                                              "xgradcam",
+                                              "layercam",
+                                              "scorecam",
+                                              "ablationcam",
+                                              "eigencam",
+                                              "fem",
+                                              "mlfem",
+                                              "gradcam-elementwise",
+                                              "eigengradcam"};
 
 // One parameter (a one-pair brace list would be ambiguous with Params' copy).
 Params one(const std::string& name, const std::string& value) { return Params().set(name, value); }
@@ -171,9 +180,10 @@ double box_contrast(const at::Tensor& map, const Box& box) {
   return (mass_in / area_in) / std::max(mass_out / area_out, 1e-30);
 }
 
-const std::vector<std::string> kAllCams = {"cam",      "gradcam",  "gradcam++",   "hirescam",
-                                           "xgradcam", "layercam", "scorecam",    "ablationcam",
-                                           "eigencam", "fem",      "mlfem"};
+const std::vector<std::string> kAllCams = {
+    "cam",         "gradcam",     "gradcam++", "hirescam", "xgradcam", "layercam",
+    "scorecam",    "ablationcam", "eigencam",  "fem",      "mlfem",    "gradcam-elementwise",
+    "eigengradcam"};
 
 // The whole photo, aspect kept, centred on a mid-grey (zero input) 224 x 224 canvas: the cat face
 // of chelsea.png fills any square crop, so only the letterboxed photo has background to compare.

@@ -48,6 +48,17 @@ TEST_P(MethodsDeepLift, SummationToDelta) {
       EXPECT_EQ(e.attribution.sizes(), x_.sizes());
     }
   }
+  // DeepLIFT-SHAP: the mean of the Rescale maps of its references, summing to the mean delta.
+  const Explanation shap =
+      run("deeplift-shap", *model_, x_, classes(), Params().set("baselines", "black,blurred"));
+  const Explanation black =
+      run("deeplift", *model_, x_, classes(), Params().set("baseline", "black"));
+  const Explanation blurred =
+      run("deeplift", *model_, x_, classes(), Params().set("baseline", "blurred"));
+  EXPECT_LT(relative_error(shap.attribution, (black.attribution + blurred.attribution) / 2), 1e-6);
+  EXPECT_NEAR(shap.stats.at("delta"), (black.stats.at("delta") + blurred.stats.at("delta")) / 2,
+              1e-5 * std::abs(shap.stats.at("delta")));
+  EXPECT_LT(std::abs(shap.stats.at("relative_summation_gap")), 1e-4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Torchvision, MethodsDeepLift,
@@ -97,6 +108,16 @@ TEST(MethodsDeepLiftReference, MatchesPyTorchOnSmallCnn) {
   // The two rules differ on this network.
   EXPECT_GT(relative_error(read_npy(dir / "ref_rescale.npy"), read_npy(dir / "ref_revealcancel.npy")),
             1e-3);
+
+  // DeepLIFT-SHAP over two references: the mean of their maps, summing to f(x) - mean f(x0).
+  std::string references = (dir / "x0.npy").string();
+  references += "," + (dir / "x1.npy").string();
+  const Explanation shap =
+      run("deeplift-shap", model, x, classes, Params().set("baselines", references));
+  EXPECT_LT(relative_error(shap.attribution, read_npy(dir / "ref_shap.npy")), 1e-10);
+  EXPECT_NEAR(shap.stats.at("delta"), meta["delta_shap"].get<double>(), 1e-10);
+  EXPECT_LT(std::abs(shap.stats.at("relative_summation_gap")), 1e-10);
+  EXPECT_GT(relative_error(shap.attribution, read_npy(dir / "ref_rescale.npy")), 1e-3);
 }
 
 TEST(MethodsDeepLiftArguments, BaselineTensorOfTheWrongShape) {

@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <filesystem>
@@ -51,7 +52,30 @@ at::Tensor gaussian_blur(const at::Tensor& x, double sigma) {
 }  // namespace
 
 at::Tensor make_baseline(const Context& c, const std::string& fallback) {
-  const std::string name = c.params.text("baseline", fallback);
+  return named_baseline(c, c.params.text("baseline", fallback));
+}
+
+std::vector<at::Tensor> make_baselines(const Context& c, const std::string& fallback) {
+  const std::string list = c.params.text("baselines", fallback);
+  std::error_code ec;
+  std::vector<at::Tensor> baselines;
+  if (std::filesystem::is_directory(list, ec)) {
+    for (const auto& file : image_files(list))
+      baselines.push_back(named_baseline(c, file.string()));
+    if (baselines.empty()) throw ArgumentError("baselines folder '" + list + "' holds no images");
+    return baselines;
+  }
+  for (size_t start = 0; start <= list.size();) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    const std::string name = list.substr(start, comma - start);
+    if (name.empty()) throw ArgumentError("baselines='" + list + "' has an empty entry");
+    baselines.push_back(named_baseline(c, name));
+    start = comma + 1;
+  }
+  return baselines;
+}
+
+at::Tensor named_baseline(const Context& c, const std::string& name) {
   const at::Tensor& x = c.input;
   if (name == "zero") return at::zeros_like(x);
   if (name == "black") return channel_constant(c, name, {0.0, 0.0, 0.0}).expand_as(x).contiguous();
@@ -90,6 +114,15 @@ at::Tensor make_baseline(const Context& c, const std::string& fallback) {
                         c10::str(image.tensor.sizes()) + ", the input is " + c10::str(x.sizes()));
   }
   return image.tensor.to(x.options()).expand_as(x).contiguous();
+}
+
+std::vector<Hyperparameter> baselines_hyperparameters(const std::string& fallback) {
+  std::vector<Hyperparameter> parameters = baseline_hyperparameters("");
+  parameters.front() = {"baselines", fallback,
+                        "the reference distribution: comma-separated baselines as `baseline` "
+                        "takes them (zero, black, mean, blurred, uniform, image or .npy files), "
+                        "or a folder whose images are the distribution"};
+  return parameters;
 }
 
 std::vector<Hyperparameter> baseline_hyperparameters(const std::string& fallback) {

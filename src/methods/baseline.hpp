@@ -14,7 +14,15 @@ namespace whitebox::explainers {
 // mean, blurred with "sigma", uniform with "seed", or an image file). Throws ArgumentError.
 at::Tensor make_baseline(const Context& c, const std::string& fallback = "black");
 
-// The "baseline" hyper-parameters, for the registry.
+// The baseline of this name, as params "baseline" takes it.
+at::Tensor named_baseline(const Context& c, const std::string& name);
+
+// A reference distribution, from params "baselines": baselines as "baseline" takes them,
+// comma-separated, or a folder whose images are the distribution. Each [N, C, H, W].
+std::vector<at::Tensor> make_baselines(const Context& c, const std::string& fallback);
+
+// The "baseline" hyper-parameters, for the registry; "baselines" for a distribution.
 std::vector<Hyperparameter> baseline_hyperparameters(const std::string& fallback = "black");
+std::vector<Hyperparameter> baselines_hyperparameters(const std::string& fallback);
 
 }  // namespace whitebox::explainers

@@ -48,6 +48,28 @@ at::Tensor hirescam_map(const Context&, const at::Tensor& A, const at::Tensor& g
   return at::relu((g * A).sum(1));
 }
 
+// pytorch-grad-cam's element-wise Grad-CAM: the positive part of g * A, channel by channel,
+// summed (HiResCAM takes the ReLU after the sum instead).
+at::Tensor gradcam_elementwise_map(const Context&, const at::Tensor& A, const at::Tensor& g) {
+  return at::relu(g * A).sum(1);
+}
+
+// EigenGrad-CAM: the projection of P = g * A, as an [hw, K] matrix per image, on its first right
+// singular vector (no centring, as Eigen-CAM), its sign chosen to make the map correlate
+// positively with sum_k P_k (HiResCAM's map before its ReLU: the evidence for the class).
+at::Tensor eigengradcam_map(const Context&, const at::Tensor& A, const at::Tensor& g) {
+  const at::Tensor P = g * A;
+  const at::Tensor M = P.flatten(2).transpose(1, 2);  // [N, hw, K]
+  const at::Tensor v =
+      std::get<2>(at::linalg_svd(M, /*full_matrices=*/false)).select(1, 0);  // [N, K]
+  at::Tensor projection = at::bmm(M, v.unsqueeze(2)).squeeze(2);             // [N, hw]
+  const at::Tensor evidence = P.sum(1).flatten(1);
+  const at::Tensor agreement =
+      ((projection - projection.mean(1, true)) * (evidence - evidence.mean(1, true))).sum(1, true);
+  projection = at::where(agreement < 0, -projection, projection);
+  return projection.view({A.size(0), A.size(2), A.size(3)});
+}
+
 // Fu et al.: w_k = sum_ij (A_kij / sum_ab A_kab) g_kij (0 for a channel summing to 0), then
 // relu(sum_k w_k A_k).
 at::Tensor xgradcam_map(const Context&, const at::Tensor& A, const at::Tensor& g) {
@@ -67,6 +89,14 @@ Explanation gradcampp(const Context& c) { return gradient_cam(c, gradcampp_map);
 Explanation hirescam(const Context& c) { return gradient_cam(c, hirescam_map); }
 Explanation xgradcam(const Context& c) { return gradient_cam(c, xgradcam_map); }
 Explanation layercam(const Context& c) { return gradient_cam(c, layercam_map); }
+Explanation gradcam_elementwise(const Context& c) {
+  return gradient_cam(c, gradcam_elementwise_map);
+}
+Explanation eigengradcam(const Context& c) {
+  Explanation e = gradient_cam(c, eigengradcam_map);
+  e.is_signed = true;
+  return e;
+}
 
 // Selvaraju et al.: guided backpropagation (from its own registry entry, so it is implemented
 // once) times the upsampled Grad-CAM, pixel by pixel.
@@ -126,6 +156,21 @@ void add_gradient_cams(std::vector<MethodInfo>& registry) {
       "Jiang, Zhang, Hou, Cheng, Wei. LayerCAM: Exploring Hierarchical Class Activation Maps for "
       "Localization. IEEE TIP 2021",
       layercam, true));
+  registry.push_back(cam_entry(
+      "gradcam-elementwise", {"grad-cam-elementwise", "gradcam-ew"},
+      "the positive part of gradient x activation, element by element, summed over channels", true,
+      true, one_sweep, {layer_parameter()},
+      "Gildenblat and contributors. PyTorch library for CAM methods (GradCAMElementWise). "
+      "github.com/jacobgil/pytorch-grad-cam, 2021",
+      gradcam_elementwise, true));
+  registry.push_back(cam_entry(
+      "eigengradcam", {"eigen-grad-cam", "eigengrad-cam"},
+      "projection of gradient x activation on its first principal component (SVD), oriented "
+      "toward the class evidence; signed",
+      true, true, "1 forward + 1 backward to the layer + 1 SVD", {layer_parameter()},
+      "Gildenblat and contributors. PyTorch library for CAM methods (EigenGradCAM). "
+      "github.com/jacobgil/pytorch-grad-cam, 2021; after Muhammad, Yeasin. Eigen-CAM, IJCNN 2020",
+      eigengradcam, true));
   MethodInfo guided = cam_entry(
       "guided-gradcam", {"guided-grad-cam"},
       "guided backpropagation multiplied pixel-wise by the upsampled Grad-CAM: fine detail, class "

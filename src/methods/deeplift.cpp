@@ -292,8 +292,10 @@ Rules deeplift_rules(const std::shared_ptr<Sweep>& s, Nonlinearity kind) {
   return rules;
 }
 
-Explanation deeplift(const Context& c, Nonlinearity kind) {
-  const at::Tensor baseline = make_baseline(c);
+// The multipliers of one reference input, times the difference from it; `delta`, when given,
+// receives f(x) - f(x0) per image.
+Explanation deeplift_from(const Context& c, const at::Tensor& baseline, Nonlinearity kind,
+                          at::Tensor* delta = nullptr) {
   const Trace reference = c.model.forward(baseline);
   const Graph& graph = c.model.graph();
   auto s = std::make_shared<Sweep>(Sweep{c.model, graph, c.trace, reference,
@@ -316,8 +318,35 @@ Explanation deeplift(const Context& c, Nonlinearity kind) {
   e.map = e.attribution.sum(1);
   e.is_signed = true;
   // Summation-to-delta: sum(attribution) against f(x) - f(x0).
-  report_sum_gap(e, class_scores(logits, c.classes) - class_scores(reference[output], c.classes),
-                 "summation_gap");
+  const at::Tensor difference =
+      class_scores(logits, c.classes) - class_scores(reference[output], c.classes);
+  report_sum_gap(e, difference, "summation_gap");
+  if (delta) *delta = difference;
+  return e;
+}
+
+Explanation deeplift(const Context& c, Nonlinearity kind) {
+  return deeplift_from(c, make_baseline(c), kind);
+}
+
+// DeepLIFT-SHAP (Lundberg & Lee 2017): the Rescale attributions of each reference of a
+// distribution, averaged. Each sums to f(x) - f(x0), so the average sums to f(x) - mean f(x0).
+Explanation deeplift_shap(const Context& c) {
+  const std::vector<at::Tensor> baselines = make_baselines(c, "zero,black,blurred");
+  at::Tensor total, delta;
+  for (const at::Tensor& baseline : baselines) {
+    at::Tensor d;
+    const Explanation one = deeplift_from(c, baseline, Nonlinearity::Rescale, &d);
+    total = total.defined() ? total + one.attribution : one.attribution;
+    delta = delta.defined() ? delta + d : d;
+  }
+  const double count = static_cast<double>(baselines.size());
+  Explanation e;
+  e.attribution = total / count;
+  e.map = e.attribution.sum(1);
+  e.is_signed = true;
+  report_sum_gap(e, delta / count, "summation_gap");
+  e.stats["references"] = count;
   return e;
 }
 
@@ -381,6 +410,24 @@ void add_deeplift_methods(std::vector<MethodInfo>& registry) {
          "before it) get their own multipliers, dy+ / dx+ and dy- / dx-, where dy+ = (f(x0 + "
          "dx+) - f(x0) + f(x) - f(x0 + dx-)) / 2.",
          Nonlinearity::RevealCancel);
+  std::vector<Hyperparameter> distribution = baselines_hyperparameters("zero,black,blurred");
+  distribution.push_back(parameters.back());  // eps
+  registry.push_back(
+      {.name = "deeplift-shap",
+       .aliases = {"deepliftshap", "deep-shap"},
+       .family = Family::Relevance,
+       .summary = "DeepLIFT (Rescale) against every reference of a distribution, averaged: an "
+                  "estimate of SHAP values when the references are samples of the data. "
+                  "stats: delta = f(x) - mean f(x0), summation_gap = sum(attribution) - delta "
+                  "(exact: each reference's attribution sums to its own delta), references.",
+       .class_discriminative = true,
+       .needs_reference = true,
+       .resolution = Resolution::Input,
+       .cost = "(1 + B) forwards + B modified backwards, B references",
+       .hyperparameters = distribution,
+       .citation = "Lundberg, Lee. A Unified Approach to Interpreting Model Predictions. NeurIPS "
+                   "2017; Shrikumar, Greenside, Kundaje. ICML 2017",
+       .run = deeplift_shap});
 }
 
 }  // namespace whitebox::explainers

@@ -76,6 +76,7 @@ void add_gradient_methods(std::vector<MethodInfo>& registry) {
        .run = gradient_input,
        .scheduling = {.input_gradient = true, .trace_use = Scheduling::TraceUse::InputGradients}});
   add_integrated_gradients_method(registry);
+  add_expected_gradients_method(registry);
   add_modified_gradient_methods(registry);
 }
 

@@ -24,6 +24,7 @@ TraceOptions trace_options_for(const std::vector<const MethodInfo*>& methods, co
                                const Params& params);
 // Called by add_gradient_methods, in taxonomy order.
 void add_integrated_gradients_method(std::vector<MethodInfo>& registry);
+void add_expected_gradients_method(std::vector<MethodInfo>& registry);
 void add_modified_gradient_methods(std::vector<MethodInfo>& registry);  // guided backprop, deconvnet
 
 // Model::sweep on the context's trace. A result that is not finite is swept again with every

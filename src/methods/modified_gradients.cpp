@@ -1,6 +1,6 @@
 // Modified-gradient methods: the exact vector-Jacobian product everywhere except at ReLU-like
-// nodes, whose backward pass only lets positive signal through. Implemented as a rule table for
-// the model's reverse sweep.
+// nodes, whose backward pass only lets positive signal through (guided backprop, deconvnet) or
+// is smoothed (beta-smooth). Implemented as rule tables for the model's reverse sweep.
 #include <ATen/ATen.h>
 
 #include <optional>
@@ -27,6 +27,15 @@ std::optional<double> clip_bound(const NodeContext& n, size_t input, const char*
   return std::nullopt;
 }
 
+// Whether a Clip node's bounds are computed values (its rules then keep the exact gradient).
+bool computed_bounds(const NodeContext& n) {
+  for (size_t i = 1; i < n.node.inputs.size() && i < 3; ++i) {
+    const ValueId v = n.node.inputs[i];
+    if (v != kNoValue && !n.graph.values[v].is_constant()) return true;
+  }
+  return false;
+}
+
 enum class Mode { Guided, Deconvnet };
 
 // Relu: guided passes relu(g) where x > 0; deconvnet passes relu(g) regardless of x.
@@ -43,14 +52,7 @@ Tensors relu_rule(Mode mode, const NodeContext& n, const Tensors& out) {
 // derivative (0 < x < max). Other clips keep the gradient.
 Tensors clip_rule(Mode mode, const NodeContext& n, const Tensors& out) {
   const std::optional<double> lo = clip_bound(n, 1, "min");
-  const bool computed_bound = [&] {
-    for (size_t i = 1; i < n.node.inputs.size() && i < 3; ++i) {
-      const ValueId v = n.node.inputs[i];
-      if (v != kNoValue && !n.graph.values[v].is_constant()) return true;
-    }
-    return false;
-  }();
-  if (computed_bound || !lo || *lo != 0.0 || !out[0].defined()) return n.vjp(out);
+  if (computed_bounds(n) || !lo || *lo != 0.0 || !out[0].defined()) return n.vjp(out);
   Tensors in(n.inputs.size());
   in[0] = at::relu(out[0]);
   if (mode == Mode::Guided) {
@@ -59,6 +61,27 @@ Tensors clip_rule(Mode mode, const NodeContext& n, const Tensors& out) {
     if (const std::optional<double> hi = clip_bound(n, 2, "max")) passing = passing & (n.outputs[0] < *hi);
     in[0] = in[0] * passing.to(in[0].scalar_type());
   }
+  return in;
+}
+
+// Beta-smooth (Dombrowski et al.; Zennit's BetaSmooth): the backward pass of a rectifier is that
+// of its softplus smoothing, sigmoid(beta x) for Relu and, for Clip(lo, hi), that of the smooth
+// clip softplus(x - lo) - softplus(x - hi): sigmoid(beta (x - lo)) - sigmoid(beta (x - hi)), a
+// missing bound dropping its term. The forward pass is unchanged.
+Tensors smooth_rule(double beta, const NodeContext& n, const Tensors& out) {
+  if (out.empty() || !out[0].defined()) return Tensors(n.inputs.size());
+  if (n.node.op_type == "Clip" && computed_bounds(n)) return n.vjp(out);
+  const at::Tensor& x = n.inputs[0];
+  at::Tensor slope;
+  if (n.node.op_type == "Relu") {
+    slope = at::sigmoid(beta * x);
+  } else {
+    const std::optional<double> lo = clip_bound(n, 1, "min"), hi = clip_bound(n, 2, "max");
+    slope = lo ? at::sigmoid(beta * (x - *lo)) : at::ones_like(x);
+    if (hi) slope = slope - at::sigmoid(beta * (x - *hi));
+  }
+  Tensors in(n.inputs.size());
+  in[0] = out[0] * slope;
   return in;
 }
 
@@ -81,6 +104,24 @@ Explanation modified_gradient(const Context& c, Mode mode) {
   Explanation e;
   e.attribution = c.model.sweep(c.trace, {{c.model.output(), seed}}, {c.model.input()},
                                 mode == Mode::Guided ? guided : deconvnet)[0];
+  e.map = reduce_channels(e.attribution, reduce);
+  e.is_signed = reduce == "sum";
+  return e;
+}
+
+Explanation beta_smooth(const Context& c) {
+  const double beta = c.params.number("beta", 10.0);
+  const std::string reduce = c.params.text("reduce", "max");
+  Rules rules;
+  for (const std::string& op : ops::supported_operators()) {
+    if (guided_treatment(op) != Treatment::Rule) continue;
+    rules.by_op(
+        op, [beta](const NodeContext& n, const Tensors& out) { return smooth_rule(beta, n, out); },
+        Reads{/*inputs=*/true, /*outputs=*/false});
+  }
+  Explanation e;
+  e.attribution =
+      c.model.sweep(c.trace, {{c.model.output(), target_one_hot(c)}}, {c.model.input()}, rules)[0];
   e.map = reduce_channels(e.attribution, reduce);
   e.is_signed = reduce == "sum";
   return e;
@@ -140,6 +181,28 @@ void add_modified_gradient_methods(std::vector<MethodInfo>& registry) {
          "activations (the 'deconvolution' network).",
          "Zeiler, Fergus. Visualizing and Understanding Convolutional Networks. ECCV 2014",
          Mode::Deconvnet);
+  registry.push_back(
+      {.name = "beta-smooth",
+       .aliases = {"betasmooth", "softplus-gradient"},
+       .family = Family::Gradient,
+       .summary = "gradient in which each ReLU-like node passes the derivative of its softplus "
+                  "smoothing, sigmoid(beta x) (for ReLU6, sigmoid(beta x) - sigmoid(beta (x - "
+                  "6))), instead of its step: the forward pass unchanged, a gradient less "
+                  "sensitive to tiny input changes; large beta gives the plain gradient." +
+                  std::string(kReluOnly),
+       .class_discriminative = true,
+       .needs_gradient = true,
+       .resolution = Resolution::Input,
+       .cost = "1 forward + 1 modified backward",
+       .hyperparameters = {number_parameter("beta", "10",
+                                            "softplus sharpness (larger: closer to the gradient)",
+                                            1e-6),
+                           choice_parameter("reduce", "max",
+                                            "channel reduction: max (of |a|), l2, sum (signed)",
+                                            {"max", "l2", "sum"})},
+       .citation = "Dombrowski, Alber, Anders, Ackermann, Mueller, Kessel. Explanations can be "
+                   "manipulated and geometry is to blame. NeurIPS 2019",
+       .run = beta_smooth});
 }
 
 }  // namespace whitebox::explainers

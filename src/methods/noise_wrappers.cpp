@@ -166,9 +166,10 @@ void add_noise_methods(std::vector<MethodInfo>& registry) {
           "Smilkov, Thorat, Kim, Viegas, Wattenberg. SmoothGrad: removing noise by adding noise. "
           "ICML Workshop 2017",
           Aggregate::Mean);
-  wrapper("smoothgrad-squared", {"smoothgrad-sq", "smoothgrad2"},
+  wrapper("smoothgrad-squared", {"smoothgrad-sq", "smoothgrad2", "squaregrad"},
           "mean over noisy copies of the square of the base method's attribution (and map): "
-          "unsigned, sharper than SmoothGrad",
+          "unsigned, sharper than SmoothGrad; with the default base (saliency) it is SquareGrad "
+          "(Xplique, Zennit), the mean squared gradient of noisy inputs",
           "Hooker, Erhan, Kindermans, Kim. A Benchmark for Interpretability Methods in Deep "
           "Neural Networks. NeurIPS 2019",
           Aggregate::MeanOfSquares);

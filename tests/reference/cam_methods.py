@@ -32,7 +32,7 @@ CASES = ["resnet18", "vgg16_bn", "densenet121", "mobilenet_v2", "efficientnet_b0
 SCORECAM_CHANNELS = 8   # Score-CAM on the top-8 channels by mean activation (C++ test: channels=8)
 FEM_K = 2.0
 MARKER = "ref_cam_done"
-VERSION = "3"           # in the marker with the fixture's hash; another stamp means redo
+VERSION = "4"           # in the marker with the fixture's hash; another stamp means redo
 
 
 def head(case, model, A):
@@ -143,6 +143,17 @@ def all_methods(case, model, feature_module, x, target):
     if float(((p - p.mean()) * (mean - mean.mean())).sum()) < 0:
         p = -p
     refs["eigencam"] = p.view(1, A.shape[2], A.shape[3])
+
+    refs["gradcam-elementwise"] = relu(g * A).sum(1)
+    # EigenGrad-CAM: the same projection for P = g * A, oriented by the class evidence sum_k P_k.
+    P = (g * A)[0]
+    M = P.flatten(1).t()
+    v = torch.linalg.svd(M, full_matrices=False).Vh[0]
+    p = M @ v
+    evidence = P.sum(0).flatten()
+    if float(((p - p.mean()) * (evidence - evidence.mean())).sum()) < 0:
+        p = -p
+    refs["eigengradcam"] = p.view(1, A.shape[2], A.shape[3])
 
     # FEM: binary K-sigma masks weighted by channel means, min-max normalised.
     mu = A.mean((2, 3), keepdim=True)

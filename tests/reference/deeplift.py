@@ -7,7 +7,8 @@ Builds a small seeded CNN that has every kind of node DeepLIFT treats differentl
 Sigmoid non-linearities, max pooling, a residual sum feeding a ReLU, a squeeze-excitation gate
 x * sigmoid(s), global average pooling, dense layers), exports it to
 FIXTURES/deeplift_cnn/model.onnx and writes the input x, the reference input x0, and the
-attributions of the Rescale and RevealCancel rules (ref_rescale.npy, ref_revealcancel.npy, <f8).
+attributions of the Rescale and RevealCancel rules (ref_rescale.npy, ref_revealcancel.npy, <f8),
+and DeepLIFT-SHAP over the references x0 and x1 (ref_shap.npy: the mean of their Rescale maps).
 
 Independent of the C++ code: multipliers are propagated by hand through the known module
 structure, with the definitions of Shrikumar et al. 2017; linear layers use torch.autograd for
@@ -24,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 EPS = 1e-6  # |dx| at or below it: the gradient stands in for dy / dx (the C++ default)
-VERSION = "2"
+VERSION = "3"
 
 
 class SmallCnn(nn.Module):
@@ -188,16 +189,22 @@ def main(argv):
     net = SmallCnn().eval()
     x = torch.randn(1, 3, 16, 16)
     x0 = 0.1 * torch.randn(1, 3, 16, 16)
+    x1 = 0.5 * torch.randn(1, 3, 16, 16)
     torch.onnx.export(net, (x,), os.path.join(out, "model.onnx"), opset_version=13,
                       input_names=["input"], output_names=["logits"])
     net = net.double()
-    x, x0 = x.double(), x0.double()
+    x, x0, x1 = x.double(), x0.double(), x1.double()
     with torch.no_grad():
-        logits, logits0 = net(x), net(x0)
+        logits, logits0, logits1 = net(x), net(x0), net(x1)
     target = int(logits.argmax())
     np.save(os.path.join(out, "x.npy"), x.numpy())
     np.save(os.path.join(out, "x0.npy"), x0.numpy())
-    meta = {"target": target, "delta": float(logits[0, target] - logits0[0, target])}
+    np.save(os.path.join(out, "x1.npy"), x1.numpy())
+    meta = {"target": target, "delta": float(logits[0, target] - logits0[0, target]),
+            "delta_shap": float(logits[0, target] - (logits0[0, target] + logits1[0, target]) / 2)}
+    shap = (DeepLift(net, x, x0, False).attribution(target) +
+            DeepLift(net, x, x1, False).attribution(target)) / 2
+    np.save(os.path.join(out, "ref_shap.npy"), shap.numpy())
     for name, rc in (("rescale", False), ("revealcancel", True)):
         a = DeepLift(net, x, x0, rc).attribution(target)
         np.save(os.path.join(out, f"ref_{name}.npy"), a.numpy())

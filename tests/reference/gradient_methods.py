@@ -38,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 import make_fixtures  # noqa: E402  (reuses its seeded model construction)
 
-VERSION = "3"
+VERSION = "4"
 CASES = ["resnet18", "vgg16_bn", "densenet121", "mobilenet_v2",
          "efficientnet_b0"]
 BLACKBOX_CASES = {"resnet18", "mobilenet_v2"}   # forward-heavy: fewer models
@@ -104,6 +104,20 @@ def integrated_gradients(model, x, target, steps, rule, baseline, sigma=5.0):
     return ((x - b) * (grads * weights).sum(0, keepdim=True)).detach()
 
 
+def expected_gradients(model, x, target, samples, stdev, seed, baselines):
+    """Expected gradients / GradientSHAP, one image: `samples` draws of a baseline, a path point
+    and input noise, in the order the method documents."""
+    b_all = torch.cat([baseline_of(x, name) for name in baselines])      # [B, C, H, W]
+    g = torch.Generator().manual_seed(seed)
+    index = torch.randint(len(baselines), (samples,), generator=g)
+    eps = torch.randn((samples,) + tuple(x.shape[1:]), generator=g).to(x.dtype)
+    alpha = torch.rand((samples,), generator=g).to(x.dtype).view(-1, 1, 1, 1)
+    b = b_all[index]
+    difference = x + stdev * eps - b
+    grads = batched_grads(model, b + alpha * difference, target)
+    return (grads * difference).mean(0, keepdim=True)
+
+
 # ------------------------------------------------------------ noise wrappers
 
 def noisy_saliency(model, x, target, samples, noise, seed):
@@ -146,6 +160,41 @@ class _PositiveBackward(torch.autograd.Function):
                 mask &= x < ctx.hi
             out = out * mask
         return out, None, None, None
+
+
+class _SmoothBackward(torch.autograd.Function):
+    """y = clamp(x, lo, hi); backward g (sigmoid(beta (x - lo)) - sigmoid(beta (x - hi)))."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi, beta):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi, ctx.beta = lo, hi, beta
+        return x.clamp(lo, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        slope = torch.sigmoid(ctx.beta * (x - ctx.lo))
+        if ctx.hi is not None:
+            slope = slope - torch.sigmoid(ctx.beta * (x - ctx.hi))
+        return g * slope, None, None, None
+
+
+def beta_smooth(model, x, target, beta):
+    """The gradient with every F.relu / F.hardtanh(min 0) backward smoothed by softplus(beta)."""
+    relu, hardtanh = F.relu, F.hardtanh
+
+    def my_relu(t, inplace=False):
+        return _SmoothBackward.apply(t, 0.0, None, beta)
+
+    def my_hardtanh(t, min_val=-1.0, max_val=1.0, inplace=False):
+        return _SmoothBackward.apply(t, min_val, max_val, beta)
+
+    F.relu, F.hardtanh = my_relu, my_hardtanh
+    try:
+        return score_grad(model, x, target)[0]
+    finally:
+        F.relu, F.hardtanh = relu, hardtanh
 
 
 def modified_backprop(model, x, target, guided):
@@ -247,6 +296,22 @@ def references(case_name, model, x, target):
            modified_backprop(model, x, target, True), None)
     yield ("deconvnet", "deconvnet", {},
            modified_backprop(model, x, target, False), None)
+    smooth = beta_smooth(model, x, target, 10.0)
+    yield "beta_smooth", "beta-smooth", {}, smooth, smooth.abs().amax(1)
+    if case_name == "resnet18":
+        yield ("beta_smooth_3", "beta-smooth", {"beta": "3", "reduce": "sum"},
+               beta_smooth(model, x, target, 3.0), None)
+
+    draws = 6 if case_name in HEAVY_CASES else 12
+    yield ("expected_gradients", "expected-gradients",
+           {"baselines": "zero,black", "samples": str(draws), "seed": "2", "batch": "5"},
+           expected_gradients(model, x, target, draws, 0.0, 2, ["zero", "black"]), None)
+    if case_name == "resnet18":
+        yield ("gradient_shap", "expected-gradients",
+               {"baselines": "zero,black,blurred", "samples": "10", "stdev": "0.2",
+                "seed": "5"},
+               expected_gradients(model, x, target, 10, 0.2, 5, ["zero", "black", "blurred"]),
+               None)
 
     if case_name in BLACKBOX_CASES:
         occ = occlusion(model, x, target, 56, 28, 0.0)
