@@ -19,24 +19,19 @@ namespace whitebox::test {
 namespace {
 
 // Every CAM compared with the reference, and the parameters both sides use.
-const std::vector<std::string> kReferenced = {"gradcam",
-                                              "gradcam++",
-                                              "hirescam",
-                                              "xgradcam",
-                                              "layercam",
-                                              "scorecam",
-                                              "ablationcam",
-                                              "eigencam",
-                                              "fem",
-                                              "mlfem",
-                                              "gradcam-elementwise",
-                                              "eigengradcam"};
+// clang-format off
+const std::vector<std::string> kReferenced = {
+    "gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam", "ablationcam",
+    "eigencam", "fem", "mlfem", "gradcam-elementwise", "eigengradcam", "iscam", "sscam",
+    "reciprocam"};
+// clang-format on
 
 // One parameter (a one-pair brace list would be ambiguous with Params' copy).
 Params one(const std::string& name, const std::string& value) { return Params().set(name, value); }
 
 Params reference_params() {
-  return Params({{"layer", "features"}, {"layers", "features"}, {"channels", "8"}});
+  return Params({{"layer", "features"}, {"layers", "features"}, {"channels", "8"}, {"samples", "3"},
+                 {"noise", "0.5"}, {"seed", "4"}});
 }
 
 class MethodsCam : public ::testing::TestWithParam<std::string> {
@@ -180,10 +175,12 @@ double box_contrast(const at::Tensor& map, const Box& box) {
   return (mass_in / area_in) / std::max(mass_out / area_out, 1e-30);
 }
 
+// clang-format off
 const std::vector<std::string> kAllCams = {
-    "cam",         "gradcam",     "gradcam++", "hirescam", "xgradcam", "layercam",
-    "scorecam",    "ablationcam", "eigencam",  "fem",      "mlfem",    "gradcam-elementwise",
-    "eigengradcam"};
+    "cam", "gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam", "ablationcam",
+    "eigencam", "fem", "mlfem", "gradcam-elementwise", "eigengradcam", "iscam", "sscam",
+    "reciprocam"};
+// clang-format on
 
 // The whole photo, aspect kept, centred on a mid-grey (zero input) 224 x 224 canvas: the cat face
 // of chelsea.png fills any square crop, so only the letterboxed photo has background to compare.
@@ -210,7 +207,8 @@ TEST(MethodsCamBundled, MapsConcentrateOnTheObject) {
       {"chelsea.png", letterboxed(model, "chelsea.png"), {10, 37, 186, 186}},
       {"parrot.jpg", photo(model, "parrot.jpg"), {55, 0, 195, 224}}};
   for (const auto& [name, x, box] : photos) {
-    const auto results = explain(model, x, kAllCams, Target::top(), one("channels", "64"));
+    const auto results =
+        explain(model, x, kAllCams, Target::top(), Params({{"channels", "64"}, {"samples", "2"}}));
     for (const auto& method : kAllCams) {
       const double contrast = box_contrast(results.at(method).map, box);
       std::printf("[ %-12s %-12s ] inside/outside density %.2f  %.3f s\n", name.c_str(),
@@ -324,7 +322,8 @@ TEST(MethodsCamRegistry, EveryCamIsRegisteredOnceWithItsTaxonomy) {
     EXPECT_FALSE(m.hyperparameters.empty()) << name;
     for (const auto& h : m.hyperparameters) EXPECT_FALSE(h.fallback.empty() || h.meaning.empty());
     const bool gradient = name.find("cam") != std::string::npos && name != "cam" &&
-                          name != "scorecam" && name != "ablationcam" && name != "eigencam";
+                          name != "scorecam" && name != "ablationcam" && name != "eigencam" &&
+                          name != "iscam" && name != "sscam" && name != "reciprocam";
     EXPECT_EQ(m.needs_gradient, gradient) << name;
     EXPECT_EQ(m.scheduling.layer_gradient, gradient) << name;
     EXPECT_EQ(m.class_discriminative, name != "eigencam" && name != "fem" && name != "mlfem") << name;

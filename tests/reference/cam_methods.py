@@ -30,9 +30,11 @@ import runner  # noqa: E402
 
 CASES = ["resnet18", "vgg16_bn", "densenet121", "mobilenet_v2", "efficientnet_b0"]
 SCORECAM_CHANNELS = 8   # Score-CAM on the top-8 channels by mean activation (C++ test: channels=8)
+SAMPLES = 3             # IS-CAM's scales and SS-CAM's noisy copies (C++ test: samples=3)
+SS_NOISE, SS_SEED = 0.5, 4  # SS-CAM's noise and seed (C++ test: noise=0.5, seed=4)
 FEM_K = 2.0
 MARKER = "ref_cam_done"
-VERSION = "4"           # in the marker with the fixture's hash; another stamp means redo
+VERSION = "5"           # in the marker with the fixture's hash; another stamp means redo
 
 
 def head(case, model, A):
@@ -123,6 +125,32 @@ def all_methods(case, model, feature_module, x, target):
         masks = minmax(masks[0].double()).to(x.dtype)       # [k, H, W], per channel
         scores = torch.softmax(model(x * masks[:, None]), 1)[:, target].double()
         refs["scorecam"] = relu(wsum(scores[None], A[:, top]))
+
+        def mask_scores(variant):
+            return torch.softmax(model(x * variant[:, None]), 1)[:, target].double()
+
+        # IS-CAM: the scores of the masks scaled by j / N, j = 1..N, averaged.
+        scaled = sum(mask_scores(masks * (j / SAMPLES)) for j in range(1, SAMPLES + 1))
+        refs["iscam"] = relu(wsum((scaled / SAMPLES)[None], A[:, top]))
+        # SS-CAM: the scores of the masks with Gaussian noise, one draw per copy, averaged.
+        draws = torch.Generator().manual_seed(SS_SEED)
+        noisy = sum(mask_scores(masks + SS_NOISE * torch.randn(masks.shape, generator=draws).to(masks.dtype))
+                    for _ in range(SAMPLES))
+        refs["sscam"] = relu(wsum((noisy / SAMPLES)[None], A[:, top]))
+
+        # Recipro-CAM: the head's softmax score of the feature map kept around one position
+        # (a 3 x 3 kernel [1 2 1]^T [1 2 1] / 16, cut at the borders), per position, min-max.
+        _, _, h, w = a32.shape
+        kernel = torch.tensor([1.0, 2.0, 1.0])
+        kernel = torch.outer(kernel, kernel) / 16
+        mosaics = []
+        for i in range(h):
+            for j in range(w):
+                window = torch.zeros(h + 2, w + 2)
+                window[i:i + 3, j:j + 3] = kernel
+                mosaics.append(a32[0] * window[1:h + 1, 1:w + 1].to(a32.dtype))
+        probabilities = torch.softmax(head(case, model, torch.stack(mosaics)), 1)[:, target]
+        refs["reciprocam"] = minmax(probabilities.double().view(1, h, w))
 
         # Ablation-CAM: the torch head on A with one channel zeroed at a time.
         K = a32.shape[1]
