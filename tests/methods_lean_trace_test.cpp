@@ -25,6 +25,8 @@ Params quick(const std::string& method, const std::filesystem::path& patterns) {
     return Params().set("samples", "2");
   }
   if (method == "scorecam") return Params().set("channels", "8");
+  if (method == "iscam" || method == "sscam") return Params().set("channels", "8").set("samples", "2");
+  if (method == "expected-gradients") return Params().set("samples", "3");
   if (method == "patternnet" || method == "patternattribution") {
     return Params().set("patterns", patterns.string());
   }

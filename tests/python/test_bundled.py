@@ -13,7 +13,9 @@ SMALL = "mobilenet_v1_0.25_128.onnx"   # bundled, 128x128: every method in secon
 QUICK = {"rise": {"masks": 64}, "occlusion": {"window": 32, "stride": 32},
          "integrated-gradients": {"steps": 4}, "smoothgrad": {"samples": 3},
          "smoothgrad-squared": {"samples": 3}, "vargrad": {"samples": 3},
-         "scorecam": {"batch": 64}}
+         "scorecam": {"batch": 64}, "iscam": {"channels": 16, "samples": 2},
+         "sscam": {"channels": 16, "samples": 2}, "expected-gradients": {"samples": 4},
+         "deeplift-shap": {"baselines": "zero,black"}}
 
 
 @pytest.fixture(scope="module")
