@@ -91,6 +91,21 @@ TEST(MetricsLocalisation, IouOfTheThresholdedMap) {
   EXPECT_NEAR(iou(map, mask, 0.5), 4.0 / 9, 1e-12);
 }
 
+TEST(MetricsLocalisation, TopKIntersectionAndAucByHand) {
+  const at::Tensor map = at::arange(16, kDouble).view({4, 4});
+  at::Tensor mask = at::zeros({4, 4}, at::kBool);
+  mask[3][3] = mask[3][2] = mask[0][0] = true;                // values 15, 14 and 0
+  EXPECT_NEAR(top_k_intersection(map, mask, 4), 0.5, 1e-12);  // 15, 14 of 15..12
+  EXPECT_NEAR(top_k_intersection(map, mask, 1), 1.0, 1e-12);
+  // 15 and 14 outrank all 13 outside pixels, 0 none: (13 + 13 + 0) / (3 * 13).
+  EXPECT_NEAR(localisation_auc(map, mask), 26.0 / 39, 1e-12);
+  EXPECT_NEAR(localisation_auc(at::ones({4, 4}, kDouble), mask), 0.5, 1e-12);  // all ties
+  EXPECT_NEAR(localisation_auc(map, map >= 8), 1.0, 1e-12);
+  EXPECT_NEAR(top_k_intersection(map, mask, 100), 3.0 / 16, 1e-12);  // k capped at 16 pixels
+  EXPECT_THROW(top_k_intersection(map, mask, 0), ArgumentError);
+  EXPECT_THROW(localisation_auc(map, at::ones({4, 4}, at::kBool)), InputError);
+}
+
 TEST(MetricsLocalisation, BadMasksThrowTypedErrors) {
   EXPECT_THROW(pointing_game(peaked_map(), at::zeros({6, 8}, at::kBool)), InputError);
   EXPECT_THROW(iou(peaked_map(), at::ones({8, 6}, at::kBool)), InputError);
@@ -109,6 +124,11 @@ TEST(MetricsComplexity, GiniAndEntropyOfKnownMaps) {
   EXPECT_NEAR(sparseness(half), 0.5, 1e-12);
   EXPECT_NEAR(entropy(half), std::log(2.0), 1e-12);
   EXPECT_NEAR(sparseness(at::zeros({3, 3}, kDouble)), 0.0, 1e-12);
+  // Effective complexity: the share above eps in magnitude.
+  EXPECT_NEAR(effective_complexity(single), 1.0 / 20, 1e-12);
+  EXPECT_NEAR(effective_complexity(half, 1.0), 0.0, 1e-12);
+  EXPECT_NEAR(effective_complexity(half, 0.5), 0.5, 1e-12);
+  EXPECT_THROW(effective_complexity(half, -1), ArgumentError);
 }
 
 TEST(MetricsAgreement, IdenticalAndOppositeMaps) {
@@ -195,7 +215,8 @@ TEST(MetricsRegistry, RunsMapMetricsFromASample) {
   s.reference = s.map.clone();
   for (const char* name :
        {"pointing-game", "energy-pointing-game", "relevance-mass", "relevance-rank", "iou",
-        "sparseness", "entropy", "cc", "sim", "kl", "nss", "auc-judd"}) {
+        "top-k-intersection", "localisation-auc", "sparseness", "entropy", "effective-complexity",
+        "cc", "sim", "kl", "nss", "auc-judd"}) {
     const MetricInfo& m = find_metric(name);
     const auto values = m.run(s, {});
     for (const auto& [value, higher] : m.values)

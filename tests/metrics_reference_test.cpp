@@ -123,6 +123,16 @@ TEST_F(MetricsReference, Localisation) {
   EXPECT_NEAR(iou(map, mask, 0.5), ref("iou"), kTolerance);
 }
 
+TEST_F(MetricsReference, TopKAucConfidenceCompletenessAndEffectiveComplexity) {
+  EXPECT_NEAR(top_k_intersection(map, mask, 10), ref("top_k_intersection"), kTolerance);
+  EXPECT_NEAR(localisation_auc(map, mask), ref("localisation_auc"), kTolerance);
+  const ConfidenceChange c = confidence_change(*model, image, map, kClass);
+  EXPECT_NEAR(c.drop, ref("confidence_drop"), kTolerance);
+  EXPECT_EQ(c.increase ? 1.0 : 0.0, ref("confidence_increase"));
+  EXPECT_NEAR(completeness_gap(*model, image, map, kClass), ref("completeness_gap"), kTolerance);
+  EXPECT_NEAR(effective_complexity(map, 0.3), ref("effective_complexity"), kTolerance);
+}
+
 TEST_F(MetricsReference, Robustness) {
   const at::Tensor w = weights[kClass];
   const Explainer squared_contribution = [w](const at::Tensor& x) {

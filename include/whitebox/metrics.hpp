@@ -152,6 +152,20 @@ double infidelity(const Model& model, const at::Tensor& image, const at::Tensor&
 double infidelity(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
                   const at::Tensor& perturbations, const InfidelityOptions& options);
 
+// Change in confidence (Chattopadhay et al. 2018): p, the softmax probability of the class, for
+// the image and for the image times the map min-max normalised to [0, 1]: drop = max(0, p -
+// p_masked) / p, and whether the masked image is more confident.
+struct ConfidenceChange {
+  double drop = 0;
+  bool increase = false;
+};
+ConfidenceChange confidence_change(const Model& model, const at::Tensor& image,
+                                   const at::Tensor& map, int64_t cls);
+// Completeness (Sundararajan et al. 2017): |sum(map) - (y(x) - y(0))| / |y(x) - y(0)|, y the
+// class logit and 0 the all-zero input; the absolute gap when y(x) = y(0).
+double completeness_gap(const Model& model, const at::Tensor& image, const at::Tensor& map,
+                        int64_t cls);
+
 // ---------------------------------------------------------------------------------------------
 // Localisation: the map against a [H, W] bool mask of the object (boxes become masks).
 
@@ -181,6 +195,12 @@ double relevance_mass_accuracy(const at::Tensor& map, const at::Tensor& mask);
 double relevance_rank_accuracy(const at::Tensor& map, const at::Tensor& mask);
 // Intersection over union of {map >= threshold * max(map)} and the mask.
 double iou(const at::Tensor& map, const at::Tensor& mask, double threshold = 0.5);
+// Top-k intersection (Theiner et al. 2021): share of the k highest map pixels (ties in row-major
+// order) inside the mask; k is at most the map's pixel count.
+double top_k_intersection(const at::Tensor& map, const at::Tensor& mask, int64_t k);
+// Localisation AUC (Fawcett 2006, as Quantus uses it): the ROC area of the map as a score for
+// the mask's pixels, the probability that a mask pixel outranks a pixel outside (ties half).
+double localisation_auc(const at::Tensor& map, const at::Tensor& mask);
 
 // ---------------------------------------------------------------------------------------------
 // Robustness: the explanation method re-run on perturbed inputs.
@@ -218,6 +238,8 @@ double local_lipschitz(const Explainer& explainer, const at::Tensor& image,
 double sparseness(const at::Tensor& map);
 // Entropy (natural log) of |map| / sum |map| (Bhatt et al. 2020): log n for a uniform map.
 double entropy(const at::Tensor& map);
+// Effective complexity (Nguyen & Martinez 2020): the share of pixels with |map| > eps.
+double effective_complexity(const at::Tensor& map, double eps = 1e-5);
 
 // ---------------------------------------------------------------------------------------------
 // Agreement with a human attention map (fixation density) of the same size. Maps become
@@ -248,7 +270,7 @@ struct Sample {
   Explainer explainer;   // empty when the method cannot be re-run
 };
 
-enum class Group { Faithfulness, Localisation, Robustness, Complexity, Agreement };
+enum class Group { Faithfulness, Localisation, Robustness, Complexity, Agreement, Axiomatic };
 std::string to_string(Group group);
 
 struct MetricInfo {

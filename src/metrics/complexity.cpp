@@ -1,5 +1,5 @@
-// Complexity of a map: Gini sparseness (Chalasani et al., ICML 2020) and entropy (Bhatt et al.,
-// 2020).
+// Complexity of a map: Gini sparseness (Chalasani et al., ICML 2020), entropy (Bhatt et al.,
+// 2020) and effective complexity (Nguyen & Martinez, 2020).
 #include <cmath>
 
 #include "metrics/common.hpp"
@@ -23,6 +23,14 @@ double entropy(const at::Tensor& map) {
   if (!(total > 0)) return std::log(static_cast<double>(a.numel()));  // a zero map reads as uniform
   const at::Tensor p = a / total;
   return -at::xlogy(p, p).sum().item<double>();
+}
+
+double effective_complexity(const at::Tensor& map, double eps) {
+  if (!map.defined() || map.numel() == 0)
+    throw InputError("effective complexity needs a non-empty map");
+  if (!(eps >= 0)) throw ArgumentError("effective complexity needs eps >= 0, not " + c10::str(eps));
+  const at::Tensor above = map.to(at::kDouble).abs() > eps;
+  return static_cast<double>(above.sum().item<int64_t>()) / static_cast<double>(map.numel());
 }
 
 }  // namespace whitebox::metrics

@@ -1,4 +1,5 @@
 // Localisation: how much of the map falls on the annotated object.
+#include <algorithm>
 #include <cmath>
 
 #include "metrics/common.hpp"
@@ -75,6 +76,37 @@ double iou(const at::Tensor& map, const at::Tensor& mask, double threshold) {
   const double intersection = static_cast<double>((chosen & object).sum().item<int64_t>());
   const double union_ = static_cast<double>((chosen | object).sum().item<int64_t>());
   return intersection / union_;
+}
+
+double top_k_intersection(const at::Tensor& map, const at::Tensor& mask, int64_t k) {
+  const at::Tensor object = object_mask(map, mask, "top-k intersection");
+  if (k < 1) throw ArgumentError("top-k intersection needs k >= 1, not " + std::to_string(k));
+  k = std::min(k, map.numel());
+  const at::Tensor top = detail::pixel_rank(map.to(at::kDouble), /*descending=*/true) < k;
+  return static_cast<double>((top & object).sum().item<int64_t>()) / static_cast<double>(k);
+}
+
+double localisation_auc(const at::Tensor& map, const at::Tensor& mask) {
+  const at::Tensor object = object_mask(map, mask, "localisation AUC").reshape({-1});
+  const int64_t inside = object.sum().item<int64_t>(), n = object.numel();
+  if (inside == n) throw InputError("localisation AUC needs a mask that leaves some pixels out");
+  // Mann-Whitney: the mean rank of the mask's pixels among all (ties get their average rank).
+  const at::Tensor values = map.to(at::kCPU, at::kDouble).reshape({-1}).contiguous();
+  const auto [sorted, order] = at::sort(values);
+  const at::Tensor in = object.to(at::kCPU).contiguous();
+  const double* v = sorted.data_ptr<double>();
+  const int64_t* position = order.data_ptr<int64_t>();
+  const bool* is_inside = in.data_ptr<bool>();
+  double sum = 0;  // of the mask pixels' ranks
+  for (int64_t i = 0; i < n;) {
+    int64_t j = i;
+    while (j + 1 < n && v[j + 1] == v[i]) ++j;
+    const double average = static_cast<double>(i + j) / 2.0 + 1.0;
+    for (int64_t t = i; t <= j; ++t) sum += is_inside[position[t]] ? average : 0.0;
+    i = j + 1;
+  }
+  const double positives = static_cast<double>(inside), negatives = static_cast<double>(n - inside);
+  return (sum - positives * (positives + 1) / 2) / (positives * negatives);
 }
 
 }  // namespace whitebox::metrics

@@ -306,6 +306,20 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
                     integer_parameter("normalize", "1",
                                       "1: the map's scale fitted to the score changes", 0, 1)} +
            common_parameters("32") + score_parameter("logit")});
+  r.push_back(
+      {.name = "confidence-change",
+       .group = Group::Faithfulness,
+       .summary = "the class probability for the image times its min-max normalised map against "
+                  "the image's: drop = max(0, p - p_masked) / p (averaged: average drop), and "
+                  "whether it rose (averaged: increase in confidence)",
+       .citation = "Chattopadhay, Sarkar, Howlader & Balasubramanian, Grad-CAM++, WACV 2018",
+       .needs_model = true,
+       .values = {{"confidence_drop", false}, {"confidence_increase", true}},
+       .run = [](const Sample& s, const Params&) -> Values {
+         const ConfidenceChange c =
+             confidence_change(model_of(s, "confidence-change"), s.image, s.map, s.cls);
+         return {{"confidence_drop", c.drop}, {"confidence_increase", c.increase ? 1.0 : 0.0}};
+       }});
 }
 
 // Localisation: the map against object annotations.
@@ -381,6 +395,47 @@ void add_localisation(std::vector<MetricInfo>& r) {
        },
        .parameters = {number_parameter(
            "threshold", "0.5", "share of the map's maximum above which a pixel is on", 0, 1)}});
+  r.push_back(
+      {.name = "top-k-intersection",
+       .group = Group::Localisation,
+       .summary = "share of the map's k highest pixels on the object",
+       .citation = "Theiner, Mueller-Budack & Ewerth, Interpretable Semantic Photo Geolocation, "
+                   "WACV 2022",
+       .needs_mask = true,
+       .values = {{"top_k_intersection", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"top_k_intersection", top_k_intersection(s.map, mask_of(s, "top-k-intersection"),
+                                                           p.integer("k", 1000))}};
+       },
+       .parameters = {integer_parameter(
+           "k", "1000", "pixels counted (all of them when the map has fewer)", 1)}});
+  r.push_back(
+      {.name = "localisation-auc",
+       .group = Group::Localisation,
+       .summary = "ROC area of the map as a detector of the object's pixels (0.5: chance)",
+       .citation = "Fawcett, An introduction to ROC analysis, Pattern Recognition Letters 2006 "
+                   "(as a localisation metric: Quantus, Hedstroem et al., JMLR 2023)",
+       .needs_mask = true,
+       .values = {{"localisation_auc", true}},
+       .run = [](const Sample& s, const Params&) -> Values {
+         return {{"localisation_auc", localisation_auc(s.map, mask_of(s, "localisation-auc"))}};
+       }});
+}
+
+// Axiomatic: properties an attribution should have by construction.
+void add_axiomatic(std::vector<MetricInfo>& r) {
+  r.push_back(
+      {.name = "completeness",
+       .group = Group::Axiomatic,
+       .summary = "|sum(map) - (y(x) - y(0))| / |y(x) - y(0)| for the class logit y and the "
+                  "all-zero input: 0 for a complete attribution (use a signed, summed map)",
+       .citation = "Sundararajan, Taly & Yan, Axiomatic Attribution for Deep Networks, ICML 2017",
+       .needs_model = true,
+       .values = {{"completeness_gap", false}},
+       .run = [](const Sample& s, const Params&) -> Values {
+         return {{"completeness_gap",
+                  completeness_gap(model_of(s, "completeness"), s.image, s.map, s.cls)}};
+       }});
 }
 
 // Robustness: the map under small changes of the input.
@@ -439,6 +494,17 @@ void add_complexity(std::vector<MetricInfo>& r) {
                .run = [](const Sample& s, const Params&) -> Values {
                  return {{"entropy", entropy(s.map)}};
                }});
+  r.push_back(
+      {.name = "effective-complexity",
+       .group = Group::Complexity,
+       .summary = "share of the pixels whose |map| exceeds eps: lower is more concise",
+       .citation = "Nguyen & Martinez, On quantitative aspects of model interpretability, "
+                   "arXiv:2007.07584, 2020",
+       .values = {{"effective_complexity", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"effective_complexity", effective_complexity(s.map, p.number("eps", 1e-5))}};
+       },
+       .parameters = {number_parameter("eps", "1e-5", "threshold on |map|", 0)}});
 }
 
 // Agreement with human attention maps.
@@ -510,6 +576,7 @@ void add_agreement(std::vector<MetricInfo>& r) {
 std::vector<MetricInfo> build() {
   std::vector<MetricInfo> r;
   add_faithfulness(r);
+  add_axiomatic(r);
   add_localisation(r);
   add_robustness(r);
   add_complexity(r);
@@ -531,6 +598,7 @@ std::string to_string(Group group) {
       return "complexity";
     case Group::Agreement:
       return "agreement";
+    case Group::Axiomatic: return "axiomatic";
   }
   return "?";
 }

@@ -182,6 +182,24 @@ def localisation(saliency, mask):
     }
 
 
+def localisation_more(saliency, mask, k):
+    s, m = saliency.reshape(-1), mask.reshape(-1)
+    inside, outside = s[m], s[~m]
+    wins = (inside[:, None] > outside[None]).sum() + 0.5 * (inside[:, None] == outside[None]).sum()
+    return {"top_k_intersection": float(m[order(saliency, True)[:k]].sum() / k),
+            "localisation_auc": float(wins / (inside.size * outside.size))}
+
+
+def confidence_and_completeness(model, image, saliency, cls):
+    p = model.probability(image, cls)
+    weights = (saliency - saliency.min()) / (saliency.max() - saliency.min())
+    masked = model.probability(image * weights[None], cls)
+    delta = model.logits(image)[cls] - model.logits(np.zeros_like(image))[cls]
+    return {"confidence_drop": float(max(0.0, p - masked) / p),
+            "confidence_increase": float(masked > p),
+            "completeness_gap": float(abs(saliency.sum() - delta) / abs(delta))}
+
+
 def robustness(weights, image, cls, perturbations):
     def explain(x):
         return (weights[cls] * x).sum(0) ** 2
@@ -199,7 +217,8 @@ def complexity(saliency):
     gini = sum((2 * (k + 1) - n - 1) * a[k] for k in range(n)) / (n * a.sum())
     p = a / a.sum()
     p = p[p > 0]
-    return {"sparseness": float(gini), "entropy": float(-(p * np.log(p)).sum())}
+    return {"sparseness": float(gini), "entropy": float(-(p * np.log(p)).sum()),
+            "effective_complexity": float((np.abs(saliency) > 0.3).mean())}
 
 
 def distribution(m):
@@ -249,6 +268,8 @@ def main(folder):
     results["infidelity"] = infidelity(model, image, saliency, cls, perturbations, True)
     results["infidelity_raw"] = infidelity(model, image, saliency, cls, perturbations, False)
     results.update(localisation(saliency, load(folder, "mask").astype(bool)))
+    results.update(localisation_more(saliency, load(folder, "mask").astype(bool), 10))
+    results.update(confidence_and_completeness(model, image, saliency, cls))
     results.update(robustness(weights, image, cls, load(folder, "noise")))
     results.update(complexity(saliency))
     results.update(agreement(saliency, load(folder, "reference")))
