@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas0-pthread          # LibTorch; OpenBLAS for its fast GEMM
   libonnx-dev libprotobuf-dev                # ONNX protobuf model files
-  libopencv-dev libcli11-dev nlohmann-json3-dev
+  libopencv-dev libopencv-contrib-dev libcli11-dev nlohmann-json3-dev  # contrib: SLIC superpixels
   libgtest-dev libbenchmark-dev              # tests and benchmarks
   python3-torch python3-torchvision python3-onnx python3-numpy  # test references
   python3-pil                                # tests/shapes/train.py writes its test pictures

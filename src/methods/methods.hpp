@@ -11,6 +11,8 @@ namespace whitebox::explainers {
 void add_gradient_methods(std::vector<MethodInfo>& registry);
 void add_cam_methods(std::vector<MethodInfo>& registry);
 void add_blackbox_methods(std::vector<MethodInfo>& registry);  // occlusion, RISE
+void add_superpixel_methods(
+    std::vector<MethodInfo>& registry);  // feature ablation, LIME, Kernel SHAP
 void add_noise_methods(std::vector<MethodInfo>& registry);     // SmoothGrad, SmoothGrad^2, VarGrad
 void add_relevance_methods(std::vector<MethodInfo>& registry); // LRP composites, deep Taylor
 void add_pattern_methods(std::vector<MethodInfo>& registry);   // PatternNet, PatternAttribution

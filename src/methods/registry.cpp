@@ -34,6 +34,7 @@ const std::vector<MethodInfo>& methods() {
   static const std::vector<MethodInfo> registry = [] {
     std::vector<MethodInfo> all;
     explainers::add_blackbox_methods(all);
+    explainers::add_superpixel_methods(all);
     explainers::add_gradient_methods(all);
     explainers::add_noise_methods(all);
     explainers::add_relevance_methods(all);
