@@ -57,6 +57,20 @@ std::vector<Row> rows(const std::string& model) {
        Baseline::Gradient, 5},
       {"SmoothGrad, 50 samples", {"smoothgrad"}, Params().set("samples", "50"), Baseline::Gradient,
        5},
+      // Methods of other libraries.
+      {"Grad-CAM element-wise", {"gradcam-elementwise"}, {}, Baseline::Forward},
+      {"EigenGrad-CAM", {"eigengradcam"}, {}, Baseline::Forward},
+      {"Recipro-CAM", {"reciprocam"}, {}, Baseline::Forward},
+      {"IS-CAM, 64 channels x 4 scales", {"iscam"}, Params({{"channels", "64"}, {"samples", "4"}}),
+       Baseline::Forward, 20},
+      {"SS-CAM, 64 channels x 4 copies", {"sscam"}, Params({{"channels", "64"}, {"samples", "4"}}),
+       Baseline::Forward, 20},
+      {"beta-smooth", {"beta-smooth"}, {}, Baseline::Gradient},
+      {"expected gradients, 50 samples", {"expected-gradients"}, {}, Baseline::Gradient, 5},
+      {"DeepLIFT-SHAP, 3 references", {"deeplift-shap"}, {}, Baseline::Gradient},
+      {"feature ablation, SLIC region 32", {"feature-ablation"}, {}, Baseline::Forward, 5},
+      {"LIME, 200 samples", {"lime"}, {}, Baseline::Forward, 20},
+      {"Kernel SHAP, 200 samples", {"kernel-shap"}, {}, Baseline::Forward, 20},
   };
 }
 
