@@ -141,54 +141,34 @@ def noisy_saliency(model, x, target, samples, noise, seed):
 
 # ------------------------------------------------------- modified gradients
 
-class _PositiveBackward(torch.autograd.Function):
-    """y = clamp(x, lo, hi); backward relu(g), masked by lo < x < hi if guided."""
+class _ClampWithBackward(torch.autograd.Function):
+    """y = clamp(x, lo, hi), with the backward pass rule(g, x, lo, hi)."""
 
     @staticmethod
-    def forward(ctx, x, lo, hi, guided):
+    def forward(ctx, x, lo, hi, rule):
         ctx.save_for_backward(x)
-        ctx.lo, ctx.hi, ctx.guided = lo, hi, guided
+        ctx.lo, ctx.hi, ctx.rule = lo, hi, rule
         return x.clamp(lo, hi)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        out = g.clamp(min=0)
-        if ctx.guided:
-            mask = x > ctx.lo
-            if ctx.hi is not None:
-                mask &= x < ctx.hi
-            out = out * mask
-        return out, None, None, None
+        return ctx.rule(g, x, ctx.lo, ctx.hi), None, None, None
 
 
-class _SmoothBackward(torch.autograd.Function):
-    """y = clamp(x, lo, hi); backward g (sigmoid(beta (x - lo)) - sigmoid(beta (x - hi)))."""
-
-    @staticmethod
-    def forward(ctx, x, lo, hi, beta):
-        ctx.save_for_backward(x)
-        ctx.lo, ctx.hi, ctx.beta = lo, hi, beta
-        return x.clamp(lo, hi)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        slope = torch.sigmoid(ctx.beta * (x - ctx.lo))
-        if ctx.hi is not None:
-            slope = slope - torch.sigmoid(ctx.beta * (x - ctx.hi))
-        return g * slope, None, None, None
-
-
-def beta_smooth(model, x, target, beta):
-    """The gradient with every F.relu / F.hardtanh(min 0) backward smoothed by softplus(beta)."""
+def rectifier_gradient(model, x, target, rule, any_minimum):
+    """The input gradient with the backward pass of F.relu and F.hardtanh (ReLU, ReLU6,
+    functional calls) replaced by rule(g, x, lo, hi) while the model runs; hardtanhs with a
+    minimum other than 0 keep theirs unless any_minimum."""
     relu, hardtanh = F.relu, F.hardtanh
 
     def my_relu(t, inplace=False):
-        return _SmoothBackward.apply(t, 0.0, None, beta)
+        return _ClampWithBackward.apply(t, 0.0, None, rule)
 
     def my_hardtanh(t, min_val=-1.0, max_val=1.0, inplace=False):
-        return _SmoothBackward.apply(t, min_val, max_val, beta)
+        if min_val != 0.0 and not any_minimum:
+            return hardtanh(t, min_val, max_val)
+        return _ClampWithBackward.apply(t, min_val, max_val, rule)
 
     F.relu, F.hardtanh = my_relu, my_hardtanh
     try:
@@ -198,23 +178,26 @@ def beta_smooth(model, x, target, beta):
 
 
 def modified_backprop(model, x, target, guided):
-    """Swap F.relu and F.hardtanh(min 0) (ReLU, ReLU6, functional calls) for
-    the positive-signal backward while the model runs."""
-    relu, hardtanh = F.relu, F.hardtanh
+    """Guided backprop / deconvnet: relu(g), masked by lo < x < hi if guided."""
+    def positive(g, x, lo, hi):
+        out = g.clamp(min=0)
+        if guided:
+            mask = x > lo
+            if hi is not None:
+                mask &= x < hi
+            out = out * mask
+        return out
+    return rectifier_gradient(model, x, target, positive, any_minimum=False)
 
-    def my_relu(t, inplace=False):
-        return _PositiveBackward.apply(t, 0.0, None, guided)
 
-    def my_hardtanh(t, min_val=-1.0, max_val=1.0, inplace=False):
-        if min_val != 0.0:
-            return hardtanh(t, min_val, max_val)
-        return _PositiveBackward.apply(t, 0.0, max_val, guided)
-
-    F.relu, F.hardtanh = my_relu, my_hardtanh
-    try:
-        return score_grad(model, x, target)[0]
-    finally:
-        F.relu, F.hardtanh = relu, hardtanh
+def beta_smooth(model, x, target, beta):
+    """The backward of softplus smoothing: g (sigmoid(beta (x - lo)) - sigmoid(beta (x - hi)))."""
+    def smooth(g, x, lo, hi):
+        slope = torch.sigmoid(beta * (x - lo))
+        if hi is not None:
+            slope = slope - torch.sigmoid(beta * (x - hi))
+        return g * slope
+    return rectifier_gradient(model, x, target, smooth, any_minimum=True)
 
 
 # ---------------------------------------------------------------- black box
