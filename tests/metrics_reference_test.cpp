@@ -131,6 +131,13 @@ TEST_F(MetricsReference, TopKAucConfidenceCompletenessAndEffectiveComplexity) {
   EXPECT_EQ(c.increase ? 1.0 : 0.0, ref("confidence_increase"));
   EXPECT_NEAR(completeness_gap(*model, image, map, kClass), ref("completeness_gap"), kTolerance);
   EXPECT_NEAR(effective_complexity(map, 0.3), ref("effective_complexity"), kTolerance);
+  PerturbationOptions o;
+  o.steps = 16;
+  o.substitution = Substitution::Mean;
+  const double m = monotonicity(*model, image, map, kClass, o);
+  EXPECT_NEAR(m, ref("monotonicity"), kTolerance);
+  EXPECT_GT(m, 0.0);
+  EXPECT_LT(m, 1.0);  // this map is no monotonic one: the check can tell
 }
 
 TEST_F(MetricsReference, Robustness) {

@@ -65,6 +65,10 @@ Curve deletion(const Model& model, const at::Tensor& image, const at::Tensor& ma
 // Higher AUC is better.
 Curve insertion(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
                 const PerturbationOptions& options = {});
+// Monotonicity (Arya et al. 2019): pixels put back least relevant first, in `steps` steps, from
+// the substitute; the share of steps at which the score does not fall (1: monotonic).
+double monotonicity(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+                    const PerturbationOptions& options = {});
 
 // Pixel flipping (Samek et al. 2017) over square regions ranked by their summed relevance.
 struct FlippingOptions {

@@ -1,4 +1,5 @@
-// Deletion and insertion curves (Petsiuk, Das & Saenko, RISE, BMVC 2018).
+// Deletion and insertion curves (Petsiuk, Das & Saenko, RISE, BMVC 2018), and monotonicity
+// (Arya et al. 2019): insertion least relevant first.
 #include <cmath>
 
 #include "metrics/common.hpp"
@@ -6,17 +7,19 @@
 namespace whitebox::metrics {
 namespace {
 
-// Deletion removes the first `count` pixels of the order from the image; insertion starts from
-// the substitute and puts them back. Both are one `where` per batch over the rank of each pixel.
+// Deletion removes the first `count` pixels of the order (most relevant first, or least) from the
+// image; insertion starts from the substitute and puts them back. Both are one `where` per batch
+// over the rank of each pixel.
 Curve perturbation_curve(const Model& model, const at::Tensor& image_in, const at::Tensor& map,
-                         int64_t cls, const PerturbationOptions& options, bool insert) {
+                         int64_t cls, const PerturbationOptions& options, bool insert,
+                         bool most_relevant_first = true) {
   const std::string metric = insert ? "insertion" : "deletion";
   detail::check_image_and_map(image_in, map, metric);
   detail::require_at_least(options.steps, 1, metric + " steps");
   const at::Tensor image = detail::as_model_input(model, image_in);
   const int64_t height = image.size(1), width = image.size(2), pixels = height * width;
   const at::Tensor rank =
-      detail::pixel_rank(map.to(image.device(), at::kDouble), /*descending=*/true);
+      detail::pixel_rank(map.to(image.device(), at::kDouble), most_relevant_first);
   const at::Tensor replacement =
       detail::substitute(image, options.substitution, options.blur_sigma, options.seed);
   const at::Tensor& before = insert ? replacement : image;  // where the order has not reached yet
@@ -50,6 +53,15 @@ Curve deletion(const Model& model, const at::Tensor& image, const at::Tensor& ma
 Curve insertion(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
                 const PerturbationOptions& options) {
   return perturbation_curve(model, image, map, cls, options, /*insert=*/true);
+}
+
+double monotonicity(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+                    const PerturbationOptions& options) {
+  const Curve curve = perturbation_curve(model, image, map, cls, options, /*insert=*/true,
+                                         /*most_relevant_first=*/false);
+  int64_t rising = 0;
+  for (size_t k = 1; k < curve.score.size(); ++k) rising += curve.score[k] >= curve.score[k - 1];
+  return static_cast<double>(rising) / static_cast<double>(curve.score.size() - 1);
 }
 
 }  // namespace whitebox::metrics

@@ -182,6 +182,20 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
        },
        .parameters = perturbation_parameters()});
   r.push_back(
+      {.name = "monotonicity",
+       .group = Group::Faithfulness,
+       .summary = "share of the steps at which the score does not fall while pixels are put "
+                  "back least relevant first (1: monotonic)",
+       .citation = "Arya et al., One Explanation Does Not Fit All: A Toolkit and Taxonomy of AI "
+                   "Explainability Techniques, arXiv:1909.03012, 2019",
+       .needs_model = true,
+       .values = {{"monotonicity", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"monotonicity", monotonicity(model_of(s, "monotonicity"), s.image, s.map, s.cls,
+                                               perturbation_options(p))}};
+       },
+       .parameters = perturbation_parameters()});
+  r.push_back(
       {.name = "pixel-flipping",
        .group = Group::Faithfulness,
        .summary = "regions flipped most- and least-relevant first; area over the perturbation "

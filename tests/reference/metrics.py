@@ -80,6 +80,21 @@ def deletion_insertion(model, image, saliency, cls, steps, kind, insert):
     return trapezoid(fractions, scores)
 
 
+def monotonicity(model, image, saliency, cls, steps, kind):
+    """Pixels put back least relevant first (ties in row-major order): the share of steps at
+    which the probability does not fall."""
+    c, h, w = image.shape
+    n = h * w
+    ranked = order(saliency, False)
+    base = substitute(image, kind)
+    scores = []
+    for k in range(steps + 1):
+        chosen = np.zeros(n, bool)
+        chosen[ranked[:round_half_up(k * n / steps)]] = True
+        scores.append(model.probability(np.where(chosen.reshape(h, w), image, base), cls))
+    return float(np.mean([scores[k] >= scores[k - 1] for k in range(1, steps + 1)]))
+
+
 def pixel_flipping(model, image, saliency, cls, side, steps):
     c, h, w = image.shape
     rows, cols = -(-h // side), -(-w // side)
@@ -259,6 +274,7 @@ def main(folder):
         results["deletion_" + kind] = deletion_insertion(model, image, saliency, cls, 16, kind, False)
         results["insertion_" + kind] = deletion_insertion(model, image, saliency, cls, 16, kind, True)
     results.update(pixel_flipping(model, image, saliency, cls, 3, 100))
+    results["monotonicity"] = monotonicity(model, image, saliency, cls, 16, "mean")
     fractions = [0.1, 0.3, 0.5, 0.9]
     results["road_morf"] = road(model, image, saliency, cls, fractions, True)
     results["road_lerf"] = road(model, image, saliency, cls, fractions, False)
