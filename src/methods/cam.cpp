@@ -25,6 +25,17 @@ at::Tensor minmax(const at::Tensor& maps) {
   return ((flat - low) / safe * (range > 0)).view(maps.sizes());
 }
 
+at::Tensor principal_projection(const at::Tensor& P, const at::Tensor& orientation) {
+  const at::Tensor M = P.flatten(2).transpose(1, 2);  // [N, hw, K]
+  const at::Tensor v =
+      std::get<2>(at::linalg_svd(M, /*full_matrices=*/false)).select(1, 0);  // [N, K]
+  const at::Tensor projection = at::bmm(M, v.unsqueeze(2)).squeeze(2);       // [N, hw]
+  const at::Tensor o = orientation.flatten(1);
+  const at::Tensor agreement =
+      ((projection - projection.mean(1, true)) * (o - o.mean(1, true))).sum(1, true);
+  return at::where(agreement < 0, -projection, projection).view({P.size(0), P.size(2), P.size(3)});
+}
+
 Explanation combine_layer_maps(const Context& c, const std::vector<ValueId>& layers,
                                const std::vector<at::Tensor>& maps) {
   Explanation e;

@@ -29,6 +29,11 @@ Explanation combine_layer_maps(const Context& c, const std::vector<ValueId>& lay
 // sum_k weights[n, k] * activations[n, k] -> [N, h, w]; weights [N, K].
 at::Tensor weighted_sum(const at::Tensor& weights, const at::Tensor& activations);
 
+// P [N, K, h, w] as an [hw, K] matrix M per image, projected on its first right singular vector v
+// (no centring, as Eigen-CAM's paper): M v as [N, h, w]. The sign of v is arbitrary; it is chosen
+// so that the projection correlates positively (Pearson) with `orientation` [N, h, w].
+at::Tensor principal_projection(const at::Tensor& P, const at::Tensor& orientation);
+
 // Per-image min-max normalisation of [N, ...] to [0, 1]; constant images become 0.
 at::Tensor minmax(const at::Tensor& maps);
 

@@ -54,20 +54,11 @@ at::Tensor gradcam_elementwise_map(const Context&, const at::Tensor& A, const at
   return at::relu(g * A).sum(1);
 }
 
-// EigenGrad-CAM: the projection of P = g * A, as an [hw, K] matrix per image, on its first right
-// singular vector (no centring, as Eigen-CAM), its sign chosen to make the map correlate
+// EigenGrad-CAM: Eigen-CAM's projection of P = g * A, its sign chosen to make the map correlate
 // positively with sum_k P_k (HiResCAM's map before its ReLU: the evidence for the class).
 at::Tensor eigengradcam_map(const Context&, const at::Tensor& A, const at::Tensor& g) {
   const at::Tensor P = g * A;
-  const at::Tensor M = P.flatten(2).transpose(1, 2);  // [N, hw, K]
-  const at::Tensor v =
-      std::get<2>(at::linalg_svd(M, /*full_matrices=*/false)).select(1, 0);  // [N, K]
-  at::Tensor projection = at::bmm(M, v.unsqueeze(2)).squeeze(2);             // [N, hw]
-  const at::Tensor evidence = P.sum(1).flatten(1);
-  const at::Tensor agreement =
-      ((projection - projection.mean(1, true)) * (evidence - evidence.mean(1, true))).sum(1, true);
-  projection = at::where(agreement < 0, -projection, projection);
-  return projection.view({A.size(0), A.size(2), A.size(3)});
+  return principal_projection(P, P.sum(1));
 }
 
 // Fu et al.: w_k = sum_ij (A_kij / sum_ab A_kab) g_kij (0 for a channel summing to 0), then

@@ -11,19 +11,11 @@
 namespace whitebox::explainers {
 namespace {
 
-// Muhammad & Yeasin: the projection of the activations, as an [hw, K] matrix M per image, on
-// their first principal direction (first right singular vector v of M, no centring, as in the
-// paper): map = M v. The sign of v is arbitrary, so it is chosen to make the map correlate
-// positively with the channel-mean activation. No ReLU in the paper: the map is signed.
+// Muhammad & Yeasin: the projection of the activations on their first principal direction,
+// oriented by the channel-mean activation. No ReLU in the paper: the map is signed.
 at::Tensor eigencam_map(const Context& c, ValueId layer) {
   const at::Tensor& A = c.trace[layer];
-  const at::Tensor M = A.flatten(2).transpose(1, 2);  // [N, hw, K]
-  const at::Tensor v = std::get<2>(at::linalg_svd(M, /*full_matrices=*/false)).select(1, 0);  // [N, K]
-  at::Tensor projection = at::bmm(M, v.unsqueeze(2)).squeeze(2);  // [N, hw]
-  const at::Tensor mean = A.mean(1).flatten(1);
-  const at::Tensor agreement = ((projection - projection.mean(1, true)) * (mean - mean.mean(1, true))).sum(1, true);
-  projection = at::where(agreement < 0, -projection, projection);
-  return projection.view({A.size(0), A.size(2), A.size(3)});
+  return principal_projection(A, A.mean(1));
 }
 
 // Fuad et al.: channel k's binary mask A_k > mu_k + K sigma_k (mean and population standard
