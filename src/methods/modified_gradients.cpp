@@ -85,46 +85,45 @@ Tensors smooth_rule(double beta, const NodeContext& n, const Tensors& out) {
   return in;
 }
 
-// Every rectifier gets the rule: Relu is Clip with min 0 and no max.
-Rules rules_for(Mode mode) {
+// A rule table giving every rectifier (Relu, Clip) `rule`, reading what `reads` says.
+Rules rectifier_rules(const Rule& rule, Reads reads) {
   Rules rules;
   for (const std::string& op : ops::supported_operators()) {
-    if (guided_treatment(op) != Treatment::Rule) continue;
-    rules.by_op(op, [mode](const NodeContext& n, const Tensors& out) {
-      return n.node.op_type == "Relu" ? relu_rule(mode, n, out) : clip_rule(mode, n, out);
-    });
+    if (guided_treatment(op) == Treatment::Rule) rules.by_op(op, rule, reads);
   }
   return rules;
 }
 
-Explanation modified_gradient(const Context& c, Mode mode) {
-  const std::string reduce = c.params.text("reduce", "max");
-  const at::Tensor seed = target_one_hot(c);
-  static const Rules guided = rules_for(Mode::Guided), deconvnet = rules_for(Mode::Deconvnet);
-  Explanation e;
-  e.attribution = c.model.sweep(c.trace, {{c.model.output(), seed}}, {c.model.input()},
-                                mode == Mode::Guided ? guided : deconvnet)[0];
-  e.map = reduce_channels(e.attribution, reduce);
-  e.is_signed = reduce == "sum";
-  return e;
+Rules rules_for(Mode mode) {
+  return rectifier_rules(
+      [mode](const NodeContext& n, const Tensors& out) {
+        return n.node.op_type == "Relu" ? relu_rule(mode, n, out) : clip_rule(mode, n, out);
+      },
+      Reads{});
 }
 
-Explanation beta_smooth(const Context& c) {
-  const double beta = c.params.number("beta", 10.0);
+// The sweep from the target logit to the input under `rules`, its channels reduced by "reduce".
+Explanation modified_sweep(const Context& c, const Rules& rules) {
   const std::string reduce = c.params.text("reduce", "max");
-  Rules rules;
-  for (const std::string& op : ops::supported_operators()) {
-    if (guided_treatment(op) != Treatment::Rule) continue;
-    rules.by_op(
-        op, [beta](const NodeContext& n, const Tensors& out) { return smooth_rule(beta, n, out); },
-        Reads{/*inputs=*/true, /*outputs=*/false});
-  }
   Explanation e;
   e.attribution =
       c.model.sweep(c.trace, {{c.model.output(), target_one_hot(c)}}, {c.model.input()}, rules)[0];
   e.map = reduce_channels(e.attribution, reduce);
   e.is_signed = reduce == "sum";
   return e;
+}
+
+Explanation modified_gradient(const Context& c, Mode mode) {
+  static const Rules guided = rules_for(Mode::Guided), deconvnet = rules_for(Mode::Deconvnet);
+  return modified_sweep(c, mode == Mode::Guided ? guided : deconvnet);
+}
+
+Explanation beta_smooth(const Context& c) {
+  const double beta = c.params.number("beta", 10.0);
+  return modified_sweep(
+      c, rectifier_rules(
+             [beta](const NodeContext& n, const Tensors& out) { return smooth_rule(beta, n, out); },
+             Reads{/*inputs=*/true, /*outputs=*/false}));
 }
 
 const char* kReluOnly =
