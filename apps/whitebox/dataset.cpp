@@ -198,15 +198,18 @@ at::Tensor read_plane(const std::filesystem::path& file) {
   return read_image(file).to(at::kDouble).mean(2) / 255.0;
 }
 
+DataItem data_item(const fs::path& file) {
+  DataItem item;
+  item.file = file;
+  item.key = file.filename().string();
+  item.origin = file.string();
+  return item;
+}
+
 std::vector<DataItem> read_folder(const fs::path& folder, const std::string& boxes,
                                   const std::string& masks, const std::string& gaze) {
   std::vector<DataItem> items;
-  for (const auto& file : image_files(folder)) {
-    DataItem& item = items.emplace_back();
-    item.file = file;
-    item.key = file.filename().string();
-    item.origin = file.string();
-  }
+  for (const auto& file : image_files(folder)) items.push_back(data_item(file));
   if (!boxes.empty()) read_boxes(boxes, items);
   if (!masks.empty()) attach_planes(masks, "mask", items, &DataItem::mask);
   if (!gaze.empty()) attach_planes(gaze, "gaze map", items, &DataItem::gaze);

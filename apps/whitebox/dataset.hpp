@@ -25,6 +25,9 @@ struct DataItem {
   std::string origin;                // "data.csv line 4", or the image file: for errors
 };
 
+// An image file named by itself: keyed by its file name, no annotations.
+DataItem data_item(const std::filesystem::path& file);
+
 // The images of `folder` with the annotations of the given files and folders (each may be
 // empty), all checked against the images. Throws FileError / InputError.
 std::vector<DataItem> read_folder(const std::filesystem::path& folder, const std::string& boxes,

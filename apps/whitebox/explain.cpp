@@ -76,19 +76,13 @@ std::vector<DataItem> items_of(const ExplainOptions& options, const Model& model
     return read_list(options.list, model);
   }
   std::vector<DataItem> items;
-  const auto add = [&](const fs::path& file) {
-    DataItem& item = items.emplace_back();
-    item.file = file;
-    item.key = file.filename().string();
-    item.origin = file.string();
-  };
   for (const auto& file : images_or_default(options.images)) {
     std::error_code ec;
-    if (fs::is_directory(file, ec)) {
-      for (const auto& image : image_files(file)) add(image);
-    } else {
-      add(file);
+    if (!fs::is_directory(file, ec)) {
+      items.push_back(data_item(file));
+      continue;
     }
+    for (DataItem& item : read_folder(file, "", "", "")) items.push_back(std::move(item));
   }
   return items;
 }
