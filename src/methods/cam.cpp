@@ -279,6 +279,7 @@ void add_cam_methods(std::vector<MethodInfo>& registry) {
   add_gradient_cams(registry);
   add_score_cams(registry);
   add_feature_cams(registry);
+  add_fullgrad_method(registry);
 }
 
 }  // namespace whitebox::explainers

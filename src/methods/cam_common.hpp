@@ -55,5 +55,6 @@ at::Tensor cam_head_weights(const Model& model, const Trace& trace, ValueId laye
 void add_gradient_cams(std::vector<MethodInfo>& registry);   // cam_gradient.cpp
 void add_score_cams(std::vector<MethodInfo>& registry);      // cam_score.cpp
 void add_feature_cams(std::vector<MethodInfo>& registry);    // fem.cpp
+void add_fullgrad_method(std::vector<MethodInfo>& registry);  // fullgrad.cpp
 
 }  // namespace whitebox::explainers

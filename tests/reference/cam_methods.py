@@ -34,7 +34,7 @@ SAMPLES = 3             # IS-CAM's scales and SS-CAM's noisy copies (C++ test: s
 SS_NOISE, SS_SEED = 0.5, 4  # SS-CAM's noise and seed (C++ test: noise=0.5, seed=4)
 FEM_K = 2.0
 MARKER = "ref_cam_done"
-VERSION = "5"           # in the marker with the fixture's hash; another stamp means redo
+VERSION = "7"           # in the marker with the fixture's hash; another stamp means redo
 
 
 def head(case, model, A):
@@ -192,6 +192,48 @@ def all_methods(case, model, feature_module, x, target):
     return refs
 
 
+def fullgrad(model, x, target):
+    """FullGrad as pytorch-grad-cam post-processes it: |input grad x input| and |output grad x
+    bias| of every Conv2d with a bias and every BatchNorm2d (bias beta - gamma mean / sigma), each
+    channel min-max scaled, resized bilinearly, summed; the total min-max scaled."""
+    outputs, biases = [], []
+
+    def keep(module, inputs, out):
+        if isinstance(module, nn.Conv2d) and module.bias is not None:
+            bias = module.bias
+        elif isinstance(module, nn.BatchNorm2d):
+            bias = module.bias - module.weight * module.running_mean / torch.sqrt(
+                module.running_var + module.eps)
+        else:
+            return None
+        out.retain_grad()
+        outputs.append(out)
+        biases.append(bias.detach())
+        # The network goes on with a copy: an in-place ReLU (a module, or densenet's functional
+        # one after its last BatchNorm) would otherwise overwrite the kept output's gradient.
+        return out.clone()
+
+    handles = [m.register_forward_hook(keep) for m in model.modules()]
+    try:
+        xg = x.clone().requires_grad_(True)
+        model(xg)[0, target].backward()
+    finally:
+        for h in handles:
+            h.remove()
+
+    def psi(t):
+        a = t.detach().abs().double()
+        a = a - a.amin((2, 3), keepdim=True)
+        a = a / (a.amax((2, 3), keepdim=True) + 1e-7)
+        return F.interpolate(a, size=x.shape[2:], mode="bilinear", align_corners=False).sum(1)
+
+    cam = psi(xg.grad * xg)
+    for out, bias in zip(outputs, biases):
+        cam = cam + psi(out.grad * bias.view(1, -1, 1, 1))
+    cam = cam - cam.amin((1, 2), keepdim=True)
+    return cam / (cam.amax((1, 2), keepdim=True) + 1e-7)
+
+
 def compute(case, case_dir):
     meta = json.load(open(os.path.join(case_dir, "meta.json")))
     target = meta["target"]
@@ -219,6 +261,7 @@ def compute(case, case_dir):
     else:
         raise RuntimeError("no rebuilt model reproduces the fixture's features")
     refs = all_methods(case, model, built.feature_module, x, target)
+    refs["fullgrad"] = fullgrad(model, x, target)
     # Also everything in float64 on the model as exported: XGrad-CAM's division by channel sums
     # is ill-conditioned where activations of both signs nearly cancel (densenet121's BatchNorm
     # `features`) and FEM's thresholds are discontinuous, so float32 roundoff may legitimately
@@ -226,6 +269,7 @@ def compute(case, case_dir):
     model64 = unfolded.double()
     for name, ref in all_methods(case, model64, built.feature_module, x.double(), target).items():
         refs[name + "64"] = ref
+    refs["fullgrad64"] = fullgrad(model64, x.double(), target)
 
     for name, ref in refs.items():
         np.save(os.path.join(case_dir, f"ref_{name}.npy"), ref.numpy().astype("<f8"))
