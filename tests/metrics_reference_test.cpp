@@ -29,6 +29,9 @@ class MetricsReference : public ::testing::Test {
     noise = 0.05 * (2 * at::rand({6, 3, 12, 10}, kDouble) - 1);
     mask = box_mask({{2, 3, 7, 9}}, 12, 10);
     reference = at::rand({12, 10}, kDouble);
+    segments = at::randint(0, 6, {12, 10}, at::kLong) * 3;  // labels need not be consecutive
+    region_noise = 2 * at::rand({3, 3, 12, 10}, kDouble) - 1;
+    cells = random_subsets(kMu.samples, 2, kMu.grid, kMu.grid, kMu.seed);
 
     dir = std::make_unique<TempDir>();
     for (const auto& [name, tensor] : std::vector<std::pair<std::string, at::Tensor>>{
@@ -40,6 +43,9 @@ class MetricsReference : public ::testing::Test {
              {"noise", noise},
              {"mask", mask.to(at::kByte)},
              {"reference", reference},
+             {"segments", segments},
+             {"region_noise", region_noise},
+             {"cells", cells.to(at::kByte)},
              {"class", at::tensor({kClass}, at::kLong)}}) {
       write_npy(*dir / (name + ".npy"), tensor);
     }
@@ -57,7 +63,10 @@ class MetricsReference : public ::testing::Test {
   static double ref(const std::string& name) { return expected.at(name).get<double>(); }
 
   static constexpr int64_t kClass = 1;
-  static inline at::Tensor weights, image, map, subsets, perturbations, noise, mask, reference;
+  // 2 of the 3 x 3 cells per sample (round(0.2 x 9)), drawn as grid_subsets draws them.
+  static inline const MuFidelityOptions kMu = {.samples = 25, .grid = 3, .seed = 5};
+  static inline at::Tensor weights, image, map, subsets, perturbations, noise, mask, reference,
+      segments, region_noise, cells;
   static inline std::unique_ptr<Model> model;
   static inline std::unique_ptr<TempDir> dir;
   static inline nlohmann::json expected;
@@ -100,6 +109,67 @@ TEST_F(MetricsReference, Road) {
   EXPECT_NEAR(road(*model, image, map, kClass, o).auc, ref("road_morf"), 1e-8);
   o.most_relevant_first = false;
   EXPECT_NEAR(road(*model, image, map, kClass, o).auc, ref("road_lerf"), 1e-8);
+}
+
+TEST_F(MetricsReference, SelectivityIrofAndRoadCombined) {
+  FlippingOptions o;
+  o.region = 3;
+  o.substitution = Substitution::Mean;
+  EXPECT_NEAR(region_perturbation(*model, image, map, kClass, o).auc, ref("auc_morf"), kTolerance);
+  EXPECT_NEAR(region_perturbation(*model, image, map, kClass, o, false).auc, ref("auc_lerf"),
+              kTolerance);
+  IrofOptions i;
+  i.batch = 4;
+  const double value = irof(*model, image, map, kClass, segments, i);
+  EXPECT_NEAR(value, ref("irof"), kTolerance);
+  RoadOptions r;
+  r.fractions = {0.1, 0.3, 0.5, 0.9};
+  r.noise = 0;
+  r.tolerance = 1e-12;
+  const Curve morf = road(*model, image, map, kClass, r);
+  r.most_relevant_first = false;
+  EXPECT_NEAR(road_combined(morf, road(*model, image, map, kClass, r)), ref("road_combined"), 1e-8);
+}
+
+TEST_F(MetricsReference, MonotonicityCorrelationNonSensitivityAndMuFidelity) {
+  RegionEffectOptions o;
+  o.region = 4;
+  o.batch = 5;
+  const RegionEffects effects = region_effects(*model, image, map, kClass, region_noise, o);
+  ASSERT_EQ(effects.relevance.numel(), 9);
+  EXPECT_NEAR(monotonicity_correlation(effects), ref("monotonicity_correlation"), kTolerance);
+  const double non = non_sensitivity(effects, 0.05);
+  EXPECT_NEAR(non, ref("non_sensitivity"), kTolerance);
+  EXPECT_NEAR(mufidelity(*model, image, map, kClass, kMu), ref("mufidelity"), kTolerance);
+  std::printf("monotonicity correlation %.3f, non-sensitivity %.3f, MuFidelity %.3f\n",
+              ref("monotonicity_correlation"), non, ref("mufidelity"));
+}
+
+// Properties: a map whose region sums rank as the regions' effects has monotonicity correlation 1;
+// a model blind to the left half, explained by a map that is 0 exactly there, has
+// non-sensitivity 0, and a map that puts relevance there has not.
+TEST_F(MetricsReference, RegionEffectProperties) {
+  at::Tensor blind = weights.clone();
+  blind.narrow(3, 0, 4).zero_();
+  const Model half = one_node_model("Conv", {1, 3, 12, 10}, {blind});
+  RegionEffectOptions o;
+  o.region = 4;
+  const RegionEffects effects = region_effects(half, image, map, kClass, region_noise, o);
+  const at::Tensor region = at::arange(12).div(4, "floor").view({-1, 1}) * 3 +
+                            at::arange(10).div(4, "floor").view({1, -1});
+  // Each region's effect spread over its pixels (the right-hand regions are 2 columns wide).
+  const at::Tensor per_pixel = effects.effect / at::bincount(region.reshape({-1}));
+  const at::Tensor ranked_map = per_pixel.index_select(0, region.reshape({-1})).view({12, 10});
+  EXPECT_DOUBLE_EQ(
+      monotonicity_correlation(region_effects(half, image, ranked_map, kClass, region_noise, o)),
+      1.0);
+  at::Tensor faithful = map.abs() + 1;
+  faithful.narrow(1, 0, 4).zero_();
+  EXPECT_EQ(non_sensitivity(region_effects(half, image, faithful, kClass, region_noise, o), 1e-12),
+            0.0);
+  EXPECT_NEAR(
+      non_sensitivity(region_effects(half, image, map.abs() + 1, kClass, region_noise, o), 1e-12),
+      3.0 / 9.0, 1e-12);  // the 3 regions of columns 0-3 have relevance, no effect
 }
 
 TEST_F(MetricsReference, FaithfulnessCorrelationAndInfidelity) {
@@ -151,6 +221,16 @@ TEST_F(MetricsReference, Robustness) {
   EXPECT_NEAR(s.max, ref("max_sensitivity"), kTolerance);
   EXPECT_NEAR(s.average, ref("avg_sensitivity"), kTolerance);
   EXPECT_NEAR(local_lipschitz(squared_contribution, image, noise, o), ref("local_lipschitz"), 1e-8);
+
+  StabilityOptions r;
+  r.batch = 4;
+  r.layer = model->graph().values[model->input()].name;  // RRS on the input itself is RIS
+  const RelativeStability stability =
+      relative_stability(*model, squared_contribution, image, noise, r);
+  EXPECT_EQ(stability.kept, noise.size(0));
+  EXPECT_NEAR(stability.input / ref("ris"), 1.0, 1e-10);
+  EXPECT_NEAR(stability.output / ref("ros"), 1.0, 1e-10);
+  EXPECT_NEAR(stability.representation, stability.input, 1e-12 * stability.input);
 }
 
 TEST_F(MetricsReference, ComplexityAndAgreement) {

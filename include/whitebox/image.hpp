@@ -33,4 +33,12 @@ struct Input {
 // Central crop, bilinear resize to the network size, normalisation.
 Input preprocess(const at::Tensor& rgb, const Preprocessing& preprocessing);
 
+// SLIC superpixels (SLICO of OpenCV's ximgproc, in Lab) of the picture a network input `x`
+// [C, H, W] shows (its normalisation undone; other than 3 channels: their mean), of about
+// `region` pixels on a side, `ruler` the compactness. Labels [H, W] int64, 0..S-1, all used.
+at::Tensor superpixels(const at::Tensor& x, const Preprocessing& preprocessing, int64_t region,
+                       double ruler = 10.0);
+// Integer labels renumbered 0..S-1 in increasing order, the shape kept.
+at::Tensor consecutive_labels(const at::Tensor& labels);
+
 }  // namespace whitebox

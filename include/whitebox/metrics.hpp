@@ -86,6 +86,29 @@ struct Flipping {
 };
 Flipping pixel_flipping(const Model& model, const at::Tensor& image, const at::Tensor& map,
                         int64_t cls, const FlippingOptions& options = {});
+// One of the two curves alone: region perturbation (Samek et al. 2017); the AUC of its MoRF curve
+// is selectivity (Montavon et al. 2018), lower is better.
+Curve region_perturbation(const Model& model, const at::Tensor& image, const at::Tensor& map,
+                          int64_t cls, const FlippingOptions& options = {},
+                          bool most_relevant_first = true);
+
+// IROF, iterative removal of features (Rieger & Hansen 2020): superpixels ranked by their mean
+// relevance are substituted most relevant first, one more at each step; the area over the curve
+// of s_k / s_0 against the share k / S of segments substituted (S + 1 points). Higher is better.
+struct IrofOptions {
+  int64_t region = 32;  // SLIC superpixel side, pixels
+  double ruler = 10.0;  // SLIC compactness
+  Substitution substitution = Substitution::Mean;
+  int64_t batch = 32;
+  Score score = Score::Probability;
+  double blur_sigma = 5.0;
+  uint64_t seed = 0;
+};
+double irof(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+            const IrofOptions& options = {});
+// The same with given segment labels [H, W] (integers).
+double irof(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+            const at::Tensor& segments, const IrofOptions& options);
 
 // ROAD, RemOve And Debias (Rong et al. 2022): the removed pixels are re-filled by noisy linear
 // imputation (each removed pixel the weighted mean of its 8 neighbours, solved jointly, plus
@@ -102,6 +125,9 @@ struct RoadOptions {
 // The curve starts at fraction 0 (the unperturbed image).
 Curve road(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
            const RoadOptions& options = {});
+// ROAD's combined score (as pytorch-grad-cam reports it): the mean over the fractions after 0 of
+// (LeRF score - MoRF score) / 2, for two curves over the same fractions. Higher is better.
+double road_combined(const Curve& morf, const Curve& lerf);
 // The imputation alone: `image` [C, H, W] with the pixels of `removed` [H, W] (bool) replaced by
 // the linear imputation (noise 0 gives the deterministic solution).
 at::Tensor impute_linear(const at::Tensor& image, const at::Tensor& removed, double noise = 0.0,
@@ -128,6 +154,52 @@ double faithfulness_correlation(const Model& model, const at::Tensor& image, con
 double faithfulness_correlation(const Model& model, const at::Tensor& image, const at::Tensor& map,
                                 int64_t cls, const at::Tensor& subsets,
                                 const CorrelationOptions& options);
+
+// MuFidelity (Bhatt et al. 2020, as Xplique computes it): the faithfulness correlation over
+// random sets of grid cells: the image cut into `grid` x `grid` cells, each sample substitutes
+// round(subset_fraction * grid^2) of them.
+struct MuFidelityOptions {
+  int64_t samples = 200;
+  int64_t grid = 9;
+  double subset_fraction = 0.2;
+  Substitution substitution = Substitution::Zero;
+  int64_t batch = 32;
+  Score score = Score::Probability;
+  double blur_sigma = 5.0;
+  uint64_t seed = 0;
+};
+double mufidelity(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+                  const MuFidelityOptions& options = {});
+// The cell subsets as pixel masks [samples, H, W] (bool).
+at::Tensor grid_subsets(const MuFidelityOptions& options, int64_t height, int64_t width);
+
+// What each square region does to the score: the summed |map| of region r, a_r, and its effect
+// v_r, the mean over `samples` draws of (s(x) - s(x with r replaced by uniform noise in each
+// channel's range))^2 (Nguyen & Martinez 2020).
+struct RegionEffectOptions {
+  int64_t region = 28;  // side of the square regions, pixels
+  int64_t samples = 4;  // noise draws per region
+  int64_t batch = 32;
+  Score score = Score::Probability;
+  uint64_t seed = 0;
+};
+struct RegionEffects {
+  at::Tensor relevance;  // [R] float64, CPU
+  at::Tensor effect;     // [R]
+};
+RegionEffects region_effects(const Model& model, const at::Tensor& image, const at::Tensor& map,
+                             int64_t cls, const RegionEffectOptions& options = {});
+// The same with given noise images [K, C, H, W] (options.samples unused).
+RegionEffects region_effects(const Model& model, const at::Tensor& image, const at::Tensor& map,
+                             int64_t cls, const at::Tensor& noise,
+                             const RegionEffectOptions& options);
+// Monotonicity correlation (Nguyen & Martinez 2020): Spearman correlation of a_r and v_r.
+// Higher is better.
+double monotonicity_correlation(const RegionEffects& effects);
+// Non-sensitivity (Nguyen & Martinez 2020): the share of regions where exactly one of a_r <= eps
+// and v_r <= eps holds (relevance on what does not matter, or none on what does). Lower is
+// better.
+double non_sensitivity(const RegionEffects& effects, double eps = 1e-5);
 
 // Sensitivity-n (Ancona et al. 2018): the faithfulness correlation for each subset size n.
 struct SensitivityN {
@@ -234,6 +306,30 @@ double local_lipschitz(const Explainer& explainer, const at::Tensor& image,
                        const RobustnessOptions& options = {});
 double local_lipschitz(const Explainer& explainer, const at::Tensor& image,
                        const at::Tensor& perturbations, const RobustnessOptions& options);
+
+// Relative stability (Agarwal et al. 2022): over perturbations x' = x + d that keep the predicted
+// class, the largest relative change of the map, ||(e(x) - e(x')) / e(x)||, over the relative
+// change of the input (RIS), of the logits (ROS), or of an internal representation (RRS: the
+// value named `layer`, by default the last feature map before pooling); element-wise divisions
+// by 0 divide by `eps` instead, and a denominator is at least `eps`. Lower is better.
+struct StabilityOptions {
+  int64_t samples = 16;
+  double radius = 0.02;  // half-width of the uniform L-infinity noise (input units)
+  int64_t batch = 8;
+  double eps = 1e-6;
+  uint64_t seed = 0;
+  std::string layer;  // RRS's representation; empty: the last spatial feature map
+};
+struct RelativeStability {
+  double input = 0, output = 0, representation = 0;  // RIS, ROS, RRS
+  int64_t kept = 0;  // perturbations that kept the class (0: every value is 0)
+};
+RelativeStability relative_stability(const Model& model, const Explainer& explainer,
+                                     const at::Tensor& image, const StabilityOptions& options = {});
+// The same with given perturbations d [N, C, H, W].
+RelativeStability relative_stability(const Model& model, const Explainer& explainer,
+                                     const at::Tensor& image, const at::Tensor& perturbations,
+                                     const StabilityOptions& options);
 
 // ---------------------------------------------------------------------------------------------
 // Complexity of |map|.

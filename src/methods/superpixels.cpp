@@ -7,14 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <opencv2/core.hpp>
-#include <opencv2/imgproc.hpp>
-#include <opencv2/ximgproc/slic.hpp>
 
 #include "methods/arguments.hpp"
 #include "methods/baseline.hpp"
 #include "methods/methods.hpp"
 #include "methods/parameters.hpp"
+#include "whitebox/image.hpp"
 #include "whitebox/npy.hpp"
 
 namespace whitebox::explainers {
@@ -33,28 +31,7 @@ at::Tensor segments_of(const Context& c, int64_t i) {
       const at::Tensor cols = at::arange(width, at::kLong).div(size, "floor").view({1, -1});
       labels = rows * ((width + size - 1) / size) + cols;
     } else {
-      // SLIC on the picture the network sees: the input with its normalisation undone, in
-      // 8-bit RGB (an input of other than 3 channels is segmented on their mean).
-      at::Tensor picture =
-          x[i].detach().to(at::kCPU, at::kFloat).clone();  // undone below, in place
-      if (picture.size(0) == 3) {
-        const Preprocessing& p = c.model.preprocessing;
-        for (int ch = 0; ch < 3; ++ch) picture[ch] = picture[ch] * p.std[ch] + p.mean[ch];
-      } else {
-        picture = picture.mean(0, true).expand({3, height, width});
-      }
-      const at::Tensor bytes =
-          (picture.clamp(0, 1) * 255).round().to(at::kByte).permute({1, 2, 0}).contiguous();
-      cv::Mat rgb(static_cast<int>(height), static_cast<int>(width), CV_8UC3, bytes.data_ptr());
-      cv::Mat lab, cut;
-      cv::cvtColor(rgb, lab, cv::COLOR_RGB2Lab);
-      const double ruler = c.params.number("ruler", 10.0);
-      auto slic = cv::ximgproc::createSuperpixelSLIC(
-          lab, cv::ximgproc::SLICO, static_cast<int>(size), static_cast<float>(ruler));
-      slic->iterate(10);
-      slic->enforceLabelConnectivity();
-      slic->getLabels(cut);
-      labels = at::from_blob(cut.data, {height, width}, at::kInt).to(at::kLong);
+      labels = superpixels(x[i], c.model.preprocessing, size, c.params.number("ruler", 10.0));
     }
   } else {
     labels = read_npy(how);
@@ -66,9 +43,7 @@ at::Tensor segments_of(const Context& c, int64_t i) {
     }
     labels = labels.to(at::kLong);
   }
-  // Consecutive labels 0..S-1.
-  return std::get<1>(at::_unique(labels.flatten(), /*sorted=*/true, /*return_inverse=*/true))
-      .view({height, width});
+  return consecutive_labels(labels);
 }
 
 // The class logit of image i for each coalition row of `z` [B, S] (1: the segment keeps x).

@@ -56,6 +56,18 @@ at::Tensor pixel_rank(const at::Tensor& map, bool descending) {
   return rank.view(map.sizes());
 }
 
+std::pair<at::Tensor, at::Tensor> square_regions(const at::Tensor& map, int64_t side) {
+  const int64_t height = map.size(0), width = map.size(1);
+  const int64_t rows = (height + side - 1) / side, cols = (width + side - 1) / side;
+  const auto long_options = at::TensorOptions().dtype(at::kLong).device(map.device());
+  const at::Tensor row = at::div(at::arange(height, long_options), side, "floor");
+  const at::Tensor col = at::div(at::arange(width, long_options), side, "floor");
+  const at::Tensor region = row.view({-1, 1}) * cols + col.view({1, -1});
+  const at::Tensor relevance = at::zeros({rows * cols}, map.options())
+                                   .index_add_(0, region.reshape({-1}), map.reshape({-1}));
+  return {region, relevance};
+}
+
 at::Generator generator(uint64_t seed) { return at::detail::createCPUGenerator(seed); }
 
 at::Tensor class_scores(const at::Tensor& output, int64_t cls, Score score) {

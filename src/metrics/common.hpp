@@ -30,6 +30,10 @@ at::Tensor flat_double(const at::Tensor& map, c10::Device device);
 // ties in row-major order; [H, W] int64.
 at::Tensor pixel_rank(const at::Tensor& map, bool descending);
 
+// The square region (side `side`, row-major) of every pixel of `map` [H, W], and the sum of the
+// map over every region [R].
+std::pair<at::Tensor, at::Tensor> square_regions(const at::Tensor& map, int64_t side);
+
 at::Generator generator(uint64_t seed);
 // What replaces removed pixels of `image` [C, H, W].
 at::Tensor substitute(const at::Tensor& image, Substitution substitution, double blur_sigma,

@@ -1,5 +1,6 @@
-// Faithfulness correlation (Bhatt, Weller & Moura, IJCAI 2020) and sensitivity-n (Ancona et al.,
-// ICLR 2018): does the relevance of a random pixel subset predict the drop when it is removed?
+// Faithfulness correlation (Bhatt, Weller & Moura, IJCAI 2020), its grid-cell form MuFidelity,
+// and sensitivity-n (Ancona et al., ICLR 2018): does the relevance of a random pixel subset
+// predict the drop when it is removed?
 #include <cmath>
 
 #include "metrics/common.hpp"
@@ -69,6 +70,44 @@ SensitivityN sensitivity_n(const Model& model, const at::Tensor& image, const at
         faithfulness_correlation(model, image, map, cls, subsets, options));
   }
   return result;
+}
+
+at::Tensor grid_subsets(const MuFidelityOptions& options, int64_t height, int64_t width) {
+  detail::require_at_least(options.grid, 1, "the MuFidelity grid");
+  if (options.grid > height || options.grid > width) {
+    throw ArgumentError("a " + std::to_string(options.grid) + "x" + std::to_string(options.grid) +
+                        " grid does not fit a " + std::to_string(height) + "x" +
+                        std::to_string(width) + " map");
+  }
+  if (!(options.subset_fraction > 0 && options.subset_fraction <= 1)) {
+    throw ArgumentError("the MuFidelity subset fraction must lie in (0, 1], not " +
+                        c10::str(options.subset_fraction));
+  }
+  const int64_t cells = options.grid * options.grid;
+  const int64_t chosen =
+      std::max<int64_t>(1, std::llround(options.subset_fraction * static_cast<double>(cells)));
+  const at::Tensor subsets =
+      random_subsets(options.samples, chosen, options.grid, options.grid, options.seed);
+  // The cell of every pixel: rows and columns cut into `grid` nearly equal bands.
+  const at::Tensor row = at::div(at::arange(height, at::kLong) * options.grid, height, "floor");
+  const at::Tensor col = at::div(at::arange(width, at::kLong) * options.grid, width, "floor");
+  const at::Tensor cell = (row.view({-1, 1}) * options.grid + col.view({1, -1})).reshape({-1});
+  return subsets.reshape({options.samples, cells})
+      .index_select(1, cell)
+      .view({options.samples, height, width});
+}
+
+double mufidelity(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+                  const MuFidelityOptions& options) {
+  detail::check_image_and_map(image, map, "MuFidelity");
+  CorrelationOptions o;
+  o.substitution = options.substitution;
+  o.batch = options.batch;
+  o.score = options.score;
+  o.blur_sigma = options.blur_sigma;
+  o.seed = options.seed;
+  return faithfulness_correlation(model, image, map, cls,
+                                  grid_subsets(options, map.size(0), map.size(1)), o);
 }
 
 }  // namespace whitebox::metrics

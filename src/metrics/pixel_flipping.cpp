@@ -1,23 +1,12 @@
-// Pixel flipping over square regions, MoRF and LeRF, and the AOPC (Samek et al., IEEE TNNLS 2017).
+// Pixel flipping over square regions, MoRF and LeRF, and the AOPC (Samek et al., IEEE TNNLS 2017);
+// the MoRF curve's area is selectivity (Montavon et al. 2018).
 #include <algorithm>
+#include <optional>
 
 #include "metrics/common.hpp"
 
 namespace whitebox::metrics {
 namespace {
-
-// The region index of every pixel [H, W] and the summed relevance of every region.
-std::pair<at::Tensor, at::Tensor> regions(const at::Tensor& map, int64_t side) {
-  const int64_t height = map.size(0), width = map.size(1);
-  const int64_t rows = (height + side - 1) / side, cols = (width + side - 1) / side;
-  const auto long_options = at::TensorOptions().dtype(at::kLong).device(map.device());
-  const at::Tensor row = at::div(at::arange(height, long_options), side, "floor");
-  const at::Tensor col = at::div(at::arange(width, long_options), side, "floor");
-  const at::Tensor region = row.view({-1, 1}) * cols + col.view({1, -1});
-  const at::Tensor relevance = at::zeros({rows * cols}, map.options())
-                                   .index_add_(0, region.reshape({-1}), map.reshape({-1}));
-  return {region, relevance};
-}
 
 Curve flipping_curve(const Model& model, const at::Tensor& image, const at::Tensor& replacement,
                      const at::Tensor& region, const at::Tensor& relevance,
@@ -45,23 +34,40 @@ double aopc(const Curve& curve) {
   return sum / static_cast<double>(curve.score.size());
 }
 
-}  // namespace
-
-Flipping pixel_flipping(const Model& model, const at::Tensor& image_in, const at::Tensor& map,
-                        int64_t cls, const FlippingOptions& options) {
+// Both curves, or only the one asked for.
+Flipping flipping(const Model& model, const at::Tensor& image_in, const at::Tensor& map,
+                  int64_t cls, const FlippingOptions& options, std::optional<bool> only) {
   detail::check_image_and_map(image_in, map, "pixel flipping");
   detail::require_at_least(options.region, 1, "the pixel-flipping region size");
   detail::require_at_least(options.steps, 1, "pixel-flipping steps");
   const at::Tensor image = detail::as_model_input(model, image_in);
-  const auto [region, relevance] = regions(map.to(image.device(), at::kDouble), options.region);
+  const auto [region, relevance] =
+      detail::square_regions(map.to(image.device(), at::kDouble), options.region);
   const at::Tensor replacement =
       detail::substitute(image, options.substitution, options.blur_sigma, options.seed);
   Flipping result;
-  result.morf = flipping_curve(model, image, replacement, region, relevance, true, cls, options);
-  result.lerf = flipping_curve(model, image, replacement, region, relevance, false, cls, options);
-  result.aopc_morf = aopc(result.morf);
-  result.aopc_lerf = aopc(result.lerf);
+  if (only.value_or(true)) {
+    result.morf = flipping_curve(model, image, replacement, region, relevance, true, cls, options);
+    result.aopc_morf = aopc(result.morf);
+  }
+  if (!only.value_or(false)) {
+    result.lerf = flipping_curve(model, image, replacement, region, relevance, false, cls, options);
+    result.aopc_lerf = aopc(result.lerf);
+  }
   return result;
+}
+
+}  // namespace
+
+Flipping pixel_flipping(const Model& model, const at::Tensor& image, const at::Tensor& map,
+                        int64_t cls, const FlippingOptions& options) {
+  return flipping(model, image, map, cls, options, std::nullopt);
+}
+
+Curve region_perturbation(const Model& model, const at::Tensor& image, const at::Tensor& map,
+                          int64_t cls, const FlippingOptions& options, bool most_relevant_first) {
+  const Flipping f = flipping(model, image, map, cls, options, most_relevant_first);
+  return most_relevant_first ? f.morf : f.lerf;
 }
 
 }  // namespace whitebox::metrics

@@ -69,6 +69,28 @@ CorrelationOptions correlation_options(const Params& p) {
   return o;
 }
 
+FlippingOptions flipping_options(const Params& p) {
+  FlippingOptions o;
+  o.region = positive(p, "region", o.region);
+  o.steps = positive(p, "steps", o.steps);
+  o.substitution = parse_substitution(p.text("substitution", to_string(o.substitution)));
+  o.batch = positive(p, "batch", o.batch);
+  o.score = score_option(p, "probability");
+  o.blur_sigma = p.number("blur_sigma", o.blur_sigma);
+  o.seed = seed_option(p);
+  return o;
+}
+
+RegionEffectOptions region_effect_options(const Params& p) {
+  RegionEffectOptions o;
+  o.region = positive(p, "region", o.region);
+  o.samples = positive(p, "samples", o.samples);
+  o.batch = positive(p, "batch", o.batch);
+  o.score = score_option(p, "probability");
+  o.seed = seed_option(p);
+  return o;
+}
+
 RobustnessOptions robustness_options(const Params& p) {
   RobustnessOptions o;
   o.samples = positive(p, "samples", o.samples);
@@ -140,6 +162,19 @@ Declared correlation_parameters() {
          common_parameters("32") + score_parameter("probability");
 }
 
+Declared flipping_parameters() {
+  return Declared{integer_parameter("region", "8", "side of the square regions, pixels", 1),
+                  integer_parameter("steps", "100", "regions flipped", 1)} +
+         substitution_parameters("uniform") + common_parameters("32") +
+         score_parameter("probability");
+}
+
+Declared region_effect_parameters() {
+  return Declared{integer_parameter("region", "28", "side of the square regions, pixels", 1),
+                  integer_parameter("samples", "4", "noise draws per region", 1)} +
+         common_parameters("32") + score_parameter("probability");
+}
+
 Declared robustness_parameters() {
   return Declared{
              integer_parameter("samples", "16", "perturbed inputs", 1),
@@ -205,32 +240,60 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
        .needs_model = true,
        .values = {{"aopc_morf", true}, {"aopc_lerf", false}},
        .run = [](const Sample& s, const Params& p) -> Values {
-         FlippingOptions o;
+         const Flipping f = pixel_flipping(model_of(s, "pixel-flipping"), s.image, s.map, s.cls,
+                                           flipping_options(p));
+         return {{"aopc_morf", f.aopc_morf}, {"aopc_lerf", f.aopc_lerf}};
+       },
+       .parameters = flipping_parameters()});
+  r.push_back(
+      {.name = "selectivity",
+       .group = Group::Faithfulness,
+       .summary = "area under the score while square regions are removed most relevant first "
+                  "(region perturbation's MoRF curve)",
+       .citation = "Montavon, Samek & Mueller, Methods for interpreting and understanding deep "
+                   "neural networks, Digital Signal Processing 2018",
+       .needs_model = true,
+       .values = {{"selectivity_auc", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"selectivity_auc", region_perturbation(model_of(s, "selectivity"), s.image, s.map,
+                                                         s.cls, flipping_options(p))
+                                         .auc}};
+       },
+       .parameters = flipping_parameters()});
+  r.push_back(
+      {.name = "irof",
+       .group = Group::Faithfulness,
+       .summary = "area over the relative score while SLIC superpixels are removed most relevant "
+                  "(by mean) first",
+       .citation = "Rieger & Hansen, IROF: a low resource evaluation metric for explanation "
+                   "methods, ICLR Workshop 2020",
+       .needs_model = true,
+       .values = {{"irof", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         IrofOptions o;
          o.region = positive(p, "region", o.region);
-         o.steps = positive(p, "steps", o.steps);
+         o.ruler = p.number("ruler", o.ruler);
          o.substitution = parse_substitution(p.text("substitution", to_string(o.substitution)));
          o.batch = positive(p, "batch", o.batch);
          o.score = score_option(p, "probability");
          o.blur_sigma = p.number("blur_sigma", o.blur_sigma);
          o.seed = seed_option(p);
-         const Flipping f = pixel_flipping(model_of(s, "pixel-flipping"), s.image, s.map, s.cls, o);
-         return {{"aopc_morf", f.aopc_morf}, {"aopc_lerf", f.aopc_lerf}};
+         return {{"irof", irof(model_of(s, "irof"), s.image, s.map, s.cls, o)}};
        },
-       .parameters =
-           Declared{integer_parameter("region", "8", "side of the square regions, pixels", 1),
-                    integer_parameter("steps", "100", "regions flipped", 1)} +
-           substitution_parameters("uniform") + common_parameters("32") +
-           score_parameter("probability")});
+       .parameters = Declared{integer_parameter("region", "32", "SLIC superpixel side, pixels", 2),
+                              number_parameter("ruler", "10", "SLIC compactness", 0)} +
+                     substitution_parameters("mean") + common_parameters("32") +
+                     score_parameter("probability")});
   r.push_back(
       {.name = "road",
        .group = Group::Faithfulness,
        .summary =
            "score with the most / least relevant pixels removed and re-filled by noisy linear "
-           "imputation",
+           "imputation; combined: the mean of (LeRF - MoRF) / 2 over the fractions",
        .citation = "Rong, Leemann, Borisov, Kasneci & Kasneci, A Consistent and Efficient "
                    "Evaluation Strategy for Attribution Methods, ICML 2022",
        .needs_model = true,
-       .values = {{"road_morf_auc", false}, {"road_lerf_auc", true}},
+       .values = {{"road_morf_auc", false}, {"road_lerf_auc", true}, {"road_combined", true}},
        .run = [](const Sample& s, const Params& p) -> Values {
          RoadOptions o;
          if (p.has("fractions")) o.fractions = number_list(p.text("fractions", ""), "fractions");
@@ -239,10 +302,12 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
          o.score = score_option(p, "probability");
          o.seed = seed_option(p);
          const Model& model = model_of(s, "road");
-         const double morf = road(model, s.image, s.map, s.cls, o).auc;
+         const Curve morf = road(model, s.image, s.map, s.cls, o);
          o.most_relevant_first = false;
-         return {{"road_morf_auc", morf},
-                 {"road_lerf_auc", road(model, s.image, s.map, s.cls, o).auc}};
+         const Curve lerf = road(model, s.image, s.map, s.cls, o);
+         return {{"road_morf_auc", morf.auc},
+                 {"road_lerf_auc", lerf.auc},
+                 {"road_combined", road_combined(morf, lerf)}};
        },
        .parameters =
            Declared{
@@ -320,6 +385,48 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
                     integer_parameter("normalize", "1",
                                       "1: the map's scale fitted to the score changes", 0, 1)} +
            common_parameters("32") + score_parameter("logit")});
+  r.push_back(
+      {.name = "mufidelity",
+       .group = Group::Faithfulness,
+       .summary = "correlation between the relevance of random sets of grid cells and the score "
+                  "drop when they are removed",
+       .citation = "Bhatt, Weller & Moura, Evaluating and Aggregating Feature-based Model "
+                   "Explanations, IJCAI 2020 (grid cells as in Xplique)",
+       .needs_model = true,
+       .values = {{"mufidelity", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         MuFidelityOptions o;
+         o.samples = positive(p, "samples", o.samples);
+         o.grid = positive(p, "grid", o.grid);
+         o.subset_fraction = p.number("subset_fraction", o.subset_fraction);
+         o.substitution = parse_substitution(p.text("substitution", to_string(o.substitution)));
+         o.batch = positive(p, "batch", o.batch);
+         o.score = score_option(p, "probability");
+         o.blur_sigma = p.number("blur_sigma", o.blur_sigma);
+         o.seed = seed_option(p);
+         return {{"mufidelity", mufidelity(model_of(s, "mufidelity"), s.image, s.map, s.cls, o)}};
+       },
+       .parameters = Declared{integer_parameter("samples", "200", "random sets of cells", 1),
+                              integer_parameter("grid", "9", "cells per side", 1),
+                              number_parameter("subset_fraction", "0.2",
+                                               "share of the cells removed", 0, 1)} +
+                     substitution_parameters("zero") + common_parameters("32") +
+                     score_parameter("probability")});
+  r.push_back(
+      {.name = "monotonicity-correlation",
+       .group = Group::Faithfulness,
+       .summary = "Spearman correlation between the summed |map| of square regions and the mean "
+                  "squared score change when each is replaced by noise",
+       .citation = "Nguyen & Martinez, On quantitative aspects of model interpretability, "
+                   "arXiv:2007.07584, 2020",
+       .needs_model = true,
+       .values = {{"monotonicity_correlation", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"monotonicity_correlation", monotonicity_correlation(region_effects(
+                                                  model_of(s, "monotonicity-correlation"), s.image,
+                                                  s.map, s.cls, region_effect_options(p)))}};
+       },
+       .parameters = region_effect_parameters()});
   r.push_back(
       {.name = "confidence-change",
        .group = Group::Faithfulness,
@@ -450,6 +557,27 @@ void add_axiomatic(std::vector<MetricInfo>& r) {
          return {{"completeness_gap",
                   completeness_gap(model_of(s, "completeness"), s.image, s.map, s.cls)}};
        }});
+  r.push_back(
+      {.name = "non-sensitivity",
+       .group = Group::Axiomatic,
+       .summary = "share of square regions that have no relevance (summed |map| <= eps) but do "
+                  "change the score under noise, or the reverse: 0 for a map that gives "
+                  "relevance exactly to what matters",
+       .citation = "Nguyen & Martinez, On quantitative aspects of model interpretability, "
+                   "arXiv:2007.07584, 2020",
+       .needs_model = true,
+       .values = {{"non_sensitivity", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"non_sensitivity",
+                  non_sensitivity(region_effects(model_of(s, "non-sensitivity"), s.image, s.map,
+                                                 s.cls, region_effect_options(p)),
+                                  p.number("eps", 1e-5))}};
+       },
+       .parameters =
+           region_effect_parameters() +
+           Declared{number_parameter(
+               "eps", "1e-5",
+               "at most this much relevance or mean squared score change counts as none", 0)}});
 }
 
 // Robustness: the map under small changes of the input.
@@ -484,6 +612,39 @@ void add_robustness(std::vector<MetricInfo>& r) {
                                                      robustness_options(p))}};
        },
        .parameters = robustness_parameters()});
+  r.push_back(
+      {.name = "relative-stability",
+       .group = Group::Robustness,
+       .summary = "largest relative change of the map over the relative change of the input "
+                  "(RIS), of the logits (ROS) and of the last feature map (RRS), under uniform "
+                  "noise that keeps the predicted class",
+       .citation = "Agarwal, Johnson, Pawelczyk, Krishna, Saxena, Zitnik & Lakkaraju, Rethinking "
+                   "Stability for Attribution-based Explanations, ICLR Workshop 2022",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"ris", false}, {"ros", false}, {"rrs", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         StabilityOptions o;
+         o.samples = positive(p, "samples", o.samples);
+         o.radius = p.number("radius", o.radius);
+         o.batch = positive(p, "batch", o.batch);
+         o.eps = p.number("eps", o.eps);
+         o.seed = seed_option(p);
+         o.layer = p.text("layer", "auto");
+         if (o.layer == "auto") o.layer.clear();
+         const RelativeStability r = relative_stability(
+             model_of(s, "relative-stability"), explainer_of(s, "relative-stability"), s.image, o);
+         return {{"ris", r.input}, {"ros", r.output}, {"rrs", r.representation}};
+       },
+       .parameters =
+           Declared{integer_parameter("samples", "16", "perturbed inputs", 1),
+                    number_parameter("radius", "0.02",
+                                     "half-width of the uniform L-infinity noise (input units)", 0),
+                    number_parameter("eps", "1e-6", "smallest divisor", 0),
+                    {"layer", "auto",
+                     "RRS's representation: a value name (default: the last "
+                     "spatial feature map)"}} +
+           common_parameters("8")});
 }
 
 // Complexity: how concentrated the map is.

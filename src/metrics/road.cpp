@@ -119,4 +119,15 @@ Curve road(const Model& model, const at::Tensor& image_in, const at::Tensor& map
   return curve;
 }
 
+double road_combined(const Curve& morf, const Curve& lerf) {
+  if (morf.fraction != lerf.fraction || morf.score.size() < 2 ||
+      lerf.score.size() != morf.score.size()) {
+    throw ArgumentError(
+        "ROAD's combined score needs a MoRF and a LeRF curve over the same fractions");
+  }
+  double sum = 0;
+  for (size_t i = 1; i < morf.score.size(); ++i) sum += (lerf.score[i] - morf.score[i]) / 2;
+  return sum / static_cast<double>(morf.score.size() - 1);
+}
+
 }  // namespace whitebox::metrics

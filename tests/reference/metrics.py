@@ -114,7 +114,68 @@ def pixel_flipping(model, image, saliency, cls, side, steps):
             flipped = np.isin(region, ranked[:k])
             scores.append(model.probability(np.where(flipped, base, image), cls))
         result["aopc_" + name] = float(np.mean([scores[0] - s for s in scores]))
+        result["auc_" + name] = trapezoid([k / (rows * cols) for k in range(flips + 1)], scores)
     return result
+
+
+def irof(model, image, saliency, cls, segments):
+    """Segments removed (mean substitution) in decreasing order of their mean relevance (ties:
+    the smaller label first); 1 - the area under p_k / p_0 over the share of segments removed."""
+    labels = np.unique(segments)
+    means = np.array([saliency[segments == label].mean() for label in labels])
+    ranked = labels[order(means, True)]
+    base = substitute(image, "mean")
+    full = model.probability(image, cls)
+    curve = [model.probability(np.where(np.isin(segments, ranked[:k]), base, image), cls) / full
+             for k in range(labels.size + 1)]
+    return 1 - trapezoid([k / labels.size for k in range(labels.size + 1)], curve)
+
+
+def average_ranks(values):
+    flat = np.asarray(values, float)
+    ranks = np.empty(flat.size)
+    ordered = np.argsort(flat, kind="stable")
+    i = 0
+    while i < flat.size:
+        j = i
+        while j + 1 < flat.size and flat[ordered[j + 1]] == flat[ordered[i]]:
+            j += 1
+        ranks[ordered[i:j + 1]] = (i + j) / 2
+        i = j + 1
+    return ranks
+
+
+def region_effects(model, image, saliency, cls, side, noise, eps):
+    """Nguyen & Martinez: per square region, summed |relevance| and the mean squared change of
+    the probability when the region is replaced by each noise image."""
+    c, h, w = image.shape
+    cols = -(-w // side)
+    region = np.array([[(i // side) * cols + j // side for j in range(w)] for i in range(h)])
+    full = model.probability(image, cls)
+    relevance, effect = [], []
+    for r in range(region.max() + 1):
+        inside = region == r
+        relevance.append(np.abs(saliency[inside]).sum())
+        effect.append(np.mean([(full - model.probability(np.where(inside, n, image), cls)) ** 2
+                               for n in noise]))
+    relevance, effect = np.array(relevance), np.array(effect)
+    return {"monotonicity_correlation":
+            float(np.corrcoef(average_ranks(relevance), average_ranks(effect))[0, 1]),
+            "non_sensitivity": float(np.mean((relevance <= eps) != (effect <= eps)))}
+
+
+def mufidelity(model, image, saliency, cls, cells):
+    """Faithfulness correlation over grid cells: pixel (i, j) lies in cell
+    (floor(i g / H), floor(j g / W)) of the g x g grid."""
+    g = cells.shape[1]
+    c, h, w = image.shape
+    rows, cols = np.arange(h) * g // h, np.arange(w) * g // w
+    subsets = np.array([cell[rows][:, cols] for cell in cells])
+    base = np.zeros_like(image)
+    full = model.probability(image, cls)
+    relevance = [saliency[s].sum() for s in subsets]
+    drops = [full - model.probability(np.where(s, base, image), cls) for s in subsets]
+    return float(np.corrcoef(relevance, drops)[0, 1])
 
 
 NEIGHBOURS = [((-1, -1), 1 / 12), ((-1, 0), 1 / 6), ((-1, 1), 1 / 12), ((0, -1), 1 / 6),
@@ -159,7 +220,7 @@ def road(model, image, saliency, cls, fractions, descending):
         removed[ranked[:count]] = True
         xs.append(count / n)
         ys.append(model.probability(impute(image, removed.reshape(h, w)), cls))
-    return trapezoid(xs, ys)
+    return trapezoid(xs, ys), np.array(ys)
 
 
 def faithfulness_correlation(model, image, saliency, cls, subsets):
@@ -226,6 +287,27 @@ def robustness(weights, image, cls, perturbations):
             "local_lipschitz": float((changes / steps).max())}
 
 
+def relative_stability(weights, image, perturbations, eps):
+    """Agarwal et al.: largest ||(e - e') / e|| over ||(x - x') / x|| (RIS) or over the
+    relative change of the logits (ROS), among perturbations that keep the predicted class."""
+    def explain(x):
+        return (weights[1] * x).sum(0) ** 2
+
+    def relative(a, b):
+        return np.linalg.norm(((a - b) / np.where(a == 0, eps, a)).reshape(-1))
+
+    logits = np.einsum("kchw,chw->k", weights, image)
+    ris, ros = 0.0, 0.0
+    for d in perturbations:
+        other = np.einsum("kchw,chw->k", weights, image + d)
+        if other.argmax() != logits.argmax():
+            continue
+        change = relative(explain(image), explain(image + d))
+        ris = max(ris, change / max(relative(image, image + d), eps))
+        ros = max(ros, change / max(relative(logits, other), eps))
+    return {"ris": float(ris), "ros": float(ros)}
+
+
 def complexity(saliency):
     a = np.sort(np.abs(saliency).reshape(-1))
     n = a.size
@@ -276,8 +358,14 @@ def main(folder):
     results.update(pixel_flipping(model, image, saliency, cls, 3, 100))
     results["monotonicity"] = monotonicity(model, image, saliency, cls, 16, "mean")
     fractions = [0.1, 0.3, 0.5, 0.9]
-    results["road_morf"] = road(model, image, saliency, cls, fractions, True)
-    results["road_lerf"] = road(model, image, saliency, cls, fractions, False)
+    results["road_morf"], morf = road(model, image, saliency, cls, fractions, True)
+    results["road_lerf"], lerf = road(model, image, saliency, cls, fractions, False)
+    results["road_combined"] = float(np.mean((lerf[1:] - morf[1:]) / 2))
+    results["irof"] = irof(model, image, saliency, cls, load(folder, "segments"))
+    results.update(region_effects(model, image, saliency, cls, 4, load(folder, "region_noise"),
+                                  0.05))
+    results["mufidelity"] = mufidelity(model, image, saliency, cls,
+                                       load(folder, "cells").astype(bool))
     results["faithfulness_correlation"] = faithfulness_correlation(
         model, image, saliency, cls, load(folder, "subsets").astype(bool))
     perturbations = load(folder, "perturbations")
@@ -287,6 +375,7 @@ def main(folder):
     results.update(localisation_more(saliency, load(folder, "mask").astype(bool), 10))
     results.update(confidence_and_completeness(model, image, saliency, cls))
     results.update(robustness(weights, image, cls, load(folder, "noise")))
+    results.update(relative_stability(weights, image, load(folder, "noise"), 1e-6))
     results.update(complexity(saliency))
     results.update(agreement(saliency, load(folder, "reference")))
     with open(os.path.join(folder, "results.json"), "w") as f:

@@ -1,0 +1,49 @@
+// IROF, iterative removal of features (Rieger & Hansen, ICLR Workshop 2020): superpixels instead
+// of pixels, so that a removal pattern finer than the image's structures cannot fool the model.
+#include "metrics/common.hpp"
+#include "whitebox/image.hpp"
+
+namespace whitebox::metrics {
+
+double irof(const Model& model, const at::Tensor& image_in, const at::Tensor& map, int64_t cls,
+            const at::Tensor& segments, const IrofOptions& options) {
+  detail::check_image_and_map(image_in, map, "IROF");
+  detail::check_same_plane(map, segments, "IROF", "segment labels");
+  if (segments.is_floating_point()) throw InputError("IROF needs integer segment labels");
+  const at::Tensor image = detail::as_model_input(model, image_in);
+  const at::Tensor labels = consecutive_labels(segments.to(image.device(), at::kLong));
+  const int64_t count = labels.max().item<int64_t>() + 1;
+  // Each segment's mean relevance, and the step at which each pixel goes: its segment's rank.
+  const at::Tensor flat = labels.reshape({-1});
+  const at::Tensor sums =
+      at::zeros({count}, map.options().dtype(at::kDouble).device(image.device()))
+          .index_add_(0, flat, map.to(image.device(), at::kDouble).reshape({-1}));
+  const at::Tensor sizes =
+      at::zeros_like(sums).index_add_(0, flat, at::ones_like(sums).index_select(0, flat));
+  const at::Tensor step = detail::pixel_rank(sums / sizes, /*descending=*/true)
+                              .index_select(0, flat)
+                              .view(labels.sizes());
+  const at::Tensor replacement =
+      detail::substitute(image, options.substitution, options.blur_sigma, options.seed);
+  const std::vector<double> scores = detail::scores_of(
+      model, count + 1, options.batch, cls, options.score, [&](int64_t first, int64_t size) {
+        const at::Tensor k = at::arange(first, first + size, step.options());
+        return at::where((step.unsqueeze(0) < k.view({-1, 1, 1})).unsqueeze(1), replacement, image);
+      });
+  if (scores.front() == 0) return 0.0;
+  std::vector<double> fraction, relative;
+  for (int64_t k = 0; k <= count; ++k) {
+    fraction.push_back(static_cast<double>(k) / static_cast<double>(count));
+    relative.push_back(scores[k] / scores.front());
+  }
+  return 1.0 - detail::trapezoid(fraction, relative);
+}
+
+double irof(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+            const IrofOptions& options) {
+  detail::check_image_and_map(image, map, "IROF");
+  return irof(model, image, map, cls,
+              superpixels(image, model.preprocessing, options.region, options.ruler), options);
+}
+
+}  // namespace whitebox::metrics

@@ -1,0 +1,80 @@
+// Relative input, output and representation stability (Agarwal et al., "Rethinking Stability for
+// Attribution-based Explanations", ICLR Workshop 2022).
+#include "methods/layers.hpp"
+#include "metrics/common.hpp"
+
+namespace whitebox::metrics {
+namespace {
+
+// ||(a - b) / a|| per row of [N, ...] against a [1, ...], a's zeros divided as eps.
+at::Tensor relative_change(const at::Tensor& a, const at::Tensor& b, double eps) {
+  const at::Tensor base = a.to(at::kDouble), other = b.to(base.device(), at::kDouble);
+  const at::Tensor divisor = at::where(base == 0, at::full_like(base, eps), base);
+  return ((base - other) / divisor).reshape({other.size(0), -1}).norm(2, 1);
+}
+
+}  // namespace
+
+RelativeStability relative_stability(const Model& model, const Explainer& explainer,
+                                     const at::Tensor& image_in, const at::Tensor& perturbations,
+                                     const StabilityOptions& options) {
+  if (!image_in.defined() || image_in.dim() != 3)
+    throw InputError("relative stability needs an image [C, H, W]");
+  if (!perturbations.defined() || perturbations.dim() != 4 ||
+      perturbations.sizes().slice(1) != image_in.sizes()) {
+    throw InputError("relative stability needs perturbations [N, " + c10::str(image_in.sizes()) +
+                     "]");
+  }
+  detail::require_at_least(options.batch, 1, "the stability batch size");
+  if (!(options.eps > 0)) throw ArgumentError("the stability eps must be positive");
+  const at::Tensor x = detail::as_model_input(model, image_in).unsqueeze(0);
+  const Trace trace = model.forward(x);
+  const ValueId layer = explainers::cam_layer(
+      model, trace, options.layer.empty() ? Params() : Params().set("layer", options.layer));
+  const at::Tensor logits = trace[model.output()].reshape({1, -1});
+  const at::Tensor features = trace[layer];
+  const int64_t predicted = logits.argmax(1).item<int64_t>();
+  const at::Tensor map = explainer(x).to(at::kDouble);
+
+  RelativeStability result;
+  for (int64_t first = 0; first < perturbations.size(0); first += options.batch) {
+    const int64_t size = std::min(options.batch, perturbations.size(0) - first);
+    const at::Tensor inputs =
+        x + perturbations.narrow(0, first, size).to(x.device(), x.scalar_type());
+    const Trace t = model.forward(inputs);
+    const at::Tensor out = t[model.output()].reshape({size, -1});
+    const at::Tensor kept = (out.argmax(1) == predicted).to(at::kCPU);
+    if (!kept.any().item<bool>()) continue;
+    const at::Tensor index = kept.nonzero().select(1, 0).to(x.device());
+    const at::Tensor maps = explainer(inputs.index_select(0, index));
+    const at::Tensor numerator = relative_change(map, maps, options.eps);
+    const auto worst = [&](const at::Tensor& denominator) {
+      return (numerator / denominator.clamp_min(options.eps)).max().item<double>();
+    };
+    result.input = std::max(result.input,
+                            worst(relative_change(x, inputs.index_select(0, index), options.eps)));
+    result.output = std::max(
+        result.output, worst(relative_change(logits, out.index_select(0, index), options.eps)));
+    result.representation =
+        std::max(result.representation,
+                 worst(relative_change(features, t[layer].index_select(0, index), options.eps)));
+    result.kept += index.numel();
+  }
+  return result;
+}
+
+RelativeStability relative_stability(const Model& model, const Explainer& explainer,
+                                     const at::Tensor& image, const StabilityOptions& options) {
+  if (!image.defined() || image.dim() != 3)
+    throw InputError("relative stability needs an image [C, H, W]");
+  detail::require_at_least(options.samples, 1, "the number of stability samples");
+  if (!(options.radius > 0))
+    throw ArgumentError("the stability radius must be positive, not " + c10::str(options.radius));
+  at::Generator g = detail::generator(options.seed);
+  std::vector<int64_t> shape{options.samples};
+  for (auto s : image.sizes()) shape.push_back(s);
+  return relative_stability(model, explainer, image,
+                            options.radius * (2 * at::rand(shape, g, at::kDouble) - 1), options);
+}
+
+}  // namespace whitebox::metrics
