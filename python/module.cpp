@@ -320,7 +320,8 @@ PYBIND11_MODULE(_whitebox, m) {
         if (!reference.is_none()) sample.reference = to_tensor(reference.cast<py::array>());
         const Params explainer_params(method_params);
         if (!method.empty() && model) {
-          sample.explainer = [model, method, cls, explainer_params](const at::Tensor& inputs) {
+          sample.explainer = [model, method, explainer_params](const at::Tensor& inputs,
+                                                               int64_t cls) {
             const std::vector<int64_t> classes(inputs.size(0), cls);
             return explain(*model, inputs, {method}, classes, explainer_params).at(find_method(method).name).map;
           };

@@ -187,8 +187,16 @@ c10::ScalarType Model::dtype() const {
 std::vector<int64_t> Model::input_shape() const { return graph_->values[input()].shape; }
 
 int64_t Model::num_classes() const {
+  // Classifiers ending in a 1x1 convolution give [N, K, 1, 1]: the classes are all non-batch
+  // positions, as the methods and metrics read them.
   const auto& shape = graph_->values[output()].shape;
-  return shape.empty() ? -1 : shape.back();
+  if (shape.empty()) return -1;
+  int64_t classes = 1;
+  for (size_t i = 1; i < shape.size(); ++i) {
+    if (shape[i] <= 0) return shape.back();
+    classes *= shape[i];
+  }
+  return shape.size() == 1 ? shape.back() : classes;
 }
 
 Trace Model::forward(const at::Tensor& x, const TraceOptions& options) const {

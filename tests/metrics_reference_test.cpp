@@ -5,10 +5,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "support.hpp"
 #include "whitebox/metrics.hpp"
 #include "whitebox/npy.hpp"
+#include "whitebox/similarity.hpp"
 
 namespace whitebox::test {
 namespace {
@@ -231,6 +233,28 @@ TEST_F(MetricsReference, Robustness) {
   EXPECT_NEAR(stability.input / ref("ris"), 1.0, 1e-10);
   EXPECT_NEAR(stability.output / ref("ros"), 1.0, 1e-10);
   EXPECT_NEAR(stability.representation, stability.input, 1e-12 * stability.input);
+}
+
+// Random logit on a linear model (16 x 16, as SSIM's windows need 11 x 11), whose class-c
+// contributions w_c x are the exact maps.
+TEST_F(MetricsReference, RandomLogit) {
+  const at::Tensor w = at::randn({3, 3, 16, 16}, kDouble), x = at::randn({3, 16, 16}, kDouble);
+  const Model linear = one_node_model("Conv", {1, 3, 16, 16}, {w});
+  const ClassExplainer contribution = [w](const at::Tensor& inputs, int64_t c) {
+    return (w[c].unsqueeze(0) * inputs).sum(1);
+  };
+  std::set<int64_t> drawn;
+  for (uint64_t seed = 0; seed < 50; ++seed) drawn.insert(random_other_class(kClass, 3, seed));
+  EXPECT_EQ(drawn, (std::set<int64_t>{0, 2}));  // never the class itself, every other one
+  const at::Tensor own = contribution(x.unsqueeze(0), kClass)[0];
+  const ClassExplainer blind = [&](const at::Tensor& inputs, int64_t) {
+    return contribution(inputs, kClass);
+  };
+  EXPECT_NEAR(random_logit_similarity(linear, blind, x, own, kClass, 3), 1.0, 1e-12);
+  const at::Tensor other = contribution(x.unsqueeze(0), random_other_class(kClass, 3, 3))[0];
+  const double value = random_logit_similarity(linear, contribution, x, own, kClass, 3);
+  EXPECT_NEAR(value, ssim(own, other), 1e-12);
+  EXPECT_LT(value, 0.9);
 }
 
 TEST_F(MetricsReference, ComplexityAndAgreement) {

@@ -139,7 +139,7 @@ MethodValues evaluate_image(const Model& model, const DataItem& entry, const Pla
   MethodValues results;
   for (const auto& method : plan.methods) {
     sample.map = maps.at(method).map[0].to(at::kDouble);
-    sample.explainer = [&model, &plan, &method, cls = sample.cls](const at::Tensor& inputs) {
+    sample.explainer = [&model, &plan, &method](const at::Tensor& inputs, int64_t cls) {
       return explain(model, inputs, {method}, Target::index(cls),
                      parameters_for(find_method(method), plan.method_params))
           .at(method)

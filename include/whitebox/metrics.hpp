@@ -283,6 +283,8 @@ double localisation_auc(const at::Tensor& map, const at::Tensor& mask);
 
 // An explanation method as a function: inputs [N, C, H, W] -> maps [N, H, W].
 using Explainer = std::function<at::Tensor(const at::Tensor& inputs)>;
+// The same for a class given with the call.
+using ClassExplainer = std::function<at::Tensor(const at::Tensor& inputs, int64_t cls)>;
 
 struct RobustnessOptions {
   int64_t samples = 16;
@@ -332,6 +334,19 @@ RelativeStability relative_stability(const Model& model, const Explainer& explai
                                      const StabilityOptions& options);
 
 // ---------------------------------------------------------------------------------------------
+// Randomisation (see also whitebox/randomisation.hpp for the sanity checks over a model).
+
+// The class the random-logit test explains instead of `cls`: uniform over the other classes,
+// drawn from `seed`.
+int64_t random_other_class(int64_t cls, int64_t classes, uint64_t seed);
+// Random logit (Sixt, Granz & Landgraf, ICML 2020): SSIM between `map`, the explanation of `cls`,
+// and the explanation of random_other_class(). Lower is better: a class-discriminative map
+// changes with the class.
+double random_logit_similarity(const Model& model, const ClassExplainer& explainer,
+                               const at::Tensor& image, const at::Tensor& map, int64_t cls,
+                               uint64_t seed = 0);
+
+// ---------------------------------------------------------------------------------------------
 // Complexity of |map|.
 
 // Gini index of |map| (Chalasani et al. 2020): 0 for a uniform map, (n - 1) / n for one pixel.
@@ -367,10 +382,18 @@ struct Sample {
   int64_t cls = 0;
   at::Tensor mask;       // [H, W] bool, undefined without an annotation
   at::Tensor reference;  // [H, W] human attention map, undefined without one
-  Explainer explainer;   // empty when the method cannot be re-run
+  ClassExplainer explainer;  // empty when the method cannot be re-run
 };
 
-enum class Group { Faithfulness, Localisation, Robustness, Complexity, Agreement, Axiomatic };
+enum class Group {
+  Faithfulness,
+  Localisation,
+  Robustness,
+  Complexity,
+  Agreement,
+  Axiomatic,
+  Randomisation
+};
 std::string to_string(Group group);
 
 struct MetricInfo {

@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "metrics/common.hpp"
 #include "whitebox/error.hpp"
 
 namespace whitebox::metrics {
@@ -172,13 +173,32 @@ RandomLogitResult random_logit(const Model& model, const at::Tensor& input, cons
   if (classes < 2) throw ArgumentError("the random-logit test needs a model with at least two classes");
   RandomLogitResult result;
   result.cls = target.resolve(model, logits)[0];
-  std::mt19937_64 random(seed);
-  const int64_t draw = std::uniform_int_distribution<int64_t>(0, classes - 2)(random);
-  result.other = draw >= result.cls ? draw + 1 : draw;
+  result.other = random_other_class(result.cls, classes, seed);
   result.maps = maps_of(model, input, names, result.cls, params);
   result.other_maps = maps_of(model, input, names, result.other, params);
   for (const auto& name : names) result.similarity[name] = compare_maps(result.maps[name], result.other_maps[name]);
   return result;
+}
+
+int64_t random_other_class(int64_t cls, int64_t classes, uint64_t seed) {
+  if (classes < 2)
+    throw ArgumentError("the random-logit test needs a model with at least two classes");
+  if (cls < 0 || cls >= classes)
+    throw ArgumentError("class " + std::to_string(cls) + " is out of range for " +
+                        std::to_string(classes) + " classes");
+  std::mt19937_64 random(seed);
+  const int64_t draw = std::uniform_int_distribution<int64_t>(0, classes - 2)(random);
+  return draw >= cls ? draw + 1 : draw;
+}
+
+double random_logit_similarity(const Model& model, const ClassExplainer& explainer,
+                               const at::Tensor& image, const at::Tensor& map, int64_t cls,
+                               uint64_t seed) {
+  detail::check_image_and_map(image, map, "random logit");
+  const at::Tensor x = detail::as_model_input(model, image).unsqueeze(0);
+  const int64_t classes = model.logits(x).reshape({1, -1}).size(1);
+  const at::Tensor other_map = explainer(x, random_other_class(cls, classes, seed));
+  return ssim(map.to(at::kDouble), other_map[0].to(map.device(), at::kDouble));
 }
 
 }  // namespace whitebox::metrics

@@ -106,9 +106,16 @@ const Model& model_of(const Sample& s, const std::string& metric) {
   return *s.model;
 }
 
-const Explainer& explainer_of(const Sample& s, const std::string& metric) {
+const ClassExplainer& class_explainer_of(const Sample& s, const std::string& metric) {
   if (!s.explainer) throw ArgumentError(metric + " needs an explanation method it can re-run");
   return s.explainer;
+}
+
+// The method re-run for the sample's class.
+Explainer explainer_of(const Sample& s, const std::string& metric) {
+  return [explainer = class_explainer_of(s, metric), cls = s.cls](const at::Tensor& inputs) {
+    return explainer(inputs, cls);
+  };
 }
 
 const at::Tensor& mask_of(const Sample& s, const std::string& metric) {
@@ -647,6 +654,27 @@ void add_robustness(std::vector<MetricInfo>& r) {
            common_parameters("8")});
 }
 
+// Randomisation: the map against the explanation of something else.
+void add_randomisation(std::vector<MetricInfo>& r) {
+  r.push_back(
+      {.name = "random-logit",
+       .group = Group::Randomisation,
+       .summary = "SSIM between the map and the method's map for a class drawn at random: low "
+                  "for a class-discriminative method",
+       .citation = "Sixt, Granz & Landgraf, When Explanations Lie: Why Many Modified BP "
+                   "Attributions Fail, ICML 2020",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"random_logit_ssim", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {
+             {"random_logit_ssim", random_logit_similarity(model_of(s, "random-logit"),
+                                                           class_explainer_of(s, "random-logit"),
+                                                           s.image, s.map, s.cls, seed_option(p))}};
+       },
+       .parameters = {integer_parameter("seed", "0", "random seed of the other class", 0)}});
+}
+
 // Complexity: how concentrated the map is.
 void add_complexity(std::vector<MetricInfo>& r) {
   r.push_back(
@@ -754,6 +782,7 @@ std::vector<MetricInfo> build() {
   add_axiomatic(r);
   add_localisation(r);
   add_robustness(r);
+  add_randomisation(r);
   add_complexity(r);
   add_agreement(r);
   return r;
@@ -774,6 +803,7 @@ std::string to_string(Group group) {
     case Group::Agreement:
       return "agreement";
     case Group::Axiomatic: return "axiomatic";
+    case Group::Randomisation: return "randomisation";
   }
   return "?";
 }
