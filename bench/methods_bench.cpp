@@ -86,6 +86,8 @@ std::vector<Row> rows(const std::string& model) {
       {"LIME, 200 samples", {"lime"}, {}, Baseline::Forward, 20},
       {"Kernel SHAP, 200 samples", {"kernel-shap"}, {}, Baseline::Forward, 20},
       {"FullGrad", {"fullgrad"}, {}, Baseline::Forward},
+      {"Finer-CAM", {"finercam"}, {}, Baseline::Forward},
+      {"Seg-Eigen-CAM", {"segeigencam"}, {}, Baseline::Forward},
   };
 }
 

@@ -23,7 +23,7 @@ namespace {
 const std::vector<std::string> kReferenced = {
     "gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam", "ablationcam",
     "eigencam", "fem", "mlfem", "gradcam-elementwise", "eigengradcam", "iscam", "sscam",
-    "reciprocam"};
+    "reciprocam", "finercam", "segeigencam"};
 // clang-format on
 
 // One parameter (a one-pair brace list would be ambiguous with Params' copy).
@@ -93,6 +93,18 @@ TEST_P(MethodsCam, AgreesWithPyTorchReferenceInFloat64) {
                                reference_params());
   for (const auto& name : kReferenced) {
     EXPECT_LT(relative_error(results.at(name).attribution, npy("ref_" + name + "64")), 1e-5) << name;
+  }
+}
+
+// Finer-CAM without comparison (alpha 0) explains z_c sum_J p_j / (sum_J p_j + 1e-9): Grad-CAM's
+// map up to a relative 1e-9 / sum_J p_j; every base it wraps runs on the same seed.
+TEST_P(MethodsCam, FinerCamWithoutComparisonIsItsBase) {
+  const Model model = load();
+  const at::Tensor x = npy("x");
+  for (const std::string base : {"gradcam", "hirescam", "layercam"}) {
+    const Params p({{"layer", "features"}, {"alpha", "0"}, {"base", base}});
+    const auto r = explain(model, x, {"finercam", base}, Target::index(target()), p);
+    EXPECT_LT(relative_error(r.at("finercam").attribution, r.at(base).attribution), 1e-5) << base;
   }
 }
 
@@ -199,7 +211,7 @@ double box_contrast(const at::Tensor& map, const Box& box) {
 const std::vector<std::string> kAllCams = {
     "cam", "gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam", "ablationcam",
     "eigencam", "fem", "mlfem", "gradcam-elementwise", "eigengradcam", "iscam", "sscam",
-    "reciprocam"};
+    "reciprocam", "finercam", "segeigencam"};
 // clang-format on
 
 // The whole photo, aspect kept, centred on a mid-grey (zero input) 224 x 224 canvas: the cat face

@@ -30,6 +30,7 @@ at::Tensor principal_projection(const at::Tensor& P, const at::Tensor& orientati
   const at::Tensor v =
       std::get<2>(at::linalg_svd(M, /*full_matrices=*/false)).select(1, 0);  // [N, K]
   const at::Tensor projection = at::bmm(M, v.unsqueeze(2)).squeeze(2);       // [N, hw]
+  if (!orientation.defined()) return projection.view({P.size(0), P.size(2), P.size(3)});
   const at::Tensor o = orientation.flatten(1);
   const at::Tensor agreement =
       ((projection - projection.mean(1, true)) * (o - o.mean(1, true))).sum(1, true);

@@ -31,7 +31,8 @@ at::Tensor weighted_sum(const at::Tensor& weights, const at::Tensor& activations
 
 // P [N, K, h, w] as an [hw, K] matrix M per image, projected on its first right singular vector v
 // (no centring, as Eigen-CAM's paper): M v as [N, h, w]. The sign of v is arbitrary; it is chosen
-// so that the projection correlates positively (Pearson) with `orientation` [N, h, w].
+// so that the projection correlates positively (Pearson) with `orientation` [N, h, w] (left as
+// the SVD gives it when `orientation` is undefined).
 at::Tensor principal_projection(const at::Tensor& P, const at::Tensor& orientation);
 
 // Per-image min-max normalisation of [N, ...] to [0, 1]; constant images become 0.

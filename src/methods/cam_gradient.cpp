@@ -2,7 +2,13 @@
 // layer's activations A [N, K, h, w], so one shared sweep (Context::gradient) serves all of them.
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "methods/arguments.hpp"
 #include "methods/cam_common.hpp"
+#include "methods/parameters.hpp"
 #include "whitebox/error.hpp"
 
 namespace whitebox::explainers {
@@ -75,6 +81,76 @@ at::Tensor layercam_map(const Context&, const at::Tensor& A, const at::Tensor& g
   return at::relu((at::relu(g) * A).sum(1));
 }
 
+// Seg-Eigen-CAM (Chung & Ying 2025): P = |g| * A, centred per channel over the positions,
+// projected on its first right singular vector; the sign makes the larger extreme positive
+// (flipped when |min| > |max|, the paper's eq. 13).
+at::Tensor segeigencam_map(const Context&, const at::Tensor& A, const at::Tensor& g) {
+  const at::Tensor P = g.abs() * A;
+  const at::Tensor centred = P - P.mean({2, 3}, /*keepdim=*/true);
+  const at::Tensor projection = principal_projection(centred, at::Tensor()).flatten(1);
+  const at::Tensor flip =
+      std::get<0>(projection.min(1, true)).abs() > std::get<0>(projection.max(1, true)).abs();
+  return at::where(flip, -projection, projection).view({P.size(0), P.size(2), P.size(3)});
+}
+
+// The bases Finer-CAM can wrap: the CAMs that read only A and g.
+GradientMap finer_base(const std::string& name) {
+  static const std::map<std::string, GradientMap> bases = {
+      {"gradcam", gradcam_map},
+      {"hirescam", hirescam_map},
+      {"xgradcam", xgradcam_map},
+      {"layercam", layercam_map},
+      {"gradcam-elementwise", gradcam_elementwise_map}};
+  return bases.at(find_method(name).name);
+}
+
+// Finer-CAM's score for image n, as pytorch-grad-cam's FinerWeightedTarget writes it: with J the
+// `compare` classes whose logits lie closest to the target's z_c (ties: lower index first) and
+// p = softmax(z),
+//   T = sum_{j in J} p_j (z_c - alpha z_j) / (sum_{j in J} p_j + 1e-9),
+// and its gradient dT/dz (the softmax weights included), the seed of the backward sweep:
+//   dp_j/dz_k = p_j ([j = k] - p_k),  N = sum_J p_j d_j (d_j = z_c - alpha z_j),  D = sum_J p_j +
+//   1e-9 dN/dz_k = [k in J] p_k (d_k - alpha) - p_k N + [k = c] (D - 1e-9),  dD/dz_k = [k in J] p_k
+//   - p_k (D - 1e-9) dT/dz = (dN D - N dD) / D^2
+at::Tensor finer_seed(const at::Tensor& output, const std::vector<int64_t>& classes, double alpha,
+                      int64_t compare) {
+  const at::Tensor z = output.reshape({output.size(0), -1}).to(at::kDouble);
+  const int64_t count = z.size(1);
+  if (compare < 1 || compare >= count) {
+    throw ArgumentError("finercam compares with 1 to " + std::to_string(count - 1) +
+                        " classes, not " + std::to_string(compare));
+  }
+  const at::Tensor c = at::tensor(classes, at::kLong).to(z.device()).unsqueeze(1);
+  const at::Tensor zc = z.gather(1, c);
+  // Distance to the target's logit, the target itself last.
+  const at::Tensor distance = (z - zc).abs().scatter(1, c, HUGE_VAL);
+  const at::Tensor nearest =
+      std::get<1>(at::sort(distance, /*stable=*/true, /*dim=*/1, /*descending=*/false))
+          .narrow(1, 0, compare);
+  const at::Tensor in_j = at::zeros_like(z).scatter(1, nearest, 1.0);
+  const at::Tensor is_c = at::zeros_like(z).scatter(1, c, 1.0);
+  const at::Tensor p = at::softmax(z, 1);
+  const at::Tensor d = zc - alpha * z;
+  const at::Tensor mass = (in_j * p).sum(1, true);
+  const at::Tensor N = (in_j * p * d).sum(1, true), D = mass + 1e-9;
+  const at::Tensor dN = in_j * p * (d - alpha) - p * N + is_c * mass;
+  const at::Tensor dD = in_j * p - p * mass;
+  return ((dN * D - N * dD) / (D * D)).to(output.scalar_type()).view(output.sizes());
+}
+
+Explanation finercam(const Context& c) {
+  const GradientMap base = finer_base(c.params.text("base", "gradcam"));
+  const at::Tensor& output = c.trace[c.model.output()];
+  const at::Tensor seed = finer_seed(output, c.classes, c.params.number("alpha", 1.0),
+                                     integer_at_least(c.params, "compare", 3, 1));
+  const auto layers = c.layers();
+  const std::vector<at::Tensor> grads = c.model.sweep(c.trace, {{c.model.output(), seed}}, layers);
+  return cam_explanation(c, layers, [&](ValueId layer) {
+    const size_t i = std::find(layers.begin(), layers.end(), layer) - layers.begin();
+    return base(c, c.trace[layer], grads[i]);
+  });
+}
+
 Explanation gradcam(const Context& c) { return gradient_cam(c, gradcam_map); }
 Explanation gradcampp(const Context& c) { return gradient_cam(c, gradcampp_map); }
 Explanation hirescam(const Context& c) { return gradient_cam(c, hirescam_map); }
@@ -85,6 +161,11 @@ Explanation gradcam_elementwise(const Context& c) {
 }
 Explanation eigengradcam(const Context& c) {
   Explanation e = gradient_cam(c, eigengradcam_map);
+  e.is_signed = true;
+  return e;
+}
+Explanation segeigencam(const Context& c) {
+  Explanation e = gradient_cam(c, segeigencam_map);
   e.is_signed = true;
   return e;
 }
@@ -162,6 +243,29 @@ void add_gradient_cams(std::vector<MethodInfo>& registry) {
       "Gildenblat and contributors. PyTorch library for CAM methods (EigenGradCAM). "
       "github.com/jacobgil/pytorch-grad-cam, 2021; after Muhammad, Yeasin. Eigen-CAM, IJCNN 2020",
       eigengradcam, true));
+  registry.push_back(cam_entry(
+      "segeigencam", {"seg-eigen-cam"},
+      "|gradient| x activation, centred per channel, projected on its first principal component "
+      "(SVD), the larger extreme made positive; signed",
+      true, true, "1 forward + 1 backward to the layer + 1 SVD", {layer_parameter()},
+      "Chung, Ying. Seg-Eigen-CAM: Eigen-Value-Based Visual Explanations for Semantic "
+      "Segmentation Models. Applied Sciences 15(13), 2025",
+      segeigencam, true));
+  registry.push_back(cam_entry(
+      "finercam", {"finer-cam"},
+      "a gradient CAM of the target's logit against its most similar classes: the score "
+      "sum_j p_j (z_c - alpha z_j) / sum_j p_j over the `compare` classes with the closest "
+      "logits (p: softmax)",
+      true, true, "1 forward + 1 backward to the layer",
+      {layer_parameter(),
+       choice_parameter("base", "gradcam", "the CAM computed from the new score's gradient",
+                        {"gradcam", "hirescam", "xgradcam", "layercam", "gradcam-elementwise"}),
+       number_parameter("alpha", "1", "strength of the comparison", 0),
+       integer_parameter("compare", "3", "most similar classes compared with", 1)},
+      "Zhang, Chowdhury, Stevens, Wang, Chao, Su. Finer-CAM: Spotting the Difference Reveals "
+      "Finer Details for Visual Explanation. CVPR 2025 (arXiv:2501.11309); the score as in "
+      "pytorch-grad-cam",
+      finercam, false));
   MethodInfo guided = cam_entry(
       "guided-gradcam", {"guided-grad-cam"},
       "guided backpropagation multiplied pixel-wise by the upsampled Grad-CAM: fine detail, class "

@@ -33,8 +33,9 @@ SCORECAM_CHANNELS = 8   # Score-CAM on the top-8 channels by mean activation (C+
 SAMPLES = 3             # IS-CAM's scales and SS-CAM's noisy copies (C++ test: samples=3)
 SS_NOISE, SS_SEED = 0.5, 4  # SS-CAM's noise and seed (C++ test: noise=0.5, seed=4)
 FEM_K = 2.0
+FINER_ALPHA, FINER_COMPARE = 1.0, 3   # Finer-CAM's defaults (C++ test: the same)
 MARKER = "ref_cam_done"
-VERSION = "7"           # in the marker with the fixture's hash; another stamp means redo
+VERSION = "8"           # in the marker with the fixture's hash; another stamp means redo
 
 
 def head(case, model, A):
@@ -87,7 +88,18 @@ def all_methods(case, model, feature_module, x, target):
     """Every CAM at layer resolution, in float64 arithmetic from A and g of `model`'s precision."""
     with mf.expose_features(model, feature_module) as tapped:
         logits, features = tapped(x)
-    g32, = torch.autograd.grad(logits[0, target], [features])
+    g32, = torch.autograd.grad(logits[0, target], [features], retain_graph=True)
+    # Finer-CAM's score (pytorch-grad-cam's FinerWeightedTarget): the target's logit against the
+    # FINER_COMPARE classes with the closest logits, weighted by their softmax probabilities
+    # (which autograd differentiates too).
+    z = logits[0]
+    distance = (z - z[target]).abs().detach()
+    nearest = [int(j) for j in torch.argsort(distance, stable=True) if int(j) != target]
+    nearest = nearest[:FINER_COMPARE]
+    p = torch.softmax(z, 0)
+    finer = sum(p[j] * (z[target] - FINER_ALPHA * z[j]) for j in nearest) / (
+        sum(p[j] for j in nearest) + 1e-9)
+    gf, = torch.autograd.grad(finer, [features])
     A = features.detach().double()
     g = g32.double()
     y = float(logits[0, target])
@@ -100,6 +112,7 @@ def all_methods(case, model, feature_module, x, target):
     if linear is not None:
         refs["cam"] = wsum(linear.weight.detach().double()[target][None], cam_input(case, A))
     refs["gradcam"] = relu(wsum(g.mean((2, 3)), A))
+    refs["finercam"] = relu(wsum(gf.double().mean((2, 3)), A))
 
     # Grad-CAM++ written with the exponential score S = exp(Y) itself (paper, eq. 19), assuming
     # the network after A is piecewise linear so that d^n S / dA^n = S g^n.
@@ -182,6 +195,15 @@ def all_methods(case, model, feature_module, x, target):
     if float(((p - p.mean()) * (evidence - evidence.mean())).sum()) < 0:
         p = -p
     refs["eigengradcam"] = p.view(1, A.shape[2], A.shape[3])
+    # Seg-Eigen-CAM: |g| * A centred per channel, the same projection, the sign that makes the
+    # larger extreme positive.
+    P = (g.abs() * A)[0]
+    M = P.flatten(1).t()
+    M = M - M.mean(0, keepdim=True)
+    p = M @ torch.linalg.svd(M, full_matrices=False).Vh[0]
+    if abs(float(p.min())) > abs(float(p.max())):
+        p = -p
+    refs["segeigencam"] = p.view(1, A.shape[2], A.shape[3])
 
     # FEM: binary K-sigma masks weighted by channel means, min-max normalised.
     mu = A.mean((2, 3), keepdim=True)
