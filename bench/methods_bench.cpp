@@ -88,6 +88,7 @@ std::vector<Row> rows(const std::string& model) {
       {"FullGrad", {"fullgrad"}, {}, Baseline::Forward},
       {"Finer-CAM", {"finercam"}, {}, Baseline::Forward},
       {"Seg-Eigen-CAM", {"segeigencam"}, {}, Baseline::Forward},
+      {"KPCA-CAM", {"kpcacam"}, {}, Baseline::Forward},
   };
 }
 

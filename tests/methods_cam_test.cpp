@@ -23,7 +23,7 @@ namespace {
 const std::vector<std::string> kReferenced = {
     "gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam", "ablationcam",
     "eigencam", "fem", "mlfem", "gradcam-elementwise", "eigengradcam", "iscam", "sscam",
-    "reciprocam", "finercam", "segeigencam"};
+    "reciprocam", "finercam", "segeigencam", "kpcacam"};
 // clang-format on
 
 // One parameter (a one-pair brace list would be ambiguous with Params' copy).
@@ -94,6 +94,16 @@ TEST_P(MethodsCam, AgreesWithPyTorchReferenceInFloat64) {
   for (const auto& name : kReferenced) {
     EXPECT_LT(relative_error(results.at(name).attribution, npy("ref_" + name + "64")), 1e-5) << name;
   }
+}
+
+// KPCA-CAM's other kernel (the default, sigmoid, is compared above).
+TEST_P(MethodsCam, KpcaCamRbfKernelAgreesWithReference) {
+  const Model model = load().to(at::kDouble);
+  const Explanation e =
+      explain(model, npy("x").to(at::kDouble), {"kpcacam"}, Target::index(target()),
+              Params({{"layer", "features"}, {"kernel", "rbf"}}))
+          .at("kpcacam");
+  EXPECT_LT(relative_error(e.attribution, npy("ref_kpcacam_rbf64")), 1e-6);
 }
 
 // Finer-CAM without comparison (alpha 0) explains z_c sum_J p_j / (sum_J p_j + 1e-9): Grad-CAM's
@@ -211,7 +221,7 @@ double box_contrast(const at::Tensor& map, const Box& box) {
 const std::vector<std::string> kAllCams = {
     "cam", "gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam", "ablationcam",
     "eigencam", "fem", "mlfem", "gradcam-elementwise", "eigengradcam", "iscam", "sscam",
-    "reciprocam", "finercam", "segeigencam"};
+    "reciprocam", "finercam", "segeigencam", "kpcacam"};
 // clang-format on
 
 // The whole photo, aspect kept, centred on a mid-grey (zero input) 224 x 224 canvas: the cat face

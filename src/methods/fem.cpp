@@ -18,6 +18,35 @@ at::Tensor eigencam_map(const Context& c, ValueId layer) {
   return principal_projection(A, A.mean(1));
 }
 
+// KPCA-CAM (arXiv:2410.00267, 2024): the activations as hw points in R^K, centred per channel, and
+// their projection on the first kernel principal component: with the kernel matrix G over the
+// positions (sigmoid tanh(gamma <a, b> + 1) or RBF exp(-gamma |a - b|^2), gamma = 1 / K unless
+// given), double-centred, and (lambda, u) its largest eigenpair, the map is sqrt(lambda) u, the
+// sign making its largest-magnitude entry positive (as scikit-learn's KernelPCA fixes it).
+at::Tensor kpcacam_map(const Context& c, ValueId layer) {
+  const at::Tensor& A = c.trace[layer];
+  const int64_t n = A.size(2) * A.size(3), channels = A.size(1);
+  const at::Tensor points = A.flatten(2).transpose(1, 2);  // [N, hw, K]
+  const at::Tensor X = points - points.mean(1, /*keepdim=*/true);
+  const double given = c.params.number("gamma", 0.0);
+  const double gamma = given > 0 ? given : 1.0 / static_cast<double>(channels);
+  const at::Tensor inner = at::bmm(X, X.transpose(1, 2));
+  at::Tensor G;
+  if (c.params.text("kernel", "sigmoid") == "rbf") {
+    const at::Tensor norms = inner.diagonal(0, 1, 2);
+    G = at::exp(-gamma * (norms.unsqueeze(2) + norms.unsqueeze(1) - 2 * inner).clamp_min(0));
+  } else {
+    G = at::tanh(gamma * inner + 1.0);
+  }
+  const at::Tensor centred = G - G.mean(1, true) - G.mean(2, true) + G.mean({1, 2}, true);
+  const auto [values, vectors] = at::linalg_eigh(centred);  // ascending
+  const at::Tensor u = vectors.select(2, n - 1);            // [N, hw]
+  const at::Tensor lambda = values.select(1, n - 1).clamp_min(0).unsqueeze(1);
+  const at::Tensor peak = u.gather(1, std::get<1>(u.abs().max(1, true)));
+  return (u * at::sqrt(lambda) * at::where(peak < 0, -1.0, 1.0))
+      .view({A.size(0), A.size(2), A.size(3)});
+}
+
 // Fuad et al.: channel k's binary mask A_k > mu_k + K sigma_k (mean and population standard
 // deviation over positions), weighted by mu_k, summed over channels, min-max normalised to [0, 1].
 at::Tensor fem_map(const Context& c, ValueId layer) {
@@ -55,6 +84,13 @@ Explanation eigencam(const Context& c) {
   return e;
 }
 
+Explanation kpcacam(const Context& c) {
+  Explanation e =
+      cam_explanation(c, c.layers(), [&](ValueId layer) { return kpcacam_map(c, layer); });
+  e.is_signed = true;
+  return e;
+}
+
 Explanation fem(const Context& c) {
   return cam_explanation(c, c.layers(), [&](ValueId layer) { return fem_map(c, layer); });
 }
@@ -77,6 +113,17 @@ void add_feature_cams(std::vector<MethodInfo>& registry) {
       false, false, "1 forward + 1 SVD", {layer_parameter()},
       "Muhammad, Yeasin. Eigen-CAM: Class Activation Map using Principal Components. IJCNN 2020",
       eigencam, false));
+  registry.back().scheduling.trace_use = Scheduling::TraceUse::LayerValues;
+  registry.push_back(cam_entry(
+      "kpcacam", {"kpca-cam"},
+      "projection of the activations (positions as points) on their first kernel principal "
+      "component, sigmoid or RBF kernel; class-agnostic, signed",
+      false, false, "1 forward + 1 eigendecomposition of an hw x hw kernel matrix",
+      {layer_parameter(), choice_parameter("kernel", "sigmoid", "the kernel", {"sigmoid", "rbf"}),
+       number_parameter("gamma", "0", "kernel coefficient; 0: 1 / channels", 0)},
+      "KPCA-CAM: Visual Explainability of Deep Computer Vision Models using Kernel PCA. "
+      "arXiv:2410.00267, 2024",
+      kpcacam, false));
   registry.back().scheduling.trace_use = Scheduling::TraceUse::LayerValues;
   registry.push_back(cam_entry(
       "fem", {"feature-explanation"},

@@ -35,7 +35,7 @@ SS_NOISE, SS_SEED = 0.5, 4  # SS-CAM's noise and seed (C++ test: noise=0.5, seed
 FEM_K = 2.0
 FINER_ALPHA, FINER_COMPARE = 1.0, 3   # Finer-CAM's defaults (C++ test: the same)
 MARKER = "ref_cam_done"
-VERSION = "8"           # in the marker with the fixture's hash; another stamp means redo
+VERSION = "9"           # in the marker with the fixture's hash; another stamp means redo
 
 
 def head(case, model, A):
@@ -204,6 +204,24 @@ def all_methods(case, model, feature_module, x, target):
     if abs(float(p.min())) > abs(float(p.max())):
         p = -p
     refs["segeigencam"] = p.view(1, A.shape[2], A.shape[3])
+
+    # KPCA-CAM: kernel PCA of the positions (rows of A as [hw, K], centred per channel) with
+    # scikit-learn's conventions: gamma = 1 / K, sigmoid coef0 = 1, the doubly centred kernel
+    # matrix, sqrt(lambda) u for its top eigenpair, u's largest-magnitude entry positive.
+    X = A[0].flatten(1).t().numpy()
+    X = X - X.mean(0, keepdims=True)
+    gamma = 1.0 / X.shape[1]
+    sq = (X ** 2).sum(1)
+    for kernel, G in (("kpcacam", np.tanh(gamma * X @ X.T + 1.0)),
+                      ("kpcacam_rbf", np.exp(-gamma * np.maximum(
+                          sq[:, None] + sq[None, :] - 2 * X @ X.T, 0)))):
+        n = G.shape[0]
+        one = np.full((n, n), 1.0 / n)
+        Gc = G - one @ G - G @ one + one @ G @ one
+        values, vectors = np.linalg.eigh(Gc)
+        u = vectors[:, -1] * np.sqrt(max(values[-1], 0.0))
+        u = u * np.sign(u[np.argmax(np.abs(u))])
+        refs[kernel] = torch.from_numpy(u.copy()).view(1, A.shape[2], A.shape[3])
 
     # FEM: binary K-sigma masks weighted by channel means, min-max normalised.
     mu = A.mean((2, 3), keepdim=True)
