@@ -7,11 +7,25 @@
 
 #include "methods/cam_common.hpp"
 #include "methods/methods.hpp"
+#include "methods/parameters.hpp"
 #include "methods/treatments.hpp"
 #include "ops/kernel.hpp"
 #include "whitebox/error.hpp"
 
 namespace whitebox::explainers {
+
+at::Tensor rectified_channel_sum(const Context& c, const at::Tensor& P) {
+  if (c.params.integer("eigen_smooth", 0) == 0) return at::relu(P.sum(1));
+  return at::relu(principal_projection(P - P.mean({2, 3}, /*keepdim=*/true), P.sum(1)));
+}
+
+Hyperparameter eigen_smooth_parameter() {
+  return integer_parameter(
+      "eigen_smooth", "0",
+      "1: the first principal component of the weighted activations (centred per channel) "
+      "instead of their channel sum, then the ReLU",
+      0, 1);
+}
 
 at::Tensor weighted_sum(const at::Tensor& weights, const at::Tensor& activations) {
   return (weights.unsqueeze(-1).unsqueeze(-1) * activations).sum(1);
@@ -77,6 +91,38 @@ Hyperparameter layer_parameter() {
           "a,b: maps of several layers, each scaled to max 1, upsampled and averaged"};
 }
 
+namespace {
+
+// pytorch-grad-cam's aug_smooth (test-time augmentation): the method on six copies of each image,
+// with and without a horizontal flip, times 0.9, 1 and 1.1, its maps flipped back and averaged.
+Explanation augmentation_smoothed(const Context& c,
+                                  const std::function<Explanation(const Context&)>& run) {
+  constexpr int64_t kCopies = 6;  // 2 flips x 3 factors, image-major
+  std::vector<at::Tensor> copies;
+  for (const bool flip : {false, true}) {
+    for (const double factor : {0.9, 1.0, 1.1})
+      copies.push_back((flip ? c.input.flip({3}) : c.input) * factor);
+  }
+  std::vector<int64_t> classes;
+  for (int64_t cls : c.classes) classes.insert(classes.end(), kCopies, cls);
+  Params once = c.params;
+  once.set("aug_smooth", "0");
+  const Context augmented(c.model, at::stack(copies, 1).flatten(0, 1), classes, once,
+                          c.trace_options);
+  Explanation e = run(augmented);
+  const auto merge = [&](const at::Tensor& t) {
+    std::vector<int64_t> shape = {c.input.size(0), kCopies};
+    for (int64_t d = 1; d < t.dim(); ++d) shape.push_back(t.size(d));
+    const at::Tensor grouped = t.reshape(shape);
+    return at::cat({grouped.narrow(1, 0, 3), grouped.narrow(1, 3, 3).flip({-1})}, 1).mean(1);
+  };
+  e.map = merge(e.map);
+  e.attribution = merge(e.attribution);
+  return e;
+}
+
+}  // namespace
+
 MethodInfo cam_entry(std::string name, std::vector<std::string> aliases, std::string summary,
                      bool class_discriminative, bool needs_gradient, std::string cost,
                      std::vector<Hyperparameter> hyperparameters, std::string citation,
@@ -84,6 +130,14 @@ MethodInfo cam_entry(std::string name, std::vector<std::string> aliases, std::st
   // Gradient CAMs read A and dY/dA at the layer; the others by default the trace (Score-CAM
   // reruns the part after the layer, MLFEM picks its layers among all the values).
   using Use = Scheduling::TraceUse;
+  hyperparameters.push_back(integer_parameter(
+      "aug_smooth", "0",
+      "1: the mean of the maps of 6 augmented copies (horizontal flip x input times 0.9, 1, "
+      "1.1), flipped back",
+      0, 1));
+  auto smoothed = [run = std::move(run)](const Context& c) {
+    return c.params.integer("aug_smooth", 0) != 0 ? augmentation_smoothed(c, run) : run(c);
+  };
   return {.name = std::move(name),
           .aliases = std::move(aliases),
           .family = Family::Cam,
@@ -94,7 +148,7 @@ MethodInfo cam_entry(std::string name, std::vector<std::string> aliases, std::st
           .cost = std::move(cost),
           .hyperparameters = std::move(hyperparameters),
           .citation = std::move(citation),
-          .run = std::move(run),
+          .run = std::move(smoothed),
           .scheduling = {.layer_gradient = uses_layer_gradient,
                          .trace_use = uses_layer_gradient ? Use::LayerGradients : Use::Anything}};
 }

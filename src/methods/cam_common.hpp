@@ -26,6 +26,13 @@ Explanation cam_explanation(const Context& c, const std::vector<ValueId>& layers
 Explanation combine_layer_maps(const Context& c, const std::vector<ValueId>& layers,
                                const std::vector<at::Tensor>& maps);
 
+// relu(sum_k P[n, k]) -> [N, h, w] for weighted activations P [N, K, h, w]; with params
+// eigen_smooth=1 (pytorch-grad-cam's eigen_smooth), relu of P's projection on its first principal
+// component (P centred per channel over the positions; the sign chosen to agree with sum_k P_k).
+at::Tensor rectified_channel_sum(const Context& c, const at::Tensor& P);
+// The hyper-parameter entry of eigen_smooth, for the CAMs that end in rectified_channel_sum.
+Hyperparameter eigen_smooth_parameter();
+
 // sum_k weights[n, k] * activations[n, k] -> [N, h, w]; weights [N, K].
 at::Tensor weighted_sum(const at::Tensor& weights, const at::Tensor& activations);
 

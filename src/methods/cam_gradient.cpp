@@ -23,8 +23,8 @@ Explanation gradient_cam(const Context& c, GradientMap map) {
 }
 
 // Selvaraju et al.: relu(sum_k mean_ij(g_kij) A_k).
-at::Tensor gradcam_map(const Context&, const at::Tensor& A, const at::Tensor& g) {
-  return at::relu(weighted_sum(g.mean({2, 3}), A));
+at::Tensor gradcam_map(const Context& c, const at::Tensor& A, const at::Tensor& g) {
+  return rectified_channel_sum(c, g.mean({2, 3}, /*keepdim=*/true) * A);
 }
 
 // Grad-CAM++ (Chattopadhay et al., eq. 19) for the exponential score S = exp(Y):
@@ -45,19 +45,19 @@ at::Tensor gradcampp_map(const Context& c, const at::Tensor& A, const at::Tensor
   const at::Tensor logits = c.trace[c.model.output()];
   const at::Tensor index = at::tensor(c.classes, at::kLong).to(logits.device()).unsqueeze(1);
   const at::Tensor score = logits.gather(1, index).squeeze(1).exp().view({-1, 1, 1});
-  return at::relu(weighted_sum(weights, A)) * score;
+  return rectified_channel_sum(c, weights.unsqueeze(2).unsqueeze(3) * A) * score;
 }
 
 // Draelos & Carin: the element-wise product g * A summed over channels (no spatial averaging of
 // the gradient), then the same ReLU as Grad-CAM to keep the evidence for the class.
-at::Tensor hirescam_map(const Context&, const at::Tensor& A, const at::Tensor& g) {
-  return at::relu((g * A).sum(1));
+at::Tensor hirescam_map(const Context& c, const at::Tensor& A, const at::Tensor& g) {
+  return rectified_channel_sum(c, g * A);
 }
 
 // pytorch-grad-cam's element-wise Grad-CAM: the positive part of g * A, channel by channel,
 // summed (HiResCAM takes the ReLU after the sum instead).
-at::Tensor gradcam_elementwise_map(const Context&, const at::Tensor& A, const at::Tensor& g) {
-  return at::relu(g * A).sum(1);
+at::Tensor gradcam_elementwise_map(const Context& c, const at::Tensor& A, const at::Tensor& g) {
+  return rectified_channel_sum(c, at::relu(g * A));
 }
 
 // EigenGrad-CAM: Eigen-CAM's projection of P = g * A, its sign chosen to make the map correlate
@@ -69,16 +69,16 @@ at::Tensor eigengradcam_map(const Context&, const at::Tensor& A, const at::Tenso
 
 // Fu et al.: w_k = sum_ij (A_kij / sum_ab A_kab) g_kij (0 for a channel summing to 0), then
 // relu(sum_k w_k A_k).
-at::Tensor xgradcam_map(const Context&, const at::Tensor& A, const at::Tensor& g) {
+at::Tensor xgradcam_map(const Context& c, const at::Tensor& A, const at::Tensor& g) {
   const at::Tensor total = A.sum({2, 3}, /*keepdim=*/true);
   const at::Tensor safe = at::where(total != 0, total, at::ones_like(total));
-  const at::Tensor weights = (A / safe * g * (total != 0)).sum({2, 3});
-  return at::relu(weighted_sum(weights, A));
+  const at::Tensor weights = (A / safe * g * (total != 0)).sum({2, 3}, /*keepdim=*/true);
+  return rectified_channel_sum(c, weights * A);
 }
 
 // Jiang et al.: relu(sum_k relu(g_kij) A_kij), position-wise weights.
-at::Tensor layercam_map(const Context&, const at::Tensor& A, const at::Tensor& g) {
-  return at::relu((at::relu(g) * A).sum(1));
+at::Tensor layercam_map(const Context& c, const at::Tensor& A, const at::Tensor& g) {
+  return rectified_channel_sum(c, at::relu(g) * A);
 }
 
 // Seg-Eigen-CAM (Chung & Ying 2025): P = |g| * A, centred per channel over the positions,
@@ -190,8 +190,8 @@ void add_gradient_cams(std::vector<MethodInfo>& registry) {
   const std::string one_sweep = "1 forward + 1 backward to the layer";
   registry.push_back(cam_entry(
       "gradcam", {"grad-cam"},
-      "layer activations weighted by their spatially averaged gradients, ReLU", true, true, one_sweep,
-      {layer_parameter()},
+      "layer activations weighted by their spatially averaged gradients, ReLU", true, true,
+      one_sweep, {layer_parameter(), eigen_smooth_parameter()},
       "Selvaraju et al. Grad-CAM: Visual Explanations from Deep Networks via Gradient-based "
       "Localization. ICCV 2017",
       gradcam, true));
@@ -200,7 +200,7 @@ void add_gradient_cams(std::vector<MethodInfo>& registry) {
       "Grad-CAM with positive gradients weighted by closed-form alphas for the score exp(Y): "
       "alpha = g^2 / (2 g^2 + sum_ab A_ab g^3), w_k = sum_ij alpha relu(exp(Y) g), "
       "relu(sum_k w_k A_k)",
-      true, true, one_sweep, {layer_parameter()},
+      true, true, one_sweep, {layer_parameter(), eigen_smooth_parameter()},
       "Chattopadhay, Sarkar, Howlader, Balasubramanian. Grad-CAM++: Generalized Gradient-based "
       "Visual Explanations for Deep Convolutional Networks. WACV 2018",
       gradcampp, true));
@@ -208,7 +208,7 @@ void add_gradient_cams(std::vector<MethodInfo>& registry) {
       "hirescam", {"hires-cam"},
       "element-wise gradient x activation summed over channels, ReLU; equals CAM on GAP + linear "
       "heads",
-      true, true, one_sweep, {layer_parameter()},
+      true, true, one_sweep, {layer_parameter(), eigen_smooth_parameter()},
       "Draelos, Carin. Use HiResCAM instead of Grad-CAM for faithful explanations of "
       "convolutional neural networks. arXiv:2011.08891, 2020",
       hirescam, true));
@@ -216,7 +216,7 @@ void add_gradient_cams(std::vector<MethodInfo>& registry) {
       "xgradcam", {"xgrad-cam"},
       "activations weighted by the activation-weighted average of their gradients "
       "(w_k = sum_ij A_ij g_ij / sum_ab A_ab), ReLU",
-      true, true, one_sweep, {layer_parameter()},
+      true, true, one_sweep, {layer_parameter(), eigen_smooth_parameter()},
       "Fu, Hu, Dong, Guo, Gao, Li. Axiom-based Grad-CAM: Towards Accurate Visualization and "
       "Explanation of CNNs. BMVC 2020",
       xgradcam, true));
@@ -224,14 +224,14 @@ void add_gradient_cams(std::vector<MethodInfo>& registry) {
       "layercam", {"layer-cam"},
       "activations weighted position by position by their positive gradients, summed, ReLU; "
       "useful at shallow layers too",
-      true, true, one_sweep, {layer_parameter()},
+      true, true, one_sweep, {layer_parameter(), eigen_smooth_parameter()},
       "Jiang, Zhang, Hou, Cheng, Wei. LayerCAM: Exploring Hierarchical Class Activation Maps for "
       "Localization. IEEE TIP 2021",
       layercam, true));
   registry.push_back(cam_entry(
       "gradcam-elementwise", {"grad-cam-elementwise", "gradcam-ew"},
       "the positive part of gradient x activation, element by element, summed over channels", true,
-      true, one_sweep, {layer_parameter()},
+      true, one_sweep, {layer_parameter(), eigen_smooth_parameter()},
       "Gildenblat and contributors. PyTorch library for CAM methods (GradCAMElementWise). "
       "github.com/jacobgil/pytorch-grad-cam, 2021",
       gradcam_elementwise, true));
@@ -257,7 +257,7 @@ void add_gradient_cams(std::vector<MethodInfo>& registry) {
       "sum_j p_j (z_c - alpha z_j) / sum_j p_j over the `compare` classes with the closest "
       "logits (p: softmax)",
       true, true, "1 forward + 1 backward to the layer",
-      {layer_parameter(),
+      {layer_parameter(), eigen_smooth_parameter(),
        choice_parameter("base", "gradcam", "the CAM computed from the new score's gradient",
                         {"gradcam", "hirescam", "xgradcam", "layercam", "gradcam-elementwise"}),
        number_parameter("alpha", "1", "strength of the comparison", 0),

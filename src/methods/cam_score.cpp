@@ -56,7 +56,7 @@ at::Tensor scorecam_map(const Context& c, ValueId layer, const MaskVariants& var
       }
     }
     weights /= static_cast<double>(variants.count);
-    maps.push_back(at::relu(weighted_sum(weights.unsqueeze(0), selected.unsqueeze(0))));
+    maps.push_back(rectified_channel_sum(c, (weights.view({-1, 1, 1}) * selected).unsqueeze(0)));
   }
   return at::cat(maps);
 }
@@ -89,7 +89,7 @@ at::Tensor ablationcam_map(const Context& c, ValueId layer) {
   const at::Tensor y = all.narrow(1, 0, 1);
   const at::Tensor safe = at::where(y != 0, y, at::ones_like(y));
   const at::Tensor weights = (y - all.narrow(1, 1, K)) / safe * (y != 0);
-  return at::relu(weighted_sum(weights, A));
+  return rectified_channel_sum(c, weights.unsqueeze(2).unsqueeze(3) * A);
 }
 
 Explanation scorecam(const Context& c) {
@@ -171,15 +171,18 @@ void add_score_cams(std::vector<MethodInfo>& registry) {
       "channels weighted by the target's softmax probability when the input is masked by each "
       "channel's normalised, upsampled activation; gradient-free",
       true, false, "1 + K forwards (K channels), batched",
-      {layer_parameter(), integer_parameter("batch", "32", "masked inputs per forward pass", 1),
+      {layer_parameter(), eigen_smooth_parameter(),
+       integer_parameter("batch", "32", "masked inputs per forward pass", 1),
        integer_parameter("channels", "0",
                          "use only the k channels of highest mean activation (0: all)", 0)},
       "Wang, Wang, Du, Yang, Zhang, Ding, Mardziel, Hu. Score-CAM: Score-Weighted Visual "
       "Explanations for Convolutional Neural Networks. CVPR Workshops 2020",
       scorecam, false));
   const std::vector<Hyperparameter> score_parameters = {
-      layer_parameter(), integer_parameter("batch", "32", "masked inputs per forward pass", 1),
-      integer_parameter("channels", "0", "use only the k channels of highest mean activation (0: all)", 0)};
+      layer_parameter(), eigen_smooth_parameter(),
+      integer_parameter("batch", "32", "masked inputs per forward pass", 1),
+      integer_parameter("channels", "0",
+                        "use only the k channels of highest mean activation (0: all)", 0)};
   std::vector<Hyperparameter> integrated = score_parameters;
   integrated.push_back(integer_parameter("samples", "10", "scales j / samples of each mask, j = 1..samples", 1));
   registry.push_back(cam_entry(
@@ -219,7 +222,7 @@ void add_score_cams(std::vector<MethodInfo>& registry) {
       "channels weighted by the relative drop (y - y_k) / y of the target logit when channel k of "
       "the layer is zeroed; gradient-free",
       true, false, "1 forward + K forwards of the part after the layer, batched",
-      {layer_parameter(),
+      {layer_parameter(), eigen_smooth_parameter(),
        integer_parameter("batch", "32", "ablated channels per forward pass (times the images)", 1)},
       "Desai, Ramaswamy. Ablation-CAM: Visual Explanations for Deep Convolutional Network via "
       "Gradient-free Localization. WACV 2020",

@@ -35,7 +35,7 @@ SS_NOISE, SS_SEED = 0.5, 4  # SS-CAM's noise and seed (C++ test: noise=0.5, seed
 FEM_K = 2.0
 FINER_ALPHA, FINER_COMPARE = 1.0, 3   # Finer-CAM's defaults (C++ test: the same)
 MARKER = "ref_cam_done"
-VERSION = "9"           # in the marker with the fixture's hash; another stamp means redo
+VERSION = "10"           # in the marker with the fixture's hash; another stamp means redo
 
 
 def head(case, model, A):
@@ -113,6 +113,16 @@ def all_methods(case, model, feature_module, x, target):
         refs["cam"] = wsum(linear.weight.detach().double()[target][None], cam_input(case, A))
     refs["gradcam"] = relu(wsum(g.mean((2, 3)), A))
     refs["finercam"] = relu(wsum(gf.double().mean((2, 3)), A))
+    # eigen_smooth: Grad-CAM's weighted activations P = w_k A_k, centred per channel, projected on
+    # their first right singular vector (oriented toward sum_k P_k), ReLU.
+    P = (g.mean((2, 3))[:, :, None, None] * A)[0]
+    M = P.flatten(1).t()
+    p = (M - M.mean(0, keepdim=True)) @ torch.linalg.svd(M - M.mean(0, keepdim=True),
+                                                          full_matrices=False).Vh[0]
+    evidence = P.sum(0).flatten()
+    if float(((p - p.mean()) * (evidence - evidence.mean())).sum()) < 0:
+        p = -p
+    refs["gradcam_eigen"] = relu(p).view(1, A.shape[2], A.shape[3])
 
     # Grad-CAM++ written with the exponential score S = exp(Y) itself (paper, eq. 19), assuming
     # the network after A is piecewise linear so that d^n S / dA^n = S g^n.
