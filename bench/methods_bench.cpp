@@ -89,6 +89,8 @@ std::vector<Row> rows(const std::string& model) {
       {"Finer-CAM", {"finercam"}, {}, Baseline::Forward},
       {"Seg-Eigen-CAM", {"segeigencam"}, {}, Baseline::Forward},
       {"KPCA-CAM", {"kpcacam"}, {}, Baseline::Forward},
+      {"Smooth Grad-CAM++, 4 copies", {"smoothgradcam++"}, {}, Baseline::Forward},
+      {"Refine-CAM, every stage", {"refinecam"}, {}, Baseline::Forward},
   };
 }
 

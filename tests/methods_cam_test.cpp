@@ -5,8 +5,9 @@
 
 #include <algorithm>
 #include <fstream>
-#include <tuple>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <tuple>
 
 #include "support.hpp"
 #include "whitebox/data.hpp"
@@ -23,7 +24,7 @@ namespace {
 const std::vector<std::string> kReferenced = {
     "gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam", "ablationcam",
     "eigencam", "fem", "mlfem", "gradcam-elementwise", "eigengradcam", "iscam", "sscam",
-    "reciprocam", "finercam", "segeigencam", "kpcacam"};
+    "reciprocam", "finercam", "segeigencam", "kpcacam", "smoothgradcam++"};
 // clang-format on
 
 // One parameter (a one-pair brace list would be ambiguous with Params' copy).
@@ -263,7 +264,7 @@ double box_contrast(const at::Tensor& map, const Box& box) {
 const std::vector<std::string> kAllCams = {
     "cam", "gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam", "ablationcam",
     "eigencam", "fem", "mlfem", "gradcam-elementwise", "eigengradcam", "iscam", "sscam",
-    "reciprocam", "finercam", "segeigencam", "kpcacam"};
+    "reciprocam", "finercam", "segeigencam", "kpcacam", "smoothgradcam++", "refinecam"};
 // clang-format on
 
 // The whole photo, aspect kept, centred on a mid-grey (zero input) 224 x 224 canvas: the cat face
@@ -311,6 +312,32 @@ TEST(MethodsCamBundled, GradCamEqualsCamOnAOneByOneConvHead) {
   const at::Tensor cam = at::relu(e.at("cam").attribution);
   const at::Tensor grad = e.at("gradcam").attribution;
   EXPECT_LT(relative_error(grad / grad.max(), cam / cam.max()), 1e-4);
+}
+
+// Refine-CAM is the product of its base's min-max normalised, upsampled maps at each layer (the
+// base checked against PyTorch above): on the default's last two layers, computed here from
+// LayerCAM (the default base) at each.
+TEST(MethodsCamBundled, RefineCamMultipliesTheLayersMaps) {
+  const Model model = Model::load(default_model());
+  const at::Tensor x = photo(model, "parrot.jpg");
+  std::vector<std::string> layers;  // the default: every stage end, finest first
+  std::stringstream names(explain(model, x, {"refinecam"}).at("refinecam").layer);
+  for (std::string name; std::getline(names, name, ',');) layers.push_back(name);
+  ASSERT_GE(layers.size(), 3u);
+  const std::string shallow = layers[layers.size() - 2], deep = layers.back();
+  const Explanation two =
+      explain(model, x, {"refinecam"}, Target::top(), one("layers", shallow + "," + deep))
+          .at("refinecam");
+  at::Tensor product = at::ones({1, 1, x.size(2), x.size(3)});
+  for (const auto& layer : {shallow, deep}) {
+    const at::Tensor m = explain(model, x, {"layercam"}, Target::top(), one("layer", layer))
+                             .at("layercam")
+                             .attribution;
+    const at::Tensor scaled = (m - m.min()) / (m.max() - m.min());
+    product *= at::upsample_bilinear2d(scaled.unsqueeze(1), {x.size(2), x.size(3)}, false);
+  }
+  EXPECT_LT(relative_error(two.map, product.squeeze(1)), 1e-5);
+  EXPECT_EQ(two.layer, shallow + "," + deep);
 }
 
 TEST(MethodsCamBundled, SeveralLayersAreAveragedAtTheFinestResolution) {
@@ -413,8 +440,11 @@ TEST(MethodsCamRegistry, EveryCamIsRegisteredOnceWithItsTaxonomy) {
                           name != "iscam" && name != "sscam" && name != "reciprocam" &&
                           name != "kpcacam";
     EXPECT_EQ(m.needs_gradient, gradient) << name;
-    // Finer-CAM sweeps from its own seed, not the shared plain gradient.
-    EXPECT_EQ(m.scheduling.layer_gradient, gradient && name != "finercam") << name;
+    // Finer-CAM sweeps from its own seed, Smooth Grad-CAM++ on its noisy copies, Refine-CAM to
+    // layers the scheduler does not know: none shares the plain gradient's sweep.
+    EXPECT_EQ(m.scheduling.layer_gradient,
+              gradient && name != "finercam" && name != "smoothgradcam++" && name != "refinecam")
+        << name;
     EXPECT_EQ(m.class_discriminative,
               name != "eigencam" && name != "fem" && name != "mlfem" && name != "kpcacam")
         << name;

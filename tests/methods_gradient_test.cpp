@@ -111,8 +111,10 @@ TEST(MethodsGradientProperties, ParametersAreCheckedAgainstTheMethods) {
     check_parameters({"gradcam"}, Params().set("layr", "x"));
     ADD_FAILURE() << "no error";
   } catch (const ArgumentError& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown parameter 'layr' for gradcam (valid: layer); did you mean 'layer'?"),
-              std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("unknown parameter 'layr' for gradcam (valid: aug_smooth, "
+                                         "eigen_smooth, layer); did you mean 'layer'?"),
+              std::string::npos)
+        << e.what();
   }
   const Params kept = parameters_for(find_method("saliency"), Params().set("steps", "3").set("reduce", "l2"));
   EXPECT_EQ(kept.values(), (std::map<std::string, std::string>{{"reduce", "l2"}}));

@@ -4,6 +4,7 @@
 #include "report_support.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/image.hpp"
+#include "whitebox/metrics.hpp"
 #include "whitebox/randomisation.hpp"
 
 namespace whitebox::test {
@@ -85,6 +86,41 @@ TEST(SanityRandomisation, CascadingFromTheOutputLayer) {
   ASSERT_EQ(one.steps.size(), 3u);
   EXPECT_TRUE(at::allclose(one.steps[1].maps.at("saliency"), result.steps[1].maps.at("saliency")));
   EXPECT_EQ(one.steps[2].layer, "/features/features.11/Conv");
+}
+
+// Smooth MPRT: every step's map is SmoothGrad over the method (base=method), on the trained and
+// on the randomised model; efficient MPRT: the entropy of the last map over the first's.
+TEST(SanityRandomisation, SmoothAndEfficientMprt) {
+  const at::Tensor x = first_picture();
+  RandomisationOptions o;
+  o.layers = 2;
+  o.smooth_samples = 3;
+  o.smooth_noise = 0.2;
+  const auto result = parameter_randomisation(shapes_model(), x, {"saliency"}, Target::top(), o);
+  ASSERT_EQ(result.steps.size(), 3u);
+  const Params smoothgrad({{"base", "saliency"}, {"samples", "3"}, {"noise", "0.2"}});
+  const auto layers = parameter_layers(shapes_model());
+  const Model last =
+      randomise_layers(shapes_model(), {layers.rbegin(), layers.rbegin() + 2}, o.seed);
+  for (const auto& [model, step] : {std::pair{&shapes_model(), 0}, std::pair{&last, 2}}) {
+    const at::Tensor expected =
+        explain(*model, x, {"smoothgrad"}, Target::index(result.cls), smoothgrad)
+            .at("smoothgrad")
+            .map[0];
+    EXPECT_LT(relative_error(result.steps[step].maps.at("saliency"), expected.to(at::kDouble)),
+              1e-6)
+        << step;
+  }
+  const auto plain = parameter_randomisation(shapes_model(), x, {"saliency"}, Target::top(), {});
+  EXPECT_GT(relative_error(result.steps[0].maps.at("saliency"), plain.steps[0].maps.at("saliency")),
+            1e-3);
+  const double rise = complexity_rise(result, "saliency");
+  EXPECT_DOUBLE_EQ(rise, entropy(result.steps[2].maps.at("saliency")) /
+                             entropy(result.steps[0].maps.at("saliency")));
+  EXPECT_NE(rise, 1.0);
+  o.smooth_samples = -1;
+  EXPECT_THROW(parameter_randomisation(shapes_model(), x, {"saliency"}, Target::top(), o),
+               ArgumentError);
 }
 
 TEST(SanityRandomisation, RandomLogit) {

@@ -28,6 +28,7 @@ struct SanityOptions {
   int64_t layers = 0;
   int columns = 8;
   uint64_t seed = 0;
+  int64_t smooth = 0;
   std::vector<std::string> params;
 };
 
@@ -87,6 +88,7 @@ void run_sanity(const Global& global, const SanityOptions& options) {
   randomisation.mode = metrics::parse_randomisation(options.mode);
   randomisation.layers = options.layers;
   randomisation.seed = options.seed;
+  randomisation.smooth_samples = options.smooth;
   randomisation.params = parse_params(options.params);
   check_parameters(names, randomisation.params);
   const Target target = Target::parse(options.target);
@@ -130,6 +132,11 @@ void run_sanity(const Global& global, const SanityOptions& options) {
   nlohmann::json random_logit{{"class", logit.other}, {"label", label_of(model, logit.other)},
                               {"similarity", nlohmann::json::object()}};
   for (const auto& method : result.methods) random_logit["similarity"][method] = to_json(logit.similarity.at(method));
+  nlohmann::json complexity_rise = nlohmann::json::object();
+  if (result.steps.size() > 1) {
+    for (const auto& method : result.methods)
+      complexity_rise[method] = number(metrics::complexity_rise(result, method));
+  }
   const nlohmann::json summary{{"image", image.string()},
                                {"model", model.path().string()},
                                {"class", result.cls},
@@ -138,7 +145,9 @@ void run_sanity(const Global& global, const SanityOptions& options) {
                                {"mode", metrics::to_string(randomisation.mode)},
                                {"seed", options.seed},
                                {"params", randomisation.params.values()},
+                               {"smooth_samples", options.smooth},
                                {"steps", steps},
+                               {"complexity_rise", complexity_rise},
                                {"random_logit", random_logit}};
 
   write_atomically(out_dir / "sanity.csv", csv.str());
@@ -148,14 +157,20 @@ void run_sanity(const Global& global, const SanityOptions& options) {
   std::cout << label_of(model, result.cls) << " (" << result.cls << "), " << metrics::to_string(randomisation.mode)
             << " randomisation of " << result.steps.size() - 1 << " layers; random logit: "
             << label_of(model, logit.other) << " (" << logit.other << ")\n";
-  std::cout << std::left << std::setw(24) << "method" << std::right << std::setw(14) << "|spearman|"
-            << std::setw(10) << "ssim" << std::setw(10) << "hog" << std::setw(16) << "random logit"
-            << "    (similarity to the trained model's map after the last step; random logit: |spearman|)\n";
+  std::cout
+      << std::left << std::setw(24) << "method" << std::right << std::setw(14) << "|spearman|"
+      << std::setw(10) << "ssim" << std::setw(10) << "hog" << std::setw(12) << "entropy x"
+      << std::setw(16) << "random logit"
+      << "    (similarity to the trained model's map after the last step; its entropy over the "
+         "trained map's (eMPRT); random logit: |spearman|)\n";
   for (const auto& method : result.methods) {
     const auto& s = result.steps.back().similarity.at(method);
-    std::cout << std::left << std::setw(24) << method << std::right << std::setw(14) << fixed(s.spearman_abs, 4)
-              << std::setw(10) << fixed(s.ssim, 4) << std::setw(10) << fixed(s.hog, 4) << std::setw(16)
-              << fixed(logit.similarity.at(method).spearman_abs, 4) << "\n";
+    std::cout << std::left << std::setw(24) << method << std::right << std::setw(14)
+              << fixed(s.spearman_abs, 4) << std::setw(10) << fixed(s.ssim, 4) << std::setw(10)
+              << fixed(s.hog, 4) << std::setw(12)
+              << (result.steps.size() > 1 ? fixed(metrics::complexity_rise(result, method), 4)
+                                          : "-")
+              << std::setw(16) << fixed(logit.similarity.at(method).spearman_abs, 4) << "\n";
   }
   for (const char* file : {"sanity.png", "sanity.csv", "sanity.json"}) std::cout << (out_dir / file).string() << "\n";
 }
@@ -180,6 +195,10 @@ Command add_sanity(CLI::App& parent) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   app->add_option("--seed", o->seed, "seed of the random weights and the random class")->capture_default_str();
+  app->add_option("--smooth", o->smooth,
+                  "smooth MPRT: every map the mean over this many noisy copies (0: plain maps)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app->add_option("--param,-p", o->params, "method hyper-parameter key=value (repeatable)")->allow_extra_args(false);
   return {app, [o](const Global& global) { run_sanity(global, *o); }};
 }

@@ -50,6 +50,11 @@ struct RandomisationOptions {
   int64_t layers = 0;  // how many parameter layers, counted from the output; 0: all
   uint64_t seed = 0;
   Params params;       // the methods' hyper-parameters
+  // Smooth MPRT (Hedström et al. 2023): every map the mean of the method's maps over this many
+  // noisy copies of the image (SmoothGrad's draws, std smooth_noise x the input's range, the
+  // same draws at every step), so that noise does not pass for a change; 0: plain maps.
+  int64_t smooth_samples = 0;
+  double smooth_noise = 0.1;
 };
 
 // The maps after one randomisation step, and their similarity to the trained model's maps.
@@ -72,6 +77,12 @@ RandomisationResult parameter_randomisation(
     const Model& model, const at::Tensor& input, const std::vector<std::string>& methods,
     const Target& target = Target::top(), const RandomisationOptions& options = {},
     const std::function<void(size_t step, size_t total)>& progress = {});
+
+// Efficient MPRT (Hedström et al. 2023): the complexity of the method's map after the last step
+// over that of the trained model's map, complexity the entropy of |map| (metrics::entropy). Above
+// 1 when randomising the model turns the map into noise, as it should for a method that
+// explains the model; near 1 when the map survives the randomisation.
+double complexity_rise(const RandomisationResult& result, const std::string& method);
 
 // Random-logit test: the maps for the target class against those for another class drawn at
 // random (seeded). Class-discriminative methods should give dissimilar maps.

@@ -45,6 +45,11 @@ at::Tensor principal_projection(const at::Tensor& P, const at::Tensor& orientati
 // Per-image min-max normalisation of [N, ...] to [0, 1]; constant images become 0.
 at::Tensor minmax(const at::Tensor& maps);
 
+// The last value of each spatial resolution below the input's: the end of every stage, just
+// before a spatial downsampling, and the final feature map; finest first. Throws LookupError
+// naming `method` when the model has none.
+std::vector<ValueId> stage_ends(const Context& c, const std::string& method);
+
 // The hyper-parameter entry of "layer", shared by the layer-based methods.
 Hyperparameter layer_parameter();
 

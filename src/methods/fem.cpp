@@ -58,26 +58,6 @@ at::Tensor fem_map(const Context& c, ValueId layer) {
   return minmax((mask * mu).sum(1));
 }
 
-// The last value of each spatial resolution below the input's: the end of every stage, just
-// before a spatial downsampling, and the final feature map.
-std::vector<ValueId> stage_ends(const Context& c) {
-  const Graph& graph = c.model.graph();
-  std::map<std::pair<int64_t, int64_t>, ValueId> last;
-  for (const auto& node : graph.nodes) {
-    for (ValueId v : node.outputs) {
-      if (v == kNoValue) continue;
-      const at::Tensor& t = c.trace[v];
-      if (!t.defined() || t.dim() != 4 || !t.is_floating_point() || t.size(2) * t.size(3) <= 1) continue;
-      if (t.size(2) == c.input.size(2) && t.size(3) == c.input.size(3)) continue;
-      last[{t.size(2), t.size(3)}] = v;
-    }
-  }
-  if (last.empty()) throw LookupError("the model has no spatial feature map for mlfem");
-  std::vector<ValueId> ends;
-  for (auto it = last.rbegin(); it != last.rend(); ++it) ends.push_back(it->second);  // finest first
-  return ends;
-}
-
 Explanation eigencam(const Context& c) {
   Explanation e = cam_explanation(c, c.layers(), [&](ValueId layer) { return eigencam_map(c, layer); });
   e.is_signed = true;
@@ -99,11 +79,32 @@ Explanation fem(const Context& c) {
 // input and fused by an equal-weight average (the paper fuses the per-layer maps; the plain mean
 // is our choice of fusion). attribution holds the same average at the finest layer's resolution.
 Explanation mlfem(const Context& c) {
-  const auto layers = c.params.has("layers") ? cam_layers(c.model, c.trace, c.params, "layers") : stage_ends(c);
+  const auto layers = c.params.has("layers") ? cam_layers(c.model, c.trace, c.params, "layers")
+                                             : stage_ends(c, "mlfem");
   return cam_explanation(c, layers, [&](ValueId layer) { return fem_map(c, layer); });
 }
 
 }  // namespace
+
+std::vector<ValueId> stage_ends(const Context& c, const std::string& method) {
+  const Graph& graph = c.model.graph();
+  std::map<std::pair<int64_t, int64_t>, ValueId> last;
+  for (const auto& node : graph.nodes) {
+    for (ValueId v : node.outputs) {
+      if (v == kNoValue) continue;
+      const at::Tensor& t = c.trace[v];
+      if (!t.defined() || t.dim() != 4 || !t.is_floating_point() || t.size(2) * t.size(3) <= 1)
+        continue;
+      if (t.size(2) == c.input.size(2) && t.size(3) == c.input.size(3)) continue;
+      last[{t.size(2), t.size(3)}] = v;
+    }
+  }
+  if (last.empty()) throw LookupError("the model has no spatial feature map for " + method);
+  std::vector<ValueId> ends;
+  for (auto it = last.rbegin(); it != last.rend(); ++it)
+    ends.push_back(it->second);  // finest first
+  return ends;
+}
 
 void add_feature_cams(std::vector<MethodInfo>& registry) {
   registry.push_back(cam_entry(

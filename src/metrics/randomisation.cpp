@@ -60,6 +60,22 @@ std::map<std::string, at::Tensor> maps_of(const Model& model, const at::Tensor& 
   return maps;
 }
 
+// The same, each method wrapped in SmoothGrad (base=method) when options ask for smooth MPRT.
+std::map<std::string, at::Tensor> step_maps(const Model& model, const at::Tensor& input,
+                                            const std::vector<std::string>& methods, int64_t cls,
+                                            const RandomisationOptions& options) {
+  if (options.smooth_samples <= 0) return maps_of(model, input, methods, cls, options.params);
+  std::map<std::string, at::Tensor> maps;
+  for (const auto& name : methods) {
+    Params smoothed = options.params;
+    smoothed.set("base", name)
+        .set("samples", std::to_string(options.smooth_samples))
+        .set("noise", c10::str(options.smooth_noise));
+    maps[name] = maps_of(model, input, {"smoothgrad"}, cls, smoothed).at("smoothgrad");
+  }
+  return maps;
+}
+
 }  // namespace
 
 std::vector<ParameterLayer> parameter_layers(const Model& model) {
@@ -133,6 +149,8 @@ RandomisationResult parameter_randomisation(const Model& model, const at::Tensor
                                             const std::function<void(size_t, size_t)>& progress) {
   check_single_image(input);
   if (options.layers < 0) throw ArgumentError("the number of layers to randomise cannot be negative");
+  if (options.smooth_samples < 0) throw ArgumentError("smooth MPRT's samples cannot be negative");
+  if (!(options.smooth_noise >= 0)) throw ArgumentError("smooth MPRT's noise cannot be negative");
   RandomisationResult result;
   result.methods = canonical_names(methods);
   result.cls = target.resolve(model, model.logits(input))[0];
@@ -144,7 +162,7 @@ RandomisationResult parameter_randomisation(const Model& model, const at::Tensor
 
   const size_t total = layers.size() + 1;
   if (progress) progress(0, total);
-  result.steps.push_back({"", maps_of(model, input, result.methods, result.cls, options.params), {}});
+  result.steps.push_back({"", step_maps(model, input, result.methods, result.cls, options), {}});
   RandomisationStep& trained = result.steps.front();
   for (const auto& name : result.methods) trained.similarity[name] = compare_maps(trained.maps[name], trained.maps[name]);
 
@@ -155,7 +173,8 @@ RandomisationResult parameter_randomisation(const Model& model, const at::Tensor
             ? std::vector<ParameterLayer>(layers.begin(), layers.begin() + static_cast<std::ptrdiff_t>(k) + 1)
             : std::vector<ParameterLayer>{layers[k]};
     const Model randomised = randomise_layers(model, chosen, options.seed);
-    RandomisationStep step{layers[k].name, maps_of(randomised, input, result.methods, result.cls, options.params), {}};
+    RandomisationStep step{
+        layers[k].name, step_maps(randomised, input, result.methods, result.cls, options), {}};
     for (const auto& name : result.methods) {
       step.similarity[name] = compare_maps(result.steps.front().maps.at(name), step.maps.at(name));
     }
@@ -178,6 +197,12 @@ RandomLogitResult random_logit(const Model& model, const at::Tensor& input, cons
   result.other_maps = maps_of(model, input, names, result.other, params);
   for (const auto& name : names) result.similarity[name] = compare_maps(result.maps[name], result.other_maps[name]);
   return result;
+}
+
+double complexity_rise(const RandomisationResult& result, const std::string& method) {
+  if (result.steps.size() < 2) throw ArgumentError("the complexity rise needs a randomised step");
+  const double before = entropy(result.steps.front().maps.at(method));
+  return before > 0 ? entropy(result.steps.back().maps.at(method)) / before : 0.0;
 }
 
 int64_t random_other_class(int64_t cls, int64_t classes, uint64_t seed) {

@@ -34,8 +34,9 @@ SAMPLES = 3             # IS-CAM's scales and SS-CAM's noisy copies (C++ test: s
 SS_NOISE, SS_SEED = 0.5, 4  # SS-CAM's noise and seed (C++ test: noise=0.5, seed=4)
 FEM_K = 2.0
 FINER_ALPHA, FINER_COMPARE = 1.0, 3   # Finer-CAM's defaults (C++ test: the same)
+SMOOTH_NOISE, SMOOTH_SAMPLES, SMOOTH_SEED = 0.5, 3, 4  # Smooth Grad-CAM++ (C++ test: noise=0.5, samples=3, seed=4)
 MARKER = "ref_cam_done"
-VERSION = "10"           # in the marker with the fixture's hash; another stamp means redo
+VERSION = "11"           # in the marker with the fixture's hash; another stamp means redo
 
 
 def head(case, model, A):
@@ -88,6 +89,21 @@ def all_methods(case, model, feature_module, x, target):
     """Every CAM at layer resolution, in float64 arithmetic from A and g of `model`'s precision."""
     with mf.expose_features(model, feature_module) as tapped:
         logits, features = tapped(x)
+        # Smooth Grad-CAM++: each noisy copy's Grad-CAM++ weights (its own A and g, without the
+        # exp(Y) factor), averaged; the noise drawn as SmoothGrad draws it.
+        draws = torch.Generator().manual_seed(SMOOTH_SEED)
+        sigma = SMOOTH_NOISE * float(x.max() - x.min())
+        smooth_weights = 0
+        for _ in range(SMOOTH_SAMPLES):
+            copy = x + sigma * torch.randn(x[0].shape, generator=draws).to(x.dtype)
+            copy_logits, copy_features = tapped(copy)
+            gs, = torch.autograd.grad(copy_logits[0, target], [copy_features])
+            As, gs = copy_features.detach().double(), gs.double()
+            denom = 2 * gs ** 2 + As.sum((2, 3), keepdim=True) * gs ** 3
+            alpha = torch.where(denom != 0, gs ** 2 / torch.where(denom != 0, denom,
+                                                                 torch.ones_like(denom)),
+                                torch.zeros_like(gs))
+            smooth_weights = smooth_weights + (alpha * relu(gs)).sum((2, 3)) / SMOOTH_SAMPLES
     g32, = torch.autograd.grad(logits[0, target], [features], retain_graph=True)
     # Finer-CAM's score (pytorch-grad-cam's FinerWeightedTarget): the target's logit against the
     # FINER_COMPARE classes with the closest logits, weighted by their softmax probabilities
@@ -113,6 +129,7 @@ def all_methods(case, model, feature_module, x, target):
         refs["cam"] = wsum(linear.weight.detach().double()[target][None], cam_input(case, A))
     refs["gradcam"] = relu(wsum(g.mean((2, 3)), A))
     refs["finercam"] = relu(wsum(gf.double().mean((2, 3)), A))
+    refs["smoothgradcam++"] = relu(wsum(smooth_weights, A))
     # eigen_smooth: Grad-CAM's weighted activations P = w_k A_k, centred per channel, projected on
     # their first right singular vector (oriented toward sum_k P_k), ReLU.
     P = (g.mean((2, 3))[:, :, None, None] * A)[0]
