@@ -46,14 +46,20 @@ std::vector<double> number_list(const std::string& text, const std::string& name
   return values;
 }
 
-PerturbationOptions perturbation_options(const Params& p) {
-  PerturbationOptions o;
-  o.steps = positive(p, "steps", o.steps);
+// The options every substitution-based metric shares (its struct has these fields).
+template <class Options>
+void read_substitution_options(const Params& p, Options& o) {
   o.substitution = parse_substitution(p.text("substitution", to_string(o.substitution)));
   o.batch = positive(p, "batch", o.batch);
   o.score = score_option(p, "probability");
   o.blur_sigma = p.number("blur_sigma", o.blur_sigma);
   o.seed = seed_option(p);
+}
+
+PerturbationOptions perturbation_options(const Params& p) {
+  PerturbationOptions o;
+  o.steps = positive(p, "steps", o.steps);
+  read_substitution_options(p, o);
   return o;
 }
 
@@ -61,11 +67,7 @@ CorrelationOptions correlation_options(const Params& p) {
   CorrelationOptions o;
   o.samples = positive(p, "samples", o.samples);
   o.subset_size = positive(p, "subset_size", o.subset_size);
-  o.substitution = parse_substitution(p.text("substitution", to_string(o.substitution)));
-  o.batch = positive(p, "batch", o.batch);
-  o.score = score_option(p, "probability");
-  o.blur_sigma = p.number("blur_sigma", o.blur_sigma);
-  o.seed = seed_option(p);
+  read_substitution_options(p, o);
   return o;
 }
 
@@ -73,11 +75,7 @@ FlippingOptions flipping_options(const Params& p) {
   FlippingOptions o;
   o.region = positive(p, "region", o.region);
   o.steps = positive(p, "steps", o.steps);
-  o.substitution = parse_substitution(p.text("substitution", to_string(o.substitution)));
-  o.batch = positive(p, "batch", o.batch);
-  o.score = score_option(p, "probability");
-  o.blur_sigma = p.number("blur_sigma", o.blur_sigma);
-  o.seed = seed_option(p);
+  read_substitution_options(p, o);
   return o;
 }
 
@@ -280,11 +278,7 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
          IrofOptions o;
          o.region = positive(p, "region", o.region);
          o.ruler = p.number("ruler", o.ruler);
-         o.substitution = parse_substitution(p.text("substitution", to_string(o.substitution)));
-         o.batch = positive(p, "batch", o.batch);
-         o.score = score_option(p, "probability");
-         o.blur_sigma = p.number("blur_sigma", o.blur_sigma);
-         o.seed = seed_option(p);
+         read_substitution_options(p, o);
          return {{"irof", irof(model_of(s, "irof"), s.image, s.map, s.cls, o)}};
        },
        .parameters = Declared{integer_parameter("region", "32", "SLIC superpixel side, pixels", 2),
@@ -406,11 +400,7 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
          o.samples = positive(p, "samples", o.samples);
          o.grid = positive(p, "grid", o.grid);
          o.subset_fraction = p.number("subset_fraction", o.subset_fraction);
-         o.substitution = parse_substitution(p.text("substitution", to_string(o.substitution)));
-         o.batch = positive(p, "batch", o.batch);
-         o.score = score_option(p, "probability");
-         o.blur_sigma = p.number("blur_sigma", o.blur_sigma);
-         o.seed = seed_option(p);
+         read_substitution_options(p, o);
          return {{"mufidelity", mufidelity(model_of(s, "mufidelity"), s.image, s.map, s.cls, o)}};
        },
        .parameters = Declared{integer_parameter("samples", "200", "random sets of cells", 1),
