@@ -91,6 +91,8 @@ std::vector<Row> rows(const std::string& model) {
       {"KPCA-CAM", {"kpcacam"}, {}, Baseline::Forward},
       {"Smooth Grad-CAM++, 4 copies", {"smoothgradcam++"}, {}, Baseline::Forward},
       {"Refine-CAM, every stage", {"refinecam"}, {}, Baseline::Forward},
+      {"Grad-CAM, aug_smooth", {"gradcam"}, Params().set("aug_smooth", "1"), Baseline::Forward},
+      {"Grad-CAM, eigen_smooth", {"gradcam"}, Params().set("eigen_smooth", "1"), Baseline::Forward},
   };
 }
 

@@ -2,6 +2,9 @@
 // they need: the same number of images through Model::logits in the same batches. The ratio is
 // the metrics' own overhead (ranking, substitution, masking, scoring).
 // Usage: metrics_bench [MODEL.onnx] [runs]   (default: the bundled MobileNetV2)
+//        metrics_bench --each MODEL.onnx [runs]: every registered metric that needs the model,
+//        with its default options (Grad-CAM as the method it re-runs), against one forward pass
+//        of one image, in the same rounds.
 #include <ATen/ATen.h>
 
 #include <cstdio>
@@ -18,11 +21,38 @@
 
 using namespace whitebox;
 
+// One row per metric: its time with default options over one forward pass of one image.
+int each_metric(const std::filesystem::path& file, int runs) {
+  const Model model = Model::load(file);
+  const at::Tensor x = preprocess(read_image(default_image()), model.preprocessing).tensor;
+  const int64_t cls = model.logits(x).argmax(1).item<int64_t>();
+  metrics::Sample sample;
+  sample.model = &model;
+  sample.image = x[0];
+  sample.cls = cls;
+  sample.map = explain(model, x, {"gradcam"}, Target::index(cls)).at("gradcam").map[0];
+  sample.explainer = [&model](const at::Tensor& inputs, int64_t c) {
+    return explain(model, inputs, {"gradcam"}, Target::index(c)).at("gradcam").map;
+  };
+  std::printf("| model | metric | forward (ms) | metric (ms) | ratio |\n|---|---|---|---|---|\n");
+  for (const auto& metric : metrics::registry()) {
+    if (!metric.needs_model) continue;
+    const auto t =
+        bench::time_rounds({[&] { model.logits(x); }, [&] { metric.run(sample, Params()); }}, runs);
+    std::printf("| %s | %s | %.1f | %.1f | %.1f |\n", file.stem().string().c_str(),
+                metric.name.c_str(), t.median(0), t.median(1), t.ratio(1, 0));
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  set_threads(2);
+  if (argc > 2 && std::string(argv[1]) == "--each")
+    return each_metric(argv[2], argc > 3 ? std::atoi(argv[3]) : 3);
   const std::filesystem::path file =
       argc > 1 ? std::filesystem::path(argv[1]) : bundled("mobilenet_v2_1.0_224.onnx");
   const int runs = argc > 2 ? std::atoi(argv[2]) : 5;
-  set_threads(2);
   const Model model = Model::load(file);
   const at::Tensor x = preprocess(read_image(default_image()), model.preprocessing).tensor;
   const auto maps = explain(model, x, {"saliency"});
