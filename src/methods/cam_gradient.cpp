@@ -142,13 +142,14 @@ GradientMap finer_base(const std::string& name) {
 }
 
 // Finer-CAM's score for image n, as pytorch-grad-cam's FinerWeightedTarget writes it: with J the
-// `compare` classes whose logits lie closest to the target's z_c (ties: lower index first) and
-// p = softmax(z),
-//   T = sum_{j in J} p_j (z_c - alpha z_j) / (sum_{j in J} p_j + 1e-9),
-// and its gradient dT/dz (the softmax weights included), the seed of the backward sweep:
-//   dp_j/dz_k = p_j ([j = k] - p_k),  N = sum_J p_j d_j (d_j = z_c - alpha z_j),  D = sum_J p_j +
-//   1e-9 dN/dz_k = [k in J] p_k (d_k - alpha) - p_k N + [k = c] (D - 1e-9),  dD/dz_k = [k in J] p_k
-//   - p_k (D - 1e-9) dT/dz = (dN D - N dD) / D^2
+// `compare` classes whose logits lie closest to the target's z_c (ties: lower index first),
+// p = softmax(z) and d_j = z_c - alpha z_j,
+//   T = N / D,  N = sum_{j in J} p_j d_j,  D = sum_{j in J} p_j + 1e-9 = m + 1e-9,
+// and its gradient dT/dz (the softmax weights differentiated too, dp_j/dz_k = p_j ([j = k] - p_k))
+// is the seed of the backward sweep:
+//   dN/dz_k = [k in J] p_k (d_k - alpha) - p_k N + [k = c] m
+//   dD/dz_k = [k in J] p_k - p_k m
+//   dT/dz_k = (dN/dz_k D - N dD/dz_k) / D^2
 at::Tensor finer_seed(const at::Tensor& output, const std::vector<int64_t>& classes, double alpha,
                       int64_t compare) {
   const at::Tensor z = output.reshape({output.size(0), -1}).to(at::kDouble);
