@@ -336,13 +336,14 @@ PYBIND11_MODULE(_whitebox, m) {
       py::arg("params"));
   m.def(
       "sanity",
-      [](const std::shared_ptr<Model>& model, const py::array& x, const std::vector<std::string>& names,
-         const std::string& mode, int64_t layers, uint64_t seed,
-         const std::map<std::string, std::string>& params) {
+      [](const std::shared_ptr<Model>& model, const py::array& x,
+         const std::vector<std::string>& names, const std::string& mode, int64_t layers,
+         uint64_t seed, int64_t smooth, const std::map<std::string, std::string>& params) {
         metrics::RandomisationOptions options;
         options.mode = metrics::parse_randomisation(mode);
         options.layers = layers;
         options.seed = seed;
+        options.smooth_samples = smooth;
         options.params = Params(params);
         const at::Tensor input = to_tensor(x);
         const auto result =
@@ -359,8 +360,13 @@ PYBIND11_MODULE(_whitebox, m) {
           steps.append(py::dict(py::arg("layer") = step.layer, py::arg("maps") = maps,
                                 py::arg("similarity") = similarity));
         }
+        py::dict rise;
+        if (result.steps.size() > 1) {
+          for (const auto& method : result.methods)
+            rise[py::str(method)] = metrics::complexity_rise(result, method);
+        }
         return py::dict(py::arg("cls") = result.cls, py::arg("methods") = result.methods,
-                        py::arg("steps") = steps);
+                        py::arg("steps") = steps, py::arg("complexity_rise") = rise);
       });
   m.def("fit_patterns", [](const std::shared_ptr<Model>& model, const py::array& x,
                           const std::string& estimator, const std::filesystem::path& folder) {

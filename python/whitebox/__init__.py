@@ -304,18 +304,19 @@ def methods():
 
 
 def sanity(model, x, methods=("saliency", "gradcam"), mode="cascading", layers=0, seed=0,
-           **params):
+           smooth=0, **params):
     """Adebayo et al.'s model-parameter randomisation test on one image [1, C, H, W].
 
-    Returns a dict: cls (the class explained), methods, and steps, each with the layer
-    re-drawn, the maps [H, W] and their similarity (spearman, spearman_abs, ssim, hog) to the
-    trained model's maps.
+    Returns a dict: cls (the class explained), methods, steps, each with the layer re-drawn, the
+    maps [H, W] and their similarity (spearman, spearman_abs, ssim, hog) to the trained model's
+    maps, and complexity_rise (efficient MPRT: the entropy of each method's last map over its
+    first's). smooth=N makes every map the mean over N noisy copies (smooth MPRT).
     """
     array, _ = _as_input(x)
     names = [methods] if isinstance(methods, str) else list(methods)
     with tempfile.TemporaryDirectory() as folder:
         text = {k: _param_text(k, v, folder) for k, v in params.items()}
-        return _core.sanity(model._core, array, names, mode, layers, seed, text)
+        return _core.sanity(model._core, array, names, mode, layers, seed, smooth, text)
 
 
 def set_threads(threads=0):

@@ -97,6 +97,10 @@ def test_metrics_and_sanity(small, photo):
     assert all(np.isfinite(v) for v in robust.values())
     result = whitebox.sanity(small, x, ["saliency"], layers=2)
     assert len(result["steps"]) == 3 and "saliency" in result["steps"][1]["similarity"]
+    assert np.isfinite(result["complexity_rise"]["saliency"])
+    smooth = whitebox.sanity(small, x, ["saliency"], layers=2, smooth=2)
+    assert not np.allclose(smooth["steps"][0]["maps"]["saliency"],
+                           result["steps"][0]["maps"]["saliency"])
 
 
 def test_bad_inputs_raise_the_documented_exceptions(small, photo, tmp_path):
