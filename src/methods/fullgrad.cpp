@@ -10,35 +10,34 @@
 namespace whitebox::explainers {
 namespace {
 
-// psi of FullGrad: |t| [N, C, h, w], each channel min-max scaled to [0, 1] (max + 1e-7 as
-// divisor), resized bilinearly to the input, summed over the channels: [N, H, W]. The resize is
-// linear, so the channels are summed first and resized once.
+// (a - min a) / (max(a - min a) + 1e-7) over the dimensions from `first` on, as pytorch-grad-cam
+// scales (the 1e-7 keeps a constant channel at 0).
+at::Tensor unit_scaled(const at::Tensor& a, int64_t first) {
+  std::vector<int64_t> kept = a.sizes().slice(0, first).vec();
+  kept.resize(a.dim(), 1);  // the scaled dimensions as 1, for broadcasting
+  const at::Tensor shifted = a - std::get<0>(a.flatten(first).min(first)).view(kept);
+  return shifted / (std::get<0>(shifted.flatten(first).max(first)).view(kept) + 1e-7);
+}
+
+// psi of FullGrad: |t| [N, C, h, w], each channel unit-scaled, resized bilinearly to the input,
+// summed over the channels: [N, H, W]. The resize is linear, so the channels are summed first and
+// resized once.
 at::Tensor post_process(const at::Tensor& t, const at::Tensor& input) {
-  const at::Tensor a = t.abs();
-  const at::Tensor low = std::get<0>(a.flatten(2).min(2, true)).unsqueeze(3);
-  const at::Tensor shifted = a - low;
-  const at::Tensor high = std::get<0>(shifted.flatten(2).max(2, true)).unsqueeze(3);
-  return resize((shifted / (high + 1e-7)).sum(1), input.size(2), input.size(3));
+  return resize(unit_scaled(t.abs(), 2).sum(1), input.size(2), input.size(3));
 }
 
 // The bias of a spatial layer, [C] as added to its output, or undefined: a Conv's constant bias,
 // a BatchNormalization's beta - gamma mean / sqrt(var + eps).
 at::Tensor bias_of(const Graph& graph, const Node& node) {
+  const ops::NodeView view(graph, node);
   const auto constant = [&](size_t i) {
-    return i < node.inputs.size() && node.inputs[i] != kNoValue &&
-                   graph.values[node.inputs[i]].is_constant()
-               ? graph.values[node.inputs[i]].constant
-               : at::Tensor();
+    return view.is_constant(i) ? view.constant(i) : at::Tensor();
   };
   if (node.op_type == "Conv") return constant(2);
   if (node.op_type == "BatchNormalization") {
     const at::Tensor gamma = constant(1), beta = constant(2), mean = constant(3), var = constant(4);
     if (!gamma.defined() || !beta.defined() || !mean.defined() || !var.defined()) return {};
-    double eps = 1e-5;
-    if (auto it = node.attributes.find("epsilon"); it != node.attributes.end()) {
-      if (const double* v = std::get_if<double>(&it->second)) eps = *v;
-    }
-    return beta - gamma * mean / at::sqrt(var + eps);
+    return beta - gamma * mean / at::sqrt(var + view.f("epsilon", 1e-5));
   }
   return {};
 }
@@ -62,11 +61,8 @@ Explanation fullgrad(const Context& c) {
   for (size_t i = 1; i < values.size(); ++i) {
     map = map + post_process(c.gradient(values[i]) * biases[i].view({1, -1, 1, 1}), c.input);
   }
-  const at::Tensor flat = map.flatten(1);
-  const at::Tensor low = std::get<0>(flat.min(1, true)).unsqueeze(2);
-  const at::Tensor shifted = map - low;
   Explanation e;
-  e.map = shifted / (std::get<0>(shifted.flatten(1).max(1, true)).unsqueeze(2) + 1e-7);
+  e.map = unit_scaled(map, 1);
   e.attribution = e.map.unsqueeze(1);
   e.stats["bias_layers"] = static_cast<double>(values.size() - 1);
   return e;
