@@ -70,6 +70,18 @@ std::pair<at::Tensor, at::Tensor> square_regions(const at::Tensor& map, int64_t 
 
 at::Generator generator(uint64_t seed) { return at::detail::createCPUGenerator(seed); }
 
+at::Tensor input_noise(const at::Tensor& image, int64_t samples, double radius, uint64_t seed,
+                       bool gaussian, const std::string& metric) {
+  require_at_least(samples, 1, "the number of " + metric + " samples");
+  if (!(radius > 0))
+    throw ArgumentError("the " + metric + " radius must be positive, not " + c10::str(radius));
+  at::Generator g = generator(seed);
+  std::vector<int64_t> shape{samples};
+  for (auto s : image.sizes()) shape.push_back(s);
+  return gaussian ? radius * at::randn(shape, g, at::kDouble)
+                  : radius * (2 * at::rand(shape, g, at::kDouble) - 1);
+}
+
 at::Tensor class_scores(const at::Tensor& output, int64_t cls, Score score) {
   // Classifiers ending in a 1x1 convolution give [B, K, 1, 1].
   const at::Tensor logits = output.reshape({output.size(0), -1});

@@ -35,6 +35,11 @@ at::Tensor pixel_rank(const at::Tensor& map, bool descending);
 std::pair<at::Tensor, at::Tensor> square_regions(const at::Tensor& map, int64_t side);
 
 at::Generator generator(uint64_t seed);
+// `samples` perturbations [samples, C, H, W] of `image` [C, H, W], float64 on the CPU: uniform in
+// the L-infinity ball of `radius`, or Gaussian with std `radius`. `metric` names the options in
+// the ArgumentError for a count below 1 or a radius that is not positive.
+at::Tensor input_noise(const at::Tensor& image, int64_t samples, double radius, uint64_t seed,
+                       bool gaussian, const std::string& metric);
 // What replaces removed pixels of `image` [C, H, W].
 at::Tensor substitute(const at::Tensor& image, Substitution substitution, double blur_sigma,
                       uint64_t seed);

@@ -67,14 +67,10 @@ RelativeStability relative_stability(const Model& model, const Explainer& explai
                                      const at::Tensor& image, const StabilityOptions& options) {
   if (!image.defined() || image.dim() != 3)
     throw InputError("relative stability needs an image [C, H, W]");
-  detail::require_at_least(options.samples, 1, "the number of stability samples");
-  if (!(options.radius > 0))
-    throw ArgumentError("the stability radius must be positive, not " + c10::str(options.radius));
-  at::Generator g = detail::generator(options.seed);
-  std::vector<int64_t> shape{options.samples};
-  for (auto s : image.sizes()) shape.push_back(s);
-  return relative_stability(model, explainer, image,
-                            options.radius * (2 * at::rand(shape, g, at::kDouble) - 1), options);
+  return relative_stability(
+      model, explainer, image,
+      detail::input_noise(image, options.samples, options.radius, options.seed, false, "stability"),
+      options);
 }
 
 }  // namespace whitebox::metrics

@@ -44,17 +44,6 @@ std::pair<at::Tensor, double> map_changes(const Explainer& explainer, const at::
   return {at::cat(changes), base.norm().item<double>()};
 }
 
-at::Tensor draw(const at::Tensor& image, const RobustnessOptions& options, bool gaussian) {
-  detail::require_at_least(options.samples, 1, "the number of robustness samples");
-  if (!(options.radius > 0))
-    throw ArgumentError("the robustness radius must be positive, not " + c10::str(options.radius));
-  at::Generator g = detail::generator(options.seed);
-  std::vector<int64_t> shape{options.samples};
-  for (auto s : image.sizes()) shape.push_back(s);
-  return gaussian ? options.radius * at::randn(shape, g, at::kDouble)
-                  : options.radius * (2 * at::rand(shape, g, at::kDouble) - 1);
-}
-
 }  // namespace
 
 Sensitivity sensitivity(const Explainer& explainer, const at::Tensor& image,
@@ -69,7 +58,10 @@ Sensitivity sensitivity(const Explainer& explainer, const at::Tensor& image,
 Sensitivity sensitivity(const Explainer& explainer, const at::Tensor& image,
                         const RobustnessOptions& options) {
   check_image(image, "sensitivity");
-  return sensitivity(explainer, image, draw(image, options, /*gaussian=*/false), options);
+  return sensitivity(explainer, image,
+                     detail::input_noise(image, options.samples, options.radius, options.seed,
+                                         false, "robustness"),
+                     options);
 }
 
 double local_lipschitz(const Explainer& explainer, const at::Tensor& image,
@@ -86,7 +78,10 @@ double local_lipschitz(const Explainer& explainer, const at::Tensor& image,
 double local_lipschitz(const Explainer& explainer, const at::Tensor& image,
                        const RobustnessOptions& options) {
   check_image(image, "the local Lipschitz estimate");
-  return local_lipschitz(explainer, image, draw(image, options, /*gaussian=*/true), options);
+  return local_lipschitz(
+      explainer, image,
+      detail::input_noise(image, options.samples, options.radius, options.seed, true, "robustness"),
+      options);
 }
 
 }  // namespace whitebox::metrics
