@@ -18,8 +18,7 @@ double irof(const Model& model, const at::Tensor& image_in, const at::Tensor& ma
   const at::Tensor sums =
       at::zeros({count}, map.options().dtype(at::kDouble).device(image.device()))
           .index_add_(0, flat, map.to(image.device(), at::kDouble).reshape({-1}));
-  const at::Tensor sizes =
-      at::zeros_like(sums).index_add_(0, flat, at::ones_like(sums).index_select(0, flat));
+  const at::Tensor sizes = at::bincount(flat, {}, count).to(sums.scalar_type());
   const at::Tensor step = detail::pixel_rank(sums / sizes, /*descending=*/true)
                               .index_select(0, flat)
                               .view(labels.sizes());
