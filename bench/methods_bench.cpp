@@ -93,6 +93,7 @@ std::vector<Row> rows(const std::string& model) {
       {"Refine-CAM, every stage", {"refinecam"}, {}, Baseline::Forward},
       {"Grad-CAM, aug_smooth", {"gradcam"}, Params().set("aug_smooth", "1"), Baseline::Forward},
       {"Grad-CAM, eigen_smooth", {"gradcam"}, Params().set("eigen_smooth", "1"), Baseline::Forward},
+      {"Shapley-CAM (ReST)", {"shapleycam"}, {}, Baseline::Forward},
   };
 }
 

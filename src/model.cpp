@@ -233,6 +233,19 @@ Trace Model::forward_from(const Trace& trace, ValueId value, const at::Tensor& r
   return engine::forward_from(*graph_, trace, value, replacement);
 }
 
+Curvature Model::hessian_vector_product(const Trace& trace, ValueId value, const at::Tensor& v,
+                                        const ScoreFunction& score) const {
+  if (value < 0 || value >= static_cast<ValueId>(graph_->values.size()) ||
+      !trace[value].defined()) {
+    throw ArgumentError("hessian_vector_product: no traced value " + std::to_string(value));
+  }
+  if (!v.defined() || !v.sizes().equals(trace[value].sizes())) {
+    throw ArgumentError("hessian_vector_product: the direction must have the value's shape " +
+                        c10::str(trace[value].sizes()));
+  }
+  return engine::hessian_vector_product(*graph_, trace, value, v, score);
+}
+
 std::vector<at::Tensor> Model::sweep(const Trace& trace,
                                      const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
                                      const std::vector<ValueId>& targets, const Rules& rules) const {

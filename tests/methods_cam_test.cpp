@@ -1,6 +1,7 @@
 // The class-activation-map family: agreement with an independent PyTorch reference
 // (tests/reference/cam_methods.py) on torchvision fixtures, properties on the bundled MobileNetV2,
 // and clear errors.
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -24,7 +25,7 @@ namespace {
 const std::vector<std::string> kReferenced = {
     "gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam", "ablationcam",
     "eigencam", "fem", "mlfem", "gradcam-elementwise", "eigengradcam", "iscam", "sscam",
-    "reciprocam", "finercam", "segeigencam", "kpcacam", "smoothgradcam++"};
+    "reciprocam", "finercam", "segeigencam", "kpcacam", "smoothgradcam++", "shapleycam"};
 // clang-format on
 
 // One parameter (a one-pair brace list would be ambiguous with Params' copy).
@@ -234,6 +235,35 @@ TEST_P(MethodsCam, CamWhereTheHeadIsPoolingAndOneLinearLayer) {
   EXPECT_LT(relative_error(unit(e.at("hirescam").attribution), unit(at::relu(cam))), 1e-4);
 }
 
+// The engine's Hessian-vector product (Model::hessian_vector_product) against PyTorch's double
+// backward: ReST's gradient at `features` differentiated along the features, float64 on the
+// model as exported. The gradient half equals the closed-form sweep's for the logit score, and
+// with that score Shapley-CAM is Grad-CAM where the head is piecewise linear (all five here end in
+// pooling and linear layers).
+TEST_P(MethodsCam, HessianVectorProductAgreesWithPyTorch) {
+  const Model model = load().to(at::kDouble);
+  const at::Tensor x = npy("x").to(at::kDouble);
+  const Trace trace = model.forward(x);
+  const ValueId features = model.graph().resolve("features");
+  const int64_t c = target();
+  const Curvature rest = model.hessian_vector_product(
+      trace, features, trace[features],
+      [c](const at::Tensor& z) { return z.select(1, c) + at::log_softmax(z, 1).select(1, c); });
+  const at::Tensor reference = npy("ref_shapley_hvp64");
+  EXPECT_GT(reference.abs().max().item<double>(), 0.0);
+  EXPECT_LT(relative_error(rest.hessian_vector, reference), 1e-9);
+  const Curvature logit = model.hessian_vector_product(
+      trace, features, trace[features], [c](const at::Tensor& z) { return z.select(1, c); });
+  EXPECT_LT(relative_error(logit.gradient, model.gradient(trace, {c}, {features})[0]), 1e-12);
+  EXPECT_EQ(logit.hessian_vector.abs().max().item<double>(), 0.0);
+  const auto maps = explain(model, x, {"shapleycam", "gradcam"}, Target::index(c),
+                            Params({{"layer", "features"}, {"score", "logit"}}));
+  EXPECT_LT(relative_error(maps.at("shapleycam").attribution, maps.at("gradcam").attribution),
+            1e-12);
+  std::printf("[ %-16s hvp          ] float64 %.1e\n", GetParam().c_str(),
+              relative_error(rest.hessian_vector, reference));
+}
+
 INSTANTIATE_TEST_SUITE_P(Torchvision, MethodsCam,
                          ::testing::Values("resnet18", "vgg16_bn", "densenet121", "mobilenet_v2",
                                            "efficientnet_b0"),
@@ -264,7 +294,8 @@ double box_contrast(const at::Tensor& map, const Box& box) {
 const std::vector<std::string> kAllCams = {
     "cam", "gradcam", "gradcam++", "hirescam", "xgradcam", "layercam", "scorecam", "ablationcam",
     "eigencam", "fem", "mlfem", "gradcam-elementwise", "eigengradcam", "iscam", "sscam",
-    "reciprocam", "finercam", "segeigencam", "kpcacam", "smoothgradcam++", "refinecam"};
+    "reciprocam", "finercam", "segeigencam", "kpcacam", "smoothgradcam++", "refinecam",
+    "shapleycam"};
 // clang-format on
 
 // The whole photo, aspect kept, centred on a mid-grey (zero input) 224 x 224 canvas: the cat face
@@ -419,6 +450,45 @@ TEST(MethodsCamEngine, ForwardFromReplaysTheRestOfTheGraph) {
   EXPECT_THROW(model.forward_from(trace, middle, trace[middle].narrow(1, 0, 1)), InputError);
 }
 
+// Where the network itself curves (EfficientNet-B0's SiLU and squeeze-and-excitation products),
+// the Hessian-vector product must equal the central difference of the closed-form sweep's
+// gradient along v, in float64: H v = (g(A + e v) - g(A - e v)) / 2e + O(e^2) (1.5e-8 measured).
+TEST(MethodsCamEngine, HessianVectorProductIsTheDerivativeOfTheSweptGradient) {
+  ASSERT_TRUE(has_fixture("efficientnet_b0")) << "run the 'fixtures' test first";
+  const Model model = Model::load(fixture("efficientnet_b0") / "model.onnx").to(at::kDouble);
+  const at::Tensor x = read_npy(fixture("efficientnet_b0") / "x.npy").to(at::kDouble);
+  const Trace trace = model.forward(x);
+  // A value in the middle of the network, several blocks before the head.
+  std::vector<ValueId> maps;
+  for (const auto& node : model.graph().nodes) {
+    if (trace[node.outputs[0]].dim() == 4) maps.push_back(node.outputs[0]);
+  }
+  const ValueId middle = maps.at(maps.size() / 2);
+  const int64_t c = 3;
+  at::Generator generator = at::detail::createCPUGenerator(7);
+  const at::Tensor v = at::randn(trace[middle].sizes(), generator, at::kDouble);
+  const Curvature d = model.hessian_vector_product(
+      trace, middle, v, [c](const at::Tensor& z) { return z.select(1, c); });
+  const auto swept = [&](double e) {
+    const Trace moved = model.forward_from(trace, middle, trace[middle] + e * v);
+    return model.sweep(
+        moved,
+        {{model.output(),
+          at::zeros_like(moved[model.output()]).index_fill_(1, at::tensor({c}), 1.0)}},
+        {middle})[0];
+  };
+  const double e = 1e-5;
+  const at::Tensor difference = (swept(e) - swept(-e)) / (2 * e);
+  EXPECT_GT(d.hessian_vector.abs().max().item<double>(), 1e-6);
+  EXPECT_LT(relative_error(d.hessian_vector, difference), 1e-6);
+  EXPECT_LT(relative_error(d.gradient, swept(0)), 1e-12);
+  std::printf("efficientnet_b0 at %s: |Hv| %.2e, against the difference %.1e\n",
+              model.graph().values[middle].name.c_str(), d.hessian_vector.norm().item<double>(),
+              relative_error(d.hessian_vector, difference));
+  EXPECT_THROW(model.hessian_vector_product(trace, middle, v.narrow(1, 0, 1), nullptr),
+               ArgumentError);
+}
+
 // --- taxonomy and errors ---------------------------------------------------------------------
 
 TEST(MethodsCamRegistry, EveryCamIsRegisteredOnceWithItsTaxonomy) {
@@ -441,9 +511,11 @@ TEST(MethodsCamRegistry, EveryCamIsRegisteredOnceWithItsTaxonomy) {
                           name != "kpcacam";
     EXPECT_EQ(m.needs_gradient, gradient) << name;
     // Finer-CAM sweeps from its own seed, Smooth Grad-CAM++ on its noisy copies, Refine-CAM to
-    // layers the scheduler does not know: none shares the plain gradient's sweep.
-    EXPECT_EQ(m.scheduling.layer_gradient,
-              gradient && name != "finercam" && name != "smoothgradcam++" && name != "refinecam")
+    // layers the scheduler does not know, Shapley-CAM differentiates twice under autograd: none
+    // shares the plain gradient's sweep.
+    EXPECT_EQ(m.scheduling.layer_gradient, gradient && name != "finercam" &&
+                                               name != "smoothgradcam++" && name != "refinecam" &&
+                                               name != "shapleycam")
         << name;
     EXPECT_EQ(m.class_discriminative,
               name != "eigencam" && name != "fem" && name != "mlfem" && name != "kpcacam")

@@ -62,6 +62,16 @@ struct TraceOptions {
   bool keep_last_map = false;
 };
 
+// A score per image [N] computed from a model's first output [N, ...].
+using ScoreFunction = std::function<at::Tensor(const at::Tensor& output)>;
+
+// The gradient g = dS/dA of a summed score S at a value A, and the Hessian-vector product
+// H v = d(g . v)/dA with a direction v of A's shape.
+struct Curvature {
+  at::Tensor gradient;
+  at::Tensor hessian_vector;
+};
+
 struct LoadOptions {
   bool canonicalize = true;             // fold constants, drop Identity/Dropout, fold BatchNorm
   c10::ScalarType dtype = c10::kFloat;  // floating type of the weights and the computation
@@ -102,6 +112,15 @@ class Model {
   // repeated to match. In the result, values not downstream of `value` are undefined unless a
   // downstream node read them. Throws InputError on a bad shape.
   Trace forward_from(const Trace& trace, ValueId value, const at::Tensor& replacement) const;
+
+  // The gradient of S = sum_n score(output)[n] with respect to `value` and its Hessian-vector
+  // product with `v`: the graph downstream of the value is rerun under autograd with trace[value]
+  // as the leaf and differentiated twice (reverse over reverse), so every operator's second
+  // derivative is exact. Rectifiers and max-pooling contribute none (piecewise linear); smooth
+  // activations, products and a nonlinear score do. Throws ArgumentError on an untraced value or
+  // a v of another shape.
+  Curvature hessian_vector_product(const Trace& trace, ValueId value, const at::Tensor& v,
+                                   const ScoreFunction& score) const;
 
   // Reverse sweep: starts from `seeds` (value, signal of the value's shape), passes signal node by
   // node with `rules` and returns the signal arriving at each value of `targets` (the graph input

@@ -12,9 +12,16 @@ namespace whitebox::engine {
 Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& options = {});
 
 // Reruns only the nodes downstream of `value`, with `replacement` in place of trace[value].
-// See Model::forward_from.
+// See Model::forward_from. With `differentiable`, autograd records the rerun (the kernels'
+// forwards are plain ATen calls), so that it can be differentiated with respect to the
+// replacement, twice if need be.
 Trace forward_from(const Graph& graph, const Trace& trace, ValueId value,
-                   const at::Tensor& replacement);
+                   const at::Tensor& replacement, bool differentiable = false);
+
+// The gradient of a score at `value` and its Hessian-vector product. See
+// Model::hessian_vector_product.
+Curvature hessian_vector_product(const Graph& graph, const Trace& trace, ValueId value,
+                                 const at::Tensor& v, const ScoreFunction& score);
 
 // With `owned` (the same object as `trace`), frees each value once no node left to visit reads it.
 std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,

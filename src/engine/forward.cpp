@@ -127,8 +127,8 @@ Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& optio
 }
 
 Trace forward_from(const Graph& graph, const Trace& trace, ValueId value,
-                   const at::Tensor& replacement) {
-  at::NoGradGuard no_grad;
+                   const at::Tensor& replacement, bool differentiable) {
+  at::AutoGradMode recording(differentiable);
   const at::Tensor& original = trace[value];
   const int64_t batch = original.dim() > 0 ? original.size(0) : 1;
   if (replacement.dim() != original.dim() || replacement.dim() == 0 ||

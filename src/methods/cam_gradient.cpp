@@ -189,6 +189,30 @@ Explanation finercam(const Context& c) {
   });
 }
 
+// Shapley-CAM (Cai et al., arXiv:2501.06261): each channel's weight is the second-order Taylor
+// estimate of its Shapley value for the score S,
+//   w_k = mean_ij (g - 1/2 H A)_kij,   map = relu(sum_k w_k A_k),
+// with g = dS/dA and H A the Hessian-vector product with the activations themselves
+// (Model::hessian_vector_product). S is ReST (params score=rest, the paper's): the logit plus
+// its log-softmax, z_c + log p_c; with score=logit, S = z_c, whose Hessian vanishes on a
+// piecewise-linear head, which makes Shapley-CAM Grad-CAM there.
+Explanation shapleycam(const Context& c) {
+  const bool rest = c.params.text("score", "rest") == "rest";
+  const at::Tensor index =
+      at::tensor(c.classes, at::kLong).to(c.trace[c.model.output()].device()).unsqueeze(1);
+  const ScoreFunction score = [&](const at::Tensor& output) {
+    const at::Tensor z = output.reshape({output.size(0), -1});
+    const at::Tensor zc = z.gather(1, index).squeeze(1);
+    return rest ? zc + at::log_softmax(z, 1).gather(1, index).squeeze(1) : zc;
+  };
+  return cam_explanation(c, c.layers(), [&](ValueId layer) {
+    const at::Tensor& A = c.trace[layer];
+    const Curvature d = c.model.hessian_vector_product(c.trace, layer, A, score);
+    const at::Tensor weights = (d.gradient - 0.5 * d.hessian_vector).mean({2, 3}, true);
+    return rectified_channel_sum(c, weights * A);
+  });
+}
+
 // Refine-CAM (arXiv:2605.14641): the base CAM at several layers (params "layers", default the
 // end of every resolution stage), each min-max normalised to [0, 1], resized bilinearly and
 // multiplied: what survives is where every layer's evidence agrees. attribution is the product
@@ -346,6 +370,19 @@ void add_gradient_cams(std::vector<MethodInfo>& registry) {
       "Finer Details for Visual Explanation. CVPR 2025 (arXiv:2501.11309); the score as in "
       "pytorch-grad-cam",
       finercam, false));
+  registry.push_back(cam_entry(
+      "shapleycam", {"shapley-cam"},
+      "activations weighted by the spatial mean of g - 1/2 H A (gradient and Hessian-vector "
+      "product: a second-order estimate of each channel's Shapley value), ReLU",
+      true, true, "1 forward + 1 forward of the head under autograd + 2 backward through it",
+      {layer_parameter(), eigen_smooth_parameter(),
+       choice_parameter("score", "rest",
+                        "the explained score: rest (the logit plus its log-softmax, as the "
+                        "paper) or logit",
+                        {"rest", "logit"})},
+      "Cai. CAMs as Shapley Value-based Explainers. arXiv:2501.06261, 2025; the ReST score as "
+      "in pytorch-grad-cam",
+      shapleycam, false));
   registry.push_back(cam_entry(
       "refinecam", {"refine-cam"},
       "the base CAM at several layers, each min-max normalised, upsampled and multiplied: only "

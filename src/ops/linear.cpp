@@ -25,13 +25,15 @@ at::Tensor block_product(const at::Tensor& a, const at::Tensor& b) {
 // leaves it on the calling thread), the blocks run on LibTorch's pool: a tall a is split by rows,
 // which keeps each block's output contiguous, a few rows (a dense layer's batch) by b's columns,
 // so that each thread reads its share of the weights (VGG-16's first classifier layer: 22 ms on
-// one thread, 14 on two).
+// one thread, 14 on two). Under autograd (Model::hessian_vector_product) the blocks' writes
+// into one output would not be recorded: one product.
 at::Tensor product(const at::Tensor& a, const at::Tensor& b) {
   constexpr int64_t kMinBlock = 64;  // rows or columns: below this a block is not worth a thread
   const int64_t rows = a.size(0), columns = b.size(1);
   const bool by_rows = rows >= 2 * kMinBlock;
   if (!a.is_cpu() || at::get_num_threads() < 2 || (!by_rows && columns < 2 * kMinBlock) ||
-      blas::own_threads() > 1) {
+      blas::own_threads() > 1 ||
+      (at::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad()))) {
     return block_product(a, b);
   }
   at::Tensor out = at::empty({rows, columns}, a.options());

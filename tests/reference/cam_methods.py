@@ -36,7 +36,7 @@ FEM_K = 2.0
 FINER_ALPHA, FINER_COMPARE = 1.0, 3   # Finer-CAM's defaults (C++ test: the same)
 SMOOTH_NOISE, SMOOTH_SAMPLES, SMOOTH_SEED = 0.5, 3, 4  # Smooth Grad-CAM++ (C++ test: noise=0.5, samples=3, seed=4)
 MARKER = "ref_cam_done"
-VERSION = "11"           # in the marker with the fixture's hash; another stamp means redo
+VERSION = "12"           # in the marker with the fixture's hash; another stamp means redo
 
 
 def head(case, model, A):
@@ -105,6 +105,12 @@ def all_methods(case, model, feature_module, x, target):
                                 torch.zeros_like(gs))
             smooth_weights = smooth_weights + (alpha * relu(gs)).sum((2, 3)) / SMOOTH_SAMPLES
     g32, = torch.autograd.grad(logits[0, target], [features], retain_graph=True)
+    # Shapley-CAM: ReST = z_c + log softmax(z)_c, its gradient at the features with the graph
+    # kept, and that gradient differentiated along the features themselves: H A.
+    rest = logits[0, target] + torch.log_softmax(logits[0], 0)[target]
+    g_rest, = torch.autograd.grad(rest, [features], retain_graph=True, create_graph=True)
+    hvp, = torch.autograd.grad(g_rest, [features], grad_outputs=features.detach(),
+                               retain_graph=True)
     # Finer-CAM's score (pytorch-grad-cam's FinerWeightedTarget): the target's logit against the
     # FINER_COMPARE classes with the closest logits, weighted by their softmax probabilities
     # (which autograd differentiates too).
@@ -129,6 +135,8 @@ def all_methods(case, model, feature_module, x, target):
         refs["cam"] = wsum(linear.weight.detach().double()[target][None], cam_input(case, A))
     refs["gradcam"] = relu(wsum(g.mean((2, 3)), A))
     refs["finercam"] = relu(wsum(gf.double().mean((2, 3)), A))
+    refs["shapleycam"] = relu(wsum((g_rest.detach().double() - 0.5 * hvp.double()).mean((2, 3)), A))
+    refs["shapley_hvp"] = hvp.double()
     refs["smoothgradcam++"] = relu(wsum(smooth_weights, A))
     # eigen_smooth: Grad-CAM's weighted activations P = w_k A_k, centred per channel, projected on
     # their first right singular vector (oriented toward sum_k P_k), ReLU.
