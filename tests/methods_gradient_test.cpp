@@ -327,7 +327,8 @@ TEST(MethodsGradientProperties, BadHyperparametersThrow) {
       {"integrated-gradients", Params().set("baseline", "grey")},
       {"integrated-gradients", Params().set("baseline", "black")},  // 2 channels: no black image
       {"integrated-gradients", Params().set("integration", "simpson").set("baseline", "zero")},
-      {"integrated-gradients", Params().set("integration", "trapezoid").set("steps", "1").set("baseline", "zero")},
+      {"integrated-gradients",
+       Params().set("integration", "trapezoid").set("steps", "1").set("baseline", "zero")},
       {"integrated-gradients", Params().set("baseline", "blurred").set("sigma", "-1")},
       {"integrated-gradients", Params().set("baseline", "blurred").set("sigma", "4")},
       {"smoothgrad", Params().set("noise", "-0.1")},
@@ -341,6 +342,10 @@ TEST(MethodsGradientProperties, BadHyperparametersThrow) {
       {"rise", Params().set("p", "0")},
       {"rise", Params().set("p", "1.5")},
       {"rise", Params().set("cells", "9")},
+      {"sobol", Params().set("designs", "6")},
+      {"sobol", Params().set("designs", "1")},
+      {"sobol", Params().set("grid", "9")},
+      {"sobol", Params().set("grid", "0")},
   };
   for (const auto& [method, params] : bad) {
     std::string text;

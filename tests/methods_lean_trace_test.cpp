@@ -19,6 +19,7 @@ namespace {
 // Hyper-parameters that keep the slow methods quick.
 Params quick(const std::string& method, const std::filesystem::path& patterns) {
   if (method == "rise") return Params().set("masks", "16");
+  if (method == "sobol") return Params().set("grid", "3").set("designs", "4");
   if (method == "occlusion") return Params().set("window", "32").set("stride", "32");
   if (method == "integrated-gradients") return Params().set("steps", "3");
   if (method == "smoothgrad" || method == "smoothgrad-squared" || method == "vargrad") {

@@ -15,7 +15,7 @@ QUICK = {"rise": {"masks": 64}, "occlusion": {"window": 32, "stride": 32},
          "smoothgrad-squared": {"samples": 3}, "vargrad": {"samples": 3},
          "scorecam": {"batch": 64}, "iscam": {"channels": 16, "samples": 2},
          "sscam": {"channels": 16, "samples": 2}, "expected-gradients": {"samples": 4},
-         "deeplift-shap": {"baselines": "zero,black"}}
+         "deeplift-shap": {"baselines": "zero,black"}, "sobol": {"grid": 3, "designs": 4}}
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 import make_fixtures  # noqa: E402  (reuses its seeded model construction)
 
-VERSION = "4"
+VERSION = "5"
 CASES = ["resnet18", "vgg16_bn", "densenet121", "mobilenet_v2",
          "efficientnet_b0"]
 BLACKBOX_CASES = {"resnet18", "mobilenet_v2"}   # forward-heavy: fewer models
@@ -246,6 +246,29 @@ def rise(model, x, target, masks, cells, p, seed, batch=16):
     return (total / (masks * p))[None]
 
 
+@torch.no_grad()
+def sobol(model, x, target, grid, designs):
+    """Total Sobol indices of grid cells (Jansen), the designs from torch's Sobol engine."""
+    _, _, h, w = x.shape
+    d = grid * grid
+    points = torch.quasirandom.SobolEngine(2 * d, scramble=False).draw(designs, dtype=torch.float64)
+    a, b = points[:, :d], points[:, d:]
+    rows = [a, b]
+    for i in range(d):       # C_i: A with column i from B
+        c = a.clone()
+        c[:, i] = b[:, i]
+        rows.append(c)
+    masks = torch.cat(rows).view(-1, 1, grid, grid).to(x.dtype)
+    up = F.interpolate(masks, size=(h, w), mode="nearest-exact")
+    f = torch.cat([torch.softmax(model(x * up[k:k + 32]), 1)[:, target]
+                   for k in range(0, len(up), 32)]).double().numpy()
+    fa = f[:designs]
+    fc = f[2 * designs:].reshape(d, designs)
+    indices = ((fa[None] - fc) ** 2).sum(1) / (2 * designs * max(fa.var(ddof=1), 1e-12))
+    grid_map = torch.from_numpy(indices).view(1, 1, grid, grid).to(x.dtype)
+    return F.interpolate(grid_map, size=(h, w), mode="bicubic", align_corners=False)[:, 0]
+
+
 # ------------------------------------------------------------------- driver
 
 def references(case_name, model, x, target):
@@ -306,6 +329,8 @@ def references(case_name, model, x, target):
         ri = rise(model, x, target, 48, 7, 0.5, 3)
         yield ("rise", "rise", {"masks": "48", "cells": "7", "p": "0.5", "seed": "3"},
                ri[:, None], ri)
+        so = sobol(model, x, target, 5, 8)      # 5 cells on a side: uneven nearest upsampling
+        yield ("sobol", "sobol", {"grid": "5", "designs": "8", "batch": "20"}, so[:, None], so)
 
 
 def run_case(outdir, case, force):
