@@ -31,9 +31,7 @@ int each_metric(const std::filesystem::path& file, int runs) {
   sample.image = x[0];
   sample.cls = cls;
   sample.map = explain(model, x, {"gradcam"}, Target::index(cls)).at("gradcam").map[0];
-  sample.explainer = [&model](const at::Tensor& inputs, int64_t c) {
-    return explain(model, inputs, {"gradcam"}, Target::index(c)).at("gradcam").map;
-  };
+  sample.method = "gradcam";
   std::printf("| model | metric | forward (ms) | metric (ms) | ratio |\n|---|---|---|---|---|\n");
   for (const auto& metric : metrics::registry()) {
     if (!metric.needs_model) continue;

@@ -318,14 +318,8 @@ PYBIND11_MODULE(_whitebox, m) {
         sample.cls = cls;
         if (!mask.is_none()) sample.mask = to_tensor(mask.cast<py::array>()).to(at::kBool);
         if (!reference.is_none()) sample.reference = to_tensor(reference.cast<py::array>());
-        const Params explainer_params(method_params);
-        if (!method.empty() && model) {
-          sample.explainer = [model, method, explainer_params](const at::Tensor& inputs,
-                                                               int64_t cls) {
-            const std::vector<int64_t> classes(inputs.size(0), cls);
-            return explain(*model, inputs, {method}, classes, explainer_params).at(find_method(method).name).map;
-          };
-        }
+        sample.method = method;
+        sample.method_params = Params(method_params);
         if (info.needs_model && !model) throw ArgumentError("metric " + name + " needs the model");
         const Params p(params);
         metrics::check_parameters({info.name}, p);

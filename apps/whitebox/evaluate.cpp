@@ -139,12 +139,8 @@ MethodValues evaluate_image(const Model& model, const DataItem& entry, const Pla
   MethodValues results;
   for (const auto& method : plan.methods) {
     sample.map = maps.at(method).map[0].to(at::kDouble);
-    sample.explainer = [&model, &plan, &method](const at::Tensor& inputs, int64_t cls) {
-      return explain(model, inputs, {method}, Target::index(cls),
-                     parameters_for(find_method(method), plan.method_params))
-          .at(method)
-          .map;
-    };
+    sample.method = method;
+    sample.method_params = parameters_for(find_method(method), plan.method_params);
     Values& values = results[method];
     for (const metrics::MetricInfo* metric : plan.metrics) {
       if ((metric->needs_mask && !has_object) ||

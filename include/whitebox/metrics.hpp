@@ -347,6 +347,19 @@ double random_logit_similarity(const Model& model, const ClassExplainer& explain
                                uint64_t seed = 0);
 
 // ---------------------------------------------------------------------------------------------
+// Input invariance (Kindermans et al. 2019).
+// A copy of the model for inputs shifted by `shift`: its first parameter layer (a Conv or Gemm
+// that reads the graph input) is followed by the constant -layer(shift), computed without bias
+// on an input of `height` x `width`, so that shifted(x + shift) = model(x) at every position,
+// zero padding included. Throws ArgumentError when the first layer does not read the input.
+Model shifted_input_model(const Model& model, double shift, int64_t height, int64_t width);
+// The relative L1 difference sum |map' - map| / sum |map| between the map of the image and the
+// map `shifted_explainer` (the method on shifted_input_model) gives for image + shift: 0 for an
+// input-invariant method (gradients, CAMs), not for those that multiply by the input or
+// integrate from a fixed baseline. Lower is better.
+double input_invariance(const ClassExplainer& shifted_explainer, const at::Tensor& image,
+                        const at::Tensor& map, int64_t cls, double shift = -1.0);
+// ---------------------------------------------------------------------------------------------
 // Complexity of |map|.
 
 // Gini index of |map| (Chalasani et al. 2020): 0 for a uniform map, (n - 1) / n for one pixel.
@@ -382,7 +395,10 @@ struct Sample {
   int64_t cls = 0;
   at::Tensor mask;       // [H, W] bool, undefined without an annotation
   at::Tensor reference;  // [H, W] human attention map, undefined without one
-  ClassExplainer explainer;  // empty when the method cannot be re-run
+  // The method that made `map` and its hyper-parameters, so that a metric can re-run it on
+  // perturbed inputs, for another class or on a modified model; empty when it cannot be re-run.
+  std::string method;
+  Params method_params;
 };
 
 enum class Group {

@@ -55,6 +55,9 @@ struct RandomisationOptions {
   // same draws at every step), so that noise does not pass for a change; 0: plain maps.
   int64_t smooth_samples = 0;
   double smooth_noise = 0.1;
+  // One randomised step with every chosen layer re-drawn at once (the last cascading step
+  // alone: the same weights), for the one-number metrics efficient and smooth MPRT.
+  bool all_at_once = false;
 };
 
 // The maps after one randomisation step, and their similarity to the trained model's maps.

@@ -160,21 +160,23 @@ RandomisationResult parameter_randomisation(const Model& model, const at::Tensor
   std::reverse(layers.begin(), layers.end());
   if (options.layers > 0 && options.layers < static_cast<int64_t>(layers.size())) layers.resize(options.layers);
 
-  const size_t total = layers.size() + 1;
+  const size_t randomised_steps = options.all_at_once ? std::min<size_t>(layers.size(), 1) : layers.size();
+  const size_t total = randomised_steps + 1;
   if (progress) progress(0, total);
   result.steps.push_back({"", step_maps(model, input, result.methods, result.cls, options), {}});
   RandomisationStep& trained = result.steps.front();
   for (const auto& name : result.methods) trained.similarity[name] = compare_maps(trained.maps[name], trained.maps[name]);
 
-  for (size_t k = 0; k < layers.size(); ++k) {
+  for (size_t k = 0; k < randomised_steps; ++k) {
     if (progress) progress(k + 1, total);
     const std::vector<ParameterLayer> chosen =
-        options.mode == Randomisation::Cascading
+        options.all_at_once ? layers
+        : options.mode == Randomisation::Cascading
             ? std::vector<ParameterLayer>(layers.begin(), layers.begin() + static_cast<std::ptrdiff_t>(k) + 1)
             : std::vector<ParameterLayer>{layers[k]};
     const Model randomised = randomise_layers(model, chosen, options.seed);
     RandomisationStep step{
-        layers[k].name, step_maps(randomised, input, result.methods, result.cls, options), {}};
+        options.all_at_once ? "all" : layers[k].name, step_maps(randomised, input, result.methods, result.cls, options), {}};
     for (const auto& name : result.methods) {
       step.similarity[name] = compare_maps(result.steps.front().maps.at(name), step.maps.at(name));
     }

@@ -4,6 +4,7 @@
 
 #include "methods/parameters.hpp"
 #include "metrics/common.hpp"
+#include "whitebox/randomisation.hpp"
 
 namespace whitebox::metrics {
 namespace {
@@ -104,9 +105,33 @@ const Model& model_of(const Sample& s, const std::string& metric) {
   return *s.model;
 }
 
-const ClassExplainer& class_explainer_of(const Sample& s, const std::string& metric) {
-  if (!s.explainer) throw ArgumentError(metric + " needs an explanation method it can re-run");
-  return s.explainer;
+// The sample's method re-run on `model` (the sample's own or a modified copy).
+ClassExplainer explainer_on(const Model& model, const Sample& s, const std::string& metric) {
+  if (s.method.empty()) throw ArgumentError(metric + " needs an explanation method it can re-run");
+  return [&model, method = s.method, params = s.method_params](const at::Tensor& inputs,
+                                                                  int64_t cls) {
+    const std::vector<int64_t> classes(inputs.size(0), cls);
+    return explain(model, inputs, {method}, classes, params).begin()->second.map;
+  };
+}
+
+ClassExplainer class_explainer_of(const Sample& s, const std::string& metric) {
+  return explainer_on(model_of(s, metric), s, metric);
+}
+
+// The sample's method on the trained model and on the model with every parameter layer
+// re-drawn (efficient and smooth MPRT), plain or SmoothGrad-averaged.
+RandomisationResult full_randomisation(const Sample& s, const std::string& metric,
+                                       const Params& p, int64_t smooth_samples) {
+  if (s.method.empty()) throw ArgumentError(metric + " needs an explanation method it can re-run");
+  RandomisationOptions options;
+  options.all_at_once = true;
+  options.seed = seed_option(p);
+  options.params = s.method_params;
+  options.smooth_samples = smooth_samples;
+  options.smooth_noise = p.number("noise", options.smooth_noise);
+  return parameter_randomisation(model_of(s, metric), s.image.unsqueeze(0), {s.method},
+                                 Target::index(s.cls), options);
 }
 
 // The method re-run for the sample's class.
@@ -575,6 +600,27 @@ void add_axiomatic(std::vector<MetricInfo>& r) {
            Declared{number_parameter(
                "eps", "1e-5",
                "at most this much relevance or mean squared score change counts as none", 0)}});
+  r.push_back(
+      {.name = "input-invariance",
+       .group = Group::Axiomatic,
+       .summary = "relative L1 difference between the map and the method's map for the input "
+                  "shifted by a constant on a model whose first layer undoes the shift: 0 for "
+                  "an input-invariant method",
+       .citation = "Kindermans, Hooker, Adebayo, Alber, Schutt, Dahne, Erhan & Kim, The "
+                   "(Un)reliability of Saliency Methods, in Explainable AI, Springer 2019",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"input_invariance", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const double shift = p.number("shift", -1.0);
+         const Model shifted = shifted_input_model(model_of(s, "input-invariance"), shift,
+                                                   s.image.size(1), s.image.size(2));
+         return {{"input_invariance",
+                  input_invariance(explainer_on(shifted, s, "input-invariance"), s.image, s.map,
+                                   s.cls, shift)}};
+       },
+       .parameters = {number_parameter("shift", "-1", "the constant added to every input value",
+                                       -HUGE_VAL)}});
 }
 
 // Robustness: the map under small changes of the input.
@@ -663,6 +709,45 @@ void add_randomisation(std::vector<MetricInfo>& r) {
                                                            s.image, s.map, s.cls, seed_option(p))}};
        },
        .parameters = {integer_parameter("seed", "0", "random seed of the other class", 0)}});
+  r.push_back(
+      {.name = "efficient-mprt",
+       .group = Group::Randomisation,
+       .summary = "entropy of |map| on the model with every parameter layer re-drawn over its "
+                  "entropy on the trained model: above 1 when randomising the model turns the "
+                  "map into noise",
+       .citation = "Hedstrom, Weber, Lapuschkin & Hohne, A Fresh Look at Sanity Checks for "
+                   "Saliency Maps, xAI 2024 (arXiv:2405.02383)",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"complexity_rise", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const RandomisationResult r = full_randomisation(s, "efficient-mprt", p, 0);
+         return {{"complexity_rise", complexity_rise(r, r.methods.front())}};
+       },
+       .parameters = {integer_parameter("seed", "0", "random seed of the re-drawn weights", 0)}});
+  r.push_back(
+      {.name = "smooth-mprt",
+       .group = Group::Randomisation,
+       .summary = "similarity (Spearman of |map|, SSIM) between the method's SmoothGrad-averaged "
+                  "maps on the trained model and on the model with every parameter layer "
+                  "re-drawn: low when the map depends on the weights",
+       .citation = "Hedstrom, Weber, Lapuschkin & Hohne, A Fresh Look at Sanity Checks for "
+                   "Saliency Maps, xAI 2024 (arXiv:2405.02383)",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"smooth_mprt_spearman", false}, {"smooth_mprt_ssim", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const RandomisationResult r =
+             full_randomisation(s, "smooth-mprt", p, positive(p, "samples", 10));
+         const MapSimilarity& last = r.steps.back().similarity.at(r.methods.front());
+         return {{"smooth_mprt_spearman", last.spearman_abs}, {"smooth_mprt_ssim", last.ssim}};
+       },
+       .parameters = {integer_parameter("seed", "0", "random seed of the re-drawn weights", 0),
+                      integer_parameter("samples", "10", "noisy copies averaged per map", 1),
+                      number_parameter("noise", "0.1",
+                                       "noise standard deviation, as a share of the input's "
+                                       "range",
+                                       0)}});
 }
 
 // Complexity: how concentrated the map is.
