@@ -5,7 +5,10 @@
 #include <cmath>
 
 #include "support.hpp"
+#include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
+#include "whitebox/explain.hpp"
+#include "whitebox/image.hpp"
 #include "whitebox/metrics.hpp"
 
 namespace whitebox::test {
@@ -228,6 +231,38 @@ TEST(MetricsRegistry, RunsMapMetricsFromASample) {
   bare.map = s.map;
   EXPECT_THROW(find_metric("iou").run(bare, {}), ArgumentError);
   EXPECT_THROW(find_metric("deletion").run(bare, {}), ArgumentError);
+}
+
+// Input invariance on the bundled MobileNetV2 in float64: its first convolution pads with zeros,
+// so the shifted model's compensation varies at the border; the shifted model must still compute
+// the same logits. Gradients are then unchanged (saliency: 0), while gradient x input moves by
+// exactly c sum_ch g, the hand-computed difference.
+TEST(MetricsAxiomatic, InputInvarianceOnAModelWhoseFirstLayerAbsorbsTheShift) {
+  const Model model = Model::load(default_model()).to(at::kDouble);
+  const at::Tensor x =
+      preprocess(read_image(default_image()), model.preprocessing).tensor.to(at::kDouble);
+  const double c = -1.0;
+  const Model shifted = shifted_input_model(model, c, x.size(2), x.size(3));
+  const at::Tensor logits = model.logits(x);
+  EXPECT_LT(relative_error(shifted.logits(x + c), logits), 1e-12);
+  EXPECT_GT(relative_error(model.logits(x + c), logits), 1e-2);  // the shift does matter
+  const int64_t cls = logits.argmax(1).item<int64_t>();
+  Sample sample;
+  sample.model = &model;
+  sample.image = x[0];
+  sample.cls = cls;
+  const auto value = [&](const std::string& method) {
+    sample.method = method;
+    sample.map = explain(model, x, {method}, Target::index(cls)).at(method).map[0];
+    return find_metric("input-invariance").run(sample, Params()).at("input_invariance");
+  };
+  EXPECT_LT(value("saliency"), 1e-10);
+  EXPECT_LT(value("gradcam"), 1e-10);
+  const at::Tensor g = model.gradient(model.forward(x), {cls})[0][0];
+  const double expected =
+      (c * g.sum(0)).abs().sum().item<double>() / (g * x[0]).sum(0).abs().sum().item<double>();
+  EXPECT_NEAR(value("gradient-input"), expected, 1e-9 * expected);
+  EXPECT_GT(expected, 0.1);
 }
 
 }  // namespace

@@ -123,6 +123,36 @@ TEST(SanityRandomisation, SmoothAndEfficientMprt) {
                ArgumentError);
 }
 
+// The metrics efficient-mprt and smooth-mprt: the last step of a full cascading randomisation
+// (every layer re-drawn, the same weights), in one step.
+TEST(SanityRandomisation, MprtMetricsAreTheLastCascadingStep) {
+  const at::Tensor x = first_picture();
+  const int64_t cls = shapes_model().logits(x).argmax(1).item<int64_t>();
+  Sample sample;
+  sample.model = &shapes_model();
+  sample.image = x[0];
+  sample.cls = cls;
+  sample.method = "saliency";
+  sample.map = explain(shapes_model(), x, {"saliency"}, Target::index(cls)).at("saliency").map[0];
+  const auto efficient = find_metric("efficient-mprt").run(sample, Params().set("seed", "2"));
+  RandomisationOptions o;
+  o.seed = 2;
+  const auto cascade = parameter_randomisation(shapes_model(), x, {"saliency"}, Target::top(), o);
+  ASSERT_EQ(cascade.steps.size(), 6u);
+  EXPECT_NEAR(efficient.at("complexity_rise"), complexity_rise(cascade, "saliency"), 1e-9);
+  o.smooth_samples = 3;
+  o.smooth_noise = 0.2;
+  const auto smooth = parameter_randomisation(shapes_model(), x, {"saliency"}, Target::top(), o);
+  const auto metric = find_metric("smooth-mprt")
+                          .run(sample, Params({{"seed", "2"}, {"samples", "3"}, {"noise", "0.2"}}));
+  const MapSimilarity& last = smooth.steps.back().similarity.at("saliency");
+  EXPECT_NEAR(metric.at("smooth_mprt_spearman"), last.spearman_abs, 1e-9);
+  EXPECT_NEAR(metric.at("smooth_mprt_ssim"), last.ssim, 1e-9);
+  EXPECT_LT(metric.at("smooth_mprt_spearman"), 0.9);
+  sample.method.clear();
+  EXPECT_THROW(find_metric("efficient-mprt").run(sample, Params()), ArgumentError);
+}
+
 TEST(SanityRandomisation, RandomLogit) {
   const auto result = random_logit(shapes_model(), first_picture(), {"gradcam"}, Target::top(), 3);
   EXPECT_NE(result.cls, result.other);
