@@ -94,7 +94,7 @@ std::vector<Row> rows(const std::string& model) {
       {"Grad-CAM, aug_smooth", {"gradcam"}, Params().set("aug_smooth", "1"), Baseline::Forward},
       {"Grad-CAM, eigen_smooth", {"gradcam"}, Params().set("eigen_smooth", "1"), Baseline::Forward},
       {"Shapley-CAM (ReST)", {"shapleycam"}, {}, Baseline::Forward},
-      {"Sobol, 8 x 8 cells x 32 designs", {"sobol"}, {}, Baseline::Forward, 1},
+      {"Sobol, 8 x 8 cells x 32 designs", {"sobol"}, {}, Baseline::Forward},
   };
 }
 

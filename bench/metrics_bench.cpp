@@ -2,9 +2,9 @@
 // they need: the same number of images through Model::logits in the same batches. The ratio is
 // the metrics' own overhead (ranking, substitution, masking, scoring).
 // Usage: metrics_bench [MODEL.onnx] [runs]   (default: the bundled MobileNetV2)
-//        metrics_bench --each MODEL.onnx [runs]: every registered metric that needs the model,
-//        with its default options (Grad-CAM as the method it re-runs), against one forward pass
-//        of one image, in the same rounds.
+//        metrics_bench --each MODEL.onnx [runs] [metric,...]: every registered metric that needs
+//        the model (or those named), with its default options (Grad-CAM as the method it
+//        re-runs), against one forward pass of one image, in the same rounds.
 #include <ATen/ATen.h>
 
 #include <cstdio>
@@ -22,7 +22,7 @@
 using namespace whitebox;
 
 // One row per metric: its time with default options over one forward pass of one image.
-int each_metric(const std::filesystem::path& file, int runs) {
+int each_metric(const std::filesystem::path& file, int runs, const std::string& only) {
   const Model model = Model::load(file);
   const at::Tensor x = preprocess(read_image(default_image()), model.preprocessing).tensor;
   const int64_t cls = model.logits(x).argmax(1).item<int64_t>();
@@ -34,7 +34,10 @@ int each_metric(const std::filesystem::path& file, int runs) {
   sample.method = "gradcam";
   std::printf("| model | metric | forward (ms) | metric (ms) | ratio |\n|---|---|---|---|---|\n");
   for (const auto& metric : metrics::registry()) {
-    if (!metric.needs_model) continue;
+    if (!metric.needs_model ||
+        (!only.empty() && ("," + only + ",").find("," + metric.name + ",") == std::string::npos)) {
+      continue;
+    }
     const auto t =
         bench::time_rounds({[&] { model.logits(x); }, [&] { metric.run(sample, Params()); }}, runs);
     std::printf("| %s | %s | %.1f | %.1f | %.1f |\n", file.stem().string().c_str(),
@@ -47,7 +50,7 @@ int each_metric(const std::filesystem::path& file, int runs) {
 int main(int argc, char** argv) {
   set_threads(2);
   if (argc > 2 && std::string(argv[1]) == "--each")
-    return each_metric(argv[2], argc > 3 ? std::atoi(argv[3]) : 3);
+    return each_metric(argv[2], argc > 3 ? std::atoi(argv[3]) : 3, argc > 4 ? argv[4] : "");
   const std::filesystem::path file =
       argc > 1 ? std::filesystem::path(argv[1]) : bundled("mobilenet_v2_1.0_224.onnx");
   const int runs = argc > 2 ? std::atoi(argv[2]) : 5;
