@@ -233,6 +233,31 @@ TEST(MetricsRegistry, RunsMapMetricsFromASample) {
   EXPECT_THROW(find_metric("deletion").run(bare, {}), ArgumentError);
 }
 
+// Continuity of the channel-sum explainer, whose map changes by the channel sum of the input's
+// change: the translations written out column by column.
+TEST(MetricsRobustness, ContinuityIsTheLargestL1ChangeOverTheTranslation) {
+  const at::Tensor x = at::arange(3 * 6 * 10, at::kDouble).view({3, 6, 10}).sin();
+  const Explainer channel_sum = [](const at::Tensor& inputs) { return inputs.sum(1); };
+  ContinuityOptions o;
+  o.steps = 3;
+  o.step = 2;
+  o.batch = 2;
+  double expected = 0;
+  for (int64_t k = 1; k <= 3; ++k) {
+    at::Tensor moved = at::zeros_like(x);
+    for (int64_t j = 2 * k; j < 10; ++j) moved.select(2, j).copy_(x.select(2, j - 2 * k));
+    const at::Tensor d = moved - x;
+    expected = std::max(expected, d.sum(0).abs().sum().item<double>() / d.norm().item<double>());
+  }
+  EXPECT_NEAR(continuity(channel_sum, x, o), expected, 1e-12 * expected);
+  const Explainer constant = [](const at::Tensor& inputs) {
+    return at::ones({inputs.size(0), inputs.size(2), inputs.size(3)}, inputs.options());
+  };
+  EXPECT_EQ(continuity(constant, x, o), 0.0);
+  o.steps = 5;
+  EXPECT_THROW(continuity(channel_sum, x, o), ArgumentError);
+}
+
 // Input invariance on the bundled MobileNetV2 in float64: its first convolution pads with zeros,
 // so the shifted model's compensation varies at the border; the shifted model must still compute
 // the same logits. Gradients are then unchanged (saliency: 0), while gradient x input moves by

@@ -309,6 +309,18 @@ double local_lipschitz(const Explainer& explainer, const at::Tensor& image,
 double local_lipschitz(const Explainer& explainer, const at::Tensor& image,
                        const at::Tensor& perturbations, const RobustnessOptions& options);
 
+// Continuity (Montavon, Samek & Muller 2018): the strongest variation of the map under
+// translation, max_k ||map(x_k) - map(x)||_1 / ||x_k - x||_2, x_k the image moved right by
+// k * step pixels (the uncovered columns 0), k = 1..steps. Lower is better.
+struct ContinuityOptions {
+  int64_t steps = 8;
+  int64_t step = 2;  // pixels
+  int64_t batch = 8;
+};
+double continuity(const Explainer& explainer, const at::Tensor& image,
+                  const ContinuityOptions& options = {});
+// The translations as perturbations x_k - x [steps, C, H, W].
+at::Tensor translations(const at::Tensor& image, const ContinuityOptions& options = {});
 // Relative stability (Agarwal et al. 2022): over perturbations x' = x + d that keep the predicted
 // class, the largest relative change of the map, ||(e(x) - e(x')) / e(x)||, over the relative
 // change of the input (RIS), of the logits (ROS), or of an internal representation (RRS: the

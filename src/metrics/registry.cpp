@@ -656,6 +656,25 @@ void add_robustness(std::vector<MetricInfo>& r) {
        },
        .parameters = robustness_parameters()});
   r.push_back(
+      {.name = "continuity",
+       .group = Group::Robustness,
+       .summary = "largest ratio of the map's L1 change to the input's L2 change when the image "
+                  "is moved sideways, a few pixels at a time",
+       .citation = "Montavon, Samek & Muller, Methods for Interpreting and Understanding Deep "
+                   "Neural Networks, Digital Signal Processing 2018",
+       .needs_explainer = true,
+       .values = {{"continuity", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         ContinuityOptions o;
+         o.steps = positive(p, "steps", o.steps);
+         o.step = positive(p, "step", o.step);
+         o.batch = positive(p, "batch", o.batch);
+         return {{"continuity", continuity(explainer_of(s, "continuity"), s.image, o)}};
+       },
+       .parameters = {integer_parameter("steps", "8", "translations", 1),
+                      integer_parameter("step", "2", "pixels added to the shift at each step", 1),
+                      integer_parameter("batch", "8", "translated copies per explainer call", 1)}});
+  r.push_back(
       {.name = "relative-stability",
        .group = Group::Robustness,
        .summary = "largest relative change of the map over the relative change of the input "
