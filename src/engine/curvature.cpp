@@ -4,7 +4,6 @@
 #include <torch/csrc/autograd/autograd.h>
 
 #include "engine/engine.hpp"
-#include "whitebox/error.hpp"
 
 namespace whitebox::engine {
 
@@ -13,8 +12,7 @@ Curvature hessian_vector_product(const Graph& graph, const Trace& trace, ValueId
   at::AutoGradMode recording(true);
   const at::Tensor leaf = trace[value].detach().requires_grad_(true);
   const Trace rerun = forward_from(graph, trace, value, leaf, /*differentiable=*/true);
-  const at::Tensor output = value == graph.outputs.at(0) ? leaf : rerun[graph.outputs.at(0)];
-  const at::Tensor total = score(output).sum();
+  const at::Tensor total = score(rerun[graph.outputs.at(0)]).sum();
   // A score that does not depend on the value (or only linearly) has no gradient (or no
   // curvature) for autograd to return: zeros.
   at::Tensor gradient, curvature;

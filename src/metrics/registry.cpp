@@ -105,11 +105,15 @@ const Model& model_of(const Sample& s, const std::string& metric) {
   return *s.model;
 }
 
+const std::string& method_of(const Sample& s, const std::string& metric) {
+  if (s.method.empty()) throw ArgumentError(metric + " needs an explanation method it can re-run");
+  return s.method;
+}
+
 // The sample's method re-run on `model` (the sample's own or a modified copy).
 ClassExplainer explainer_on(const Model& model, const Sample& s, const std::string& metric) {
-  if (s.method.empty()) throw ArgumentError(metric + " needs an explanation method it can re-run");
-  return [&model, method = s.method, params = s.method_params](const at::Tensor& inputs,
-                                                                  int64_t cls) {
+  return [&model, method = method_of(s, metric), params = s.method_params](const at::Tensor& inputs,
+                                                                           int64_t cls) {
     const std::vector<int64_t> classes(inputs.size(0), cls);
     return explain(model, inputs, {method}, classes, params).begin()->second.map;
   };
@@ -121,16 +125,15 @@ ClassExplainer class_explainer_of(const Sample& s, const std::string& metric) {
 
 // The sample's method on the trained model and on the model with every parameter layer
 // re-drawn (efficient and smooth MPRT), plain or SmoothGrad-averaged.
-RandomisationResult full_randomisation(const Sample& s, const std::string& metric,
-                                       const Params& p, int64_t smooth_samples) {
-  if (s.method.empty()) throw ArgumentError(metric + " needs an explanation method it can re-run");
+RandomisationResult full_randomisation(const Sample& s, const std::string& metric, const Params& p,
+                                       int64_t smooth_samples) {
   RandomisationOptions options;
   options.all_at_once = true;
   options.seed = seed_option(p);
   options.params = s.method_params;
   options.smooth_samples = smooth_samples;
   options.smooth_noise = p.number("noise", options.smooth_noise);
-  return parameter_randomisation(model_of(s, metric), s.image.unsqueeze(0), {s.method},
+  return parameter_randomisation(model_of(s, metric), s.image.unsqueeze(0), {method_of(s, metric)},
                                  Target::index(s.cls), options);
 }
 
