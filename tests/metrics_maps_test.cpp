@@ -258,6 +258,47 @@ TEST(MetricsRobustness, ContinuityIsTheLargestL1ChangeOverTheTranslation) {
   EXPECT_THROW(continuity(channel_sum, x, o), ArgumentError);
 }
 
+// Focus: the mosaic's layout with constant images, the share of a crafted map, and a real run of
+// Grad-CAM on the bundled MobileNetV2 with two other photos, through the registry.
+TEST(MetricsLocalisation, FocusOnAMosaicOfTheImageAndTwoOthers) {
+  const auto constant = [](double v) { return at::full({3, 6, 8}, v, at::kDouble); };
+  const at::Tensor mosaic = focus_mosaic(constant(1), constant(2), constant(3));
+  ASSERT_EQ(mosaic.sizes(), (std::vector<int64_t>{3, 6, 8}));
+  EXPECT_EQ(mosaic[0][0][0].item<double>(), 1.0);
+  EXPECT_EQ(mosaic[0][0][7].item<double>(), 2.0);
+  EXPECT_EQ(mosaic[0][5][0].item<double>(), 3.0);
+  EXPECT_EQ(mosaic[0][5][7].item<double>(), 1.0);
+  const ClassExplainer top_left = [](const at::Tensor& inputs, int64_t) {
+    at::Tensor m = -at::ones({inputs.size(0), inputs.size(2), inputs.size(3)}, inputs.options());
+    m.narrow(1, 0, 3).narrow(2, 0, 4).fill_(2.0);
+    return m;
+  };
+  const ClassExplainer blind = [](const at::Tensor& inputs, int64_t) {
+    return at::ones({inputs.size(0), inputs.size(2), inputs.size(3)}, inputs.options());
+  };
+  EXPECT_EQ(focus(top_left, constant(1), constant(2), constant(3), 0), 1.0);
+  EXPECT_EQ(focus(blind, constant(1), constant(2), constant(3), 0), 0.5);
+
+  const Model model = Model::load(default_model());
+  const at::Tensor x = preprocess(read_image(default_image()), model.preprocessing).tensor;
+  Sample sample;
+  sample.model = &model;
+  sample.image = x[0];
+  sample.cls = model.logits(x).argmax(1).item<int64_t>();
+  sample.method = "gradcam";
+  const std::string others =
+      bundled("images/parrot.jpg").string() + "," + bundled("images/hot_dog.jpg").string();
+  const double value = find_metric("focus").run(sample, Params().set("others", others)).at("focus");
+  std::printf("Grad-CAM focus on chelsea.png with parrot.jpg and hot_dog.jpg: %.3f\n", value);
+  EXPECT_GT(value, 0.6);  // 0.5 for a class-blind map
+  EXPECT_THROW(
+      find_metric("focus").run(sample, Params().set("others", others.substr(0, others.find(',')))),
+      ArgumentError);
+  EXPECT_THROW(find_metric("focus").run(
+                   sample, Params().set("others", default_image().string() + "," + others)),
+               ArgumentError);
+}
+
 // Input invariance on the bundled MobileNetV2 in float64: its first convolution pads with zeros,
 // so the shifted model's compensation varies at the border; the shifted model must still compute
 // the same logits. Gradients are then unchanged (saliency: 0), while gradient x input moves by

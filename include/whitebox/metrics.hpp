@@ -359,6 +359,18 @@ double random_logit_similarity(const Model& model, const ClassExplainer& explain
                                uint64_t seed = 0);
 
 // ---------------------------------------------------------------------------------------------
+// Localisation without annotations.
+// Focus (Arias-Duart, Pares, Garcia-Gasulla & Gimenez-Abalos 2022): the image, shrunk to half
+// size, in the top-left and bottom-right quadrants of a mosaic of the input's size, and two
+// images of other classes in the other two; the share of the positive part of the method's map
+// of the mosaic that falls on the image's quadrants. 0.5 for a map blind to the class; higher is
+// better.
+double focus(const ClassExplainer& explainer, const at::Tensor& image,
+             const at::Tensor& first_other, const at::Tensor& second_other, int64_t cls);
+// The mosaic [C, H, W] of three images of one size [C, H, W] (each shrunk by averaging).
+at::Tensor focus_mosaic(const at::Tensor& image, const at::Tensor& first_other,
+                        const at::Tensor& second_other);
+// ---------------------------------------------------------------------------------------------
 // Input invariance (Kindermans et al. 2019).
 // A copy of the model for inputs shifted by `shift`: its first parameter layer (a Conv or Gemm
 // that reads the graph input) is followed by the constant -layer(shift), computed without bias

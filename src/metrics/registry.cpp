@@ -4,6 +4,7 @@
 
 #include "methods/parameters.hpp"
 #include "metrics/common.hpp"
+#include "whitebox/image.hpp"
 #include "whitebox/randomisation.hpp"
 
 namespace whitebox::metrics {
@@ -626,6 +627,47 @@ void add_axiomatic(std::vector<MetricInfo>& r) {
                                        -HUGE_VAL)}});
 }
 
+// Focus's two images of other classes, from the files of params "others", preprocessed as the
+// model wants them; each must not be predicted as the sample's class.
+std::pair<at::Tensor, at::Tensor> focus_others(const Sample& s, const Params& p) {
+  const Model& model = model_of(s, "focus");
+  std::vector<at::Tensor> others;
+  std::stringstream files(p.text("others", ""));
+  for (std::string file; std::getline(files, file, ',');) {
+    if (file.empty()) continue;
+    const at::Tensor x = preprocess(read_image(file), model.preprocessing).tensor;
+    if (model.logits(x).argmax(1).item<int64_t>() == s.cls) {
+      throw ArgumentError("focus: the model predicts " + file +
+                          " as the explained class; give images of other classes");
+    }
+    others.push_back(x[0].to(s.image.options()));
+  }
+  if (others.size() != 2) {
+    throw ArgumentError("focus needs two images of other classes: others=FILE,FILE");
+  }
+  return {others[0], others[1]};
+}
+
+void add_focus(std::vector<MetricInfo>& r) {
+  r.push_back(
+      {.name = "focus",
+       .group = Group::Localisation,
+       .summary = "share of the positive map of a mosaic (the image twice, two images of other "
+                  "classes) that falls on the image's quadrants: 0.5 for a class-blind map",
+       .citation = "Arias-Duart, Pares, Garcia-Gasulla & Gimenez-Abalos, Focus! Rating XAI "
+                   "Methods and Finding Biases, FUZZ-IEEE 2022",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"focus", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const auto [first, second] = focus_others(s, p);
+         return {{"focus", focus(class_explainer_of(s, "focus"), s.image, first, second, s.cls)}};
+       },
+       .parameters = {{"others", "",
+                       "two image files of other classes, comma-separated, placed in the "
+                       "mosaic's other quadrants"}}});
+}
+
 // Robustness: the map under small changes of the input.
 void add_robustness(std::vector<MetricInfo>& r) {
   r.push_back(
@@ -878,6 +920,7 @@ std::vector<MetricInfo> build() {
   add_faithfulness(r);
   add_axiomatic(r);
   add_localisation(r);
+  add_focus(r);
   add_robustness(r);
   add_randomisation(r);
   add_complexity(r);
