@@ -189,7 +189,7 @@ Explanation finercam(const Context& c) {
   });
 }
 
-// Shapley-CAM (Cai et al., arXiv:2501.06261): each channel's weight is the second-order Taylor
+// Shapley-CAM (Cai, arXiv:2501.06261): each channel's weight is the second-order Taylor
 // estimate of its Shapley value for the score S,
 //   w_k = mean_ij (g - 1/2 H A)_kij,   map = relu(sum_k w_k A_k),
 // with g = dS/dA and H A the Hessian-vector product with the activations themselves
