@@ -106,6 +106,13 @@ Model Model::from_graph(Graph graph) {
   return model;
 }
 
+Model Model::with_graph(Graph graph) const {
+  Model model = from_graph(std::move(graph));
+  model.preprocessing = preprocessing;
+  model.labels = labels;
+  return model;
+}
+
 at::Tensor Model::derived(ValueId weight, const std::string& kind,
                           const std::function<at::Tensor()>& make) const {
   if (!derived_ || weight < 0 || !graph_->values.at(weight).is_constant()) return make();

@@ -84,6 +84,9 @@ class Model {
   static Model load(const std::filesystem::path& onnx_file, const LoadOptions& options = {});
   // Builds a model from an already constructed graph (kernels are built here).
   static Model from_graph(Graph graph);
+  // A model that runs `graph`, an edited copy of this model's graph (new constants, an inserted
+  // node), with this model's preprocessing and labels.
+  Model with_graph(Graph graph) const;
 
   const Graph& graph() const { return *graph_; }
   const std::filesystem::path& path() const { return path_; }

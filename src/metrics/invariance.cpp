@@ -44,10 +44,7 @@ Model shifted_input_model(const Model& model, double shift, int64_t height, int6
   add.outputs = {output};
   graph.nodes.insert(graph.nodes.begin() + n + 1, std::move(add));
   graph.index_producers();
-  Model shifted = Model::from_graph(std::move(graph));
-  shifted.preprocessing = model.preprocessing;
-  shifted.labels = model.labels;
-  return shifted;
+  return model.with_graph(std::move(graph));
 }
 
 double input_invariance(const ClassExplainer& shifted_explainer, const at::Tensor& image,

@@ -112,10 +112,7 @@ Model with_constants(const Model& model, const std::map<ValueId, at::Tensor>& re
     }
     value.constant = tensor.detach().to(value.constant.device(), value.constant.scalar_type()).contiguous();
   }
-  Model copy = Model::from_graph(std::move(graph));
-  copy.preprocessing = model.preprocessing;
-  copy.labels = model.labels;
-  return copy;
+  return model.with_graph(std::move(graph));
 }
 
 Model randomise_layers(const Model& model, const std::vector<ParameterLayer>& layers, uint64_t seed) {
