@@ -1,6 +1,7 @@
 // whitebox evaluate: metrics of explanation methods over a folder of images or a list file, per
 // image and aggregated, resumable: each finished image leaves one result file, written
-// atomically. Under MPI the images are shared out over the ranks and rank 0 writes the summary.
+// atomically, with what the metrics over the data set keep of it. Under MPI the images are shared
+// out over the ranks; rank 0 combines the data-set metrics and writes the summary.
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -9,8 +10,11 @@
 #include <iomanip>
 #include <limits>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <optional>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -29,6 +33,13 @@ namespace {
 namespace fs = std::filesystem;
 using Values = std::map<std::string, double>;        // value name -> number
 using MethodValues = std::map<std::string, Values>;  // method -> values
+// What the metrics over the data set keep of one image: method -> metric -> numbers.
+using Observations = std::map<std::string, std::map<std::string, std::vector<double>>>;
+
+struct ImageResult {
+  MethodValues values;
+  Observations observations;
+};
 
 constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
 
@@ -104,8 +115,36 @@ struct Plan {
   std::string fingerprint;  // what the results depend on: a result file is reused only if equal
 };
 
-// Every metric on every method for one image.
-MethodValues evaluate_image(const Model& model, const DataItem& entry, const Plan& plan) {
+// Focus's images of other classes for image `self` of the run: images whose class (the list's,
+// when it gives one, and the predicted one) is not `cls`, tried in an order drawn from `self`;
+// read once for all the methods.
+std::function<at::Tensor(int64_t)> other_images(const Model& model,
+                                                const std::vector<DataItem>& items, size_t self,
+                                                int64_t cls) {
+  auto drawn = std::make_shared<std::vector<at::Tensor>>();
+  return [&model, &items, self, cls, drawn](int64_t count) {
+    std::vector<size_t> order(items.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::shuffle(order.begin(), order.end(), std::mt19937_64(self));
+    for (size_t j : order) {
+      if (static_cast<int64_t>(drawn->size()) >= count) break;
+      if (j == self || (items[j].target && *items[j].target == cls)) continue;
+      const at::Tensor x = preprocess(read_image(items[j].file), model.preprocessing)
+                               .tensor.to(model.device(), model.dtype());
+      if (model.logits(x).argmax(1).item<int64_t>() != cls) drawn->push_back(x[0]);
+    }
+    if (static_cast<int64_t>(drawn->size()) < count) {
+      throw InputError("focus: the data set has fewer than " + std::to_string(count) +
+                       " images of classes other than " + std::to_string(cls));
+    }
+    return at::stack(std::vector<at::Tensor>(drawn->begin(), drawn->begin() + count));
+  };
+}
+
+// Every metric on every method for image `index` of the run.
+ImageResult evaluate_image(const Model& model, const std::vector<DataItem>& items, size_t index,
+                           const Plan& plan) {
+  const DataItem& entry = items[index];
   const at::Tensor picture = read_image(entry.file);
   const Input input = preprocess(picture, model.preprocessing);
   const at::Tensor x = input.tensor.to(model.device(), model.dtype());
@@ -135,52 +174,110 @@ MethodValues evaluate_image(const Model& model, const DataItem& entry, const Pla
   // An object cropped away by the central crop leaves nothing to localise: no value.
   const bool has_object = sample.mask.defined() && sample.mask.any().item<bool>();
 
+  sample.other_images = other_images(model, items, index, sample.cls);
+
   const auto maps = explain(model, x, plan.methods, Target::index(sample.cls), plan.method_params);
-  MethodValues results;
+  ImageResult result;
   for (const auto& method : plan.methods) {
     sample.map = maps.at(method).map[0].to(at::kDouble);
     sample.method = method;
     sample.method_params = parameters_for(find_method(method), plan.method_params);
-    Values& values = results[method];
+    Values& values = result.values[method];
     for (const metrics::MetricInfo* metric : plan.metrics) {
-      if ((metric->needs_mask && !has_object) ||
-          (metric->needs_reference && !sample.reference.defined())) {
+      if (metric->over_dataset()) {
+        result.observations[method][metric->name] =
+            metric->dataset.observe(sample, plan.metric_params);
+      } else if ((metric->needs_mask && !has_object) ||
+                 (metric->needs_reference && !sample.reference.defined())) {
         for (const auto& [name, higher] : metric->values) values[name] = kMissing;
-        continue;
+      } else {
+        for (const auto& [name, value] : metric->run(sample, plan.metric_params))
+          values[name] = value;
       }
-      for (const auto& [name, value] : metric->run(sample, plan.metric_params))
-        values[name] = value;
     }
   }
-  return results;
+  return result;
 }
 
 // The results of an earlier run for this image, if they were made with the same settings and
 // are complete.
-std::optional<MethodValues> cached(const fs::path& file, const Plan& plan) {
+std::optional<ImageResult> cached(const fs::path& file, const Plan& plan) {
   std::error_code ec;
   if (!fs::exists(file, ec)) return std::nullopt;
   try {
     std::ifstream in(file);
     const nlohmann::json json = nlohmann::json::parse(in);
     if (json.at("config").get<std::string>() != plan.fingerprint) return std::nullopt;
-    MethodValues results;
+    ImageResult result;
     for (const auto& method : plan.methods) {
       for (const auto* metric : plan.metrics) {
+        if (metric->over_dataset()) {
+          result.observations[method][metric->name] =
+              json.at("observations").at(method).at(metric->name).get<std::vector<double>>();
+          continue;
+        }
         for (const auto& [name, higher] : metric->values) {
           const auto& value = json.at("results").at(method).at(name);
-          results[method][name] = value.is_number() ? value.get<double>() : kMissing;
+          result.values[method][name] = value.is_number() ? value.get<double>() : kMissing;
         }
       }
     }
-    return results;
+    return result;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;  // unreadable: computed again
   }
 }
 
+// The values of a run: those of each image, with the metrics over the data set filled in, and
+// those that exist only for the whole set.
+struct RunResults {
+  std::vector<MethodValues> images;
+  std::map<std::string, Values> overall;  // method -> value name -> number
+
+  Summary summary(const std::string& method, const std::string& column) const {
+    if (const auto m = overall.find(method); m != overall.end()) {
+      if (const auto v = m->second.find(column); v != m->second.end()) {
+        Summary s;
+        if (std::isfinite(v->second)) s.n = static_cast<int64_t>(images.size()), s.mean = v->second;
+        return s;
+      }
+    }
+    std::vector<double> values;
+    for (const auto& r : images) values.push_back(r.at(method).at(column));
+    return summarise(values);
+  }
+};
+
+// Every image's values, and the metrics over the data set combined from their observations.
+RunResults combine(const Plan& plan, std::vector<ImageResult> images) {
+  RunResults run;
+  for (auto& image : images) run.images.push_back(std::move(image.values));
+  for (const auto* metric : plan.metrics) {
+    if (!metric->over_dataset()) continue;
+    for (const auto& method : plan.methods) {
+      std::vector<std::vector<double>> observations;
+      for (const auto& image : images)
+        observations.push_back(image.observations.at(method).at(metric->name));
+      const metrics::DatasetValues combined =
+          metric->dataset.combine(observations, plan.metric_params);
+      for (size_t i = 0; i < images.size(); ++i) {
+        for (const auto& [name, higher] : metric->values) {
+          double& value = run.images[i][method][name];
+          value = kMissing;
+          if (i < combined.per_image.size()) {
+            if (const auto v = combined.per_image[i].find(name); v != combined.per_image[i].end())
+              value = v->second;
+          }
+        }
+      }
+      for (const auto& [name, value] : combined.overall) run.overall[method][name] = value;
+    }
+  }
+  return run;
+}
+
 void write_summary(const fs::path& out_dir, const Plan& plan, const std::vector<DataItem>& images,
-                   const std::vector<MethodValues>& results) {
+                   const RunResults& results) {
   // Value names in metric order, each with whether higher is better.
   std::vector<std::pair<std::string, bool>> columns;
   for (const auto* metric : plan.metrics)
@@ -193,7 +290,7 @@ void write_summary(const fs::path& out_dir, const Plan& plan, const std::vector<
     const std::string& name = images[i].key;
     for (const auto& method : plan.methods) {
       for (const auto& [column, higher] : columns) {
-        const double v = results[i].at(method).at(column);
+        const double v = results.images[i].at(method).at(column);
         per_image << csv_field(name) << "," << method << "," << column << "," << csv_number(v)
                   << "\n";
         image_json[name][method][column] = number_or_null(v);
@@ -206,9 +303,7 @@ void write_summary(const fs::path& out_dir, const Plan& plan, const std::vector<
   nlohmann::json summary_json = nlohmann::json::object();
   for (const auto& method : plan.methods) {
     for (const auto& [column, higher] : columns) {
-      std::vector<double> values;
-      for (const auto& r : results) values.push_back(r.at(method).at(column));
-      const Summary s = summarise(values);
+      const Summary s = results.summary(method, column);
       summary << method << "," << column << "," << (higher ? "true" : "false") << "," << s.n << ","
               << csv_number(s.mean) << "," << csv_number(s.std) << "," << csv_number(s.low) << ","
               << csv_number(s.high) << "\n";
@@ -278,7 +373,7 @@ Plan make_plan(const Model& model, const EvaluateOptions& options,
 }
 
 // Mean and 95% interval of every method and metric value, one line each.
-void print_table(Progress& progress, const Plan& plan, const std::vector<MethodValues>& results) {
+void print_table(Progress& progress, const Plan& plan, const RunResults& results) {
   std::ostringstream table;
   table << std::left << std::setw(24) << "method" << std::setw(34) << "metric"
         << "mean (95% interval)";
@@ -286,9 +381,7 @@ void print_table(Progress& progress, const Plan& plan, const std::vector<MethodV
   for (const auto& method : plan.methods) {
     for (const auto* metric : plan.metrics) {
       for (const auto& [column, higher] : metric->values) {
-        std::vector<double> values;
-        for (const auto& r : results) values.push_back(r.at(method).at(column));
-        const Summary s = summarise(values);
+        const Summary s = results.summary(method, column);
         std::ostringstream line;
         line << std::left << std::setw(24) << method << std::setw(34)
              << (column + (higher ? " (+)" : " (-)"));
@@ -297,7 +390,7 @@ void print_table(Progress& progress, const Plan& plan, const std::vector<MethodV
           line << "n/a";
         } else {
           line << s.mean;
-          if (s.n > 1) line << " (" << s.low << " .. " << s.high << ")";
+          if (std::isfinite(s.low)) line << " (" << s.low << " .. " << s.high << ")";
         }
         progress.print(line.str());
       }
@@ -307,17 +400,17 @@ void print_table(Progress& progress, const Plan& plan, const std::vector<MethodV
 
 // This image's result file, written atomically.
 void write_result(const fs::path& file, const DataItem& item, const Plan& plan,
-                  const MethodValues& results) {
+                  const ImageResult& result) {
   nlohmann::json values = nlohmann::json::object();
-  for (const auto& [method, numbers] : results) {
+  for (const auto& [method, numbers] : result.values) {
     for (const auto& [key, v] : numbers) values[method][key] = number_or_null(v);
   }
-  write_atomically(file, nlohmann::json{{"image", item.file.string()},
-                                        {"config", plan.fingerprint},
-                                        {"rank", Cluster::get().rank()},
-                                        {"results", values}}
-                                 .dump(2) +
-                             "\n");
+  nlohmann::json json{{"image", item.file.string()},
+                      {"config", plan.fingerprint},
+                      {"rank", Cluster::get().rank()},
+                      {"results", values}};
+  if (!result.observations.empty()) json["observations"] = result.observations;
+  write_atomically(file, json.dump(2) + "\n");
 }
 
 void run_evaluate(const Global& global, const EvaluateOptions& options) {
@@ -354,19 +447,20 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
   Progress progress(cluster.root() ? todo.size() : 0, "evaluate");
   cluster.distribute(todo, [&](size_t i) {
     progress.start(items[i].key);
-    write_result(result_file(i), items[i], plan, evaluate_image(model, items[i], plan));
+    write_result(result_file(i), items[i], plan, evaluate_image(model, items, i, plan));
   });
   progress.finish();
   if (!cluster.root()) return;
 
-  std::vector<MethodValues> results;
+  std::vector<ImageResult> saved;
   for (size_t i = 0; i < items.size(); ++i) {
-    auto values = cached(result_file(i), plan);
-    if (!values)
+    auto result = cached(result_file(i), plan);
+    if (!result)
       throw FileError("the results of " + items[i].origin + " are missing from " +
                       image_dir.string());
-    results.push_back(std::move(*values));
+    saved.push_back(std::move(*result));
   }
+  const RunResults results = combine(plan, std::move(saved));
   write_summary(out_dir, plan, items, results);
 
   const size_t reused = items.size() - todo.size();

@@ -384,6 +384,42 @@ Model shifted_input_model(const Model& model, double shift, int64_t height, int6
 double input_invariance(const ClassExplainer& shifted_explainer, const at::Tensor& image,
                         const at::Tensor& map, int64_t cls, double shift = -1.0);
 // ---------------------------------------------------------------------------------------------
+// Over a data set: the explanations of many images compared with each other.
+
+// What sufficiency and consistency compare of a map: |map| averaged over a `grid` x `grid`
+// partition (adaptive pooling: cells differ by at most one pixel), divided by its maximum (an
+// all-zero map stays 0); [grid * grid] float64 on the CPU.
+at::Tensor grid_profile(const at::Tensor& map, int64_t grid);
+// Local sufficiency (Dasgupta, Frost & Moshkovitz, ICML 2022, as Quantus approximates it): the
+// explanation of image j applies to image i when the standardised Euclidean distance of their
+// profiles (each coordinate divided by its variance over the images, constant ones left out),
+// divided by the largest distance between two images, is at most `threshold`; the share of the
+// other images it applies to that have i's predicted class. profiles [N, D], one prediction per
+// row; NaN for an image no other explanation applies to. The mean is global sufficiency; higher
+// is better.
+std::vector<double> sufficiency(const at::Tensor& profiles, const std::vector<int64_t>& predictions,
+                                double threshold = 0.6);
+// Local consistency (Dasgupta et al. 2022): each profile discretised to the set of its `top`
+// highest coordinates (ties to the lower index); the share of the other images with the same set
+// that have i's predicted class; NaN for an image whose set no other image has. Higher is better.
+std::vector<double> consistency(const at::Tensor& profiles, const std::vector<int64_t>& predictions,
+                                int64_t top = 2);
+
+// MeGe and ReCo (Fel, Vigouroux, Cadene & Serre, WACV 2022): the maps of one image by models
+// trained on different data, compared pairwise by the Spearman distance sqrt(1 - |rho|).
+double spearman_distance(const at::Tensor& a, const at::Tensor& b);
+// A pair is agreeing when both models predict the true class, disagreeing when exactly one does.
+// MeGe = 1 / (1 + mean agreeing distance): higher, the explanations generalise across models.
+// ReCo = max over thresholds g of TPR + TNR - 1, TPR the share of agreeing pairs at distance <= g,
+// TNR the share of disagreeing ones above g (every distance tried): higher, the distance tells
+// agreeing models from disagreeing ones. NaN where a set needed is empty.
+struct Generalisation {
+  double mege = 0, reco = 0;
+};
+Generalisation generalisation(const std::vector<double>& agreeing,
+                              const std::vector<double>& disagreeing);
+
+// ---------------------------------------------------------------------------------------------
 // Complexity of |map|.
 
 // Gini index of |map| (Chalasani et al. 2020): 0 for a uniform map, (n - 1) / n for one pixel.
@@ -423,6 +459,22 @@ struct Sample {
   // perturbed inputs, for another class or on a modified model; empty when it cannot be re-run.
   std::string method;
   Params method_params;
+  // Images of the data set for Focus's mosaic: `count` model inputs [count, C, H, W] of classes
+  // other than `cls`; empty outside a data-set run.
+  std::function<at::Tensor(int64_t count)> other_images;
+};
+
+// A metric over the whole data set (sufficiency, MeGe): observe() runs for each image, on
+// whichever process explains it, and returns the numbers the metric keeps of it; combine() reads
+// every image's observations, in the data set's order, and returns the values of each image (NaN
+// where there is none) and those that exist only for the whole set.
+struct DatasetValues {
+  std::vector<std::map<std::string, double>> per_image;
+  std::map<std::string, double> overall;
+};
+struct DatasetStep {
+  std::function<std::vector<double>(const Sample&, const Params&)> observe;
+  std::function<DatasetValues(const std::vector<std::vector<double>>&, const Params&)> combine;
 };
 
 enum class Group {
@@ -448,13 +500,19 @@ struct MetricInfo {
   // The values it reports, each with whether higher is better: "deletion" -> {"deletion_auc"}.
   std::vector<std::pair<std::string, bool>> values;
   // Options by name (steps, substitution, batch, ...), as for methods: every key run() reads.
+  // One image's values; unset for a metric over the data set, which has `dataset` instead.
   std::function<std::map<std::string, double>(const Sample&, const Params&)> run;
   std::vector<Hyperparameter> parameters;
+  DatasetStep dataset;
+  bool over_dataset() const { return static_cast<bool>(dataset.combine); }
 };
 
 const std::vector<MetricInfo>& registry();
 // By name; throws LookupError listing the valid names.
 const MetricInfo& find_metric(const std::string& name);
+// A metric over `samples`, one per image: observed one by one, then combined.
+DatasetValues evaluate_dataset(const MetricInfo& metric, const std::vector<Sample>& samples,
+                               const Params& params);
 // Throws ArgumentError for a key of `params` that none of `metrics` takes (naming the valid ones
 // and the closest), or a value outside its declared type and range.
 void check_parameters(const std::vector<std::string>& metrics, const Params& params);

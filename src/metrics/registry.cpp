@@ -1,5 +1,7 @@
 // The metrics by name: what each needs, what it reports, and how options map to its parameters.
 #include <cmath>
+#include <memory>
+#include <mutex>
 #include <sstream>
 
 #include "methods/parameters.hpp"
@@ -631,6 +633,10 @@ void add_axiomatic(std::vector<MetricInfo>& r) {
 // model wants them; each must not be predicted as the sample's class.
 std::pair<at::Tensor, at::Tensor> focus_others(const Sample& s, const Params& p) {
   const Model& model = model_of(s, "focus");
+  if (p.text("others", "").empty() && s.other_images) {
+    const at::Tensor drawn = s.other_images(2).to(s.image.options());
+    return {drawn[0], drawn[1]};
+  }
   std::vector<at::Tensor> others;
   std::stringstream files(p.text("others", ""));
   for (std::string file; std::getline(files, file, ',');) {
@@ -643,7 +649,9 @@ std::pair<at::Tensor, at::Tensor> focus_others(const Sample& s, const Params& p)
     others.push_back(x[0].to(s.image.options()));
   }
   if (others.size() != 2) {
-    throw ArgumentError("focus needs two images of other classes: others=FILE,FILE");
+    throw ArgumentError(
+        "focus needs two images of other classes: others=FILE,FILE, or a data set to draw them "
+        "from (whitebox evaluate)");
   }
   return {others[0], others[1]};
 }
@@ -665,7 +673,7 @@ void add_focus(std::vector<MetricInfo>& r) {
        },
        .parameters = {{"others", "",
                        "two image files of other classes, comma-separated, placed in the "
-                       "mosaic's other quadrants"}}});
+                       "mosaic's other quadrants (default: drawn from the data set)"}}});
 }
 
 // Robustness: the map under small changes of the input.
@@ -915,6 +923,173 @@ void add_agreement(std::vector<MetricInfo>& r) {
                                        0, 1)}});
 }
 
+// The predicted class of the sample's image.
+int64_t prediction_of(const Sample& s, const std::string& metric) {
+  return model_of(s, metric).logits(s.image.unsqueeze(0)).argmax(1).item<int64_t>();
+}
+
+// Observations of sufficiency and consistency: the prediction, then the map's profile.
+std::vector<double> prediction_and_profile(const Sample& s, const Params& p,
+                                           const std::string& metric) {
+  std::vector<double> o{static_cast<double>(prediction_of(s, metric))};
+  const at::Tensor profile = grid_profile(s.map, positive(p, "grid", 7));
+  o.insert(o.end(), profile.data_ptr<double>(), profile.data_ptr<double>() + profile.numel());
+  return o;
+}
+
+// The observations above as profiles [N, D] and predictions, for `local` (sufficiency or
+// consistency); its values, one per image, under `name`.
+DatasetValues per_image_shares(
+    const std::vector<std::vector<double>>& observations, const std::string& name,
+    const std::function<std::vector<double>(const at::Tensor&, const std::vector<int64_t>&)>&
+        local) {
+  std::vector<int64_t> predictions;
+  std::vector<at::Tensor> rows;
+  for (const auto& o : observations) {
+    if (o.size() < 2) throw InputError(name + ": an image's observations are incomplete");
+    predictions.push_back(static_cast<int64_t>(o[0]));
+    rows.push_back(detail::to_tensor(std::vector<double>(o.begin() + 1, o.end())));
+  }
+  DatasetValues values;
+  if (rows.empty()) return values;
+  for (const auto& rest : rows) {
+    if (rest.numel() != rows[0].numel())
+      throw InputError(name + ": the images' observations differ in length");
+  }
+  for (double v : local(at::stack(rows), predictions)) values.per_image.push_back({{name, v}});
+  return values;
+}
+
+// Models named by path, each loaded once per process on the device and in the type of `like`:
+// a data-set run explains every image with the same ones.
+const Model& loaded_model(const std::string& path, const Model& like) {
+  static std::mutex mutex;
+  static std::map<std::string, std::unique_ptr<const Model>> models;
+  const std::string key = path + "|" + c10::str(like.device()) + "|" + c10::str(like.dtype());
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto& model = models[key];
+  if (!model)
+    model = std::make_unique<const Model>(Model::load(path).to(like.device()).to(like.dtype()));
+  return *model;
+}
+
+// MeGe's observations of one image: (1 for an agreeing pair, 0 for a disagreeing one, distance)
+// for every pair of the sample's model and the `models` files.
+std::vector<double> model_pairs(const Sample& s, const Params& p) {
+  const Model& own = model_of(s, "mege");
+  std::vector<const Model*> models{&own};
+  std::stringstream files(p.text("models", ""));
+  for (std::string file; std::getline(files, file, ',');) {
+    if (!file.empty()) models.push_back(&loaded_model(file, own));
+  }
+  if (models.size() < 2) {
+    throw ArgumentError("mege needs other models trained on other data: models=FILE[,FILE...]");
+  }
+  const at::Tensor x = s.image.unsqueeze(0);
+  std::vector<at::Tensor> maps;
+  std::vector<bool> right;
+  for (const Model* model : models) {
+    const at::Tensor logits = model->logits(x);
+    if (logits.size(1) != own.logits(x).size(1)) {
+      throw ArgumentError("mege: the models must have the explained model's " +
+                          std::to_string(own.logits(x).size(1)) + " classes, not " +
+                          std::to_string(logits.size(1)));
+    }
+    right.push_back(logits.argmax(1).item<int64_t>() == s.cls);
+    maps.push_back(model == &own ? s.map : explainer_on(*model, s, "mege")(x, s.cls)[0]);
+  }
+  std::vector<double> pairs;
+  for (size_t i = 0; i < models.size(); ++i) {
+    for (size_t j = i + 1; j < models.size(); ++j) {
+      if (!right[i] && !right[j]) continue;
+      pairs.push_back(right[i] && right[j] ? 1.0 : 0.0);
+      pairs.push_back(spearman_distance(maps[i], maps[j]));
+    }
+  }
+  return pairs;
+}
+
+// Metrics over the data set: explanations compared across images, or across models.
+void add_dataset(std::vector<MetricInfo>& r) {
+  const Declared grid{integer_parameter(
+      "grid", "7", "the map is compared as its |map| averaged over grid x grid cells", 1)};
+  r.push_back(
+      {.name = "sufficiency",
+       .group = Group::Faithfulness,
+       .summary = "over the data set: the share of the images whose explanation is close to this "
+                  "image's (normalised standardised distance <= threshold) that the model "
+                  "predicts as this image",
+       .citation = "Dasgupta, Frost & Moshkovitz, Framework for Evaluating Faithfulness of Local "
+                   "Explanations, ICML 2022",
+       .needs_model = true,
+       .values = {{"sufficiency", true}},
+       .parameters = grid + Declared{number_parameter(
+                                "threshold", "0.6",
+                                "largest distance (share of the largest one) at which one "
+                                "image's explanation applies to another",
+                                0, 1)},
+       .dataset = {
+           .observe = [](const Sample& s,
+                         const Params& p) { return prediction_and_profile(s, p, "sufficiency"); },
+           .combine =
+               [](const std::vector<std::vector<double>>& o, const Params& p) {
+                 const double threshold = p.number("threshold", 0.6);
+                 return per_image_shares(o, "sufficiency", [&](const auto& x, const auto& y) {
+                   return sufficiency(x, y, threshold);
+                 });
+               }}});
+  r.push_back(
+      {.name = "consistency",
+       .group = Group::Robustness,
+       .summary = "over the data set: the share of the images with the same explanation (the "
+                  "same top cells of the map) that the model predicts as this image",
+       .citation = "Dasgupta, Frost & Moshkovitz, Framework for Evaluating Faithfulness of Local "
+                   "Explanations, ICML 2022",
+       .needs_model = true,
+       .values = {{"consistency", true}},
+       .parameters = grid + Declared{integer_parameter(
+                                "top", "2", "cells that make an explanation (as a set)", 1)},
+       .dataset = {
+           .observe = [](const Sample& s,
+                         const Params& p) { return prediction_and_profile(s, p, "consistency"); },
+           .combine =
+               [](const std::vector<std::vector<double>>& o, const Params& p) {
+                 const int64_t top = positive(p, "top", 2);
+                 return per_image_shares(o, "consistency", [&](const auto& x, const auto& y) {
+                   return consistency(x, y, top);
+                 });
+               }}});
+  r.push_back(
+      {.name = "mege",
+       .group = Group::Robustness,
+       .summary = "over the data set: how alike the maps of models trained on other data are "
+                  "where they agree (MeGe), and how well that likeness tells agreeing models from "
+                  "disagreeing ones (ReCo)",
+       .citation = "Fel, Vigouroux, Cadene & Serre, How Good is your Explanation? Algorithmic "
+                   "Stability Measures to Assess the Quality of Explanations for Deep Neural "
+                   "Networks, WACV 2022",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"mege", true}, {"reco", true}},
+       .parameters = {{"models", "",
+                       "ONNX files of the same network trained on other data (other folds), "
+                       "comma-separated; the explained model is one of the set"}},
+       .dataset = {
+           .observe = model_pairs,
+           .combine = [](const std::vector<std::vector<double>>& observations, const Params&) {
+             std::vector<double> agreeing, disagreeing;
+             for (const auto& o : observations) {
+               for (size_t k = 0; k + 1 < o.size(); k += 2)
+                 (o[k] != 0 ? agreeing : disagreeing).push_back(o[k + 1]);
+             }
+             const Generalisation g = generalisation(agreeing, disagreeing);
+             DatasetValues values;
+             values.per_image.resize(observations.size());
+             values.overall = {{"mege", g.mege}, {"reco", g.reco}};
+             return values;
+           }}});
+}
+
 std::vector<MetricInfo> build() {
   std::vector<MetricInfo> r;
   add_faithfulness(r);
@@ -922,6 +1097,7 @@ std::vector<MetricInfo> build() {
   add_localisation(r);
   add_focus(r);
   add_robustness(r);
+  add_dataset(r);
   add_randomisation(r);
   add_complexity(r);
   add_agreement(r);
@@ -960,6 +1136,14 @@ const MetricInfo& find_metric(const std::string& name) {
   std::string valid;
   for (const auto& m : registry()) valid += (valid.empty() ? "" : ", ") + m.name;
   throw LookupError("unknown metric '" + name + "' (valid: " + valid + ")");
+}
+
+DatasetValues evaluate_dataset(const MetricInfo& metric, const std::vector<Sample>& samples,
+                               const Params& params) {
+  if (!metric.over_dataset()) throw ArgumentError(metric.name + " is not a metric over a data set");
+  std::vector<std::vector<double>> observations;
+  for (const Sample& s : samples) observations.push_back(metric.dataset.observe(s, params));
+  return metric.dataset.combine(observations, params);
 }
 
 void check_parameters(const std::vector<std::string>& metrics, const Params& params) {
