@@ -4,7 +4,9 @@
 // Usage: metrics_bench [MODEL.onnx] [runs]   (default: the bundled MobileNetV2)
 //        metrics_bench --each MODEL.onnx [runs] [metric,...]: every registered metric that needs
 //        the model (or those named), with its default options (Grad-CAM as the method it
-//        re-runs), against one forward pass of one image, in the same rounds.
+//        re-runs), against one forward pass of one image, in the same rounds. A metric over a
+//        data set is timed for what it does per image (observe); Focus takes two bundled photos
+//        as its other images, MeGe the model itself as the other model.
 #include <ATen/ATen.h>
 
 #include <cstdio>
@@ -32,16 +34,51 @@ int each_metric(const std::filesystem::path& file, int runs, const std::string& 
   sample.cls = cls;
   sample.map = explain(model, x, {"gradcam"}, Target::index(cls)).at("gradcam").map[0];
   sample.method = "gradcam";
+  // Focus's other images as a data-set run hands them over (the random-weight bench networks
+  // predict one class for every photo, so no photo would pass as another class).
+  sample.other_images = [&](int64_t count) {
+    std::vector<at::Tensor> photos;
+    for (const char* name : {"parrot.jpg", "hot_dog.jpg"}) {
+      photos.push_back(
+          preprocess(read_image(bundled(std::string("images/") + name)), model.preprocessing)
+              .tensor[0]);
+    }
+    return at::stack(photos).narrow(0, 0, count);
+  };
   std::printf("| model | metric | forward (ms) | metric (ms) | ratio |\n|---|---|---|---|---|\n");
   for (const auto& metric : metrics::registry()) {
     if (!metric.needs_model ||
         (!only.empty() && ("," + only + ",").find("," + metric.name + ",") == std::string::npos)) {
       continue;
     }
-    const auto t =
-        bench::time_rounds({[&] { model.logits(x); }, [&] { metric.run(sample, Params()); }}, runs);
+    Params params;
+    if (metric.name == "mege") params.set("models", file.string());
+    const auto once = [&] {
+      if (metric.over_dataset()) {
+        metric.dataset.observe(sample, params);
+      } else {
+        metric.run(sample, params);
+      }
+    };
+    const auto t = bench::time_rounds({[&] { model.logits(x); }, once}, runs);
     std::printf("| %s | %s | %.1f | %.1f | %.1f |\n", file.stem().string().c_str(),
                 metric.name.c_str(), t.median(0), t.median(1), t.ratio(1, 0));
+    if (metric.over_dataset()) {
+      // The data-set step over 1000 images: this image's observations, the numbers after the
+      // first (profile values or distances) redrawn uniformly for each.
+      const std::vector<double> seen = metric.dataset.observe(sample, params);
+      std::vector<std::vector<double>> observations(1000, seen);
+      at::manual_seed(0);
+      for (auto& o : observations) {
+        const at::Tensor noise = at::rand({static_cast<int64_t>(o.size())}, at::kDouble);
+        for (size_t k = 1; k < o.size(); ++k) o[k] = noise[k].item<double>();
+      }
+      const auto c = bench::time_rounds(
+          {[&] { model.logits(x); }, [&] { metric.dataset.combine(observations, params); }}, runs);
+      std::printf("| %s | %s: combining 1000 images | %.1f | %.1f | %.2f |\n",
+                  file.stem().string().c_str(), metric.name.c_str(), c.median(0), c.median(1),
+                  c.ratio(1, 0));
+    }
     std::fflush(stdout);
   }
   return 0;

@@ -184,7 +184,32 @@ py::dict metric_dict(const metrics::MetricInfo& m) {
                   py::arg("summary") = m.summary, py::arg("citation") = m.citation,
                   py::arg("needs_model") = m.needs_model, py::arg("needs_mask") = m.needs_mask,
                   py::arg("needs_reference") = m.needs_reference,
-                  py::arg("needs_explainer") = m.needs_explainer, py::arg("values") = values);
+                  py::arg("needs_explainer") = m.needs_explainer,
+                  py::arg("over_dataset") = m.over_dataset(), py::arg("values") = values);
+}
+
+// One image as the metrics see it.
+metrics::Sample sample_of(const std::shared_ptr<Model>& model, const py::array& image,
+                          const py::array& map, int64_t cls, const std::string& method,
+                          const std::map<std::string, std::string>& method_params) {
+  metrics::Sample sample;
+  sample.model = model.get();
+  sample.image = to_tensor(image);
+  sample.map = to_tensor(map);
+  sample.cls = cls;
+  sample.method = method;
+  sample.method_params = Params(method_params);
+  return sample;
+}
+
+// The metric by name with its options checked; throws ArgumentError when it needs a model and
+// has none.
+const metrics::MetricInfo& checked_metric(const std::string& name, const Model* model,
+                                          const Params& params) {
+  const metrics::MetricInfo& info = metrics::find_metric(name);
+  if (info.needs_model && !model) throw ArgumentError("metric " + name + " needs the model");
+  metrics::check_parameters({info.name}, params);
+  return info;
 }
 
 }  // namespace
@@ -310,24 +335,42 @@ PYBIND11_MODULE(_whitebox, m) {
          const py::array& map, int64_t cls, const py::object& mask, const py::object& reference,
          const std::string& method, const std::map<std::string, std::string>& method_params,
          const std::map<std::string, std::string>& params) {
-        const metrics::MetricInfo& info = metrics::find_metric(name);
-        metrics::Sample sample;
-        sample.model = model.get();
-        sample.image = to_tensor(image);
-        sample.map = to_tensor(map);
-        sample.cls = cls;
+        const Params p(params);
+        const metrics::MetricInfo& info = checked_metric(name, model.get(), p);
+        if (info.over_dataset()) {
+          throw ArgumentError("metric " + name +
+                              " compares the images of a data set: whitebox.metrics.over_dataset");
+        }
+        metrics::Sample sample = sample_of(model, image, map, cls, method, method_params);
         if (!mask.is_none()) sample.mask = to_tensor(mask.cast<py::array>()).to(at::kBool);
         if (!reference.is_none()) sample.reference = to_tensor(reference.cast<py::array>());
-        sample.method = method;
-        sample.method_params = Params(method_params);
-        if (info.needs_model && !model) throw ArgumentError("metric " + name + " needs the model");
-        const Params p(params);
-        metrics::check_parameters({info.name}, p);
         return interruptible([&] { return info.run(sample, p); });
       },
       py::arg("name"), py::arg("model"), py::arg("image"), py::arg("map"), py::arg("cls"),
       py::arg("mask"), py::arg("reference"), py::arg("method"), py::arg("method_params"),
       py::arg("params"));
+  m.def(
+      "dataset_metric",
+      [](const std::string& name, const std::shared_ptr<Model>& model,
+         const std::vector<py::array>& images, const std::vector<py::array>& maps,
+         const std::vector<int64_t>& classes, const std::string& method,
+         const std::map<std::string, std::string>& method_params,
+         const std::map<std::string, std::string>& params) {
+        const Params p(params);
+        const metrics::MetricInfo& info = checked_metric(name, model.get(), p);
+        if (images.size() != maps.size() || images.size() != classes.size())
+          throw ArgumentError("over_dataset needs as many maps and targets as images");
+        std::vector<metrics::Sample> samples;
+        for (size_t i = 0; i < images.size(); ++i)
+          samples.push_back(
+              sample_of(model, images[i], maps[i], classes[i], method, method_params));
+        const metrics::DatasetValues values =
+            interruptible([&] { return metrics::evaluate_dataset(info, samples, p); });
+        return py::dict(py::arg("per_image") = values.per_image,
+                        py::arg("overall") = values.overall);
+      },
+      py::arg("name"), py::arg("model"), py::arg("images"), py::arg("maps"), py::arg("classes"),
+      py::arg("method"), py::arg("method_params"), py::arg("params"));
   m.def(
       "sanity",
       [](const std::shared_ptr<Model>& model, const py::array& x,

@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libbenchmark-dev              # tests and benchmarks
   python3-torch python3-torchvision python3-onnx python3-numpy  # test references
   python3-pil                                # tests/shapes/train.py writes its test pictures
+  python3-scipy                              # data-set metrics checked against scipy.spatial
   pybind11-dev python3-dev python3-pytest    # the Python package and its tests
   python3-matplotlib                         # examples/python
   chromium                                   # the HTML report test renders the page headless

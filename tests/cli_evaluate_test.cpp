@@ -131,6 +131,19 @@ TEST_F(CliEvaluate, ResumesWithoutRecomputingFinishedImages) {
   EXPECT_EQ(changed.out.find("reused"), std::string::npos) << changed.out;
 }
 
+// Focus without `others` draws its two images of other classes from the run's images: two
+// photos leave each one other, too few.
+TEST_F(CliEvaluate, FocusNeedsTwoOtherClassesInTheDataSet) {
+  REQUIRE_CLI();
+  const Outcome r = evaluate(args({"--metric", "focus"}));
+  EXPECT_NE(r.code, 0);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("fewer than 2 images of classes other than"), std::string::npos) << r.err;
+  fs::copy_file(bundled("images/parrot.jpg"), images() / "parrot.jpg");
+  const Outcome three = evaluate(args({"--metric", "focus"}));
+  EXPECT_EQ(three.code, 0) << three.err;
+}
+
 TEST_F(CliEvaluate, RejectsUnknownMetricNames) {
   REQUIRE_CLI();
   expect_rejected(evaluate(args({"--metric", "deletion,accuracy"})), "unknown metric 'accuracy'");

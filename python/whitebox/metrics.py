@@ -15,6 +15,11 @@ attention map (agreement metrics); method the explanation method to re-run on pe
 options (steps=50, substitution="blur", ...). It returns a dict of the metric's values.
 ``names()`` lists the metrics, ``info(name)`` describes one; ``docs/metrics.md`` has the
 formulas.
+
+The metrics over a data set (sufficiency, consistency, mege) compare the maps of many images:
+
+    >>> whitebox.metrics.over_dataset("sufficiency", model, images, maps, threshold=0.6)
+    {"per_image": [{"sufficiency": ...}, ...], "overall": {}}
 """
 
 import numpy as np
@@ -62,6 +67,28 @@ def compute(name, model=None, image=None, map=None, target=None, mask=None, refe
                         _array(reference, np.float32), method or "", method_text, text)
 
 
+def over_dataset(name, model, images, maps, targets=None, method=None, method_params=None,
+                 **params):
+    """Metric `name` over a data set: images (each [C, H, W] or [1, C, H, W]), their maps, and
+    their targets (None: each image's top class). Returns {"per_image": [values of each image],
+    "overall": values that exist only for the whole set}."""
+    pairs = [_image_map(image, map) for image, map in zip(images, maps)]
+    if len(pairs) != len(images) or len(images) != len(maps):
+        raise ValueError(f"{len(images)} images and {len(maps)} maps: give one map per image")
+    core = model._core if model is not None else None
+    if targets is None:
+        if core is None:
+            raise ValueError(f"metric {name} needs the model")
+        targets = [int(np.argmax(core.logits(image[None])[0])) for image, _ in pairs]
+    text = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items()}
+    method_text = {k: str(v) for k, v in (method_params or {}).items()}
+    if info(name)["needs_explainer"] and not method:
+        raise ValueError(f"metric {name} re-runs the explanation: give method=")
+    return _core.dataset_metric(name, core, [image for image, _ in pairs],
+                                [map for _, map in pairs], [int(t) for t in targets],
+                                method or "", method_text, text)
+
+
 def names():
     """The metric names, as ``whitebox evaluate --metric`` takes them."""
     return [m["name"] for m in _core.metrics()]
@@ -86,4 +113,5 @@ def _define(name, summary):
 
 
 for _m in _core.metrics():
-    globals()[_m["name"].replace("-", "_")] = _define(_m["name"], _m["summary"])
+    if not _m["over_dataset"]:
+        globals()[_m["name"].replace("-", "_")] = _define(_m["name"], _m["summary"])

@@ -988,11 +988,13 @@ std::vector<double> model_pairs(const Sample& s, const Params& p) {
   const at::Tensor x = s.image.unsqueeze(0);
   std::vector<at::Tensor> maps;
   std::vector<bool> right;
+  int64_t classes = 0;
   for (const Model* model : models) {
     const at::Tensor logits = model->logits(x);
-    if (logits.size(1) != own.logits(x).size(1)) {
+    if (model == &own) classes = logits.size(1);
+    if (logits.size(1) != classes) {
       throw ArgumentError("mege: the models must have the explained model's " +
-                          std::to_string(own.logits(x).size(1)) + " classes, not " +
+                          std::to_string(classes) + " classes, not " +
                           std::to_string(logits.size(1)));
     }
     right.push_back(logits.argmax(1).item<int64_t>() == s.cls);

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 
+import numpy
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -135,6 +136,69 @@ def test_two_ranks_give_the_result_of_one_process(data):
     for one in (data / "maps_one").glob("*.npy"):
         assert one.read_bytes() == (data / "maps_two" / one.name).read_bytes(), one.name
     assert ranks_of(data / "maps_two" / ".done", "*.json") == {0, 1}
+
+
+DATASET = ["evaluate", "--method", "saliency,gradcam", "--metric",
+           "sufficiency,consistency,focus,mege", "--metric-param", f"models={MODEL}",
+           "--metric-param", "top=1", "--metric-param", "threshold=0.8"]
+
+
+def local_shares(observations, applies):
+    """Per image: the share of the others that `applies` to it predicted as it (None if none)."""
+    predictions = [o[0] for o in observations]
+    shares = []
+    for i, own in enumerate(predictions):
+        others = [j for j in range(len(predictions)) if j != i and applies(i, j)]
+        shares.append(sum(predictions[j] == own for j in others) / len(others) if others else None)
+    return shares
+
+
+def scipy_sufficiency(observations, threshold):
+    """Quantus's construction: scipy's standardised Euclidean distance over the largest one."""
+    from scipy.spatial.distance import cdist
+    profiles = numpy.array([o[1:] for o in observations])
+    varying = profiles.var(axis=0) > 0
+    distance = cdist(profiles[:, varying], profiles[:, varying], "seuclidean")
+    distance /= distance.max()
+    return local_shares(observations, lambda i, j: distance[i, j] <= threshold)
+
+
+def top_cell_consistency(observations):
+    return local_shares(observations,
+                        lambda i, j: numpy.argmax(observations[i][1:]) == numpy.argmax(observations[j][1:]))
+
+
+def test_metrics_over_the_data_set_are_combined_from_every_image(data):
+    listed = ["--list", str(data / "data.csv")]
+    run(*DATASET, *listed, "--out", str(data / "one"))
+    summary = json.loads((data / "one" / "results.json").read_text())["summary"]
+    for method in ["saliency", "gradcam"]:
+        # MeGe and ReCo exist for the whole set only; the others are means over the images.
+        assert summary[method]["mege"]["mean"] == 1.0  # the model against itself
+        assert summary[method]["mege"]["std"] is None
+        assert summary[method]["reco"]["mean"] is None  # no model disagrees
+        assert summary[method]["focus"]["n"] == len(PHOTOS)
+    # Each image's local values against scipy and numpy on the observations saved with it.
+    images = json.loads((data / "one" / "results.json").read_text())["images"]
+    keys = [f"pics__{name}" for name in PHOTOS]
+    for method in ["saliency", "gradcam"]:
+        saved = [json.loads((data / "one" / "images" / f"{key}.json").read_text())
+                 ["observations"][method] for key in keys]
+        assert len(saved[0]["consistency"]) == 1 + 7 * 7
+        for metric, expected in [
+                ("sufficiency", scipy_sufficiency([o["sufficiency"] for o in saved], 0.8)),
+                ("consistency", top_cell_consistency([o["consistency"] for o in saved]))]:
+            actual = [images[key][method][metric] for key in keys]
+            assert actual == pytest.approx(expected, abs=1e-12), (method, metric)
+        assert any(images[key][method]["sufficiency"] is not None for key in keys)
+    # Resumed: the observations saved with each image are combined again, to the same summary.
+    before = outputs(data / "one")
+    r = run(*DATASET, *listed, "--out", str(data / "one"))
+    assert f"{len(PHOTOS)} of {len(PHOTOS)} images reused" in r.stdout
+    assert outputs(data / "one") == before
+    if MPIEXEC:
+        run(*DATASET, *listed, "--out", str(data / "two"), ranks=2)
+        assert outputs(data / "two") == before
 
 
 def rank_process(rank, folder):

@@ -95,7 +95,24 @@ def test_metrics_and_sanity(small, photo):
     robust = whitebox.metrics.compute("sensitivity", small, x, e.map, method="saliency",
                                       samples=2)
     assert all(np.isfinite(v) for v in robust.values())
+    assert "sufficiency" not in dir(whitebox.metrics)  # no single-image function
+    with pytest.raises(ValueError, match="over_dataset"):
+        whitebox.metrics.compute("sufficiency", small, x, e.map)
+    images = [whitebox.preprocess(whitebox.read_image(whitebox._whitebox.bundled_path(
+        f"images/{name}")), small)[0] for name in ("chelsea.png", "cat.bmp", "parrot.jpg")]
+    maps = [small.explain(image, "gradcam")["gradcam"].map for image in images]
+    both = whitebox.metrics.over_dataset("consistency", small, images, maps, top=1)
+    assert len(both["per_image"]) == 3 and both["overall"] == {}
+    # chelsea and cat: both cats, predicted alike, with the same top cell on a 1 x 1 grid
+    one_cell = whitebox.metrics.over_dataset("consistency", small, images[:2], maps[:2], grid=1,
+                                             top=1)
+    classes = [int(np.argmax(small.logits(image)[0])) for image in images[:2]]
+    assert [v["consistency"] for v in one_cell["per_image"]] == [float(classes[0] == classes[1])] * 2
+    mege = whitebox.metrics.over_dataset("mege", small, images, maps, method="gradcam",
+                                         models=str(small.path))
+    assert mege["overall"]["mege"] == 1.0
     result = whitebox.sanity(small, x, ["saliency"], layers=2)
+
     assert len(result["steps"]) == 3 and "saliency" in result["steps"][1]["similarity"]
     assert np.isfinite(result["complexity_rise"]["saliency"])
     smooth = whitebox.sanity(small, x, ["saliency"], layers=2, smooth=2)
