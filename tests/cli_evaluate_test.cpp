@@ -11,6 +11,7 @@
 #include "support.hpp"
 #include "whitebox/data.hpp"
 #include "whitebox/image.hpp"
+#include "whitebox/metrics.hpp"
 #include "whitebox/npy.hpp"
 
 namespace whitebox::test {
@@ -142,6 +143,15 @@ TEST_F(CliEvaluate, FocusNeedsTwoOtherClassesInTheDataSet) {
   fs::copy_file(bundled("images/parrot.jpg"), images() / "parrot.jpg");
   const Outcome three = evaluate(args({"--metric", "focus"}));
   EXPECT_EQ(three.code, 0) << three.err;
+}
+
+TEST_F(CliEvaluate, HelpListsEveryMetric) {
+  REQUIRE_CLI();
+  const Outcome r = evaluate({"--help"});
+  EXPECT_EQ(r.code, 0);
+  for (const auto& metric : metrics::registry())
+    EXPECT_NE(r.out.find(" " + metric.name), std::string::npos) << metric.name;
+  EXPECT_NE(r.out.find("over the data set: sufficiency, consistency, mege"), std::string::npos);
 }
 
 TEST_F(CliEvaluate, RejectsUnknownMetricNames) {

@@ -472,6 +472,26 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
                  (out_dir / "per_image.csv").string() + ", " + (out_dir / "results.json").string());
 }
 
+// The metrics by group, for --help: "  faithfulness: deletion, insertion, ..." wrapped at 100
+// columns.
+std::string metric_list() {
+  std::map<std::string, std::vector<std::string>> groups;
+  for (const auto& m : metrics::registry()) {
+    groups[m.over_dataset() ? "over the data set" : metrics::to_string(m.group)].push_back(m.name);
+  }
+  std::string text = "Metrics (--metric; options and definitions: docs/metrics.md):";
+  for (const auto& [group, names] : groups) {
+    std::string line = "\n  " + group + ":";
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string item = " " + names[i] + (i + 1 < names.size() ? "," : "");
+      if (line.size() + item.size() > 100) text += line, line = "\n   ";
+      line += item;
+    }
+    text += line;
+  }
+  return text;
+}
+
 }  // namespace
 
 Command add_evaluate(CLI::App& parent) {
@@ -505,6 +525,7 @@ Command add_evaluate(CLI::App& parent) {
   app->add_option("--metric-param", o->metric_params,
                   "metric option key=value, e.g. steps=112 (repeatable)")
       ->allow_extra_args(false);
+  app->footer(metric_list() + "\n\n" + Cluster::build_info());
   return {app, [o](const Global& global) { run_evaluate(global, *o); }};
 }
 
