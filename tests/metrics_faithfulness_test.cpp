@@ -2,6 +2,7 @@
 // curve is a partial sum of the pixels' contributions w * x and can be written down by hand.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "metrics/common.hpp"
@@ -198,6 +199,46 @@ TEST(MetricsFaithfulness, InfidelityOfTheExactLinearAttributionIsZero) {
   const at::Tensor one = at::zeros({1, 1, 2, 2}, kDouble).index_put_({0, 0, 1, 1}, 1.0);
   o.normalize = false;
   EXPECT_NEAR(infidelity(l.model, image, 2 * l.weights[0][0], 0, one, o), 16.0, 1e-12);
+}
+
+// ARCC on a linear two-class model of a 6x6 image, the map a ramp (scaled: mean 1/2). An
+// explainer that ignores its input gives coherency 1; the channel sum of the input gives the
+// Pearson correlation of the ramp with ramp * image, written out here.
+TEST(MetricsFaithfulness, ArccCombinesCoherencyComplexityAndRoad) {
+  at::manual_seed(5);
+  const Model model = one_node_model("Conv", {1, 1, 6, 6}, {at::randn({2, 1, 6, 6}, kDouble)});
+  const at::Tensor image = at::rand({1, 6, 6}, kDouble) + 0.5;
+  const at::Tensor map = at::arange(36, kDouble).view({6, 6});
+  RoadOptions o = arcc_road_options();
+  o.noise = 0;
+  const Curve morf = road(model, image, map, 0, o);
+  o.most_relevant_first = false;
+  const double r = std::clamp(2 * road_combined(morf, road(model, image, map, 0, o)), 0.0, 1.0);
+  o.most_relevant_first = true;
+  ASSERT_GT(r, 0.0);  // the ramp ranks class 0's evidence better than chance on this draw
+  ASSERT_LT(r, 1.0);
+
+  const ClassExplainer fixed = [&](const at::Tensor& x, int64_t) {
+    return map.unsqueeze(0).expand({x.size(0), 6, 6});
+  };
+  const Arcc a = arcc(model, fixed, image, map, 0, o);
+  EXPECT_NEAR(a.complexity, 0.5, 1e-12);
+  EXPECT_NEAR(a.coherency, 1.0, 1e-12);
+  EXPECT_NEAR(a.road, r, 1e-12);
+  EXPECT_NEAR(a.arcc, std::cbrt(0.5 * r), 1e-12);
+  EXPECT_NEAR(a.harmonic, r > 0 ? 3 / (1 + 2 + 1 / r) : 0.0, 1e-12);
+
+  const ClassExplainer channel_sum = [](const at::Tensor& x, int64_t) { return x.sum(1); };
+  const Arcc b = arcc(model, channel_sum, image, map, 0, o);
+  double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+  for (int64_t i = 0; i < 36; ++i) {
+    const double m = i / 35.0, y = m * image.flatten()[i].item<double>();
+    sx += m, sy += y, sxx += m * m, syy += y * y, sxy += m * y;
+  }
+  const double rho = (sxy - sx * sy / 36) / std::sqrt((sxx - sx * sx / 36) * (syy - sy * sy / 36));
+  EXPECT_NEAR(b.coherency, (rho + 1) / 2, 1e-12);  // min-max scaling leaves Pearson unchanged
+  EXPECT_LT(b.coherency, 1.0);
+  EXPECT_NEAR(b.arcc, std::cbrt(b.coherency * 0.5 * r), 1e-12);
 }
 
 TEST(MetricsFaithfulness, BadArgumentsThrowTypedErrors) {

@@ -346,6 +346,24 @@ RelativeStability relative_stability(const Model& model, const Explainer& explai
                                      const StabilityOptions& options);
 
 // ---------------------------------------------------------------------------------------------
+// ARCC (pytorch-grad-cam 1.5, arXiv:2605.14641): three properties of a map in one number. With m
+// the map min-max scaled to [0, 1] (0 for a constant map):
+//   complexity = mean(m), lower is sparser;
+//   coherency = (Pearson(m', m) + 1) / 2, m' the explainer's map of the image multiplied by m,
+//     scaled alike: the map explains the evidence it keeps;
+//   road = clip(2 road_combined, 0, 1) over the options' fractions (ROAD with MoRF and LeRF).
+// ARCC = (coherency (1 - complexity) road)^(1/3), the geometric mean the paper defines; harmonic =
+// 3 / (1 / coherency + 1 / (1 - complexity) + 1 / road), what pytorch-grad-cam's code computes
+// (0 when a term is 0). Higher is better for both.
+struct Arcc {
+  double arcc = 0, harmonic = 0, coherency = 0, complexity = 0, road = 0;
+};
+// The fractions of pytorch-grad-cam's ARCC: 0.2, 0.4, 0.6, 0.8.
+RoadOptions arcc_road_options();
+Arcc arcc(const Model& model, const ClassExplainer& explainer, const at::Tensor& image,
+          const at::Tensor& map, int64_t cls, const RoadOptions& road = arcc_road_options());
+
+// ---------------------------------------------------------------------------------------------
 // Randomisation (see also whitebox/randomisation.hpp for the sanity checks over a model).
 
 // The class the random-logit test explains instead of `cls`: uniform over the other classes,

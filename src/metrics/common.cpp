@@ -40,6 +40,12 @@ void require_at_least(int64_t value, int64_t least, const std::string& what) {
   }
 }
 
+at::Tensor min_max_scaled(const at::Tensor& map) {
+  const at::Tensor m = map.to(at::kDouble);
+  const double low = m.min().item<double>(), range = m.max().item<double>() - low;
+  return range > 0 ? (m - low) / range : at::zeros_like(m);
+}
+
 at::Tensor as_model_input(const Model& model, const at::Tensor& image) {
   return image.to(model.device(), model.dtype());
 }

@@ -23,6 +23,8 @@ void require_at_least(int64_t value, int64_t least, const std::string& what);
 
 // The image on the model's device and in its floating type.
 at::Tensor as_model_input(const Model& model, const at::Tensor& image);
+// (map - min) / (max - min), float64: the map in [0, 1]; 0 for a constant map.
+at::Tensor min_max_scaled(const at::Tensor& map);
 // The map as a flat float64 tensor on `device`.
 at::Tensor flat_double(const at::Tensor& map, c10::Device device);
 

@@ -11,9 +11,7 @@ ConfidenceChange confidence_change(const Model& model, const at::Tensor& image,
                                    const at::Tensor& map, int64_t cls) {
   detail::check_image_and_map(image, map, "confidence change");
   const at::Tensor x = detail::as_model_input(model, image);
-  const at::Tensor m = map.to(x.device(), at::kDouble);
-  const double low = m.min().item<double>(), range = m.max().item<double>() - low;
-  const at::Tensor weights = range > 0 ? (m - low) / range : at::zeros_like(m);
+  const at::Tensor weights = detail::min_max_scaled(map.to(x.device()));
   const double p = detail::score_of(model, x, cls, Score::Probability);
   const double o = detail::score_of(model, x * weights.to(x.scalar_type()).unsqueeze(0), cls,
                                     Score::Probability);

@@ -347,6 +347,39 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
                number_parameter("noise", "0.01", "std of the noise added to imputed values", 0)} +
            common_parameters("32") + score_parameter("probability")});
   r.push_back(
+      {.name = "arcc",
+       .group = Group::Faithfulness,
+       .summary = "geometric mean of coherency (the map of the image weighted by the map agrees "
+                  "with the map), 1 - complexity (mean of the scaled map) and ROAD's combined "
+                  "score; also their harmonic mean, as pytorch-grad-cam computes it",
+       .citation = "pytorch-grad-cam 1.5 (Gildenblat et al.), arXiv:2605.14641",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"arcc", true},
+                  {"arcc_harmonic", true},
+                  {"arcc_coherency", true},
+                  {"arcc_complexity", false},
+                  {"arcc_road", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         RoadOptions o = arcc_road_options();
+         if (p.has("fractions")) o.fractions = number_list(p.text("fractions", ""), "fractions");
+         o.noise = p.number("noise", o.noise);
+         o.batch = positive(p, "batch", o.batch);
+         o.seed = seed_option(p);
+         const Arcc a =
+             arcc(model_of(s, "arcc"), class_explainer_of(s, "arcc"), s.image, s.map, s.cls, o);
+         return {{"arcc", a.arcc},
+                 {"arcc_harmonic", a.harmonic},
+                 {"arcc_coherency", a.coherency},
+                 {"arcc_complexity", a.complexity},
+                 {"arcc_road", a.road}};
+       },
+       .parameters = Declared{{"fractions", "0.2,0.4,0.6,0.8",
+                               "comma-separated fractions of the pixels ROAD removes"},
+                              number_parameter("noise", "0.01",
+                                               "std of the noise added to imputed values", 0)} +
+                     common_parameters("32")});
+  r.push_back(
       {.name = "faithfulness-correlation",
        .group = Group::Faithfulness,
        .summary = "correlation between the relevance of random pixel subsets and the score drop "
