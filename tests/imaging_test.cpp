@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "support.hpp"
+#include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/render.hpp"
@@ -89,6 +90,33 @@ TEST(Imaging, PreprocessCropsResizesNormalises) {
   EXPECT_NEAR(input.tensor.min().item<double>(), 1.0, 1e-6);  // the crop is all white
   const Input imagenet = preprocess(picture, Preprocessing::preset("imagenet", 4, 4));
   EXPECT_NEAR(imagenet.tensor.min().item<double>(), (0 - 0.485) / 0.229, 1e-5);
+}
+
+// Felzenszwalb-Huttenlocher segments: a picture of two flat colours is cut in two at their border
+// (the smoothing blurs the columns next to it, which then join either side: segments of at
+// least 64 pixels, two columns' worth); on a photo every segment has the smallest size asked for.
+TEST(Imaging, GraphSegmentsFollowColourEdges) {
+  const Preprocessing unit = Preprocessing::preset("unit", 32, 32);
+  at::Tensor x = at::zeros({3, 32, 32});
+  x[0].slice(1, 0, 13).fill_(0.9);   // red on the left
+  x[2].slice(1, 13, 32).fill_(0.8);  // blue on the right
+  const at::Tensor labels = graph_segments(x, unit, 64);
+  ASSERT_EQ(labels.sizes(), (std::vector<int64_t>{32, 32}));
+  EXPECT_EQ(labels.max().item<int64_t>(), 1);
+  EXPECT_TRUE(labels.slice(1, 0, 11).eq(labels[0][0]).all().item<bool>());
+  EXPECT_TRUE(labels.slice(1, 15, 32).eq(labels[0][31]).all().item<bool>());
+  EXPECT_EQ(graph_segments(x, unit, 16).max().item<int64_t>(), 5);  // the blurred columns apart
+  EXPECT_NE(labels[0][0].item<int64_t>(), labels[0][31].item<int64_t>());
+
+  const Preprocessing imagenet;
+  const at::Tensor photo = preprocess(read_image(bundled("images/parrot.jpg")), imagenet).tensor[0];
+  const at::Tensor parts = graph_segments(photo, imagenet, 200);
+  const at::Tensor sizes = at::bincount(parts.flatten());
+  EXPECT_GT(sizes.numel(), 4);
+  EXPECT_GE(sizes.min().item<int64_t>(), 200);
+  EXPECT_LT(graph_segments(photo, imagenet, 200, 3000).max().item<int64_t>(),
+            parts.max().item<int64_t>());  // a larger k merges more
+  EXPECT_THROW(graph_segments(photo.unsqueeze(0), imagenet, 200), InputError);
 }
 
 TEST(Imaging, ColorizeAndNormalize) {

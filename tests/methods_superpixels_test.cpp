@@ -65,6 +65,14 @@ TEST(MethodsSuperpixels, KernelShapIsEfficientOnTheBundledModel) {
   EXPECT_GT(e.stats.at("segments"), 4);
   EXPECT_LT(e.stats.at("relative_efficiency_gap"), 1e-3);
   EXPECT_GT(e.map.max().item<double>(), 0);
+  // The same over Felzenszwalb-Huttenlocher segments.
+  const Explanation graph =
+      explain(model, x, {"kernel-shap"}, Target::top(),
+              Params({{"samples", "64"}, {"region", "48"}, {"segments", "felzenszwalb"}}))
+          .at("kernel-shap");
+  EXPECT_GT(graph.stats.at("segments"), 4);
+  EXPECT_LT(graph.stats.at("relative_efficiency_gap"), 1e-3);
+  EXPECT_FALSE(at::equal(graph.map, e.map));
 }
 
 }  // namespace

@@ -38,6 +38,11 @@ Input preprocess(const at::Tensor& rgb, const Preprocessing& preprocessing);
 // `region` pixels on a side, `ruler` the compactness. Labels [H, W] int64, 0..S-1, all used.
 at::Tensor superpixels(const at::Tensor& x, const Preprocessing& preprocessing, int64_t region,
                        double ruler = 10.0);
+// Felzenszwalb & Huttenlocher's graph segmentation (IJCV 2004; OpenCV's ximgproc) of the same
+// picture: Gaussian smoothing of `sigma` pixels, `scale` (k) the threshold constant (larger:
+// larger segments), segments of at least `smallest` pixels. Labels as above.
+at::Tensor graph_segments(const at::Tensor& x, const Preprocessing& preprocessing, int64_t smallest,
+                          double scale = 300.0, double sigma = 0.8);
 // Integer labels renumbered 0..S-1 in increasing order, the shape kept.
 at::Tensor consecutive_labels(const at::Tensor& labels);
 

@@ -24,14 +24,18 @@ at::Tensor segments_of(const Context& c, int64_t i) {
   const int64_t height = x.size(2), width = x.size(3);
   const std::string how = c.params.text("segments", "slic");
   at::Tensor labels;
-  if (how == "grid" || how == "slic") {
+  if (how == "grid" || how == "slic" || how == "felzenszwalb") {
     const int64_t size = integer_at_least(c.params, "region", 32, 2);
     if (how == "grid") {
       const at::Tensor rows = at::arange(height, at::kLong).div(size, "floor").view({-1, 1});
       const at::Tensor cols = at::arange(width, at::kLong).div(size, "floor").view({1, -1});
       labels = rows * ((width + size - 1) / size) + cols;
-    } else {
+    } else if (how == "slic") {
       labels = superpixels(x[i], c.model.preprocessing, size, c.params.number("ruler", 10.0));
+    } else {
+      // Segments of at least a quarter of a region's square: about as many as SLIC's at most.
+      labels = graph_segments(x[i], c.model.preprocessing, std::max<int64_t>(2, size * size / 4),
+                              c.params.number("scale", 300.0));
     }
   } else {
     labels = read_npy(how);
@@ -149,10 +153,15 @@ Explanation superpixel_attribution(const Context& c, Surrogate kind) {
 std::vector<Hyperparameter> segment_parameters() {
   std::vector<Hyperparameter> parameters = {
       {"segments", "slic",
-       "slic (SLICO superpixels of the de-normalised input), grid (squares of side `region`), or "
-       "a .npy file of integer labels [H, W]"},
+       "slic (SLICO superpixels of the de-normalised input), felzenszwalb (Felzenszwalb & "
+       "Huttenlocher's graph segmentation of it, segments of at least region^2 / 4 pixels), grid "
+       "(squares of side `region`), or a .npy file of integer labels [H, W]"},
       integer_parameter("region", "32", "superpixel (or grid square) size in pixels", 2),
       number_parameter("ruler", "10", "SLIC compactness", 0),
+      number_parameter("scale", "300",
+                       "felzenszwalb: the threshold constant k (larger: larger "
+                       "segments)",
+                       0),
       integer_parameter("batch", "16", "coalitions per forward pass", 1)};
   for (Hyperparameter& h : baseline_hyperparameters("zero")) parameters.push_back(h);
   return parameters;
