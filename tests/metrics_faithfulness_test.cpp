@@ -120,6 +120,15 @@ TEST(MetricsFaithfulness, PixelFlippingMorfAndLerf) {
   expect_near(f.lerf.score, {10, 9, 7, 4, 0});
   EXPECT_NEAR(f.aopc_morf, (0 + 4 + 7 + 9 + 10) / 5.0, 1e-12);
   EXPECT_NEAR(f.aopc_lerf, (0 + 1 + 3 + 6 + 10) / 5.0, 1e-12);
+  // Region perturbation is the MoRF half alone, through the registry too.
+  EXPECT_NEAR(aopc(region_perturbation(l.model, l.image, l.map, 0, o)), f.aopc_morf, 1e-12);
+  Sample sample;
+  sample.model = &l.model;
+  sample.image = l.image;
+  sample.map = l.map;
+  const Params p({{"region", "1"}, {"steps", "4"}, {"substitution", "zero"}, {"score", "logit"}});
+  EXPECT_NEAR(find_metric("region-perturbation").run(sample, p).at("region_perturbation_aopc"),
+              f.aopc_morf, 1e-12);
 }
 
 TEST(MetricsFaithfulness, PixelFlippingRanksRegionsBySummedRelevance) {

@@ -86,6 +86,8 @@ struct Flipping {
 };
 Flipping pixel_flipping(const Model& model, const at::Tensor& image, const at::Tensor& map,
                         int64_t cls, const FlippingOptions& options = {});
+// The area over a perturbation curve s_0..s_L: (1 / (L + 1)) sum_k (s_0 - s_k).
+double aopc(const Curve& curve);
 // One of the two curves alone: region perturbation (Samek et al. 2017); the AUC of its MoRF curve
 // is selectivity (Montavon et al. 2018), lower is better.
 Curve region_perturbation(const Model& model, const at::Tensor& image, const at::Tensor& map,

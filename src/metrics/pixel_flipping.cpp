@@ -28,12 +28,6 @@ Curve flipping_curve(const Model& model, const at::Tensor& image, const at::Tens
   return curve;
 }
 
-double aopc(const Curve& curve) {
-  double sum = 0;
-  for (double s : curve.score) sum += curve.score.front() - s;
-  return sum / static_cast<double>(curve.score.size());
-}
-
 // Both curves, or only the one asked for.
 Flipping flipping(const Model& model, const at::Tensor& image_in, const at::Tensor& map,
                   int64_t cls, const FlippingOptions& options, std::optional<bool> only) {
@@ -58,6 +52,12 @@ Flipping flipping(const Model& model, const at::Tensor& image_in, const at::Tens
 }
 
 }  // namespace
+
+double aopc(const Curve& curve) {
+  double sum = 0;
+  for (double s : curve.score) sum += curve.score.front() - s;
+  return sum / static_cast<double>(curve.score.size());
+}
 
 Flipping pixel_flipping(const Model& model, const at::Tensor& image, const at::Tensor& map,
                         int64_t cls, const FlippingOptions& options) {

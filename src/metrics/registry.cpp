@@ -282,6 +282,21 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
        },
        .parameters = flipping_parameters()});
   r.push_back(
+      {.name = "region-perturbation",
+       .group = Group::Faithfulness,
+       .summary = "regions flipped most relevant first only (pixel flipping's MoRF curve, as "
+                  "Quantus's RegionPerturbation): its AOPC",
+       .citation = "Samek, Binder, Montavon, Lapuschkin & Mueller, Evaluating the visualization of "
+                   "what a deep neural network has learned, IEEE TNNLS 2017",
+       .needs_model = true,
+       .values = {{"region_perturbation_aopc", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"region_perturbation_aopc",
+                  aopc(region_perturbation(model_of(s, "region-perturbation"), s.image, s.map,
+                                           s.cls, flipping_options(p)))}};
+       },
+       .parameters = flipping_parameters()});
+  r.push_back(
       {.name = "selectivity",
        .group = Group::Faithfulness,
        .summary = "area under the score while square regions are removed most relevant first "
