@@ -80,6 +80,30 @@ TEST(CliCompare, HyperParametersShowTheValuesUsed) {
   EXPECT_NE(html.find("Coffee &lt;test&gt;"), std::string::npos);  // user text is escaped
 }
 
+// Registered metrics as more columns: one per value, per image or over the report's images.
+TEST(CliCompare, AddsRegisteredMetricsAsColumns) {
+  if (cli_binary().empty()) GTEST_SKIP() << "the whitebox CLI is not built";
+  TempDir out;
+  const auto report = out / "r.html";
+  const auto r =
+      compare({photo("chelsea.png"), photo("coffee.png"), "--method", "saliency,gradcam", "--steps",
+               "4", "--metric", "completeness,consistency,mege", "--metric-param",
+               "models=" + small_model(), "--metric-param", "top=1", "--report", report.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string html = read_text(report);
+  for (const std::string column : {"completeness_gap", "consistency", "mege", "reco"})
+    EXPECT_NE(html.find(">" + column + " <span class=\"dir\">"), std::string::npos) << column;
+  // MeGe of the model against itself: 1 for both methods, and no spread (one value per method).
+  EXPECT_EQ(count(html, "data-value=\"1.000000000000\">1.000</td>"), 2u);
+
+  expect_one_line_error(compare({photo("chelsea.png"), "--metric", "pointing-game"}),
+                        "annotations");
+  expect_one_line_error(compare({photo("chelsea.png"), "--metric", "deletion"}), "already");
+  expect_one_line_error(
+      compare({photo("chelsea.png"), "--metric", "completeness", "--metric-param", "steps=3"}),
+      "steps");
+}
+
 TEST(CliCompare, BadInputIsOneLineAndWritesNothing) {
   if (cli_binary().empty()) GTEST_SKIP() << "the whitebox CLI is not built";
   TempDir out;

@@ -30,6 +30,8 @@ struct CompareOptions {
   int64_t batch = 16;
   double alpha = 0.5;
   std::vector<std::string> params;
+  std::string metrics;  // registered metrics added as columns
+  std::vector<std::string> metric_params;
 };
 
 // A report column for one value of a registered metric: what it measures and which way is
@@ -52,6 +54,31 @@ const std::vector<ReportMetric>& report_metrics() {
       {"seconds", "Time (s)", "wall time of the method on one image", false, 3},
   };
   return metrics;
+}
+
+// The registered metrics the user adds to the table, checked: the report has no annotations and
+// computes its own columns already.
+std::vector<const metrics::MetricInfo*> added_metrics(const CompareOptions& options,
+                                                      const Params& params) {
+  std::vector<const metrics::MetricInfo*> added;
+  std::vector<std::string> names;
+  for (const auto& name : split_list(options.metrics)) {
+    const metrics::MetricInfo& metric = metrics::find_metric(name);
+    if (metric.needs_mask || metric.needs_reference) {
+      throw ArgumentError("metric " + name +
+                          " needs annotations, which compare does not take: use whitebox evaluate");
+    }
+    for (const auto& [value, higher] : metric.values) {
+      for (const auto& column : report_metrics()) {
+        if (column.key == value)
+          throw ArgumentError("the report shows " + value + " already (metric " + name + ")");
+      }
+    }
+    added.push_back(&metric);
+    names.push_back(metric.name);
+  }
+  metrics::check_parameters(names, params);
+  return added;
 }
 
 // Mean of curves that share their fractions.
@@ -79,6 +106,8 @@ void run_compare(const Global& global, const CompareOptions& options) {
   if (report_file.has_parent_path() && !std::filesystem::is_directory(report_file.parent_path())) {
     throw FileError("no folder " + report_file.parent_path().string() + " for the report");
   }
+  const Params metric_params = parse_params(options.metric_params, "--metric-param");
+  const auto added = added_metrics(options, metric_params);
   const auto images = images_or_default(options.images);
   for (const auto& image : images) {
     if (!std::filesystem::exists(image)) throw FileError("no image " + image.string());
@@ -88,6 +117,12 @@ void run_compare(const Global& global, const CompareOptions& options) {
   report.title = options.title;
   report.model = model.path().filename().string();
   report.metrics = report_metrics();
+  for (const auto* metric : added) {
+    for (const auto& [value, higher] : metric->values)
+      report.metrics.insert(report.metrics.end() - 1, registered(metric->name, value, value, 3));
+  }
+  // Per method, every image as the metrics over the data set see it, combined at the end.
+  std::vector<std::vector<metrics::Sample>> samples(names.size());
   report.settings = {{"target", options.target},
                      {"curve steps", std::to_string(options.steps)},
                      {"substitution", options.substitution},
@@ -113,7 +148,8 @@ void run_compare(const Global& global, const CompareOptions& options) {
 
     // The first gradient sweep pays one-time costs (thread pool, allocations): not a method's time.
     if (report.images.empty()) explain(model, x, {"saliency"}, Target::index(cls));
-    for (auto& method : report.methods) {
+    for (size_t m = 0; m < report.methods.size(); ++m) {
+      ReportMethod& method = report.methods[m];
       const auto start = std::chrono::steady_clock::now();
       const Explanation e = explain(model, x, {method.info->name}, Target::index(cls),
                                     parameters_for(*method.info, params))
@@ -135,11 +171,37 @@ void run_compare(const Global& global, const CompareOptions& options) {
       method.values["sparseness"].push_back(metrics::sparseness(map));
       method.values["entropy"].push_back(metrics::entropy(map));
       method.values["seconds"].push_back(seconds);
+
+      metrics::Sample sample;
+      sample.model = &model;
+      sample.image = x[0];
+      sample.map = map.to(at::kDouble);
+      sample.cls = cls;
+      sample.method = method.info->name;
+      sample.method_params = parameters_for(*method.info, params);
+      for (const auto* metric : added) {
+        if (metric->over_dataset()) continue;
+        for (const auto& [value, number] : metric->run(sample, metric_params))
+          method.values[value].push_back(number);
+      }
+      samples[m].push_back(std::move(sample));
     }
     progress.print(file.string() + "  " + entry.label + " (" + std::to_string(cls) + ")");
     report.images.push_back(std::move(entry));
   }
   progress.finish();
+  for (const auto* metric : added) {
+    if (!metric->over_dataset()) continue;
+    for (size_t m = 0; m < report.methods.size(); ++m) {
+      const metrics::DatasetValues combined =
+          metrics::evaluate_dataset(*metric, samples[m], metric_params);
+      auto& values = report.methods[m].values;
+      for (const auto& image : combined.per_image) {
+        for (const auto& [value, number] : image) values[value].push_back(number);
+      }
+      for (const auto& [value, number] : combined.overall) values[value].push_back(number);
+    }
+  }
 
   write_atomically(report_file, render_report(report));
   std::cout << report_file.string() << "\n";
@@ -167,6 +229,10 @@ Command add_compare(CLI::App& parent) {
   app->add_option("--alpha", o->alpha, "overlay opacity of the map")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app->add_option("--title", o->title, "the report's title")->capture_default_str();
   app->add_option("--param,-p", o->params, "method hyper-parameter key=value (repeatable)")->allow_extra_args(false);
+  app->add_option("--metric", o->metrics,
+                  "more columns: comma-separated metrics of whitebox evaluate (no annotations)");
+  app->add_option("--metric-param", o->metric_params, "metric option key=value (repeatable)")
+      ->allow_extra_args(false);
   return {app, [o](const Global& global) { run_compare(global, *o); }};
 }
 
