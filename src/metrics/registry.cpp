@@ -976,36 +976,36 @@ int64_t prediction_of(const Sample& s, const std::string& metric) {
   return model_of(s, metric).logits(s.image.unsqueeze(0)).argmax(1).item<int64_t>();
 }
 
-// Observations of sufficiency and consistency: the prediction, then the map's profile.
-std::vector<double> prediction_and_profile(const Sample& s, const Params& p,
-                                           const std::string& metric) {
-  std::vector<double> o{static_cast<double>(prediction_of(s, metric))};
-  const at::Tensor profile = grid_profile(s.map, positive(p, "grid", 7));
-  o.insert(o.end(), profile.data_ptr<double>(), profile.data_ptr<double>() + profile.numel());
-  return o;
-}
-
-// The observations above as profiles [N, D] and predictions, for `local` (sufficiency or
-// consistency); its values, one per image, under `name`.
-DatasetValues per_image_shares(
-    const std::vector<std::vector<double>>& observations, const std::string& name,
-    const std::function<std::vector<double>(const at::Tensor&, const std::vector<int64_t>&)>&
-        local) {
-  std::vector<int64_t> predictions;
-  std::vector<at::Tensor> rows;
-  for (const auto& o : observations) {
-    if (o.size() < 2) throw InputError(name + ": an image's observations are incomplete");
-    predictions.push_back(static_cast<int64_t>(o[0]));
-    rows.push_back(detail::to_tensor(std::vector<double>(o.begin() + 1, o.end())));
-  }
-  DatasetValues values;
-  if (rows.empty()) return values;
-  for (const auto& rest : rows) {
-    if (rest.numel() != rows[0].numel())
-      throw InputError(name + ": the images' observations differ in length");
-  }
-  for (double v : local(at::stack(rows), predictions)) values.per_image.push_back({{name, v}});
-  return values;
+// The data-set step of sufficiency and consistency: each image observed as its predicted class
+// and its map's profile; `local` gives every image's value from the profiles [N, D] and the
+// predictions.
+using LocalShares = std::function<std::vector<double>(
+    const at::Tensor& profiles, const std::vector<int64_t>& predictions, const Params&)>;
+DatasetStep profile_shares(const std::string& name, const LocalShares& local) {
+  return {.observe =
+              [name](const Sample& s, const Params& p) {
+                std::vector<double> o{static_cast<double>(prediction_of(s, name))};
+                const at::Tensor profile = grid_profile(s.map, positive(p, "grid", 7));
+                o.insert(o.end(), profile.data_ptr<double>(),
+                         profile.data_ptr<double>() + profile.numel());
+                return o;
+              },
+          .combine =
+              [name, local](const std::vector<std::vector<double>>& observations, const Params& p) {
+                std::vector<int64_t> predictions;
+                std::vector<at::Tensor> rows;
+                for (const auto& o : observations) {
+                  if (o.size() < 2 || o.size() != observations[0].size())
+                    throw InputError(name + ": the images' observations differ in length");
+                  predictions.push_back(static_cast<int64_t>(o[0]));
+                  rows.push_back(detail::to_tensor(std::vector<double>(o.begin() + 1, o.end())));
+                }
+                DatasetValues values;
+                if (rows.empty()) return values;
+                for (double v : local(at::stack(rows), predictions, p))
+                  values.per_image.push_back({{name, v}});
+                return values;
+              }};
 }
 
 // Models named by path, each loaded once per process on the device and in the type of `like`:
@@ -1078,16 +1078,10 @@ void add_dataset(std::vector<MetricInfo>& r) {
                                 "largest distance (share of the largest one) at which one "
                                 "image's explanation applies to another",
                                 0, 1)},
-       .dataset = {
-           .observe = [](const Sample& s,
-                         const Params& p) { return prediction_and_profile(s, p, "sufficiency"); },
-           .combine =
-               [](const std::vector<std::vector<double>>& o, const Params& p) {
-                 const double threshold = p.number("threshold", 0.6);
-                 return per_image_shares(o, "sufficiency", [&](const auto& x, const auto& y) {
-                   return sufficiency(x, y, threshold);
-                 });
-               }}});
+       .dataset = profile_shares(
+           "sufficiency", [](const auto& profiles, const auto& predictions, const Params& p) {
+             return sufficiency(profiles, predictions, p.number("threshold", 0.6));
+           })});
   r.push_back(
       {.name = "consistency",
        .group = Group::Robustness,
@@ -1099,16 +1093,10 @@ void add_dataset(std::vector<MetricInfo>& r) {
        .values = {{"consistency", true}},
        .parameters = grid + Declared{integer_parameter(
                                 "top", "2", "cells that make an explanation (as a set)", 1)},
-       .dataset = {
-           .observe = [](const Sample& s,
-                         const Params& p) { return prediction_and_profile(s, p, "consistency"); },
-           .combine =
-               [](const std::vector<std::vector<double>>& o, const Params& p) {
-                 const int64_t top = positive(p, "top", 2);
-                 return per_image_shares(o, "consistency", [&](const auto& x, const auto& y) {
-                   return consistency(x, y, top);
-                 });
-               }}});
+       .dataset = profile_shares(
+           "consistency", [](const auto& profiles, const auto& predictions, const Params& p) {
+             return consistency(profiles, predictions, positive(p, "top", 2));
+           })});
   r.push_back(
       {.name = "mege",
        .group = Group::Robustness,
