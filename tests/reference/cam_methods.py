@@ -177,8 +177,8 @@ def all_methods(case, model, feature_module, x, target):
         def mask_scores(variant):
             return torch.softmax(model(x * variant[:, None]), 1)[:, target].double()
 
-        # IS-CAM: the scores of the masks scaled by j / N, j = 1..N, averaged.
-        scaled = sum(mask_scores(masks * (j / SAMPLES)) for j in range(1, SAMPLES + 1))
+        # IS-CAM: the scores of the masks scaled by j / N, j = 1..N, averaged (j = N: Score-CAM's).
+        scaled = scores + sum(mask_scores(masks * (j / SAMPLES)) for j in range(1, SAMPLES))
         refs["iscam"] = relu(wsum((scaled / SAMPLES)[None], A[:, top]))
         # SS-CAM: the scores of the masks with Gaussian noise, one draw per copy, averaged.
         draws = torch.Generator().manual_seed(SS_SEED)
@@ -300,7 +300,9 @@ def fullgrad(model, x, target):
         a = t.detach().abs().double()
         a = a - a.amin((2, 3), keepdim=True)
         a = a / (a.amax((2, 3), keepdim=True) + 1e-7)
-        return F.interpolate(a, size=x.shape[2:], mode="bilinear", align_corners=False).sum(1)
+        # Resizing is linear and the same for every channel: the channels are summed first.
+        return F.interpolate(a.sum(1, keepdim=True), size=x.shape[2:], mode="bilinear",
+                             align_corners=False)[:, 0]
 
     cam = psi(xg.grad * xg)
     for out, bias in zip(outputs, biases):

@@ -38,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 import make_fixtures  # noqa: E402  (reuses its seeded model construction)
 
-VERSION = "5"
+VERSION = "6"
 CASES = ["resnet18", "vgg16_bn", "densenet121", "mobilenet_v2",
          "efficientnet_b0"]
 BLACKBOX_CASES = {"resnet18", "mobilenet_v2"}   # forward-heavy: fewer models
@@ -320,17 +320,17 @@ def references(case_name, model, x, target):
                None)
 
     if case_name in BLACKBOX_CASES:
-        occ = occlusion(model, x, target, 56, 28, 0.0)
-        yield ("occlusion", "occlusion", {"window": "56", "stride": "28"},
+        occ = occlusion(model, x, target, 112, 56, 0.0)
+        yield ("occlusion", "occlusion", {"window": "112", "stride": "56"},
                occ[:, None], occ)
         occ = occlusion(model, x, target, 64, 40, 0.5)    # uneven: edge windows
         yield ("occlusion_edge", "occlusion",
                {"window": "64", "stride": "40", "fill": "0.5"}, occ[:, None], occ)
-        ri = rise(model, x, target, 48, 7, 0.5, 3)
-        yield ("rise", "rise", {"masks": "48", "cells": "7", "p": "0.5", "seed": "3"},
+        ri = rise(model, x, target, 16, 7, 0.5, 3)
+        yield ("rise", "rise", {"masks": "16", "cells": "7", "p": "0.5", "seed": "3"},
                ri[:, None], ri)
-        so = sobol(model, x, target, 5, 8)      # 5 cells on a side: uneven nearest upsampling
-        yield ("sobol", "sobol", {"grid": "5", "designs": "8", "batch": "20"}, so[:, None], so)
+        so = sobol(model, x, target, 3, 8)      # 3 cells on a side: uneven nearest upsampling
+        yield ("sobol", "sobol", {"grid": "3", "designs": "8", "batch": "20"}, so[:, None], so)
 
 
 def run_case(outdir, case, force):

@@ -107,12 +107,31 @@ def safe_div(r, z, eps=0.0):
 
 
 def transpose(fn, x, w, s):
-    """W^T s for the linear map fn(., w) (no bias), by autograd."""
+    """W^T s for the linear map fn(., w) (no bias): fn's own `transpose` where it has one (a
+    convolution's input gradient, without the forward autograd would run first), else autograd."""
+    if hasattr(fn, "transpose"):
+        return fn.transpose(w, s)
     xx = torch.zeros_like(x).requires_grad_(True)
     with torch.enable_grad():
         y = fn(xx, w, None)
         (c,) = torch.autograd.grad(y, xx, s)
     return c
+
+
+def conv_map(m, shape):
+    """F.conv2d with m's geometry, with its transpose for inputs of `shape`."""
+    def fn(inp, w, b):
+        return F.conv2d(inp, w, b, m.stride, m.padding, m.dilation, m.groups)
+    fn.transpose = lambda w, s: torch.nn.grad.conv2d_input(shape, w, s, m.stride, m.padding,
+                                                           m.dilation, m.groups)
+    return fn
+
+
+def dense_map(inp, w, b):
+    return F.linear(inp, w, b)
+
+
+dense_map.transpose = lambda w, s: s @ w
 
 
 class Census:
@@ -132,30 +151,39 @@ def linear_rule(rule, fn, x, w, b, r, absorb, stab, census=None):
             return None
         return bias if clamp is None else bias.clamp(**clamp)
     pos, neg = w.clamp(min=0), w.clamp(max=0)
-    xp, xn = x.clamp(min=0), x.clamp(max=0)
-    if census is not None and name in ("gamma", "zplus", "alphabeta") and bool((x < 0).any()):
+    signed = bool((x < 0).any())
+    if census is not None and name in ("gamma", "zplus", "alphabeta") and signed:
         census.signed_inputs += 1
+    # x = x+ + x-; a part that is zero (x- after a ReLU) contributes nothing and is skipped.
+    xp, xn = x.clamp(min=0), (x.clamp(max=0) if signed else None)
+
+    def z(inp, weight, bias=None):        # fn(inp, weight, bias), 0 for a skipped part
+        return 0 if inp is None else fn(inp, weight, bias)
+
+    def back(inp, weight, s):             # inp (.) W^T s, 0 for a skipped part
+        return 0 if inp is None else inp * transpose(fn, x, weight, s)
     if name in ("0", "epsilon"):
         s = safe_div(r, fn(x, w, b), rule[1] if name == "epsilon" else stab)
         return x * transpose(fn, x, w, s)
     if name == "gamma":
         g = rule[1]
         wgp, wgn = w + g * pos, w + g * neg
-        z = fn(x, w, b)
-        zpos = fn(xp, wgp, None if b is None else b + g * b.clamp(min=0)) + fn(xn, wgn, None)
-        zneg = fn(xp, wgn, None if b is None else b + g * b.clamp(max=0)) + fn(xn, wgp, None)
-        sp = torch.where(z > 0, r / stabilize(zpos, stab), torch.zeros_like(z))
-        sn = torch.where(z < 0, r / stabilize(zneg, stab), torch.zeros_like(z))
-        return (xp * (transpose(fn, x, wgp, sp) + transpose(fn, x, wgn, sn))
-                + xn * (transpose(fn, x, wgn, sp) + transpose(fn, x, wgp, sn)))
+        zx = fn(x, w, b)
+        zpos = z(xp, wgp, None if b is None else b + g * b.clamp(min=0)) + z(xn, wgn)
+        zneg = z(xp, wgn, None if b is None else b + g * b.clamp(max=0)) + z(xn, wgp)
+        sp = torch.where(zx > 0, r / stabilize(zpos, stab), torch.zeros_like(zx))
+        sn = torch.where(zx < 0, r / stabilize(zneg, stab), torch.zeros_like(zx))
+        return back(xp, wgp, sp) + back(xp, wgn, sn) + back(xn, wgn, sp) + back(xn, wgp, sn)
     if name in ("zplus", "alphabeta"):
         alpha, beta = (1.0, 0.0) if name == "zplus" else (rule[1], rule[2])
-        zp = fn(xp, pos, part(b, {"min": 0})) + fn(xn, neg, None)
-        zn = fn(xp, neg, part(b, {"max": 0})) + fn(xn, pos, None)
-        sp, sn = safe_div(r, zp, stab), safe_div(r, zn, stab)
-        rp = xp * transpose(fn, x, pos, sp) + xn * transpose(fn, x, neg, sp)
-        rn = xp * transpose(fn, x, neg, sn) + xn * transpose(fn, x, pos, sn)
-        return alpha * rp - beta * rn
+        zp = z(xp, pos, part(b, {"min": 0})) + z(xn, neg)
+        sp = safe_div(r, zp, stab)
+        rp = back(xp, pos, sp) + back(xn, neg, sp)
+        if beta == 0:
+            return alpha * rp
+        zn = z(xp, neg, part(b, {"max": 0})) + z(xn, pos)
+        sn = safe_div(r, zn, stab)
+        return alpha * rp - beta * (back(xp, neg, sn) + back(xn, pos, sn))
     if name == "zb":
         lo, hi = bounds(x.dtype)
         lo, hi = lo.expand_as(x), hi.expand_as(x)
@@ -187,13 +215,11 @@ class Lrp:
         return self.mapping[kind]
 
     def conv(self, m, x, r):
-        def fn(inp, w, b):
-            return F.conv2d(inp, w, b, m.stride, m.padding, m.dilation, m.groups)
-        return linear_rule(self.rule(m, "conv"), fn, x, m.weight, m.bias, r, self.absorb,
-                           self.stab, self.census)
+        return linear_rule(self.rule(m, "conv"), conv_map(m, x.shape), x, m.weight, m.bias, r,
+                           self.absorb, self.stab, self.census)
 
     def dense(self, m, x, r):
-        return linear_rule(self.rule(m, "dense"), F.linear, x, m.weight, m.bias, r, self.absorb,
+        return linear_rule(self.rule(m, "dense"), dense_map, x, m.weight, m.bias, r, self.absorb,
                            self.stab, self.census)
 
     def residual(self, branch, short, r):
