@@ -2,11 +2,11 @@
 // they need: the same number of images through Model::logits in the same batches. The ratio is
 // the metrics' own overhead (ranking, substitution, masking, scoring).
 // Usage: metrics_bench [MODEL.onnx] [runs]   (default: the bundled MobileNetV2)
-//        metrics_bench --each MODEL.onnx [runs] [metric,...]: every registered metric that needs
-//        the model (or those named), with its default options (Grad-CAM as the method it
-//        re-runs), against one forward pass of one image, in the same rounds. A metric over a
-//        data set is timed for what it does per image (observe); Focus takes two bundled photos
-//        as its other images, MeGe the model itself as the other model.
+//        metrics_bench --each MODEL.onnx [runs] [metric,...]: every registered metric that reads
+//        the model or re-runs the method (or those named), with its default options (Grad-CAM
+//        as the method it re-runs), against one forward pass of one image, in the same rounds. A
+//        metric over a data set is timed for what it does per image (observe); Focus takes two
+//        bundled photos as its other images, MeGe the model itself as the other model.
 #include <ATen/ATen.h>
 
 #include <cstdio>
@@ -47,7 +47,7 @@ int each_metric(const std::filesystem::path& file, int runs, const std::string& 
   };
   std::printf("| model | metric | forward (ms) | metric (ms) | ratio |\n|---|---|---|---|---|\n");
   for (const auto& metric : metrics::registry()) {
-    if (!metric.needs_model ||
+    if (!(metric.needs_model || metric.needs_explainer) ||
         (!only.empty() && ("," + only + ",").find("," + metric.name + ",") == std::string::npos)) {
       continue;
     }
