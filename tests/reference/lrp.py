@@ -7,9 +7,9 @@ For vgg16_bn, resnet18 and mobilenet_v2, the seeded torch model is rebuilt with 
 construction, its Conv -> BatchNorm pairs are folded (as the engine folds them) and relevance is
 propagated layer by layer by hand over the known architecture: every Conv / Linear by its rule,
 written term by term as in Zennit's rules (the generalized gamma and z+ of Andeol et al. 2021),
-computed with torch.autograd on the modified layer; ReLU, ReLU6 and Dropout pass relevance
-unchanged; residual sums split it by the inputs' shares; max pooling routes it to the winner (or
-proportionally to the window's inputs); average pooling is LRP-0. The "zennit" configurations
+each W^T s by torch's input gradient of the modified layer; ReLU, ReLU6 and Dropout pass
+relevance unchanged; residual sums split it by the inputs' shares; max pooling routes it to the
+winner (or proportionally to the window's inputs); average pooling is LRP-0. The "zennit" configurations
 follow Zennit's conventions: biases in every z, relevance 1 at the target, every denominator
 stabilised by 1e-6. Written to the case folder: ref_lrp_<name>.npy ([1, 3, H, W], <f8),
 ref_lrp.json (method and params of each, and how many signed inputs and negative residual
