@@ -9,9 +9,9 @@ propagated layer by layer by hand over the known architecture: every Conv / Line
 written term by term as in Zennit's rules (the generalized gamma and z+ of Andeol et al. 2021),
 each W^T s by torch's input gradient of the modified layer; ReLU, ReLU6 and Dropout pass
 relevance unchanged; residual sums split it by the inputs' shares; max pooling routes it to the
-winner (or proportionally to the window's inputs); average pooling is LRP-0. The "zennit" configurations
-follow Zennit's conventions: biases in every z, relevance 1 at the target, every denominator
-stabilised by 1e-6. Written to the case folder: ref_lrp_<name>.npy ([1, 3, H, W], <f8),
+winner (or proportionally to the window's inputs); average pooling is LRP-0. The "zennit"
+configurations follow Zennit's conventions: biases in every z, relevance 1 at the target, every
+denominator stabilised by 1e-6. Written to the case folder: ref_lrp_<name>.npy ([1, 3, H, W], <f8),
 ref_lrp.json (method and params of each, and how many signed inputs and negative residual
 branches the rules met) and the marker ref_lrp_done.
 
@@ -157,7 +157,7 @@ def linear_rule(rule, fn, x, w, b, r, absorb, stab, census=None):
     # x = x+ + x-; a part that is zero (x- after a ReLU) contributes nothing and is skipped.
     xp, xn = x.clamp(min=0), (x.clamp(max=0) if signed else None)
 
-    def z(inp, weight, bias=None):        # fn(inp, weight, bias), 0 for a skipped part
+    def forward(inp, weight, bias=None):  # fn(inp, weight, bias), 0 for a skipped part
         return 0 if inp is None else fn(inp, weight, bias)
 
     def back(inp, weight, s):             # inp (.) W^T s, 0 for a skipped part
@@ -169,19 +169,19 @@ def linear_rule(rule, fn, x, w, b, r, absorb, stab, census=None):
         g = rule[1]
         wgp, wgn = w + g * pos, w + g * neg
         zx = fn(x, w, b)
-        zpos = z(xp, wgp, None if b is None else b + g * b.clamp(min=0)) + z(xn, wgn)
-        zneg = z(xp, wgn, None if b is None else b + g * b.clamp(max=0)) + z(xn, wgp)
+        zpos = forward(xp, wgp, None if b is None else b + g * b.clamp(min=0)) + forward(xn, wgn)
+        zneg = forward(xp, wgn, None if b is None else b + g * b.clamp(max=0)) + forward(xn, wgp)
         sp = torch.where(zx > 0, r / stabilize(zpos, stab), torch.zeros_like(zx))
         sn = torch.where(zx < 0, r / stabilize(zneg, stab), torch.zeros_like(zx))
         return back(xp, wgp, sp) + back(xp, wgn, sn) + back(xn, wgn, sp) + back(xn, wgp, sn)
     if name in ("zplus", "alphabeta"):
         alpha, beta = (1.0, 0.0) if name == "zplus" else (rule[1], rule[2])
-        zp = z(xp, pos, part(b, {"min": 0})) + z(xn, neg)
+        zp = forward(xp, pos, part(b, {"min": 0})) + forward(xn, neg)
         sp = safe_div(r, zp, stab)
         rp = back(xp, pos, sp) + back(xn, neg, sp)
         if beta == 0:
             return alpha * rp
-        zn = z(xp, neg, part(b, {"max": 0})) + z(xn, pos)
+        zn = forward(xp, neg, part(b, {"max": 0})) + forward(xn, pos)
         sn = safe_div(r, zn, stab)
         return alpha * rp - beta * (back(xp, neg, sn) + back(xn, pos, sn))
     if name == "zb":
