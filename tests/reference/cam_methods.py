@@ -171,11 +171,12 @@ def all_methods(case, model, feature_module, x, target):
         top = torch.topk(a32[0].mean((1, 2)), SCORECAM_CHANNELS).indices
         masks = F.interpolate(a32[:, top], size=x.shape[2:], mode="bilinear", align_corners=False)
         masks = minmax(masks[0].double()).to(x.dtype)       # [k, H, W], per channel
-        scores = torch.softmax(model(x * masks[:, None]), 1)[:, target].double()
-        refs["scorecam"] = relu(wsum(scores[None], A[:, top]))
 
         def mask_scores(variant):
             return torch.softmax(model(x * variant[:, None]), 1)[:, target].double()
+
+        scores = mask_scores(masks)
+        refs["scorecam"] = relu(wsum(scores[None], A[:, top]))
 
         # IS-CAM: the scores of the masks scaled by j / N, j = 1..N, averaged (j = N: Score-CAM's).
         scaled = scores + sum(mask_scores(masks * (j / SAMPLES)) for j in range(1, SAMPLES))
