@@ -16,6 +16,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "whitebox/data.hpp"
@@ -36,27 +37,39 @@ namespace {
 
 // ---- arrays ----------------------------------------------------------------------------------
 
-// A NumPy array as a tensor on its memory (no copy) when it is C-contiguous float32 / float64 /
-// uint8 / bool; a contiguous copy otherwise. The array must outlive the tensor.
+// The element types read in place; any other number type is read as float32.
+std::optional<at::ScalarType> scalar_type(const py::array& array) {
+  if (py::isinstance<py::array_t<float>>(array)) return at::kFloat;
+  if (py::isinstance<py::array_t<double>>(array)) return at::kDouble;
+  if (py::isinstance<py::array_t<uint8_t>>(array)) return at::kByte;
+  if (py::isinstance<py::array_t<bool>>(array)) return at::kBool;
+  return std::nullopt;
+}
+
+// A NumPy array as a tensor. A C-contiguous array of a type above is read in place (no copy);
+// any other layout (Fortran order, a transpose, a strided or reversed slice) or type is first
+// copied by NumPy into a C-contiguous array. Either way the tensor holds a reference to the array
+// it reads, so that the memory lives as long as the tensor, whatever the caller does with its own
+// array and whichever thread lets the tensor go.
 at::Tensor to_tensor(const py::array& array) {
-  at::ScalarType type;
-  if (py::isinstance<py::array_t<float>>(array)) {
+  py::array source = array;
+  std::optional<at::ScalarType> type = scalar_type(array);
+  if (!type) {
+    source = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(array);
     type = at::kFloat;
-  } else if (py::isinstance<py::array_t<double>>(array)) {
-    type = at::kDouble;
-  } else if (py::isinstance<py::array_t<uint8_t>>(array)) {
-    type = at::kByte;
-  } else if (py::isinstance<py::array_t<bool>>(array)) {
-    type = at::kBool;
-  } else {
-    // Any other number type: as float32.
-    return to_tensor(py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(array));
+  } else if (!(array.flags() & py::array::c_style)) {
+    source = py::array::ensure(array, py::array::c_style);
   }
-  if (!(array.flags() & py::array::c_style)) {
-    return to_tensor(py::array::ensure(array, py::array::c_style | py::array::forcecast));
-  }
-  std::vector<int64_t> shape(array.shape(), array.shape() + array.ndim());
-  return at::from_blob(const_cast<void*>(array.data()), shape, at::TensorOptions().dtype(type));
+  if (!source) throw py::error_already_set();
+  std::vector<int64_t> shape(source.shape(), source.shape() + source.ndim());
+  auto* owner = new py::object(source);
+  return at::from_blob(
+      const_cast<void*>(source.data()), shape,
+      [owner](void*) {
+        py::gil_scoped_acquire gil;
+        delete owner;
+      },
+      at::TensorOptions().dtype(*type));
 }
 
 // A tensor as a NumPy array on its memory: the array's base object keeps the tensor alive.
@@ -159,12 +172,20 @@ py::dict explanation_dict(const Explanation& e) {
   return d;
 }
 
-py::dict method_dict(const MethodInfo& m) {
+// A declared option: its name, default (as the command line writes it), type and meaning.
+py::list parameter_list(const std::vector<Hyperparameter>& declared) {
+  static const char* const kinds[] = {"text", "integer", "number", "choice"};
   py::list params;
-  for (const auto& h : m.hyperparameters) {
+  for (const auto& h : declared) {
     params.append(py::dict(py::arg("name") = h.name, py::arg("default") = h.fallback,
+                           py::arg("type") = kinds[static_cast<int>(h.type)],
                            py::arg("takes") = h.describe(), py::arg("meaning") = h.meaning));
   }
+  return params;
+}
+
+py::dict method_dict(const MethodInfo& m) {
+  const py::list params = parameter_list(m.hyperparameters);
   return py::dict(py::arg("name") = m.name, py::arg("aliases") = m.aliases,
                   py::arg("family") = to_string(m.family), py::arg("summary") = m.summary,
                   py::arg("class_discriminative") = m.class_discriminative,
@@ -185,7 +206,8 @@ py::dict metric_dict(const metrics::MetricInfo& m) {
                   py::arg("needs_model") = m.needs_model, py::arg("needs_mask") = m.needs_mask,
                   py::arg("needs_reference") = m.needs_reference,
                   py::arg("needs_explainer") = m.needs_explainer,
-                  py::arg("over_dataset") = m.over_dataset(), py::arg("values") = values);
+                  py::arg("over_dataset") = m.over_dataset(), py::arg("values") = values,
+                  py::arg("curves") = m.curves, py::arg("parameters") = parameter_list(m.parameters));
 }
 
 // One image as the metrics see it.
@@ -257,6 +279,25 @@ PYBIND11_MODULE(_whitebox, m) {
         return model.dtype() == at::kDouble ? "float64" : "float32";
       })
       .def_readwrite("labels", &Model::labels)
+      // The graph's nodes in topological order: name, operator, input and output value names.
+      .def_property_readonly("nodes",
+                             [](const Model& model) {
+                               const Graph& graph = model.graph();
+                               const auto names = [&graph](const std::vector<ValueId>& ids) {
+                                 std::vector<std::string> out;
+                                 for (ValueId v : ids)
+                                   out.push_back(v == kNoValue ? "" : graph.values[v].name);
+                                 return out;
+                               };
+                               py::list nodes;
+                               for (const Node& node : graph.nodes) {
+                                 nodes.append(py::dict(py::arg("name") = node.name,
+                                                       py::arg("op") = node.op_type,
+                                                       py::arg("inputs") = names(node.inputs),
+                                                       py::arg("outputs") = names(node.outputs)));
+                               }
+                               return nodes;
+                             })
       .def_property(
           "preprocessing",
           [](const Model& model) {
@@ -329,26 +370,68 @@ PYBIND11_MODULE(_whitebox, m) {
     for (const auto& info : metrics::registry()) out.append(metric_dict(info));
     return out;
   });
+  // A metric over a batch: images [N, C, H, W], maps [N, H, W], one class per image, masks and
+  // references [N, H, W] or None. Returns (values, curves): each value's N numbers by name, and
+  // with `curves` each curve's N score lists by name.
   m.def(
       "metric",
-      [](const std::string& name, const std::shared_ptr<Model>& model, const py::array& image,
-         const py::array& map, int64_t cls, const py::object& mask, const py::object& reference,
-         const std::string& method, const std::map<std::string, std::string>& method_params,
-         const std::map<std::string, std::string>& params) {
+      [](const std::string& name, const std::shared_ptr<Model>& model, const py::array& images,
+         const py::array& maps, const std::vector<int64_t>& classes, const py::object& masks,
+         const py::object& references, const std::string& method,
+         const std::map<std::string, std::string>& method_params,
+         const std::map<std::string, std::string>& params, bool curves) {
         const Params p(params);
         const metrics::MetricInfo& info = checked_metric(name, model.get(), p);
         if (info.over_dataset()) {
           throw ArgumentError("metric " + name +
                               " compares the images of a data set: whitebox.metrics.over_dataset");
         }
-        metrics::Sample sample = sample_of(model, image, map, cls, method, method_params);
-        if (!mask.is_none()) sample.mask = to_tensor(mask.cast<py::array>()).to(at::kBool);
-        if (!reference.is_none()) sample.reference = to_tensor(reference.cast<py::array>());
-        return interruptible([&] { return info.run(sample, p); });
+        const at::Tensor x = to_tensor(images), heat = to_tensor(maps);
+        const at::Tensor mask = masks.is_none() ? at::Tensor() : to_tensor(masks).to(at::kBool);
+        const at::Tensor reference = references.is_none() ? at::Tensor() : to_tensor(references);
+        const int64_t count = x.size(0);
+        if (count == 0) throw ArgumentError("metric " + name + ": no images");
+        if (heat.size(0) != count || static_cast<int64_t>(classes.size()) != count ||
+            (mask.defined() && mask.size(0) != count) ||
+            (reference.defined() && reference.size(0) != count)) {
+          throw ArgumentError("metric " + name + ": give as many maps, targets, masks and " +
+                              "references as images");
+        }
+        using Curves = std::map<std::string, std::vector<double>>;
+        std::vector<std::map<std::string, double>> values(count);
+        std::vector<Curves> kept(count);
+        interruptible([&] {
+          for (int64_t i = 0; i < count; ++i) {
+            metrics::Sample sample;
+            sample.model = model.get();
+            sample.image = x[i];
+            sample.map = heat[i];
+            sample.cls = classes[i];
+            if (mask.defined()) sample.mask = mask[i];
+            if (reference.defined()) sample.reference = reference[i];
+            sample.method = method;
+            sample.method_params = Params(method_params);
+            if (curves) sample.curves = &kept[i];
+            values[i] = info.run(sample, p);
+          }
+          return 0;
+        });
+        py::dict by_value, by_curve;
+        for (const auto& [key, _] : values.front()) {
+          std::vector<double> column;
+          for (const auto& v : values) column.push_back(v.at(key));
+          by_value[py::str(key)] = column;
+        }
+        for (const auto& [key, _] : kept.front()) {
+          py::list column;
+          for (const auto& c : kept) column.append(c.at(key));
+          by_curve[py::str(key)] = column;
+        }
+        return py::make_tuple(by_value, by_curve);
       },
-      py::arg("name"), py::arg("model"), py::arg("image"), py::arg("map"), py::arg("cls"),
-      py::arg("mask"), py::arg("reference"), py::arg("method"), py::arg("method_params"),
-      py::arg("params"));
+      py::arg("name"), py::arg("model"), py::arg("images"), py::arg("maps"), py::arg("classes"),
+      py::arg("masks"), py::arg("references"), py::arg("method"), py::arg("method_params"),
+      py::arg("params"), py::arg("curves"));
   m.def(
       "dataset_metric",
       [](const std::string& name, const std::shared_ptr<Model>& model,
@@ -415,6 +498,7 @@ PYBIND11_MODULE(_whitebox, m) {
     patterns.save(target);
     return target.string();
   });
+  m.attr("sanity_methods") = metrics::kSanityMethods;
   m.def("set_threads", &set_threads, py::arg("threads") = 0);
   // For the benchmark: seconds of one explain() call made from C++ (the baseline of the Python
   // call's overhead).

@@ -21,7 +21,7 @@ namespace {
 
 struct SanityOptions {
   std::string image;
-  std::string methods = "saliency,guided-backprop,gradcam";
+  std::string methods = metrics::kSanityMethods;
   std::string target = "top1";
   std::string out = "whitebox-sanity";
   std::string mode = "cascading";

@@ -38,7 +38,8 @@ def main():
             values = {}
             for metric in metrics:
                 options = {"steps": args.steps} if metric in ("deletion", "insertion") else {}
-                values.update(whitebox.metrics.compute(metric, model, x, maps[method].map, **options))
+                values.update(whitebox.metrics.compute(metric, model, x[0], maps[method].map[0],
+                                                      **options))
             for key, value in values.items():
                 means[(method, key)].append(value)
             print(file, method, " ".join(f"{k}={v:.4f}" for k, v in values.items()))

@@ -69,6 +69,10 @@ Curve insertion(const Model& model, const at::Tensor& image, const at::Tensor& m
 // the substitute; the share of steps at which the score does not fall (1: monotonic).
 double monotonicity(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
                     const PerturbationOptions& options = {});
+// Its curve (insertion, least relevant first), and the share of its steps that do not fall.
+Curve monotonicity_curve(const Model& model, const at::Tensor& image, const at::Tensor& map,
+                         int64_t cls, const PerturbationOptions& options = {});
+double monotonicity(const Curve& curve);
 
 // Pixel flipping (Samek et al. 2017) over square regions ranked by their summed relevance.
 struct FlippingOptions {
@@ -111,6 +115,11 @@ double irof(const Model& model, const at::Tensor& image, const at::Tensor& map, 
 // The same with given segment labels [H, W] (integers).
 double irof(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
             const at::Tensor& segments, const IrofOptions& options);
+// The curve under it (IROF = 1 - its area): s_k / s_0 against the share of segments substituted.
+Curve irof_curve(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+                 const IrofOptions& options = {});
+Curve irof_curve(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+                 const at::Tensor& segments, const IrofOptions& options);
 
 // ROAD, RemOve And Debias (Rong et al. 2022): the removed pixels are re-filled by noisy linear
 // imputation (each removed pixel the weighted mean of its 8 neighbours, solved jointly, plus
@@ -482,6 +491,9 @@ struct Sample {
   // Images of the data set for Focus's mosaic: `count` model inputs [count, C, H, W] of classes
   // other than `cls`; empty outside a data-set run.
   std::function<at::Tensor(int64_t count)> other_images;
+  // Where a metric that follows a perturbation curve also leaves it, when the caller wants the
+  // curves: the score at each step by curve name ("deletion" -> s_0..s_L); null otherwise.
+  std::map<std::string, std::vector<double>>* curves = nullptr;
 };
 
 // A metric over the whole data set (sufficiency, MeGe): observe() runs for each image, on
@@ -519,6 +531,8 @@ struct MetricInfo {
   bool needs_explainer = false;
   // The values it reports, each with whether higher is better: "deletion" -> {"deletion_auc"}.
   std::vector<std::pair<std::string, bool>> values;
+  // The perturbation curves it also leaves in Sample::curves when asked: "deletion", "morf", ...
+  std::vector<std::string> curves;
   // Options by name (steps, substitution, batch, ...), as for methods: every key run() reads.
   // One image's values; unset for a metric over the data set, which has `dataset` instead.
   std::function<std::map<std::string, double>(const Sample&, const Params&)> run;

@@ -45,6 +45,10 @@ enum class Randomisation {
 std::string to_string(Randomisation mode);
 Randomisation parse_randomisation(const std::string& name);  // "cascading", "independent"
 
+// The methods checked when none are named (`whitebox sanity`, whitebox.sanity in Python): one
+// of each family whose behaviour under randomisation the paper discusses.
+inline constexpr const char* kSanityMethods = "saliency,guided-backprop,gradcam";
+
 struct RandomisationOptions {
   Randomisation mode = Randomisation::Cascading;
   int64_t layers = 0;  // how many parameter layers, counted from the output; 0: all

@@ -20,12 +20,14 @@ ArithmeticError naming the method and node). Ctrl-C interrupts a long call.
 """
 
 import os
+import sys
 import tempfile
 
 import numpy as np
 
 from . import _whitebox as _core
 from ._whitebox import NumericalError, UnsupportedOperator
+from . import _inputs, _torch
 from . import metrics  # noqa: E402  (the metrics of `whitebox evaluate`, callable on arrays)
 
 __all__ = ["Model", "Explanation", "read_image", "preprocess", "overlay", "methods", "metrics",
@@ -33,33 +35,7 @@ __all__ = ["Model", "Explanation", "read_image", "preprocess", "overlay", "metho
 
 
 def _is_torch(x):
-    return type(x).__module__.split(".")[0] == "torch"
-
-
-def _as_input(x, name="x"):
-    """(a float array [N, C, H, W], whether x was a torch tensor): no copy for a CPU tensor or a
-    C-contiguous float32 / float64 array."""
-    from_torch = _is_torch(x)
-    if from_torch:
-        if x.device.type != "cpu":
-            raise ValueError(f"{name} must be a CPU tensor, not one on {x.device}")
-        array = x.detach().numpy()
-    else:
-        array = np.asarray(x)
-    if array.dtype not in (np.float32, np.float64):
-        raise ValueError(f"{name} must be float32 or float64, not {array.dtype}")
-    if array.ndim == 3:
-        array = array[None]
-    if array.ndim != 4:
-        raise ValueError(f"{name} must have shape [C, H, W] or [N, C, H, W], not {list(array.shape)}")
-    return array, from_torch
-
-
-def _output(array, as_torch):
-    if as_torch:
-        import torch
-        return torch.from_numpy(array)
-    return array
+    return _inputs.is_torch(x)
 
 
 class Explanation:
@@ -96,14 +72,15 @@ def _param_text(name, value, folder):
     if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
         return ",".join(str(v) for v in value)
     if _is_torch(value) or isinstance(value, np.ndarray):
-        array = value.detach().numpy() if _is_torch(value) else value
+        array = _inputs.as_numpy(value, name, "an array")
         if array.ndim == 3:  # one image [C, H, W]: a batch of one
             array = array[None]
         path = os.path.join(folder, f"{name}.npy")
         dtype = array.dtype if array.dtype in (np.float32, np.float64) else np.float32
         np.save(path, np.ascontiguousarray(array, dtype=dtype))
         return path
-    raise ValueError(f"parameter {name}={value!r}: expected a number, a string, a list or an array")
+    raise TypeError(f"parameter {name} must be a number, a string, a list or an array, not "
+                    f"{type(value).__name__}")
 
 
 class Model:
@@ -113,52 +90,59 @@ class Model:
     ``Model.from_torch(module, example_input)``.
     """
 
-    def __init__(self, core):
+    def __init__(self, core, layers=None):
         self._core = core
+        self._layers = layers  # _torch.Layers for a model made with from_torch
 
     @staticmethod
     def load(path=None, dtype="float32", labels=None, preprocessing=None):
         """Imports an ONNX file (and its sidecar ``<file>.json``: preprocessing and labels).
 
         Args:
-            path: the .onnx file; None for the bundled MobileNetV2.
+            path: the .onnx file (str or os.PathLike); None for the bundled MobileNetV2.
             dtype: "float32" or "float64" (a reference precision).
             labels: class names, one per output, or a text file with one per line.
             preprocessing: a preset name ("imagenet", "inception", "mobilenet-tf", "unit") or a
                 dict with any of name, width, height, crop, mean, std.
         """
+        if path is not None:
+            _inputs.check_type(path, "path", (str, os.PathLike), "an ONNX file path or None")
+        _inputs.check_type(dtype, "dtype", str, "'float32' or 'float64'")
         path = _core.default_model_path() if path is None else os.fspath(path)
         model = Model(_core.Model.load(path, dtype))
-        if labels is not None:
-            model.labels = labels
-        if preprocessing is not None:
-            model.preprocessing = preprocessing
+        model._configure(labels, preprocessing)
         return model
 
     @staticmethod
-    def from_torch(module, example_input, opset=13, dtype="float32", labels=None,
+    def from_torch(module, example_input=None, opset=13, dtype="float32", labels=None,
                    preprocessing=None):
         """Exports a ``torch.nn.Module`` (in eval mode) to ONNX with ``torch.onnx`` and loads it.
+        Its layers can then be named as PyTorch does: ``layer=net.layer4`` or ``"layer4"``.
 
         Args:
             module: the classifier; its first output must be the logits [N, classes].
-            example_input: a tensor of the input's shape, e.g. ``torch.zeros(1, 3, 224, 224)``.
+            example_input: a tensor of the input's shape (default ``torch.zeros(1, 3, 224, 224)``).
             opset: the ONNX opset of the export (9 to 17).
             dtype, labels, preprocessing: as for ``Model.load``.
         """
         import torch
-        was_training = module.training
-        module.eval()
-        try:
-            with tempfile.TemporaryDirectory() as folder:
-                path = os.path.join(folder, "model.onnx")
-                with torch.no_grad():
-                    torch.onnx.export(module, example_input, path, opset_version=opset,
-                                      input_names=["input"], output_names=["logits"],
-                                      do_constant_folding=True)
-                return Model.load(path, dtype=dtype, labels=labels, preprocessing=preprocessing)
-        finally:
-            module.train(was_training)
+        _inputs.check_type(module, "module", torch.nn.Module, "a torch.nn.Module")
+        if example_input is None:
+            example_input = torch.zeros(1, 3, 224, 224)
+        _inputs.check_type(example_input, "example_input", torch.Tensor, "a torch tensor")
+        _inputs.check_type(opset, "opset", int, "an ONNX opset number (9 to 17)")
+        _inputs.check_type(dtype, "dtype", str, "'float32' or 'float64'")
+        core = _torch.from_torch(module, example_input, opset,
+                                 lambda path: _core.Model.load(path, dtype))
+        model = Model(core, _torch.Layers(module, core))
+        model._configure(labels, preprocessing)
+        return model
+
+    def _configure(self, labels, preprocessing):
+        if labels is not None:
+            self.labels = labels
+        if preprocessing is not None:
+            self.preprocessing = preprocessing
 
     @property
     def input_shape(self):
@@ -182,7 +166,10 @@ class Model:
     def labels(self, labels):
         if isinstance(labels, (str, os.PathLike)):
             with open(labels, encoding="utf-8") as f:
-                labels = [line.rstrip("\n") for line in f]
+                labels = [line.rstrip("\r\n") for line in f]
+        if not isinstance(labels, (list, tuple)) or not all(isinstance(l, str) for l in labels):
+            raise _inputs.type_error("labels", "a list of class names or a text file path",
+                                     labels)
         self._core.labels = list(labels)
 
     @property
@@ -192,18 +179,26 @@ class Model:
 
     @preprocessing.setter
     def preprocessing(self, preprocessing):
+        if not isinstance(preprocessing, (str, dict)):
+            raise _inputs.type_error("preprocessing", "a preset name or a dict", preprocessing)
         self._core.preprocessing = ({"name": preprocessing} if isinstance(preprocessing, str)
                                     else dict(preprocessing))
 
+    def _input(self, x):
+        return _inputs.model_input(x, self._core)
+
     def logits(self, x):
-        """The logits [N, classes] of a batch x ([C, H, W] or [N, C, H, W])."""
-        array, as_torch = _as_input(x)
-        return _output(self._core.logits(array), as_torch)
+        """The logits [N, classes] of x: an image path, a PIL image, a uint8 picture [H, W, 3]
+        (preprocessed as the model's preprocessing says), a float input [C, H, W] or
+        [N, C, H, W] (NumPy or torch, any layout), or a list of these."""
+        array, like = self._input(x)
+        return like(self._core.logits(array))
 
     def predict(self, x, top=5):
-        """The ``top`` classes of each image: a list (per image) of dicts with class, label,
-        probability and logit, best first."""
-        array, _ = _as_input(x)
+        """The ``top`` classes of each image (x as for ``logits``): a list (per image) of dicts
+        with class, label, probability and logit, best first."""
+        _inputs.check_type(top, "top", (int, np.integer), "a number of classes")
+        array, _ = self._input(x)
         logits = self._core.logits(array).astype(np.float64)
         shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
         probabilities = shifted / shifted.sum(axis=1, keepdims=True)
@@ -215,63 +210,102 @@ class Model:
                             "probability": float(probs[c]), "logit": float(row[c])} for c in best])
         return result
 
+    def _layer(self, layer, name="layer"):
+        """A layer as the core names it: a graph value or node name, a module of a model made
+        with from_torch or its dotted name, or a list of these."""
+        if isinstance(layer, (list, tuple)):
+            return ",".join(self._layer(l, name) for l in layer)
+        if isinstance(layer, str):
+            return self._layers.value(layer) if self._layers else layer
+        if self._layers and _is_torch_module(layer):
+            return self._layers.value(layer)
+        raise _inputs.type_error(name, "a layer name (a graph value or node, or for a model "
+                                 "from from_torch a module or its dotted name)", layer)
+
     def explain(self, x, methods=("saliency", "gradcam"), target=None, layer=None, **params):
         """Explanation maps of a batch for its target classes, all methods sharing one forward pass.
 
         Args:
-            x: the input, [C, H, W] or [N, C, H, W], float32 or float64, a NumPy array or a CPU
-                torch tensor (results come back as the same kind).
-            methods: method names or aliases (``whitebox.methods()``), or one name.
-            target: None (each image's top class), a class index, one index per image, a label
-                ("tabby cat") or a rank ("top3").
-            layer: the layer of the CAM methods (a node or value name; default: the last
-                spatial feature map).
+            x: the images: as for ``logits``. Results come back as NumPy arrays, or as torch
+                tensors on x's device when x is a tensor.
+            methods: a method name or alias (``whitebox.methods()``), "a,b", or a list of names.
+            target: None (each image's top class), a class index, a label ("tabby cat"), a rank
+                ("top3"), or a list of indices and labels, one per image.
+            layer: the layer of the CAM methods: for a model made with ``from_torch`` a module
+                (``net.layer4``) or its dotted name ("layer4"); for any model a graph value or
+                node name (``whitebox inspect`` lists them). Default: the last spatial feature
+                map.
             **params: the methods' hyper-parameters as Python values (steps=50,
                 baseline="blurred" or an array of the input's shape, ...).
 
         Returns:
-            dict: method name -> Explanation.
+            dict: each name asked for, in their order -> its Explanation (whose ``method`` is the
+            canonical name).
         """
-        names = [methods] if isinstance(methods, str) else list(methods)
-        array, as_torch = _as_input(x)
-        if layer is not None:
-            params["layer"] = layer
-        if target is not None and not isinstance(target, str):
-            target = np.asarray(target).reshape(-1).tolist()
-            if len(target) == 1:
-                target = target * array.shape[0]
-            if len(target) != array.shape[0]:
-                raise ValueError(f"{len(target)} targets for a batch of {array.shape[0]}")
+        names = _inputs.method_names(methods)
+        canonical = [_core.find_method(name) for name in names]
+        array, like = self._input(x)
+        target = _inputs.targets(target, array.shape[0], self.labels)
+        asked_layer = None
+        for key in ("layer", "layers"):
+            value = layer if key == "layer" else params.pop("layers", None)
+            if value is not None:
+                params[key] = self._layer(value, key)
+                asked_layer = value
         with tempfile.TemporaryDirectory() as folder:
             text = {k: _param_text(k, v, folder) for k, v in params.items()}
-            raw = self._core.explain(array, names, target, text)
-        return {name: Explanation(r["method"], _output(r["map"], as_torch),
-                                  _output(r["attribution"], as_torch), r["layer"], r["stats"],
-                                  r["is_signed"]) for name, r in raw.items()}
+            try:
+                raw = self._core.explain(array, list(dict.fromkeys(canonical)), target, text)
+            except ValueError as error:
+                hint = self._layers.unknown_hint(asked_layer) if self._layers else ""
+                if hint and "layer" in str(error):
+                    raise ValueError(f"{error}{hint}") from None
+                raise
+        result = {}
+        for name, method in zip(names, canonical):
+            r = raw[method]
+            layer_name = r["layer"]
+            if layer_name and self._layers:
+                layer_name = (asked_layer if isinstance(asked_layer, str) else
+                              self._layers.name_of(layer_name))
+            result[name] = Explanation(r["method"], like(r["map"]), like(r["attribution"]),
+                                       layer_name, r["stats"], r["is_signed"])
+        return result
 
     def fit_patterns(self, x, estimator="twocomponent", folder=None):
-        """Learns PatternNet's and PatternAttribution's signal patterns from a batch of inputs
-        x [N, C, H, W] and saves them to `folder` (default: beside the model file, where the
-        methods look). Returns the folder; pass it as ``patterns=`` to use another."""
-        array, _ = _as_input(x)
+        """Learns PatternNet's and PatternAttribution's signal patterns from a batch of inputs x
+        (as for ``logits``) and saves them to `folder` (default: beside the model file, where
+        the methods look). Returns the folder; pass it as ``patterns=`` to use another."""
+        _inputs.check_type(estimator, "estimator", str, "'linear' or 'twocomponent'")
+        if folder is not None:
+            _inputs.check_type(folder, "folder", (str, os.PathLike), "a folder path or None")
+        array, _ = self._input(x)
         return _core.fit_patterns(self._core, array, estimator, os.fspath(folder or ""))
 
     def __repr__(self):
         return f"Model({self.path!r}, input {self.input_shape}, {self.num_classes} classes)"
 
 
+def _is_torch_module(value):
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.nn.Module)
+
+
 def read_image(path):
     """An image file (PNG, JPEG, BMP, ...) as a uint8 RGB array [H, W, 3]."""
-    return _core.read_image(os.fspath(path))
+    return _inputs.read_picture(path, "path")
 
 
 def preprocess(image, model):
     """(x [1, 3, H, W] float32, picture [H, W, 3] uint8): the model's crop, resize and
-    normalisation of an RGB image, and the cropped picture to draw maps over."""
-    image = np.ascontiguousarray(image, dtype=np.uint8)
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"image must be [H, W, 3] uint8 RGB, not {list(image.shape)}")
-    return _core.preprocess(image, model._core)
+    normalisation of an RGB image (a path, a PIL image or a uint8 picture), and the cropped
+    picture to draw maps over."""
+    _inputs.check_type(model, "model", Model, "a whitebox.Model")
+    rgb = _inputs.picture(image, "image")
+    if rgb is None:
+        raise _inputs.type_error("image", "an image file path, a PIL image or a uint8 picture "
+                                 "[H, W, 3]", image)
+    return _core.preprocess(rgb, model._core)
 
 
 def overlay(picture, explanation, image=0, alpha=0.5, colormap=None, normalization=None,
@@ -279,7 +313,8 @@ def overlay(picture, explanation, image=0, alpha=0.5, colormap=None, normalizati
     """A map drawn over a picture: an RGB uint8 array [H, W, 3] (for matplotlib's imshow).
 
     Args:
-        picture: [H, W, 3] uint8, the preprocessed picture (``preprocess``'s second result).
+        picture: the preprocessed picture (``preprocess``'s second result): a uint8 [H, W, 3]
+            array, a path or a PIL image.
         explanation: an Explanation (its map of image ``image``), or a map [H, W].
         colormap: jet, turbo, viridis, inferno or red-blue (default: red-blue for signed maps,
             jet otherwise).
@@ -290,12 +325,19 @@ def overlay(picture, explanation, image=0, alpha=0.5, colormap=None, normalizati
     if isinstance(explanation, Explanation):
         signed = explanation.is_signed
         explanation = explanation.map[image]
-    heat = explanation.detach().numpy() if _is_torch(explanation) else np.asarray(explanation)
+    heat = _inputs.float_array(explanation, "explanation", 2, "[H, W]")
+    rgb = _inputs.picture(picture, "picture")
+    if rgb is None:
+        raise _inputs.type_error("picture", "a uint8 picture [H, W, 3], a path or a PIL image",
+                                 picture)
+    for name, value, kind in (("colormap", colormap, str), ("normalization", normalization, str)):
+        if value is not None:
+            _inputs.check_type(value, name, kind, "a name")
+    _inputs.check_type(alpha, "alpha", (int, float), "a number in [0, 1]")
+    _inputs.check_type(percentile, "percentile", (int, float), "a number in (0, 100]")
     colormap = colormap or ("red-blue" if signed else "jet")
     normalization = normalization or ("signed" if signed else "positive")
-    return _core.overlay(np.ascontiguousarray(picture, dtype=np.uint8),
-                         np.ascontiguousarray(heat, dtype=np.float32), alpha, colormap,
-                         normalization, percentile)
+    return _core.overlay(rgb, heat, alpha, colormap, normalization, percentile)
 
 
 def methods():
@@ -303,17 +345,22 @@ def methods():
     return _core.methods()
 
 
-def sanity(model, x, methods=("saliency", "gradcam"), mode="cascading", layers=0, seed=0,
+def sanity(model, x, methods=_core.sanity_methods, mode="cascading", layers=0, seed=0,
            smooth=0, **params):
-    """Adebayo et al.'s model-parameter randomisation test on one image [1, C, H, W].
+    """Adebayo et al.'s model-parameter randomisation test on one image (x as for
+    ``Model.logits``; the methods as for ``Model.explain``).
 
     Returns a dict: cls (the class explained), methods, steps, each with the layer re-drawn, the
     maps [H, W] and their similarity (spearman, spearman_abs, ssim, hog) to the trained model's
     maps, and complexity_rise (efficient MPRT: the entropy of each method's last map over its
     first's). smooth=N makes every map the mean over N noisy copies (smooth MPRT).
     """
-    array, _ = _as_input(x)
-    names = [methods] if isinstance(methods, str) else list(methods)
+    _inputs.check_type(model, "model", Model, "a whitebox.Model")
+    names = _inputs.method_names(methods)
+    _inputs.check_type(mode, "mode", str, "'cascading' or 'independent'")
+    for name, value in (("layers", layers), ("seed", seed), ("smooth", smooth)):
+        _inputs.check_type(value, name, (int, np.integer), "a whole number")
+    array, _ = model._input(x)
     with tempfile.TemporaryDirectory() as folder:
         text = {k: _param_text(k, v, folder) for k, v in params.items()}
         return _core.sanity(model._core, array, names, mode, layers, seed, smooth, text)
@@ -321,4 +368,5 @@ def sanity(model, x, methods=("saliency", "gradcam"), mode="cascading", layers=0
 
 def set_threads(threads=0):
     """Runs whitebox on `threads` cores (0: all), on LibTorch's thread pool."""
-    _core.set_threads(threads)
+    _inputs.check_type(threads, "threads", (int, np.integer), "a number of cores (0: all)")
+    _core.set_threads(int(threads))

@@ -55,13 +55,21 @@ Curve insertion(const Model& model, const at::Tensor& image, const at::Tensor& m
   return perturbation_curve(model, image, map, cls, options, /*insert=*/true);
 }
 
-double monotonicity(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
-                    const PerturbationOptions& options) {
-  const Curve curve = perturbation_curve(model, image, map, cls, options, /*insert=*/true,
-                                         /*most_relevant_first=*/false);
+Curve monotonicity_curve(const Model& model, const at::Tensor& image, const at::Tensor& map,
+                         int64_t cls, const PerturbationOptions& options) {
+  return perturbation_curve(model, image, map, cls, options, /*insert=*/true,
+                            /*most_relevant_first=*/false);
+}
+
+double monotonicity(const Curve& curve) {
   int64_t rising = 0;
   for (size_t k = 1; k < curve.score.size(); ++k) rising += curve.score[k] >= curve.score[k - 1];
   return static_cast<double>(rising) / static_cast<double>(curve.score.size() - 1);
+}
+
+double monotonicity(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+                    const PerturbationOptions& options) {
+  return monotonicity(monotonicity_curve(model, image, map, cls, options));
 }
 
 }  // namespace whitebox::metrics

@@ -5,8 +5,8 @@
 
 namespace whitebox::metrics {
 
-double irof(const Model& model, const at::Tensor& image_in, const at::Tensor& map, int64_t cls,
-            const at::Tensor& segments, const IrofOptions& options) {
+Curve irof_curve(const Model& model, const at::Tensor& image_in, const at::Tensor& map,
+                 int64_t cls, const at::Tensor& segments, const IrofOptions& options) {
   detail::check_image_and_map(image_in, map, "IROF");
   detail::check_same_plane(map, segments, "IROF", "segment labels");
   if (segments.is_floating_point()) throw InputError("IROF needs integer segment labels");
@@ -29,20 +29,32 @@ double irof(const Model& model, const at::Tensor& image_in, const at::Tensor& ma
         const at::Tensor k = at::arange(first, first + size, step.options());
         return at::where((step.unsqueeze(0) < k.view({-1, 1, 1})).unsqueeze(1), replacement, image);
       });
-  if (scores.front() == 0) return 0.0;
-  std::vector<double> fraction, relative;
+  Curve curve;
   for (int64_t k = 0; k <= count; ++k) {
-    fraction.push_back(static_cast<double>(k) / static_cast<double>(count));
-    relative.push_back(scores[k] / scores.front());
+    curve.fraction.push_back(static_cast<double>(k) / static_cast<double>(count));
+    // A zero unperturbed score leaves nothing to lose: a flat curve at 1 (IROF 0).
+    curve.score.push_back(scores.front() == 0 ? 1.0 : scores[k] / scores.front());
   }
-  return 1.0 - detail::trapezoid(fraction, relative);
+  curve.auc = detail::trapezoid(curve.fraction, curve.score);
+  return curve;
+}
+
+Curve irof_curve(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+                 const IrofOptions& options) {
+  detail::check_image_and_map(image, map, "IROF");
+  return irof_curve(model, image, map, cls,
+                    superpixels(image, model.preprocessing, options.region, options.ruler),
+                    options);
+}
+
+double irof(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
+            const at::Tensor& segments, const IrofOptions& options) {
+  return 1.0 - irof_curve(model, image, map, cls, segments, options).auc;
 }
 
 double irof(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
             const IrofOptions& options) {
-  detail::check_image_and_map(image, map, "IROF");
-  return irof(model, image, map, cls,
-              superpixels(image, model.preprocessing, options.region, options.ruler), options);
+  return 1.0 - irof_curve(model, image, map, cls, options).auc;
 }
 
 }  // namespace whitebox::metrics

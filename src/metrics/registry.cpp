@@ -103,6 +103,12 @@ RobustnessOptions robustness_options(const Params& p) {
   return o;
 }
 
+// Leaves a curve where the caller asked for curves (Sample::curves), and passes it on.
+const Curve& keep_curve(const Sample& s, const std::string& name, const Curve& curve) {
+  if (s.curves != nullptr) (*s.curves)[name] = curve.score;
+  return curve;
+}
+
 const Model& model_of(const Sample& s, const std::string& metric) {
   if (s.model == nullptr) throw ArgumentError(metric + " needs a model");
   return *s.model;
@@ -231,10 +237,11 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
            "Models, BMVC 2018",
        .needs_model = true,
        .values = {{"deletion_auc", false}},
+       .curves = {"deletion"},
        .run = [](const Sample& s, const Params& p) -> Values {
-         return {{"deletion_auc",
-                  deletion(model_of(s, "deletion"), s.image, s.map, s.cls, perturbation_options(p))
-                      .auc}};
+         const Curve curve =
+             deletion(model_of(s, "deletion"), s.image, s.map, s.cls, perturbation_options(p));
+         return {{"deletion_auc", keep_curve(s, "deletion", curve).auc}};
        },
        .parameters = perturbation_parameters()});
   r.push_back(
@@ -246,10 +253,11 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
            "Models, BMVC 2018",
        .needs_model = true,
        .values = {{"insertion_auc", true}},
+       .curves = {"insertion"},
        .run = [](const Sample& s, const Params& p) -> Values {
-         return {{"insertion_auc", insertion(model_of(s, "insertion"), s.image, s.map, s.cls,
-                                             perturbation_options(p))
-                                       .auc}};
+         const Curve curve =
+             insertion(model_of(s, "insertion"), s.image, s.map, s.cls, perturbation_options(p));
+         return {{"insertion_auc", keep_curve(s, "insertion", curve).auc}};
        },
        .parameters = perturbation_parameters()});
   r.push_back(
@@ -261,9 +269,11 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
                    "Explainability Techniques, arXiv:1909.03012, 2019",
        .needs_model = true,
        .values = {{"monotonicity", true}},
+       .curves = {"monotonicity"},
        .run = [](const Sample& s, const Params& p) -> Values {
-         return {{"monotonicity", monotonicity(model_of(s, "monotonicity"), s.image, s.map, s.cls,
-                                               perturbation_options(p))}};
+         const Curve curve = monotonicity_curve(model_of(s, "monotonicity"), s.image, s.map,
+                                                s.cls, perturbation_options(p));
+         return {{"monotonicity", monotonicity(keep_curve(s, "monotonicity", curve))}};
        },
        .parameters = perturbation_parameters()});
   r.push_back(
@@ -275,9 +285,12 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
                    "what a deep neural network has learned, IEEE TNNLS 2017",
        .needs_model = true,
        .values = {{"aopc_morf", true}, {"aopc_lerf", false}},
+       .curves = {"morf", "lerf"},
        .run = [](const Sample& s, const Params& p) -> Values {
          const Flipping f = pixel_flipping(model_of(s, "pixel-flipping"), s.image, s.map, s.cls,
                                            flipping_options(p));
+         keep_curve(s, "morf", f.morf);
+         keep_curve(s, "lerf", f.lerf);
          return {{"aopc_morf", f.aopc_morf}, {"aopc_lerf", f.aopc_lerf}};
        },
        .parameters = flipping_parameters()});
@@ -290,10 +303,11 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
                    "what a deep neural network has learned, IEEE TNNLS 2017",
        .needs_model = true,
        .values = {{"region_perturbation_aopc", true}},
+       .curves = {"region_perturbation"},
        .run = [](const Sample& s, const Params& p) -> Values {
-         return {{"region_perturbation_aopc",
-                  aopc(region_perturbation(model_of(s, "region-perturbation"), s.image, s.map,
-                                           s.cls, flipping_options(p)))}};
+         const Curve curve = region_perturbation(model_of(s, "region-perturbation"), s.image,
+                                                 s.map, s.cls, flipping_options(p));
+         return {{"region_perturbation_aopc", aopc(keep_curve(s, "region_perturbation", curve))}};
        },
        .parameters = flipping_parameters()});
   r.push_back(
@@ -305,10 +319,11 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
                    "neural networks, Digital Signal Processing 2018",
        .needs_model = true,
        .values = {{"selectivity_auc", false}},
+       .curves = {"selectivity"},
        .run = [](const Sample& s, const Params& p) -> Values {
-         return {{"selectivity_auc", region_perturbation(model_of(s, "selectivity"), s.image, s.map,
-                                                         s.cls, flipping_options(p))
-                                         .auc}};
+         const Curve curve = region_perturbation(model_of(s, "selectivity"), s.image, s.map,
+                                                 s.cls, flipping_options(p));
+         return {{"selectivity_auc", keep_curve(s, "selectivity", curve).auc}};
        },
        .parameters = flipping_parameters()});
   r.push_back(
@@ -320,12 +335,14 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
                    "methods, ICLR Workshop 2020",
        .needs_model = true,
        .values = {{"irof", true}},
+       .curves = {"irof"},
        .run = [](const Sample& s, const Params& p) -> Values {
          IrofOptions o;
          o.region = positive(p, "region", o.region);
          o.ruler = p.number("ruler", o.ruler);
          read_substitution_options(p, o);
-         return {{"irof", irof(model_of(s, "irof"), s.image, s.map, s.cls, o)}};
+         const Curve curve = irof_curve(model_of(s, "irof"), s.image, s.map, s.cls, o);
+         return {{"irof", 1.0 - keep_curve(s, "irof", curve).auc}};
        },
        .parameters = Declared{integer_parameter("region", "32", "SLIC superpixel side, pixels", 2),
                               number_parameter("ruler", "10", "SLIC compactness", 0)} +
@@ -341,6 +358,7 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
                    "Evaluation Strategy for Attribution Methods, ICML 2022",
        .needs_model = true,
        .values = {{"road_morf_auc", false}, {"road_lerf_auc", true}, {"road_combined", true}},
+       .curves = {"road_morf", "road_lerf"},
        .run = [](const Sample& s, const Params& p) -> Values {
          RoadOptions o;
          if (p.has("fractions")) o.fractions = number_list(p.text("fractions", ""), "fractions");
@@ -349,9 +367,9 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
          o.score = score_option(p, "probability");
          o.seed = seed_option(p);
          const Model& model = model_of(s, "road");
-         const Curve morf = road(model, s.image, s.map, s.cls, o);
+         const Curve morf = keep_curve(s, "road_morf", road(model, s.image, s.map, s.cls, o));
          o.most_relevant_first = false;
-         const Curve lerf = road(model, s.image, s.map, s.cls, o);
+         const Curve lerf = keep_curve(s, "road_lerf", road(model, s.image, s.map, s.cls, o));
          return {{"road_morf_auc", morf.auc},
                  {"road_lerf_auc", lerf.auc},
                  {"road_combined", road_combined(morf, lerf)}};

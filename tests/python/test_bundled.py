@@ -75,7 +75,7 @@ def test_targets_layers_and_parameters(small, photo):
     np.testing.assert_allclose(one.map[0], by_index.map[1], rtol=1e-5, atol=1e-6)
     named = small.explain(x, "gradcam", target=small.labels[285])["gradcam"]
     np.testing.assert_allclose(named.map, one.map)
-    ig = small.explain(x, "ig", steps=3, baseline=np.zeros_like(x[0]))["integrated-gradients"]
+    ig = small.explain(x, "ig", steps=3, baseline=np.zeros_like(x[0]))["ig"]
     assert abs(ig.stats["relative_completeness_gap"]) < 0.5
     layers = small.explain(x, "gradcam", layer=one.layer)["gradcam"]
     np.testing.assert_allclose(layers.map, small.explain(x, "gradcam")["gradcam"].map)
@@ -91,7 +91,7 @@ def test_metrics_and_sanity(small, photo):
     assert whitebox.metrics.sparseness(small, x, e.map)["sparseness"] > 0.0
     mask = np.zeros((128, 128), dtype=bool)
     mask[32:96, 32:96] = True
-    assert "pointing_game" in whitebox.metrics.compute("pointing-game", small, x, e.map, mask=mask)
+    assert "pointing_game" in whitebox.metrics.compute("pointing-game", small, x, e.map, masks=mask)
     robust = whitebox.metrics.compute("sensitivity", small, x, e.map, method="saliency",
                                       samples=2)
     assert all(np.isfinite(v) for v in robust.values())
