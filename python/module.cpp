@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "whitebox/data.hpp"
+#include "whitebox/dataset.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/explain.hpp"
 #include "whitebox/image.hpp"
@@ -132,15 +133,18 @@ class Worker {
 
 // Runs f() on the worker thread with the GIL released; the calling thread checks for signals
 // every 50 ms and, on Ctrl-C, stops the computation at its next node and raises
-// KeyboardInterrupt.
+// KeyboardInterrupt. A `progress` callable, when given, is called there too with the inputs the
+// many-forward methods and metrics have passed and planned so far (whitebox/runtime.hpp).
 template <typename F>
-auto interruptible(F f) -> decltype(f()) {
+auto interruptible(F f, const py::object& progress = py::none()) -> decltype(f()) {
   std::packaged_task<decltype(f())()> task([&f] {
     adopt_threads();
     return f();
   });
   auto result = task.get_future();
+  reset_progress();
   Worker::instance().post([&task] { task(); });  // the task outlives it: we wait for it below
+  ProgressCount shown;
   while (true) {
     std::future_status status;
     {
@@ -148,7 +152,20 @@ auto interruptible(F f) -> decltype(f()) {
       status = result.wait_for(std::chrono::milliseconds(50));
     }
     if (status == std::future_status::ready) break;
-    if (PyErr_CheckSignals() != 0) {
+    bool stop = PyErr_CheckSignals() != 0;
+    if (!stop && !progress.is_none()) {
+      const ProgressCount now = whitebox::progress();
+      if (now.done != shown.done || now.planned != shown.planned) {
+        shown = now;
+        PyObject* returned = PyObject_CallFunction(progress.ptr(), "LL",
+                                                   static_cast<long long>(now.done),
+                                                   static_cast<long long>(now.planned));
+        stop = returned == nullptr;
+        Py_XDECREF(returned);
+      }
+    }
+    if (stop) {
+      // The task reads the caller's variables: let it stop before raising.
       request_interrupt();
       {
         py::gil_scoped_release release;
@@ -238,6 +255,7 @@ const metrics::MetricInfo& checked_metric(const std::string& name, const Model* 
 
 PYBIND11_MODULE(_whitebox, m) {
   m.doc() = "The compiled core of the whitebox package; use the `whitebox` module instead.";
+  m.attr("__version__") = WHITEBOX_VERSION;  // project()'s version, as `whitebox --version`
 
   // Exceptions: Python's own types where one fits, whitebox's where a user may want to catch
   // exactly that.
@@ -325,24 +343,53 @@ PYBIND11_MODULE(_whitebox, m) {
            })
       .def("explain",
            [](const Model& model, const py::array& x, const std::vector<std::string>& methods,
-              const py::object& target, const std::map<std::string, std::string>& params) {
+              const py::object& target, const std::map<std::string, std::string>& params,
+              const py::object& progress) {
              const at::Tensor input = to_tensor(x);
              const Params p(params);
              std::map<std::string, Explanation> result;
              if (target.is_none()) {
-               result = interruptible([&] { return explain(model, input, methods, Target::top(), p); });
+               result = interruptible(
+                   [&] { return explain(model, input, methods, Target::top(), p); }, progress);
              } else if (py::isinstance<py::str>(target)) {
                const Target t = Target::parse(target.cast<std::string>());
-               result = interruptible([&] { return explain(model, input, methods, t, p); });
+               result = interruptible([&] { return explain(model, input, methods, t, p); }, progress);
              } else {
                const auto classes = target.cast<std::vector<int64_t>>();
-               result = interruptible([&] { return explain(model, input, methods, classes, p); });
+               result = interruptible([&] { return explain(model, input, methods, classes, p); },
+                                      progress);
              }
              py::dict out;
              for (const auto& [name, e] : result) out[py::str(name)] = explanation_dict(e);
              return out;
-           });
+           },
+           py::arg("x"), py::arg("methods"), py::arg("target"), py::arg("params"),
+           py::arg("progress") = py::none());
 
+  // The images of a data set, as the command line reads them (whitebox/dataset.hpp).
+  py::class_<DataItem>(m, "DataItem")
+      .def_readonly("key", &DataItem::key)
+      .def_property_readonly("file", [](const DataItem& item) { return item.file.string(); })
+      .def_readonly("target", &DataItem::target)
+      .def_readonly("origin", &DataItem::origin);
+  m.def("data_item", [](const std::filesystem::path& file) { return data_item(file); });
+  m.def("read_folder", [](const std::filesystem::path& folder, const std::string& boxes,
+                          const std::string& masks, const std::string& gaze) {
+    return read_folder(folder, boxes, masks, gaze);
+  });
+  m.def("read_list", [](const std::filesystem::path& list, const std::shared_ptr<Model>& model) {
+    return read_list(list, *model);
+  });
+  // One item as the metrics read it: (x [1, C, H, W], mask [H, W] or None, reference or None).
+  m.def("load_item", [](const DataItem& item, const std::shared_ptr<Model>& model) {
+    const at::Tensor picture = read_image(item.file);
+    const Input input = preprocess(picture, model->preprocessing);
+    const Annotations a = annotations(item, picture, model->preprocessing);
+    const auto optional = [](const at::Tensor& t) {
+      return t.defined() ? py::object(to_array(t)) : py::object(py::none());
+    };
+    return py::make_tuple(to_array(input.tensor), optional(a.mask), optional(a.reference));
+  });
   m.def("default_model_path", [] { return default_model().string(); });
   m.def("bundled_path", [](const std::string& name) { return bundled(name).string(); });
   m.def("read_image", [](const std::filesystem::path& path) { return to_array(read_image(path)); });
@@ -379,7 +426,8 @@ PYBIND11_MODULE(_whitebox, m) {
          const py::array& maps, const std::vector<int64_t>& classes, const py::object& masks,
          const py::object& references, const std::string& method,
          const std::map<std::string, std::string>& method_params,
-         const std::map<std::string, std::string>& params, bool curves) {
+         const std::map<std::string, std::string>& params, bool curves,
+         const py::object& progress) {
         const Params p(params);
         const metrics::MetricInfo& info = checked_metric(name, model.get(), p);
         if (info.over_dataset()) {
@@ -415,7 +463,7 @@ PYBIND11_MODULE(_whitebox, m) {
             values[i] = info.run(sample, p);
           }
           return 0;
-        });
+        }, progress);
         py::dict by_value, by_curve;
         for (const auto& [key, _] : values.front()) {
           std::vector<double> column;
@@ -431,7 +479,7 @@ PYBIND11_MODULE(_whitebox, m) {
       },
       py::arg("name"), py::arg("model"), py::arg("images"), py::arg("maps"), py::arg("classes"),
       py::arg("masks"), py::arg("references"), py::arg("method"), py::arg("method_params"),
-      py::arg("params"), py::arg("curves"));
+      py::arg("params"), py::arg("curves"), py::arg("progress") = py::none());
   m.def(
       "dataset_metric",
       [](const std::string& name, const std::shared_ptr<Model>& model,
@@ -458,7 +506,8 @@ PYBIND11_MODULE(_whitebox, m) {
       "sanity",
       [](const std::shared_ptr<Model>& model, const py::array& x,
          const std::vector<std::string>& names, const std::string& mode, int64_t layers,
-         uint64_t seed, int64_t smooth, const std::map<std::string, std::string>& params) {
+         uint64_t seed, int64_t smooth, const std::map<std::string, std::string>& params,
+         const py::object& progress) {
         metrics::RandomisationOptions options;
         options.mode = metrics::parse_randomisation(mode);
         options.layers = layers;
@@ -467,7 +516,16 @@ PYBIND11_MODULE(_whitebox, m) {
         options.params = Params(params);
         const at::Tensor input = to_tensor(x);
         const auto result =
-            interruptible([&] { return metrics::parameter_randomisation(*model, input, names, Target::top(), options); });
+            interruptible([&] {
+              // The randomisation steps done, as the count a progress bar shows.
+              const auto steps = [](size_t done, size_t total) {
+                reset_progress();
+                plan_inputs(static_cast<int64_t>(total));
+                inputs_done(static_cast<int64_t>(done));
+              };
+              return metrics::parameter_randomisation(*model, input, names, Target::top(),
+                                                      options, steps);
+            }, progress);
         py::list steps;
         for (const auto& step : result.steps) {
           py::dict maps, similarity;
@@ -499,6 +557,8 @@ PYBIND11_MODULE(_whitebox, m) {
     return target.string();
   });
   m.attr("sanity_methods") = metrics::kSanityMethods;
+  m.attr("evaluate_methods") = metrics::kEvaluateMethods;
+  m.attr("evaluate_metrics") = metrics::kEvaluateMetrics;
   m.def("set_threads", &set_threads, py::arg("threads") = 0);
   // For the benchmark: seconds of one explain() call made from C++ (the baseline of the Python
   // call's overhead).

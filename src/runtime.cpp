@@ -21,6 +21,7 @@ namespace {
 
 std::atomic<int> chosen_threads{0};     // by set_threads(); 0: never called
 std::atomic<bool> interrupted{false};   // by request_interrupt()
+std::atomic<int64_t> planned_inputs{0}, done_inputs{0};  // by plan_inputs(), inputs_done()
 
 }  // namespace
 
@@ -41,6 +42,17 @@ void adopt_threads() {
 void request_interrupt() { interrupted.store(true, std::memory_order_relaxed); }
 void clear_interrupt() { interrupted.store(false, std::memory_order_relaxed); }
 bool interrupt_requested() { return interrupted.load(std::memory_order_relaxed); }
+
+void plan_inputs(int64_t count) { planned_inputs.fetch_add(count, std::memory_order_relaxed); }
+void inputs_done(int64_t count) { done_inputs.fetch_add(count, std::memory_order_relaxed); }
+ProgressCount progress() {
+  return {done_inputs.load(std::memory_order_relaxed),
+          planned_inputs.load(std::memory_order_relaxed)};
+}
+void reset_progress() {
+  planned_inputs.store(0, std::memory_order_relaxed);
+  done_inputs.store(0, std::memory_order_relaxed);
+}
 
 void keep_freed_memory() {
 #if defined(__GLIBC__)

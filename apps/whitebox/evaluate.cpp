@@ -20,7 +20,7 @@
 
 #include "cluster.hpp"
 #include "commands.hpp"
-#include "dataset.hpp"
+#include "whitebox/dataset.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/explain.hpp"
 #include "whitebox/image.hpp"
@@ -44,7 +44,8 @@ struct ImageResult {
 constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
 
 struct EvaluateOptions {
-  std::string images, list, methods = "saliency,gradcam", metrics = "deletion,insertion,sparseness";
+  std::string images, list, methods = whitebox::metrics::kEvaluateMethods,
+                           metrics = whitebox::metrics::kEvaluateMetrics;
   std::string boxes, masks, gaze, out = "whitebox-eval", target = "top1";
   std::vector<std::string> params, metric_params;
 };
@@ -153,24 +154,9 @@ ImageResult evaluate_image(const Model& model, const std::vector<DataItem>& item
   sample.model = &model;
   sample.image = x[0];
   sample.cls = entry.target ? *entry.target : plan.target.resolve(model, model.logits(x)).front();
-  if (!entry.boxes.empty()) {
-    std::vector<metrics::Box> boxes;
-    for (const auto& b : entry.boxes) {
-      if (b.x1 > static_cast<double>(picture.size(1)) ||
-          b.y1 > static_cast<double>(picture.size(0))) {
-        throw InputError(entry.origin + ": a box lies outside " + entry.file.filename().string() +
-                         " (" + std::to_string(picture.size(1)) + "x" +
-                         std::to_string(picture.size(0)) + ")");
-      }
-      boxes.push_back(
-          metrics::box_to_input(b, picture.size(0), picture.size(1), model.preprocessing));
-    }
-    sample.mask = metrics::box_mask(boxes, x.size(2), x.size(3));
-  } else if (!entry.mask.empty()) {
-    sample.mask = metrics::plane_to_input(read_plane(entry.mask), model.preprocessing) >= 0.5;
-  }
-  if (!entry.gaze.empty())
-    sample.reference = metrics::plane_to_input(read_plane(entry.gaze), model.preprocessing);
+  const Annotations annotated = annotations(entry, picture, model.preprocessing);
+  sample.mask = annotated.mask;
+  sample.reference = annotated.reference;
   // An object cropped away by the central crop leaves nothing to localise: no value.
   const bool has_object = sample.mask.defined() && sample.mask.any().item<bool>();
 

@@ -15,7 +15,7 @@
 
 #include "cluster.hpp"
 #include "commands.hpp"
-#include "dataset.hpp"
+#include "whitebox/dataset.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/npy.hpp"

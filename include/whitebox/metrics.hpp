@@ -542,6 +542,9 @@ struct MetricInfo {
 };
 
 const std::vector<MetricInfo>& registry();
+// What a data-set evaluation measures when not told (`whitebox evaluate`, whitebox.evaluate).
+inline constexpr const char* kEvaluateMethods = "saliency,gradcam";
+inline constexpr const char* kEvaluateMetrics = "deletion,insertion,sparseness";
 // By name; throws LookupError listing the valid names.
 const MetricInfo& find_metric(const std::string& name);
 // A metric over `samples`, one per image: observed one by one, then combined.

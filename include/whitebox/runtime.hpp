@@ -2,6 +2,8 @@
 // Settings of the process that whitebox runs in: how many cores it uses and how it keeps memory.
 // The CLI applies both at start; a library caller chooses.
 
+#include <cstdint>
+
 namespace whitebox {
 
 // Runs whitebox's work on `threads` cores (0, or more than the machine has: all): LibTorch's
@@ -30,5 +32,18 @@ void keep_freed_memory();
 void request_interrupt();
 void clear_interrupt();
 bool interrupt_requested();
+
+// How far the call under way has come, for a host that shows it (the Python package's bar): the
+// methods and metrics that run many forward passes (occlusion, RISE, Sobol, the Score-CAM
+// family, LIME and Kernel SHAP, every perturbation curve) declare the inputs they will pass
+// through the network and count those passed, on any thread. reset_progress() starts anew.
+struct ProgressCount {
+  int64_t done = 0;
+  int64_t planned = 0;
+};
+void plan_inputs(int64_t count);
+void inputs_done(int64_t count);
+ProgressCount progress();
+void reset_progress();
 
 }  // namespace whitebox

@@ -25,13 +25,20 @@ import tempfile
 
 import numpy as np
 
-from . import _whitebox as _core
+# Installed (pip), the package carries the bundled models: the engine finds them there.
+if os.path.isdir(os.path.join(os.path.dirname(__file__), "models")):
+    os.environ.setdefault("WHITEBOX_DATA", os.path.join(os.path.dirname(__file__), "models"))
+
+from . import _whitebox as _core  # noqa: E402
 from ._whitebox import NumericalError, UnsupportedOperator
-from . import _inputs, _torch
+from . import _inputs, _progress, _torch
 from . import metrics  # noqa: E402  (the metrics of `whitebox evaluate`, callable on arrays)
+from ._evaluate import evaluate  # noqa: E402
 
 __all__ = ["Model", "Explanation", "read_image", "preprocess", "overlay", "methods", "metrics",
-           "sanity", "set_threads", "UnsupportedOperator", "NumericalError"]
+           "sanity", "evaluate", "set_threads", "UnsupportedOperator", "NumericalError", "__version__"]
+
+__version__ = _core.__version__
 
 
 def _is_torch(x):
@@ -222,7 +229,8 @@ class Model:
         raise _inputs.type_error(name, "a layer name (a graph value or node, or for a model "
                                  "from from_torch a module or its dotted name)", layer)
 
-    def explain(self, x, methods=("saliency", "gradcam"), target=None, layer=None, **params):
+    def explain(self, x, methods=("saliency", "gradcam"), target=None, layer=None, progress=None,
+                **params):
         """Explanation maps of a batch for its target classes, all methods sharing one forward pass.
 
         Args:
@@ -235,6 +243,9 @@ class Model:
                 (``net.layer4``) or its dotted name ("layer4"); for any model a graph value or
                 node name (``whitebox inspect`` lists them). Default: the last spatial feature
                 map.
+            progress: a bar of the network inputs the many-forward methods (occlusion, RISE,
+                Score-CAM, LIME, Sobol, ...) pass: None shows it on a terminal once a call has
+                run for a second, True always, False never.
             **params: the methods' hyper-parameters as Python values (steps=50,
                 baseline="blurred" or an array of the input's shape, ...).
 
@@ -255,7 +266,9 @@ class Model:
         with tempfile.TemporaryDirectory() as folder:
             text = {k: _param_text(k, v, folder) for k, v in params.items()}
             try:
-                raw = self._core.explain(array, list(dict.fromkeys(canonical)), target, text)
+                with _progress.Inputs("explain " + ",".join(names), progress) as inputs:
+                    raw = self._core.explain(array, list(dict.fromkeys(canonical)), target,
+                                             text, inputs.callback())
             except ValueError as error:
                 hint = self._layers.unknown_hint(asked_layer) if self._layers else ""
                 if hint and "layer" in str(error):
@@ -346,14 +359,15 @@ def methods():
 
 
 def sanity(model, x, methods=_core.sanity_methods, mode="cascading", layers=0, seed=0,
-           smooth=0, **params):
+           smooth=0, progress=None, **params):
     """Adebayo et al.'s model-parameter randomisation test on one image (x as for
     ``Model.logits``; the methods as for ``Model.explain``).
 
     Returns a dict: cls (the class explained), methods, steps, each with the layer re-drawn, the
     maps [H, W] and their similarity (spearman, spearman_abs, ssim, hog) to the trained model's
     maps, and complexity_rise (efficient MPRT: the entropy of each method's last map over its
-    first's). smooth=N makes every map the mean over N noisy copies (smooth MPRT).
+    first's). smooth=N makes every map the mean over N noisy copies (smooth MPRT). progress:
+    a bar of the randomisation steps (None: on a terminal, True always, False never).
     """
     _inputs.check_type(model, "model", Model, "a whitebox.Model")
     names = _inputs.method_names(methods)
@@ -363,7 +377,9 @@ def sanity(model, x, methods=_core.sanity_methods, mode="cascading", layers=0, s
     array, _ = model._input(x)
     with tempfile.TemporaryDirectory() as folder:
         text = {k: _param_text(k, v, folder) for k, v in params.items()}
-        return _core.sanity(model._core, array, names, mode, layers, seed, smooth, text)
+        with _progress.Inputs("sanity", progress, "step") as steps:
+            return _core.sanity(model._core, array, names, mode, layers, seed, smooth, text,
+                                steps.callback())
 
 
 def set_threads(threads=0):

@@ -143,16 +143,16 @@ def float_array(value, name, ndim, shape_text, dtype=np.float32):
     return array.astype(dtype, copy=False) if array.dtype != dtype else array
 
 
-def method_names(methods):
-    """A list of method names from a name, "a,b" or a list of names."""
+def method_names(methods, name="methods"):
+    """A list of names from a name, "a,b" or a list of names (methods or metrics)."""
     if isinstance(methods, str):
         names = [m.strip() for m in methods.split(",") if m.strip()]
     elif isinstance(methods, (list, tuple)) and all(isinstance(m, str) for m in methods):
         names = [n.strip() for m in methods for n in m.split(",") if n.strip()]
     else:
-        raise type_error("methods", "a method name, 'a,b', or a list of names", methods)
+        raise type_error(name, "a name, 'a,b', or a list of names", methods)
     if not names:
-        raise ValueError("methods names no method")
+        raise ValueError(f"{name} names nothing")
     return names
 
 

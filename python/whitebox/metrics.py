@@ -32,7 +32,7 @@ import numpy as np
 
 from . import _inputs
 from . import _whitebox as _core
-from ._progress import Progress, wanted
+from . import _progress
 
 _REGISTRY = {m["name"]: m for m in _core.metrics()}
 
@@ -148,20 +148,21 @@ def compute(name, model=None, images=None, maps=None, target=None, masks=None, r
     text = {k: _option_text(v) for k, v in options.items()}
     method_text = {k: _option_text(v) for k, v in (method_params or {}).items()}
 
-    def run(rows):
+    def run(rows, progress=None):
         return _core.metric(name, core, batch[rows], heat[rows], classes[rows.start:rows.stop],
                             None if mask is None else mask[rows],
                             None if reference is None else reference[rows], method or "",
-                            method_text, text, return_curve)
+                            method_text, text, return_curve, progress)
 
     parts = []
-    if wanted(progress, count) and count > 1 and core is not None:
-        with Progress(count, name, progress) as bar:
+    with _progress.Images(count, name, progress) as images:
+        if images.shown:  # a bar per image
             for i in range(count):
                 parts.append(run(slice(i, i + 1)))
-                bar.step()
-    else:
-        parts.append(run(slice(0, count)))
+                images.step()
+        else:
+            with _progress.Inputs(name, progress) as inputs:
+                parts.append(run(slice(0, count), inputs.callback()))
     result = {key: np.concatenate([np.asarray(p[0][key], np.float64) for p in parts])
               for key in parts[0][0]}
     for key in parts[0][1]:

@@ -7,6 +7,7 @@
 #include "methods/arguments.hpp"
 #include "methods/methods.hpp"
 #include "methods/parameters.hpp"
+#include "whitebox/runtime.hpp"
 
 namespace whitebox::explainers {
 namespace {
@@ -63,6 +64,7 @@ Explanation occlusion(const Context& c) {
 
   at::Tensor drops = at::zeros({x.size(0), height, width}, x.options());
   at::Tensor covered = at::zeros({height, width}, x.options());
+  plan_inputs(count * x.size(0));
   for (int64_t start = 0; start < count; start += batch) {
     const int64_t b = std::min(count, start + batch) - start;
     const at::Tensor mask = inside(tops.narrow(0, start, b), height, window).unsqueeze(2) &
@@ -74,6 +76,7 @@ Explanation occlusion(const Context& c) {
       const at::Tensor scores =
           class_scores(c.model.logits(occluded), std::vector<int64_t>(b, c.classes[i]));
       drops[i].add_(((reference[i] - scores).view({b, 1, 1}) * weight).sum(0));
+      inputs_done(b);
     }
   }
   Explanation e;
@@ -114,6 +117,7 @@ Explanation rise(const Context& c) {
   const at::Tensor rows = at::arange(height, index_options), cols = at::arange(width, index_options);
 
   at::Tensor saliency = at::zeros({x.size(0), height, width}, x.options());
+  plan_inputs(masks * x.size(0));
   for (int64_t start = 0; start < masks; start += batch) {
     const int64_t b = std::min(masks, start + batch) - start;
     const at::Tensor up = at::upsample_bilinear2d(grid.narrow(0, start, b).unsqueeze(1),
@@ -128,6 +132,7 @@ Explanation rise(const Context& c) {
       const at::Tensor probs = at::softmax(c.model.logits(x[i].unsqueeze(0) * m.unsqueeze(1)), 1);
       const at::Tensor scores = class_scores(probs, std::vector<int64_t>(b, c.classes[i]));
       saliency[i].add_((scores.view({b, 1, 1}) * m).sum(0));
+      inputs_done(b);
     }
   }
   Explanation e;
@@ -183,6 +188,7 @@ Explanation sobol(const Context& c) {
 
   Explanation e;
   std::vector<at::Tensor> maps;
+  plan_inputs(total * x.size(0));
   for (int64_t i = 0; i < x.size(0); ++i) {
     std::vector<at::Tensor> scores;
     for (int64_t start = 0; start < total; start += batch) {
@@ -191,6 +197,7 @@ Explanation sobol(const Context& c) {
           at::_upsample_nearest_exact2d(masks.narrow(0, start, b), {height, width});
       const at::Tensor probs = at::softmax(c.model.logits(x[i].unsqueeze(0) * m), 1);
       scores.push_back(class_scores(probs, std::vector<int64_t>(b, c.classes[i])));
+      inputs_done(b);
     }
     const at::Tensor f = at::cat(scores).to(at::kDouble);
     const at::Tensor fa = f.narrow(0, 0, designs);

@@ -9,6 +9,7 @@
 #include "methods/cam_common.hpp"
 #include "methods/parameters.hpp"
 #include "whitebox/error.hpp"
+#include "whitebox/runtime.hpp"
 
 namespace whitebox::explainers {
 namespace {
@@ -40,6 +41,7 @@ at::Tensor scorecam_map(const Context& c, ValueId layer, const MaskVariants& var
   const int64_t K = A.size(1);
   const int64_t used = count == 0 ? K : std::min(count, K);
   std::vector<at::Tensor> maps;
+  plan_inputs(A.size(0) * variants.count * used);
   for (int64_t i = 0; i < A.size(0); ++i) {
     const at::Tensor a = A[i];  // [K, h, w]
     at::Tensor chosen = at::arange(K, at::TensorOptions().dtype(at::kLong).device(A.device()));
@@ -53,6 +55,7 @@ at::Tensor scorecam_map(const Context& c, ValueId layer, const MaskVariants& var
         const int64_t n = std::min(batch, used - start);
         const at::Tensor masked = c.input[i].unsqueeze(0) * variant.narrow(0, start, n).unsqueeze(1);
         weights.narrow(0, start, n) += at::softmax(c.model.logits(masked), 1).select(1, c.classes[i]);
+        inputs_done(n);
       }
     }
     weights /= static_cast<double>(variants.count);

@@ -14,6 +14,7 @@
 #include "methods/parameters.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/npy.hpp"
+#include "whitebox/runtime.hpp"
 
 namespace whitebox::explainers {
 namespace {
@@ -56,6 +57,7 @@ at::Tensor coalition_scores(const Context& c, int64_t i, const at::Tensor& label
   const int64_t batch = integer_at_least(c.params, "batch", 16, 1);
   const at::Tensor label = labels.to(c.input.device());
   std::vector<at::Tensor> scores;
+  plan_inputs(z.size(0));
   for (int64_t start = 0; start < z.size(0); start += batch) {
     const int64_t n = std::min(batch, z.size(0) - start);
     // keep[b, h, w] = z[b, label[h, w]]
@@ -66,6 +68,7 @@ at::Tensor coalition_scores(const Context& c, int64_t i, const at::Tensor& label
     const at::Tensor inputs =
         baseline[i].unsqueeze(0) + keep * (c.input[i] - baseline[i]).unsqueeze(0);
     scores.push_back(class_scores(c.model.logits(inputs), std::vector<int64_t>(n, c.classes[i])));
+    inputs_done(n);
   }
   return at::cat(scores).to(at::kCPU, at::kDouble);
 }

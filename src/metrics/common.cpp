@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "whitebox/runtime.hpp"
+
 namespace whitebox::metrics::detail {
 
 void check_image_and_map(const at::Tensor& image, const at::Tensor& map,
@@ -105,9 +107,11 @@ std::vector<double> scores_of(const Model& model, int64_t count, int64_t batch, 
                               const std::function<at::Tensor(int64_t, int64_t)>& make) {
   require_at_least(batch, 1, "the batch size");
   std::vector<at::Tensor> parts;
+  plan_inputs(count);
   for (int64_t first = 0; first < count; first += batch) {
     const int64_t size = std::min(batch, count - first);
     parts.push_back(class_scores(model.logits(make(first, size)), cls, score));
+    inputs_done(size);
   }
   if (parts.empty()) return {};
   const at::Tensor all = at::cat(parts).to(at::kCPU).contiguous();

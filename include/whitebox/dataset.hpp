@@ -1,6 +1,7 @@
 #pragma once
-// The images of a data-set run with their annotations: a folder (with --boxes, --masks, --gaze)
-// or a list file, a CSV described in docs/datasets.md.
+// The images of a data set with their annotations: a folder (with a boxes file, a masks folder,
+// a gaze folder) or a list file, a CSV described in docs/datasets.md. The command line's data-set
+// runs and the Python package's evaluate() read them alike.
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -12,7 +13,7 @@
 #include "whitebox/metrics.hpp"
 #include "whitebox/model.hpp"
 
-namespace whitebox::cli {
+namespace whitebox {
 
 struct DataItem {
   std::filesystem::path file;
@@ -40,4 +41,14 @@ std::vector<DataItem> read_list(const std::filesystem::path& list, const Model& 
 // A mask or gaze map in original image pixels, [H, W] float64.
 at::Tensor read_plane(const std::filesystem::path& file);
 
-}  // namespace whitebox::cli
+// An item's annotations on the model input (through the preprocessing's crop and resize): the
+// object mask [H, W] bool from its boxes or mask file, and the human attention map [H, W] from
+// its gaze file, each undefined when the item has none. `picture` is the item's image as read
+// ([H, W, 3]). Throws InputError for a box outside the picture.
+struct Annotations {
+  at::Tensor mask, reference;
+};
+Annotations annotations(const DataItem& item, const at::Tensor& picture,
+                        const Preprocessing& preprocessing);
+
+}  // namespace whitebox

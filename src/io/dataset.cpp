@@ -1,4 +1,4 @@
-#include "dataset.hpp"
+#include "whitebox/dataset.hpp"
 
 #include <ATen/ATen.h>
 
@@ -13,7 +13,7 @@
 #include "whitebox/image.hpp"
 #include "whitebox/npy.hpp"
 
-namespace whitebox::cli {
+namespace whitebox {
 namespace {
 
 namespace fs = std::filesystem;
@@ -301,4 +301,26 @@ std::vector<DataItem> read_list(const fs::path& list, const Model& model) {
   return items;
 }
 
-}  // namespace whitebox::cli
+Annotations annotations(const DataItem& item, const at::Tensor& picture,
+                        const Preprocessing& preprocessing) {
+  Annotations result;
+  const int64_t height = picture.size(0), width = picture.size(1);
+  if (!item.boxes.empty()) {
+    std::vector<metrics::Box> boxes;
+    for (const auto& b : item.boxes) {
+      if (b.x1 > static_cast<double>(width) || b.y1 > static_cast<double>(height)) {
+        throw InputError(item.origin + ": a box lies outside " + item.file.filename().string() +
+                         " (" + std::to_string(width) + "x" + std::to_string(height) + ")");
+      }
+      boxes.push_back(metrics::box_to_input(b, height, width, preprocessing));
+    }
+    result.mask = metrics::box_mask(boxes, preprocessing.height, preprocessing.width);
+  } else if (!item.mask.empty()) {
+    result.mask = metrics::plane_to_input(read_plane(item.mask), preprocessing) >= 0.5;
+  }
+  if (!item.gaze.empty())
+    result.reference = metrics::plane_to_input(read_plane(item.gaze), preprocessing);
+  return result;
+}
+
+}  // namespace whitebox
