@@ -13,6 +13,7 @@ packages=(
   python3-pil                                # tests/shapes/train.py writes its test pictures
   python3-scipy                              # data-set metrics checked against scipy.spatial
   pybind11-dev python3-dev python3-pytest    # the Python package and its tests
+  python3-setuptools python3-wheel python3-pip python3-venv  # pip install of the package, offline
   python3-matplotlib                         # examples/python
   chromium                                   # the HTML report test renders the page headless
   libopenmpi-dev openmpi-bin                 # data-set runs over MPI ranks (mpirun)
