@@ -29,6 +29,7 @@
 #include "whitebox/patterns.hpp"
 #include "whitebox/randomisation.hpp"
 #include "whitebox/render.hpp"
+#include "whitebox/report.hpp"
 #include "whitebox/runtime.hpp"
 
 namespace py = pybind11;
@@ -445,7 +446,7 @@ PYBIND11_MODULE(_whitebox, m) {
           throw ArgumentError("metric " + name + ": give as many maps, targets, masks and " +
                               "references as images");
         }
-        using Curves = std::map<std::string, std::vector<double>>;
+        using Curves = std::map<std::string, metrics::Curve>;
         std::vector<std::map<std::string, double>> values(count);
         std::vector<Curves> kept(count);
         interruptible([&] {
@@ -472,7 +473,7 @@ PYBIND11_MODULE(_whitebox, m) {
         }
         for (const auto& [key, _] : kept.front()) {
           py::list column;
-          for (const auto& c : kept) column.append(c.at(key));
+          for (const auto& c : kept) column.append(c.at(key).score);
           by_curve[py::str(key)] = column;
         }
         return py::make_tuple(by_value, by_curve);
@@ -546,6 +547,38 @@ PYBIND11_MODULE(_whitebox, m) {
         return py::dict(py::arg("cls") = result.cls, py::arg("methods") = result.methods,
                         py::arg("steps") = steps, py::arg("complexity_rise") = rise);
       });
+  // The comparison report's page (HTML) for named pictures [H, W, 3] uint8.
+  m.def("report", [](const std::shared_ptr<Model>& model, const std::vector<std::string>& names,
+                     const std::vector<py::array>& pictures, const std::vector<std::string>& methods,
+                     const std::string& target, const std::string& title, double alpha,
+                     const std::map<std::string, std::string>& params,
+                     const std::map<std::string, std::string>& curve_params,
+                     const std::vector<std::string>& metrics,
+                     const std::map<std::string, std::string>& metric_params,
+                     const py::object& progress) {
+    ReportOptions options;
+    options.methods = methods;
+    options.target = target;
+    options.title = title;
+    options.alpha = alpha;
+    options.params = Params(params);
+    options.curve_params = Params(curve_params);
+    options.metrics = metrics;
+    options.metric_params = Params(metric_params);
+    std::vector<ReportPicture> inputs;
+    for (size_t i = 0; i < pictures.size() && i < names.size(); ++i)
+      inputs.push_back({names[i], to_tensor(pictures[i])});
+    return interruptible([&] {
+      // The images done, as the count a progress bar shows.
+      const auto images = [](size_t done, size_t total, const std::string&) {
+        reset_progress();
+        plan_inputs(static_cast<int64_t>(total));
+        inputs_done(static_cast<int64_t>(done));
+      };
+      return comparison_report(*model, inputs, options, images);
+    }, progress);
+  });
+  m.attr("report_methods") = kReportMethods;
   m.def("fit_patterns", [](const std::shared_ptr<Model>& model, const py::array& x,
                           const std::string& estimator, const std::filesystem::path& folder) {
     PatternOptions options;
@@ -559,6 +592,11 @@ PYBIND11_MODULE(_whitebox, m) {
   m.attr("sanity_methods") = metrics::kSanityMethods;
   m.attr("evaluate_methods") = metrics::kEvaluateMethods;
   m.attr("evaluate_metrics") = metrics::kEvaluateMetrics;
+  // The engine's count of the last call's network inputs: (passed, planned).
+  m.def("progress", [] {
+    const ProgressCount count = progress();
+    return py::make_tuple(count.done, count.planned);
+  });
   m.def("set_threads", &set_threads, py::arg("threads") = 0);
   // For the benchmark: seconds of one explain() call made from C++ (the baseline of the Python
   // call's overhead).

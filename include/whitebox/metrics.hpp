@@ -492,8 +492,8 @@ struct Sample {
   // other than `cls`; empty outside a data-set run.
   std::function<at::Tensor(int64_t count)> other_images;
   // Where a metric that follows a perturbation curve also leaves it, when the caller wants the
-  // curves: the score at each step by curve name ("deletion" -> s_0..s_L); null otherwise.
-  std::map<std::string, std::vector<double>>* curves = nullptr;
+  // curves, by curve name (MetricInfo::curves); null otherwise.
+  std::map<std::string, Curve>* curves = nullptr;
 };
 
 // A metric over the whole data set (sufficiency, MeGe): observe() runs for each image, on

@@ -34,9 +34,11 @@ from ._whitebox import NumericalError, UnsupportedOperator
 from . import _inputs, _progress, _torch
 from . import metrics  # noqa: E402  (the metrics of `whitebox evaluate`, callable on arrays)
 from ._evaluate import evaluate  # noqa: E402
+from ._report import report  # noqa: E402
 
 __all__ = ["Model", "Explanation", "read_image", "preprocess", "overlay", "methods", "metrics",
-           "sanity", "evaluate", "set_threads", "UnsupportedOperator", "NumericalError", "__version__"]
+           "sanity", "evaluate", "report", "set_threads", "UnsupportedOperator", "NumericalError",
+           "__version__"]
 
 __version__ = _core.__version__
 

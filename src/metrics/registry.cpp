@@ -105,7 +105,7 @@ RobustnessOptions robustness_options(const Params& p) {
 
 // Leaves a curve where the caller asked for curves (Sample::curves), and passes it on.
 const Curve& keep_curve(const Sample& s, const std::string& name, const Curve& curve) {
-  if (s.curves != nullptr) (*s.curves)[name] = curve.score;
+  if (s.curves != nullptr) (*s.curves)[name] = curve;
   return curve;
 }
 

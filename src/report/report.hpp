@@ -1,6 +1,7 @@
 #pragma once
-// Internal to the whitebox CLI: the comparison report as one self-contained HTML page (pictures as
-// data URIs, plots as inline SVG, no network). `whitebox compare` fills a Report and renders it.
+// The comparison report's content, as compare() (report/compare.cpp) fills it and
+// render_report() draws it: one self-contained HTML page (pictures as data URIs, plots as inline
+// SVG, no network).
 #include <ATen/core/Tensor.h>
 
 #include <map>
@@ -10,7 +11,7 @@
 
 #include "whitebox/explain.hpp"
 
-namespace whitebox::cli {
+namespace whitebox::report {
 
 // A column of the metrics table.
 struct ReportMetric {
@@ -61,4 +62,4 @@ std::string render_report(const Report& report);
 // A [H, W, 3] uint8 RGB picture as a "data:image/png;base64,..." URI.
 std::string png_data_uri(const at::Tensor& rgb);
 
-}  // namespace whitebox::cli
+}  // namespace whitebox::report

@@ -1,5 +1,5 @@
 // The comparison report: one HTML file with everything embedded, readable offline.
-#include "report_html.hpp"
+#include "report/report.hpp"
 
 #include <ATen/ATen.h>
 
@@ -11,10 +11,9 @@
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
-#include "commands.hpp"
 #include "whitebox/error.hpp"
 
-namespace whitebox::cli {
+namespace whitebox::report {
 namespace {
 
 // Tableau 10: distinct, colour-blind friendly line colours.
@@ -52,9 +51,12 @@ std::string base64(const std::vector<unsigned char>& bytes) {
   return out;
 }
 
-// A number for the page; undefined values show as a dash.
+// A number for the page with `digits` decimals; undefined values show as a dash.
 std::string shown(double value, int digits) {
-  return std::isfinite(value) ? fixed(value, digits) : "&ndash;";
+  if (!std::isfinite(value)) return "&ndash;";
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(digits) << value;
+  return out.str();
 }
 
 double mean(const std::vector<double>& values) {
@@ -445,4 +447,4 @@ std::string render_report(const Report& report) {
   return html.str();
 }
 
-}  // namespace whitebox::cli
+}  // namespace whitebox::report
