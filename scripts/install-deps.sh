@@ -12,6 +12,7 @@ packages=(
   python3-torch python3-torchvision python3-onnx python3-numpy  # test references
   python3-pil                                # tests/shapes/train.py writes its test pictures
   python3-scipy                              # data-set metrics checked against scipy.spatial
+  python3-tqdm python3-pandas                # the package's progress bars, evaluate's DataFrame
   pybind11-dev python3-dev python3-pytest    # the Python package and its tests
   python3-setuptools python3-wheel python3-pip python3-venv  # pip install of the package, offline
   python3-matplotlib                         # examples/python
