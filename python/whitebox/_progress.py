@@ -19,14 +19,15 @@ class Progress:
     """done out of total steps of `what` (images, network inputs), with a note on the current
     one. Nothing is drawn unless `show`."""
 
-    def __init__(self, total, what, unit="image", show=True):
+    def __init__(self, total, what, unit="image", show=True, leave=True):
         self.total, self.what, self.unit, self.done = total, what, unit, 0
         self.bar = self.started = None
         if not show:
             return
         try:
             from tqdm import tqdm
-            self.bar = tqdm(total=total, desc=what, unit=unit, file=sys.stderr, leave=False)
+            self.bar = tqdm(total=total, desc=what, unit=unit, file=sys.stderr, leave=leave,
+                            mininterval=0)
         except ImportError:
             self.started = time.monotonic()
             self._line("")
@@ -100,7 +101,7 @@ class Inputs:
             waited = time.monotonic() - self.started
             if planned <= 0 or (self.progress is None and waited < 1.0):
                 return
-            self.bar = Progress(planned, self.what, self.unit)
+            self.bar = Progress(planned, self.what, self.unit, leave=False)
         self.bar.update(min(done, planned), planned)
 
     def __enter__(self):

@@ -1,6 +1,8 @@
 """Progress of the long calls: drawn on stderr when asked (or on a terminal), nothing otherwise,
 and the engine's count of the many-forward methods' inputs reaches what they planned."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -45,3 +47,13 @@ def test_the_engine_counts_every_planned_input_of_a_many_forward_method(small, x
     assert counts == (96, 96), counts
     assert all(done <= planned for done, planned in seen)
     assert whitebox._whitebox.progress() == (96, 96)
+
+
+def test_without_tqdm_one_line_is_rewritten_in_place(small, x, capfd, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
+    batch = np.concatenate([x, x])
+    maps = small.explain(batch, "saliency")["saliency"].map
+    capfd.readouterr()
+    whitebox.metrics.deletion(small, batch, maps, steps=4, progress=True)
+    err = capfd.readouterr().err
+    assert "\rdeletion: 2/2 images" in err and err.endswith("\n"), repr(err)
