@@ -10,6 +10,7 @@
 #include "whitebox/explain.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/metrics.hpp"
+#include "whitebox/randomisation.hpp"
 
 namespace whitebox::test {
 namespace {
@@ -372,6 +373,115 @@ TEST(MetricsRegistry, ParametersAreCheckedAgainstTheMetrics) {
         EXPECT_NO_THROW(h.check(h.fallback)) << m.name << " " << h.name << "=" << h.fallback;
       }
     }
+  }
+}
+
+// The library's option structs and the registry's declarations give each option one default: the
+// CLI, the Python signatures and docs/metrics.md show the declared one (`whitebox compare` passes
+// it), and the registry's run() falls back on the struct's when a key is not given.
+TEST(MetricsRegistry, DeclaredDefaultsAreTheOptionStructsDefaults) {
+  const auto declared = [](const std::string& metric, const std::string& option) {
+    for (const Hyperparameter& h : find_metric(metric).parameters) {
+      if (h.name == option) return h.fallback;
+    }
+    ADD_FAILURE() << metric << " declares no option " << option;
+    return std::string("?");
+  };
+  const auto number = [&](const std::string& metric, const std::string& option) {
+    return std::stod(declared(metric, option));
+  };
+  const auto score = [](Score s) {
+    return std::string(s == Score::Probability ? "probability" : "logit");
+  };
+  // The options every substitution-based metric has.
+  const auto substitution = [&](const std::string& m, const auto& o) {
+    EXPECT_EQ(declared(m, "substitution"), to_string(o.substitution)) << m;
+    EXPECT_EQ(number(m, "blur_sigma"), o.blur_sigma) << m;
+    EXPECT_EQ(number(m, "batch"), o.batch) << m;
+    EXPECT_EQ(number(m, "seed"), o.seed) << m;
+    EXPECT_EQ(declared(m, "score"), score(o.score)) << m;
+  };
+  for (const char* m : {"deletion", "insertion", "monotonicity"}) {
+    const PerturbationOptions o;
+    EXPECT_EQ(number(m, "steps"), o.steps) << m;
+    substitution(m, o);
+  }
+  for (const char* m : {"pixel-flipping", "region-perturbation", "selectivity"}) {
+    const FlippingOptions o;
+    EXPECT_EQ(number(m, "region"), o.region) << m;
+    EXPECT_EQ(number(m, "steps"), o.steps) << m;
+    substitution(m, o);
+  }
+  {
+    const IrofOptions o;
+    EXPECT_EQ(number("irof", "region"), o.region);
+    EXPECT_EQ(number("irof", "ruler"), o.ruler);
+    substitution("irof", o);
+  }
+  for (const char* m : {"road", "arcc"}) {
+    const RoadOptions o;
+    EXPECT_EQ(number(m, "noise"), o.noise) << m;
+    EXPECT_EQ(number(m, "batch"), o.batch) << m;
+    EXPECT_EQ(number(m, "seed"), o.seed) << m;
+  }
+  EXPECT_EQ(declared("road", "score"), score(RoadOptions{}.score));
+  for (const char* m : {"faithfulness-correlation", "sensitivity-n"}) {
+    const CorrelationOptions o;
+    EXPECT_EQ(number(m, "samples"), o.samples) << m;
+    EXPECT_EQ(number(m, "subset_size"), o.subset_size) << m;
+    substitution(m, o);
+  }
+  {
+    const MuFidelityOptions o;
+    EXPECT_EQ(number("mufidelity", "samples"), o.samples);
+    EXPECT_EQ(number("mufidelity", "grid"), o.grid);
+    EXPECT_EQ(number("mufidelity", "subset_fraction"), o.subset_fraction);
+    substitution("mufidelity", o);
+  }
+  {
+    const InfidelityOptions o;
+    EXPECT_EQ(number("infidelity", "samples"), o.samples);
+    EXPECT_EQ(number("infidelity", "noise"), o.noise);
+    EXPECT_EQ(number("infidelity", "normalize"), o.normalize ? 1 : 0);
+    EXPECT_EQ(number("infidelity", "batch"), o.batch);
+    EXPECT_EQ(number("infidelity", "seed"), o.seed);
+    EXPECT_EQ(declared("infidelity", "score"), score(o.score));
+  }
+  for (const char* m : {"monotonicity-correlation", "non-sensitivity"}) {
+    const RegionEffectOptions o;
+    EXPECT_EQ(number(m, "region"), o.region) << m;
+    EXPECT_EQ(number(m, "samples"), o.samples) << m;
+    EXPECT_EQ(number(m, "batch"), o.batch) << m;
+    EXPECT_EQ(number(m, "seed"), o.seed) << m;
+    EXPECT_EQ(declared(m, "score"), score(o.score)) << m;
+  }
+  for (const char* m : {"sensitivity", "local-lipschitz"}) {
+    const RobustnessOptions o;
+    EXPECT_EQ(number(m, "samples"), o.samples) << m;
+    EXPECT_EQ(number(m, "radius"), o.radius) << m;
+    EXPECT_EQ(number(m, "normalize"), o.normalize ? 1 : 0) << m;
+    EXPECT_EQ(number(m, "batch"), o.batch) << m;
+    EXPECT_EQ(number(m, "seed"), o.seed) << m;
+  }
+  {
+    const ContinuityOptions o;
+    EXPECT_EQ(number("continuity", "steps"), o.steps);
+    EXPECT_EQ(number("continuity", "step"), o.step);
+    EXPECT_EQ(number("continuity", "batch"), o.batch);
+  }
+  {
+    const StabilityOptions o;
+    EXPECT_EQ(number("relative-stability", "samples"), o.samples);
+    EXPECT_EQ(number("relative-stability", "radius"), o.radius);
+    EXPECT_EQ(number("relative-stability", "eps"), o.eps);
+    EXPECT_EQ(number("relative-stability", "batch"), o.batch);
+    EXPECT_EQ(number("relative-stability", "seed"), o.seed);
+  }
+  {
+    const RandomisationOptions o;
+    for (const char* m : {"random-logit", "efficient-mprt", "smooth-mprt"})
+      EXPECT_EQ(number(m, "seed"), o.seed) << m;
+    EXPECT_EQ(number("smooth-mprt", "noise"), o.smooth_noise);
   }
 }
 

@@ -19,9 +19,9 @@ namespace {
 
 struct FitOptions {
   std::vector<std::string> args;  // [MODEL] IMAGES_DIR
-  std::string estimator = "twocomponent";
-  int64_t limit = 0;
-  int64_t batch = 8;
+  std::string estimator = to_string(PatternOptions{}.estimator);
+  int64_t limit = PatternOptions{}.limit;
+  int64_t batch = PatternOptions{}.batch;
   std::string out;
 };
 

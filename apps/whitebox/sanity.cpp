@@ -19,16 +19,18 @@
 namespace whitebox::cli {
 namespace {
 
+// The test's own options take the library's defaults (RandomisationOptions), as whitebox.sanity
+// in Python does.
 struct SanityOptions {
   std::string image;
   std::string methods = metrics::kSanityMethods;
   std::string target = "top1";
   std::string out = "whitebox-sanity";
-  std::string mode = "cascading";
-  int64_t layers = 0;
+  std::string mode = to_string(metrics::RandomisationOptions{}.mode);
+  int64_t layers = metrics::RandomisationOptions{}.layers;
   int columns = 8;
-  uint64_t seed = 0;
-  int64_t smooth = 0;
+  uint64_t seed = metrics::RandomisationOptions{}.seed;
+  int64_t smooth = metrics::RandomisationOptions{}.smooth_samples;
   std::vector<std::string> params;
 };
 

@@ -23,7 +23,8 @@ def main():
     parser.add_argument("folder", nargs="?", default=os.path.join(HERE, "..", "..", "models", "images"))
     parser.add_argument("--methods", default="saliency,gradcam")
     parser.add_argument("--metrics", default="deletion,insertion,sparseness")
-    parser.add_argument("--steps", type=int, default=32, help="curve points of deletion / insertion")
+    parser.add_argument("--steps", type=int,
+                        help="curve points of deletion / insertion (default: the metrics' own)")
     args = parser.parse_args()
 
     model = whitebox.Model.load()
@@ -37,7 +38,8 @@ def main():
         for method in methods:
             values = {}
             for metric in metrics:
-                options = {"steps": args.steps} if metric in ("deletion", "insertion") else {}
+                options = ({"steps": args.steps}
+                           if args.steps and metric in ("deletion", "insertion") else {})
                 values.update(whitebox.metrics.compute(metric, model, x[0], maps[method].map[0],
                                                       **options))
             for key, value in values.items():
