@@ -225,7 +225,8 @@ py::dict metric_dict(const metrics::MetricInfo& m) {
                   py::arg("needs_reference") = m.needs_reference,
                   py::arg("needs_explainer") = m.needs_explainer,
                   py::arg("over_dataset") = m.over_dataset(), py::arg("values") = values,
-                  py::arg("curves") = m.curves, py::arg("parameters") = parameter_list(m.parameters));
+                  py::arg("curves") = m.curves, py::arg("batched") = static_cast<bool>(m.run_batch),
+                  py::arg("parameters") = parameter_list(m.parameters));
 }
 
 // One image as the metrics see it.
@@ -450,8 +451,9 @@ PYBIND11_MODULE(_whitebox, m) {
         std::vector<std::map<std::string, double>> values(count);
         std::vector<Curves> kept(count);
         interruptible([&] {
+          std::vector<metrics::Sample> samples(count);
           for (int64_t i = 0; i < count; ++i) {
-            metrics::Sample sample;
+            metrics::Sample& sample = samples[i];
             sample.model = model.get();
             sample.image = x[i];
             sample.map = heat[i];
@@ -461,7 +463,12 @@ PYBIND11_MODULE(_whitebox, m) {
             sample.method = method;
             sample.method_params = Params(method_params);
             if (curves) sample.curves = &kept[i];
-            values[i] = info.run(sample, p);
+          }
+          // Metrics that share forward passes between images take the batch at once.
+          if (info.run_batch && count > 1) {
+            values = info.run_batch(samples, p);
+          } else {
+            for (int64_t i = 0; i < count; ++i) values[i] = info.run(samples[i], p);
           }
           return 0;
         }, progress);

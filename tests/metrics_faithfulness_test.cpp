@@ -63,6 +63,27 @@ TEST(MetricsFaithfulness, StepsRoundThePixelCount) {
   expect_near(c.score, {10, 6, 1, 0});
 }
 
+TEST(MetricsFaithfulness, ABatchGivesEachImagesCurveInSharedPasses) {
+  const Linear l;
+  // Three images with their own maps and classes; batches of 2 straddle the images' inputs.
+  const at::Tensor images = at::stack({l.image, 2 * l.image, l.image.flip({2})});
+  const at::Tensor maps = at::stack({l.map, l.map.flip({0}), l.map});
+  const std::vector<int64_t> classes{0, 1, 0};
+  for (bool insert : {false, true}) {
+    const auto batch = insert ? insertion(l.model, images, maps, classes, logit_zero(3))
+                              : deletion(l.model, images, maps, classes, logit_zero(3));
+    ASSERT_EQ(batch.size(), 3u);
+    for (int64_t i = 0; i < 3; ++i) {
+      const Curve one = insert ? insertion(l.model, images[i], maps[i], classes[i], logit_zero(3))
+                               : deletion(l.model, images[i], maps[i], classes[i], logit_zero(3));
+      expect_near(batch[i].score, one.score);
+      expect_near(batch[i].fraction, one.fraction);
+      EXPECT_NEAR(batch[i].auc, one.auc, 1e-12);
+    }
+  }
+  EXPECT_THROW(deletion(l.model, images, maps, {0, 1}), ArgumentError);
+}
+
 TEST(MetricsFaithfulness, MeanSubstitutionUsesTheChannelMean) {
   Linear l;
   const at::Tensor image = at::tensor({1.0, 2.0, 3.0, 6.0}, kDouble).view({1, 2, 2});  // mean 3

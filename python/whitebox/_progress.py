@@ -97,10 +97,14 @@ class Inputs:
         return self if wanted else None
 
     def __call__(self, done, planned):
+        waited = time.monotonic() - self.started
+        if self.bar is not None or self.progress or waited >= 1.0:
+            self._show(done, planned)
+
+    def _show(self, done, planned):
+        if planned <= 0:
+            return
         if self.bar is None:
-            waited = time.monotonic() - self.started
-            if planned <= 0 or (self.progress is None and waited < 1.0):
-                return
             self.bar = Progress(planned, self.what, self.unit, leave=False)
         self.bar.update(min(done, planned), planned)
 
@@ -108,6 +112,12 @@ class Inputs:
         return self
 
     def __exit__(self, *exc):
+        if exc[0] is None and self.callback() is not None:
+            # The final count, which a call shorter than one poll of the core never reported.
+            from . import _whitebox
+            done, planned = _whitebox.progress()
+            if self.bar is not None or self.progress:
+                self._show(done, planned)
         if self.bar is not None:
             self.bar.close()
         return False

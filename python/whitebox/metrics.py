@@ -155,7 +155,11 @@ def compute(name, model=None, images=None, maps=None, target=None, masks=None, r
                             method_text, text, return_curve, progress)
 
     parts = []
-    with _progress.Images(count, name, progress) as images:
+    # A metric that shares forward passes between images runs the batch in one call (its bar
+    # counts the network inputs); the others image by image when a bar is shown.
+    per_image = not metric["batched"]
+    with _progress.Images(count if per_image else 1, name, progress if per_image else False) \
+            as images:
         if images.shown:  # a bar per image
             for i in range(count):
                 parts.append(run(slice(i, i + 1)))

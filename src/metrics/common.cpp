@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
+#include <tuple>
 
 #include "whitebox/runtime.hpp"
 
@@ -105,17 +106,50 @@ at::Tensor class_scores(const at::Tensor& output, int64_t cls, Score score) {
 std::vector<double> scores_of(const Model& model, int64_t count, int64_t batch, int64_t cls,
                               Score score,
                               const std::function<at::Tensor(int64_t, int64_t)>& make) {
+  return scores_of(model, {count}, batch, {cls}, score,
+                   [&make](size_t, int64_t first, int64_t size) { return make(first, size); })
+      .front();
+}
+
+std::vector<std::vector<double>> scores_of(
+    const Model& model, const std::vector<int64_t>& counts, int64_t batch,
+    const std::vector<int64_t>& classes, Score score,
+    const std::function<at::Tensor(size_t, int64_t, int64_t)>& make) {
   require_at_least(batch, 1, "the batch size");
-  std::vector<at::Tensor> parts;
-  plan_inputs(count);
-  for (int64_t first = 0; first < count; first += batch) {
-    const int64_t size = std::min(batch, count - first);
-    parts.push_back(class_scores(model.logits(make(first, size)), cls, score));
-    inputs_done(size);
+  std::vector<std::vector<double>> scores(counts.size());
+  int64_t total = 0;
+  for (int64_t count : counts) total += count;
+  plan_inputs(total);
+  // A pass takes the next `batch` inputs in order, across image boundaries: (image, first, size)
+  // pieces, scored with each piece's class.
+  size_t image = 0;
+  int64_t next = 0;
+  while (true) {
+    std::vector<std::tuple<size_t, int64_t, int64_t>> pieces;
+    std::vector<at::Tensor> inputs;
+    for (int64_t room = batch; room > 0 && image < counts.size();) {
+      const int64_t size = std::min(room, counts[image] - next);
+      if (size > 0) {
+        pieces.emplace_back(image, next, size);
+        inputs.push_back(make(image, next, size));
+        room -= size;
+        next += size;
+      }
+      if (next == counts[image]) ++image, next = 0;
+    }
+    if (inputs.empty()) break;
+    const at::Tensor logits = model.logits(inputs.size() == 1 ? inputs.front() : at::cat(inputs));
+    int64_t row = 0;
+    for (const auto& [i, first, size] : pieces) {
+      const at::Tensor part =
+          class_scores(logits.narrow(0, row, size), classes[i], score).to(at::kCPU).contiguous();
+      scores[i].insert(scores[i].end(), part.data_ptr<double>(),
+                       part.data_ptr<double>() + part.numel());
+      row += size;
+      inputs_done(size);
+    }
   }
-  if (parts.empty()) return {};
-  const at::Tensor all = at::cat(parts).to(at::kCPU).contiguous();
-  return {all.data_ptr<double>(), all.data_ptr<double>() + all.numel()};
+  return scores;
 }
 
 double score_of(const Model& model, const at::Tensor& image, int64_t cls, Score score) {

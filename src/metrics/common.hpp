@@ -54,6 +54,13 @@ at::Tensor class_scores(const at::Tensor& logits, int64_t cls, Score score);
 // W].
 std::vector<double> scores_of(const Model& model, int64_t count, int64_t batch, int64_t cls,
                               Score score, const std::function<at::Tensor(int64_t, int64_t)>& make);
+// The same for several images at once, `counts[i]` inputs of image i for its class `classes[i]`,
+// made by make(i, first, size): the inputs of consecutive images share the network's batches, so
+// that N images of c inputs take ceil(N c / batch) passes instead of N ceil(c / batch).
+std::vector<std::vector<double>> scores_of(
+    const Model& model, const std::vector<int64_t>& counts, int64_t batch,
+    const std::vector<int64_t>& classes, Score score,
+    const std::function<at::Tensor(size_t, int64_t, int64_t)>& make);
 // The score of the unperturbed image.
 double score_of(const Model& model, const at::Tensor& image, int64_t cls, Score score);
 

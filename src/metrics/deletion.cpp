@@ -9,38 +9,69 @@ namespace {
 
 // Deletion removes the first `count` pixels of the order (most relevant first, or least) from the
 // image; insertion starts from the substitute and puts them back. Both are one `where` per batch
-// over the rank of each pixel.
-Curve perturbation_curve(const Model& model, const at::Tensor& image_in, const at::Tensor& map,
+// over the rank of each pixel. The images' perturbed inputs share the network's batches.
+std::vector<Curve> perturbation_curves(const Model& model, const std::vector<at::Tensor>& images_in,
+                                       const std::vector<at::Tensor>& maps,
+                                       const std::vector<int64_t>& classes,
+                                       const PerturbationOptions& options, bool insert,
+                                       bool most_relevant_first = true) {
+  const std::string metric = insert ? "insertion" : "deletion";
+  detail::require_at_least(options.steps, 1, metric + " steps");
+  // Per image: the pixels' ranks, what replaces them, and the count removed at each step.
+  struct Plan {
+    at::Tensor before, after, rank, counts;
+  };
+  std::vector<Plan> plans;
+  std::vector<Curve> curves(images_in.size());
+  for (size_t i = 0; i < images_in.size(); ++i) {
+    detail::check_image_and_map(images_in[i], maps[i], metric);
+    const at::Tensor image = detail::as_model_input(model, images_in[i]);
+    const int64_t pixels = image.size(1) * image.size(2);
+    const at::Tensor replacement =
+        detail::substitute(image, options.substitution, options.blur_sigma, options.seed);
+    std::vector<int64_t> counts;
+    for (int64_t k = 0; k <= options.steps; ++k) {
+      counts.push_back(std::llround(static_cast<double>(k) * pixels / options.steps));
+      curves[i].fraction.push_back(static_cast<double>(counts.back()) / pixels);
+    }
+    plans.push_back({insert ? replacement : image,  // where the order has not reached yet
+                     insert ? image : replacement,
+                     detail::pixel_rank(maps[i].to(image.device(), at::kDouble),
+                                        most_relevant_first),
+                     at::tensor(counts, at::kLong).to(image.device())});
+  }
+  const std::vector<std::vector<double>> scores = detail::scores_of(
+      model, std::vector<int64_t>(plans.size(), options.steps + 1), options.batch, classes,
+      options.score, [&](size_t i, int64_t first, int64_t size) {
+        const Plan& p = plans[i];
+        const at::Tensor reached =
+            p.rank.unsqueeze(0) < p.counts.narrow(0, first, size).view({-1, 1, 1});
+        return at::where(reached.unsqueeze(1), p.after, p.before);
+      });
+  for (size_t i = 0; i < curves.size(); ++i) {
+    curves[i].score = scores[i];
+    curves[i].auc = detail::trapezoid(curves[i].fraction, curves[i].score);
+  }
+  return curves;
+}
+
+Curve perturbation_curve(const Model& model, const at::Tensor& image, const at::Tensor& map,
                          int64_t cls, const PerturbationOptions& options, bool insert,
                          bool most_relevant_first = true) {
-  const std::string metric = insert ? "insertion" : "deletion";
-  detail::check_image_and_map(image_in, map, metric);
-  detail::require_at_least(options.steps, 1, metric + " steps");
-  const at::Tensor image = detail::as_model_input(model, image_in);
-  const int64_t height = image.size(1), width = image.size(2), pixels = height * width;
-  const at::Tensor rank =
-      detail::pixel_rank(map.to(image.device(), at::kDouble), most_relevant_first);
-  const at::Tensor replacement =
-      detail::substitute(image, options.substitution, options.blur_sigma, options.seed);
-  const at::Tensor& before = insert ? replacement : image;  // where the order has not reached yet
-  const at::Tensor& after = insert ? image : replacement;
+  return perturbation_curves(model, {image}, {map}, {cls}, options, insert, most_relevant_first)
+      .front();
+}
 
-  Curve curve;
-  std::vector<int64_t> counts;
-  for (int64_t k = 0; k <= options.steps; ++k) {
-    counts.push_back(std::llround(static_cast<double>(k) * pixels / options.steps));
-    curve.fraction.push_back(static_cast<double>(counts.back()) / pixels);
+std::vector<Curve> curves_of(const Model& model, const at::Tensor& images, const at::Tensor& maps,
+                             const std::vector<int64_t>& classes,
+                             const PerturbationOptions& options, bool insert) {
+  const std::string metric = insert ? "insertion" : "deletion";
+  if (!images.defined() || images.dim() != 4 || !maps.defined() || maps.dim() != 3 ||
+      maps.size(0) != images.size(0) || static_cast<int64_t>(classes.size()) != images.size(0)) {
+    throw ArgumentError(metric + " of a batch needs images [N, C, H, W], maps [N, H, W] and N "
+                                 "classes");
   }
-  const at::Tensor count_tensor = at::tensor(counts, at::kLong).to(image.device());
-  curve.score = detail::scores_of(model, options.steps + 1, options.batch, cls, options.score,
-                                  [&](int64_t first, int64_t size) {
-                                    const at::Tensor reached =
-                                        rank.unsqueeze(0) <
-                                        count_tensor.narrow(0, first, size).view({-1, 1, 1});
-                                    return at::where(reached.unsqueeze(1), after, before);
-                                  });
-  curve.auc = detail::trapezoid(curve.fraction, curve.score);
-  return curve;
+  return perturbation_curves(model, images.unbind(0), maps.unbind(0), classes, options, insert);
 }
 
 }  // namespace
@@ -53,6 +84,18 @@ Curve deletion(const Model& model, const at::Tensor& image, const at::Tensor& ma
 Curve insertion(const Model& model, const at::Tensor& image, const at::Tensor& map, int64_t cls,
                 const PerturbationOptions& options) {
   return perturbation_curve(model, image, map, cls, options, /*insert=*/true);
+}
+
+std::vector<Curve> deletion(const Model& model, const at::Tensor& images, const at::Tensor& maps,
+                            const std::vector<int64_t>& classes,
+                            const PerturbationOptions& options) {
+  return curves_of(model, images, maps, classes, options, /*insert=*/false);
+}
+
+std::vector<Curve> insertion(const Model& model, const at::Tensor& images, const at::Tensor& maps,
+                             const std::vector<int64_t>& classes,
+                             const PerturbationOptions& options) {
+  return curves_of(model, images, maps, classes, options, /*insert=*/true);
 }
 
 Curve monotonicity_curve(const Model& model, const at::Tensor& image, const at::Tensor& map,

@@ -163,6 +163,29 @@ const at::Tensor& reference_of(const Sample& s, const std::string& metric) {
   return s.reference;
 }
 
+// Deletion or insertion of several samples of one model in shared forward passes.
+std::vector<Values> curve_batch(const std::vector<Sample>& samples, const Params& p,
+                                const std::string& metric, const std::string& value,
+                                bool insert) {
+  if (samples.empty()) return {};
+  const Model& model = model_of(samples.front(), metric);
+  std::vector<at::Tensor> images, maps;
+  std::vector<int64_t> classes;
+  for (const Sample& s : samples) {
+    if (s.model != &model) throw ArgumentError(metric + " of a batch needs one model");
+    images.push_back(s.image);
+    maps.push_back(s.map);
+    classes.push_back(s.cls);
+  }
+  const PerturbationOptions options = perturbation_options(p);
+  const auto curves = insert ? insertion(model, at::stack(images), at::stack(maps), classes, options)
+                             : deletion(model, at::stack(images), at::stack(maps), classes, options);
+  std::vector<Values> values;
+  for (size_t i = 0; i < samples.size(); ++i)
+    values.push_back({{value, keep_curve(samples[i], metric, curves[i]).auc}});
+  return values;
+}
+
 // The options of each family of metrics, as run() reads them.
 using explainers::choice_parameter;
 using explainers::integer_parameter;
@@ -243,6 +266,9 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
              deletion(model_of(s, "deletion"), s.image, s.map, s.cls, perturbation_options(p));
          return {{"deletion_auc", keep_curve(s, "deletion", curve).auc}};
        },
+       .run_batch = [](const std::vector<Sample>& s, const Params& p) {
+         return curve_batch(s, p, "deletion", "deletion_auc", /*insert=*/false);
+       },
        .parameters = perturbation_parameters()});
   r.push_back(
       {.name = "insertion",
@@ -258,6 +284,9 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
          const Curve curve =
              insertion(model_of(s, "insertion"), s.image, s.map, s.cls, perturbation_options(p));
          return {{"insertion_auc", keep_curve(s, "insertion", curve).auc}};
+       },
+       .run_batch = [](const std::vector<Sample>& s, const Params& p) {
+         return curve_batch(s, p, "insertion", "insertion_auc", /*insert=*/true);
        },
        .parameters = perturbation_parameters()});
   r.push_back(

@@ -30,9 +30,12 @@ def test_metric_batches_and_sanity_show_progress_only_when_asked(small, x, capfd
     quiet = whitebox.metrics.deletion(small, batch, maps, steps=4)  # stderr is not a terminal
     assert capfd.readouterr().err == ""
     shown = whitebox.metrics.deletion(small, batch, maps, steps=4, progress=True)
-    err = capfd.readouterr().err
-    assert "deletion" in err and "3/3" in err, err
+    err = capfd.readouterr().err  # one call for the batch: its bar counts the network inputs
+    assert "deletion" in err and "15/15" in err, err
     np.testing.assert_array_equal(shown["deletion_auc"], quiet["deletion_auc"])
+    whitebox.metrics.monotonicity(small, batch, maps, steps=4, progress=True)
+    err = capfd.readouterr().err  # image by image
+    assert "monotonicity" in err and "3/3" in err, err
     whitebox.sanity(small, x, "saliency", layers=2, progress=True)
     assert "sanity" in capfd.readouterr().err
     whitebox.sanity(small, x, "saliency", layers=2, progress=False)
@@ -54,6 +57,6 @@ def test_without_tqdm_one_line_is_rewritten_in_place(small, x, capfd, monkeypatc
     batch = np.concatenate([x, x])
     maps = small.explain(batch, "saliency")["saliency"].map
     capfd.readouterr()
-    whitebox.metrics.deletion(small, batch, maps, steps=4, progress=True)
+    whitebox.metrics.monotonicity(small, batch, maps, steps=4, progress=True)
     err = capfd.readouterr().err
-    assert "\rdeletion: 2/2 images" in err and err.endswith("\n"), repr(err)
+    assert "\rmonotonicity: 2/2 images" in err and err.endswith("\n"), repr(err)
