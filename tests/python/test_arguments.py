@@ -8,21 +8,7 @@ import torch
 
 import whitebox
 
-SMALL = "mobilenet_v1_0.25_128.onnx"
 PHOTO = whitebox._whitebox.bundled_path("images/chelsea.png")
-
-
-@pytest.fixture(scope="module")
-def small():
-    return whitebox.Model.load(whitebox._whitebox.bundled_path(SMALL),
-                               labels=whitebox._whitebox.bundled_path("imagenet_labels_1000.txt"),
-                               preprocessing={"name": "mobilenet-tf", "width": 128,
-                                              "height": 128})
-
-
-@pytest.fixture(scope="module")
-def x(small):
-    return whitebox.preprocess(PHOTO, small)[0]
 
 
 def test_pictures_paths_and_pil_images_are_preprocessed_as_the_command_line_does(small, x):

@@ -1,7 +1,6 @@
 """whitebox.evaluate: the command line's data-set run from Python, over a list file with boxes and
 over arrays with masks, equal to the metric functions called image by image, and resumed."""
 
-import os
 import shutil
 
 import numpy as np
@@ -9,16 +8,7 @@ import pytest
 
 import whitebox
 
-SMALL = "mobilenet_v1_0.25_128.onnx"
 IMAGES = ("chelsea.png", "parrot.jpg")
-
-
-@pytest.fixture(scope="module")
-def small():
-    return whitebox.Model.load(whitebox._whitebox.bundled_path(SMALL),
-                               labels=whitebox._whitebox.bundled_path("imagenet_labels_1000.txt"),
-                               preprocessing={"name": "mobilenet-tf", "width": 128,
-                                              "height": 128})
 
 
 @pytest.fixture(scope="module")

@@ -5,24 +5,9 @@ other allocations in between (an array the core read from freed memory would dif
 import gc
 
 import numpy as np
-import pytest
 import torch
 
 import whitebox
-
-SMALL = "mobilenet_v1_0.25_128.onnx"
-
-
-@pytest.fixture(scope="module")
-def small():
-    return whitebox.Model.load(whitebox._whitebox.bundled_path(SMALL),
-                               preprocessing={"name": "mobilenet-tf", "width": 128,
-                                              "height": 128})
-
-
-@pytest.fixture(scope="module")
-def x(small):
-    return whitebox.preprocess(whitebox._whitebox.bundled_path("images/chelsea.png"), small)[0]
 
 
 def churn():

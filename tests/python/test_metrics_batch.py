@@ -9,15 +9,7 @@ import pytest
 
 import whitebox
 
-SMALL = "mobilenet_v1_0.25_128.onnx"
 PHOTOS = ("chelsea.png", "parrot.jpg", "coffee.png")
-
-
-@pytest.fixture(scope="module")
-def small():
-    return whitebox.Model.load(whitebox._whitebox.bundled_path(SMALL),
-                               preprocessing={"name": "mobilenet-tf", "width": 128,
-                                              "height": 128})
 
 
 @pytest.fixture(scope="module")

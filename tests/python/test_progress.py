@@ -4,23 +4,8 @@ and the engine's count of the many-forward methods' inputs reaches what they pla
 import sys
 
 import numpy as np
-import pytest
 
 import whitebox
-
-SMALL = "mobilenet_v1_0.25_128.onnx"
-
-
-@pytest.fixture(scope="module")
-def small():
-    return whitebox.Model.load(whitebox._whitebox.bundled_path(SMALL),
-                               preprocessing={"name": "mobilenet-tf", "width": 128,
-                                              "height": 128})
-
-
-@pytest.fixture(scope="module")
-def x(small):
-    return whitebox.preprocess(whitebox._whitebox.bundled_path("images/chelsea.png"), small)[0]
 
 
 def test_metric_batches_and_sanity_show_progress_only_when_asked(small, x, capfd):
