@@ -355,7 +355,8 @@ PYBIND11_MODULE(_whitebox, m) {
                    [&] { return explain(model, input, methods, Target::top(), p); }, progress);
              } else if (py::isinstance<py::str>(target)) {
                const Target t = Target::parse(target.cast<std::string>());
-               result = interruptible([&] { return explain(model, input, methods, t, p); }, progress);
+               result =
+                   interruptible([&] { return explain(model, input, methods, t, p); }, progress);
              } else {
                const auto classes = target.cast<std::vector<int64_t>>();
                result = interruptible([&] { return explain(model, input, methods, classes, p); },

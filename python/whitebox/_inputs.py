@@ -27,7 +27,9 @@ def is_torch(value):
 
 
 def is_pil(value):
-    return any(c.__module__.startswith("PIL.") and c.__name__ == "Image" for c in type(value).__mro__)
+    """Whether value is a PIL image (without importing PIL)."""
+    return any(c.__name__ == "Image" and c.__module__.startswith("PIL.")
+               for c in type(value).__mro__)
 
 
 def type_error(name, takes, value):
