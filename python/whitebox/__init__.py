@@ -188,10 +188,23 @@ class Model:
 
     @preprocessing.setter
     def preprocessing(self, preprocessing):
-        if not isinstance(preprocessing, (str, dict)):
+        if isinstance(preprocessing, str):
+            preprocessing = {"name": preprocessing}
+        if not isinstance(preprocessing, dict):
             raise _inputs.type_error("preprocessing", "a preset name or a dict", preprocessing)
-        self._core.preprocessing = ({"name": preprocessing} if isinstance(preprocessing, str)
-                                    else dict(preprocessing))
+        fields = {"name": (str, "a preset name"), "width": (int, "a number of pixels"),
+                  "height": (int, "a number of pixels"), "crop": ((int, float), "a fraction"),
+                  "mean": ((list, tuple), "three numbers"), "std": ((list, tuple), "three numbers")}
+        for key, value in preprocessing.items():
+            if key not in fields:
+                raise ValueError(f"preprocessing has no {key!r}{_inputs.closest(key, fields)}; "
+                                 f"it takes {', '.join(fields)}")
+            kind, takes = fields[key]
+            _inputs.check_type(value, f"preprocessing[{key!r}]", kind, takes)
+            if key in ("mean", "std") and (len(value) != 3 or not all(
+                    isinstance(v, (int, float)) for v in value)):
+                raise _inputs.type_error(f"preprocessing[{key!r}]", takes, value)
+        self._core.preprocessing = dict(preprocessing)
 
     def _input(self, x):
         return _inputs.model_input(x, self._core)
