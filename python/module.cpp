@@ -598,6 +598,11 @@ PYBIND11_MODULE(_whitebox, m) {
     return target.string();
   });
   m.attr("sanity_methods") = metrics::kSanityMethods;
+  const metrics::RandomisationOptions randomisation;
+  m.attr("sanity_defaults") = py::dict(
+      py::arg("mode") = metrics::to_string(randomisation.mode),
+      py::arg("layers") = randomisation.layers, py::arg("seed") = randomisation.seed,
+      py::arg("smooth") = randomisation.smooth_samples);
   m.attr("evaluate_methods") = metrics::kEvaluateMethods;
   m.attr("evaluate_metrics") = metrics::kEvaluateMetrics;
   // The engine's count of the last call's network inputs: (passed, planned).

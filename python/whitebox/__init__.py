@@ -373,8 +373,9 @@ def methods():
     return _core.methods()
 
 
-def sanity(model, x, methods=_core.sanity_methods, mode="cascading", layers=0, seed=0,
-           smooth=0, progress=None, **params):
+def sanity(model, x, methods=_core.sanity_methods, mode=_core.sanity_defaults["mode"],
+           layers=_core.sanity_defaults["layers"], seed=_core.sanity_defaults["seed"],
+           smooth=_core.sanity_defaults["smooth"], progress=None, **params):
     """Adebayo et al.'s model-parameter randomisation test on one image (x as for
     ``Model.logits``; the methods as for ``Model.explain``).
 
