@@ -20,8 +20,6 @@ ArithmeticError naming the method and node). Ctrl-C interrupts a long call.
 """
 
 import os
-import sys
-import tempfile
 
 import numpy as np
 
@@ -41,10 +39,6 @@ __all__ = ["Model", "Explanation", "read_image", "preprocess", "overlay", "metho
            "__version__"]
 
 __version__ = _core.__version__
-
-
-def _is_torch(x):
-    return _inputs.is_torch(x)
 
 
 class Explanation:
@@ -68,28 +62,6 @@ class Explanation:
     def __repr__(self):
         shape = list(self.map.shape)
         return f"Explanation(method={self.method!r}, map shape {shape}, layer={self.layer!r})"
-
-
-def _param_text(name, value, folder):
-    """A keyword argument as the engine's parameter text; arrays (a baseline) go to a .npy file."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return repr(value.item() if isinstance(value, np.generic) else value)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
-        return ",".join(str(v) for v in value)
-    if _is_torch(value) or isinstance(value, np.ndarray):
-        array = _inputs.as_numpy(value, name, "an array")
-        if array.ndim == 3:  # one image [C, H, W]: a batch of one
-            array = array[None]
-        path = os.path.join(folder, f"{name}.npy")
-        dtype = array.dtype if array.dtype in (np.float32, np.float64) else np.float32
-        np.save(path, np.ascontiguousarray(array, dtype=dtype))
-        return path
-    raise TypeError(f"parameter {name} must be a number, a string, a list or an array, not "
-                    f"{type(value).__name__}")
 
 
 class Model:
@@ -239,7 +211,7 @@ class Model:
             return ",".join(self._layer(l, name) for l in layer)
         if isinstance(layer, str):
             return self._layers.value(layer) if self._layers else layer
-        if self._layers and _is_torch_module(layer):
+        if self._layers and _inputs.is_module(layer):
             return self._layers.value(layer)
         raise _inputs.type_error(name, "a layer name (a graph value or node, or for a model "
                                  "from from_torch a module or its dotted name)", layer)
@@ -273,13 +245,11 @@ class Model:
         array, like = self._input(x)
         target = _inputs.targets(target, array.shape[0], self.labels)
         asked_layer = None
-        for key in ("layer", "layers"):
-            value = layer if key == "layer" else params.pop("layers", None)
+        for key, value in (("layer", layer), ("layers", params.pop("layers", None))):
             if value is not None:
                 params[key] = self._layer(value, key)
                 asked_layer = value
-        with tempfile.TemporaryDirectory() as folder:
-            text = {k: _param_text(k, v, folder) for k, v in params.items()}
+        with _inputs.param_texts(params) as (text,):
             try:
                 with _progress.Inputs("explain " + ",".join(names), progress) as inputs:
                     raw = self._core.explain(array, list(dict.fromkeys(canonical)), target,
@@ -312,11 +282,6 @@ class Model:
 
     def __repr__(self):
         return f"Model({self.path!r}, input {self.input_shape}, {self.num_classes} classes)"
-
-
-def _is_torch_module(value):
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(value, torch.nn.Module)
 
 
 def read_image(path):
@@ -391,8 +356,7 @@ def sanity(model, x, methods=_core.sanity_methods, mode=_core.sanity_defaults["m
     for name, value in (("layers", layers), ("seed", seed), ("smooth", smooth)):
         _inputs.check_type(value, name, (int, np.integer), "a whole number")
     array, _ = model._input(x)
-    with tempfile.TemporaryDirectory() as folder:
-        text = {k: _param_text(k, v, folder) for k, v in params.items()}
+    with _inputs.param_texts(params) as (text,):
         with _progress.Inputs("sanity", progress, "step") as steps:
             return _core.sanity(model._core, array, names, mode, layers, seed, smooth, text,
                                 steps.callback())

@@ -6,9 +6,11 @@ the core copies what it cannot read in place and keeps every array alive while i
 A wrong type raises TypeError naming the argument and what it takes; a wrong value ValueError.
 """
 
+import contextlib
 import difflib
 import os
 import sys
+import tempfile
 
 import numpy as np
 
@@ -24,6 +26,12 @@ def is_torch(value):
     """Whether value is a torch tensor (torch is imported where one exists)."""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(value, torch.Tensor)
+
+
+def is_module(value):
+    """Whether value is a torch.nn.Module (torch is imported where one exists)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.nn.Module)
 
 
 def is_pil(value):
@@ -196,3 +204,34 @@ def targets(target, count, labels, name="target"):
     if len(classes) != count:
         raise ValueError(f"{name}: {len(classes)} targets for {count} images")
     return classes
+
+
+def param_text(name, value, folder):
+    """An option as the engine's parameter text; an array (a baseline) goes to a .npy file in
+    `folder`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return repr(value.item() if isinstance(value, np.generic) else value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
+        return ",".join(str(v) for v in value)
+    if is_torch(value) or isinstance(value, np.ndarray):
+        array = as_numpy(value, name, "an array")
+        if array.ndim == 3:  # one image [C, H, W]: a batch of one
+            array = array[None]
+        path = os.path.join(folder, f"{name}.npy")
+        dtype = array.dtype if array.dtype in (np.float32, np.float64) else np.float32
+        np.save(path, np.ascontiguousarray(array, dtype=dtype))
+        return path
+    raise TypeError(f"parameter {name} must be a number, a string, a list or an array, not "
+                    f"{type(value).__name__}")
+
+
+@contextlib.contextmanager
+def param_texts(*options):
+    """Each dict of options (or None) as the engine's parameter texts, for the duration of the
+    block: the arrays among them live in a temporary folder until it ends."""
+    with tempfile.TemporaryDirectory() as folder:
+        yield [{k: param_text(k, v, folder) for k, v in (o or {}).items()} for o in options]

@@ -75,12 +75,17 @@ class Progress:
         return False
 
 
+def wanted(progress, total):
+    """Whether a bar of `total` images is shown: always for True, never for False, for None on a
+    terminal when there is more than one."""
+    return check(progress) or (progress is None and total > 1 and interactive())
+
+
 class Images(Progress):
     """One step per image, shown for more than one image when progress asks for it."""
 
     def __init__(self, total, what, progress=None):
-        show = check(progress) or (progress is None and total > 1 and interactive())
-        super().__init__(total, what, "image", show)
+        super().__init__(total, what, "image", wanted(progress, total))
 
 
 class Inputs:

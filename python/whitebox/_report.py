@@ -52,8 +52,7 @@ def report(model, images, path="report.html", methods=_core.report_methods, targ
         progress: a bar per image (None: on a terminal, True always, False never).
         **params: the methods' hyper-parameters.
     """
-    from . import Model, _param_text
-    import tempfile
+    from . import Model
     _inputs.check_type(model, "model", Model, "a whitebox.Model")
     _inputs.check_type(path, "path", (str, os.PathLike), "an HTML file path")
     names = _inputs.method_names(methods)
@@ -68,9 +67,7 @@ def report(model, images, path="report.html", methods=_core.report_methods, targ
         _inputs.check_type(metric_params, "metric_params", dict, "a dict of options")
     labels, pictures = _pictures(images)
     curve = {"steps": str(steps), "substitution": str(substitution), "batch": str(batch)}
-    with tempfile.TemporaryDirectory() as folder:
-        text = {k: _param_text(k, v, folder) for k, v in params.items()}
-        metric_text = {k: _param_text(k, v, folder) for k, v in (metric_params or {}).items()}
+    with _inputs.param_texts(params, metric_params) as (text, metric_text):
         with _progress.Inputs("report", progress, "image") as bar:
             page = _core.report(model._core, labels, pictures, names, target, title,
                                 float(alpha), text, curve, metric_names, metric_text,

@@ -78,17 +78,6 @@ def _default(option):
     return text
 
 
-def _option_text(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, (str, int, float, np.integer, np.floating)):
-        return str(value)
-    raise TypeError(f"a metric option must be a number, a string or a list, not "
-                    f"{type(value).__name__}")
-
-
 def _maps(maps, count):
     if maps is None:
         raise ValueError("maps: give the explanation maps [N, H, W]")
@@ -145,8 +134,6 @@ def compute(name, model=None, images=None, maps=None, target=None, masks=None, r
     if method_params is not None and not isinstance(method_params, dict):
         raise _inputs.type_error("method_params", "a dict of the method's options", method_params)
     _inputs.check_type(return_curve, "return_curve", bool, "True or False")
-    text = {k: _option_text(v) for k, v in options.items()}
-    method_text = {k: _option_text(v) for k, v in (method_params or {}).items()}
 
     def run(rows, progress=None):
         return _core.metric(name, core, batch[rows], heat[rows], classes[rows.start:rows.stop],
@@ -155,15 +142,14 @@ def compute(name, model=None, images=None, maps=None, target=None, masks=None, r
                             method_text, text, return_curve, progress)
 
     parts = []
-    # A metric that shares forward passes between images runs the batch in one call (its bar
-    # counts the network inputs); the others image by image when a bar is shown.
-    per_image = not metric["batched"]
-    with _progress.Images(count if per_image else 1, name, progress if per_image else False) \
-            as images:
-        if images.shown:  # a bar per image
-            for i in range(count):
-                parts.append(run(slice(i, i + 1)))
-                images.step()
+    with _inputs.param_texts(options, method_params) as (text, method_text):
+        # A metric that shares forward passes between images runs the batch in one call (its
+        # bar counts the network inputs); the others image by image when a bar is shown.
+        if not metric["batched"] and _progress.wanted(progress, count):
+            with _progress.Images(count, name, True) as images:
+                for i in range(count):
+                    parts.append(run(slice(i, i + 1)))
+                    images.step()
         else:
             with _progress.Inputs(name, progress) as inputs:
                 parts.append(run(slice(0, count), inputs.callback()))
@@ -237,10 +223,9 @@ def over_dataset(name, model, images, maps, targets=None, method=None, method_pa
         raise ValueError("targets: give one class index or label per image")
     if metric["needs_explainer"] and not method:
         raise ValueError(f"metric {name} re-runs the explanation: give method=")
-    text = {k: _option_text(v) for k, v in options.items()}
-    method_text = {k: _option_text(v) for k, v in (method_params or {}).items()}
-    return _core.dataset_metric(name, core, list(batch), list(heat), classes, method or "",
-                                method_text, text)
+    with _inputs.param_texts(options, method_params) as (text, method_text):
+        return _core.dataset_metric(name, core, list(batch), list(heat), classes, method or "",
+                                    method_text, text)
 
 
 def _signature(metric):
