@@ -94,6 +94,13 @@ py::array to_array(const at::Tensor& tensor) {
   return py::array(dtype, shape, strides, t.data_ptr(), base);
 }
 
+// A long call's steps (randomisation steps, report images) as the progress count it shows.
+void count_steps(size_t done, size_t total) {
+  reset_progress();
+  plan_inputs(static_cast<int64_t>(total));
+  inputs_done(static_cast<int64_t>(done));
+}
+
 // ---- long calls ------------------------------------------------------------------------------
 
 // The thread that runs every long call. A thread's first parallel region initialises ATen's
@@ -230,13 +237,13 @@ py::dict metric_dict(const metrics::MetricInfo& m) {
 }
 
 // One image as the metrics see it.
-metrics::Sample sample_of(const std::shared_ptr<Model>& model, const py::array& image,
-                          const py::array& map, int64_t cls, const std::string& method,
+metrics::Sample sample_of(const std::shared_ptr<Model>& model, const at::Tensor& image,
+                          const at::Tensor& map, int64_t cls, const std::string& method,
                           const std::map<std::string, std::string>& method_params) {
   metrics::Sample sample;
   sample.model = model.get();
-  sample.image = to_tensor(image);
-  sample.map = to_tensor(map);
+  sample.image = image;
+  sample.map = map;
   sample.cls = cls;
   sample.method = method;
   sample.method_params = Params(method_params);
@@ -452,18 +459,12 @@ PYBIND11_MODULE(_whitebox, m) {
         std::vector<std::map<std::string, double>> values(count);
         std::vector<Curves> kept(count);
         interruptible([&] {
-          std::vector<metrics::Sample> samples(count);
+          std::vector<metrics::Sample> samples;
           for (int64_t i = 0; i < count; ++i) {
-            metrics::Sample& sample = samples[i];
-            sample.model = model.get();
-            sample.image = x[i];
-            sample.map = heat[i];
-            sample.cls = classes[i];
-            if (mask.defined()) sample.mask = mask[i];
-            if (reference.defined()) sample.reference = reference[i];
-            sample.method = method;
-            sample.method_params = Params(method_params);
-            if (curves) sample.curves = &kept[i];
+            samples.push_back(sample_of(model, x[i], heat[i], classes[i], method, method_params));
+            if (mask.defined()) samples.back().mask = mask[i];
+            if (reference.defined()) samples.back().reference = reference[i];
+            if (curves) samples.back().curves = &kept[i];
           }
           // Metrics that share forward passes between images take the batch at once.
           if (info.run_batch && count > 1) {
@@ -503,7 +504,8 @@ PYBIND11_MODULE(_whitebox, m) {
         std::vector<metrics::Sample> samples;
         for (size_t i = 0; i < images.size(); ++i)
           samples.push_back(
-              sample_of(model, images[i], maps[i], classes[i], method, method_params));
+              sample_of(model, to_tensor(images[i]), to_tensor(maps[i]), classes[i], method,
+                        method_params));
         const metrics::DatasetValues values =
             interruptible([&] { return metrics::evaluate_dataset(info, samples, p); });
         return py::dict(py::arg("per_image") = values.per_image,
@@ -526,14 +528,8 @@ PYBIND11_MODULE(_whitebox, m) {
         const at::Tensor input = to_tensor(x);
         const auto result =
             interruptible([&] {
-              // The randomisation steps done, as the count a progress bar shows.
-              const auto steps = [](size_t done, size_t total) {
-                reset_progress();
-                plan_inputs(static_cast<int64_t>(total));
-                inputs_done(static_cast<int64_t>(done));
-              };
               return metrics::parameter_randomisation(*model, input, names, Target::top(),
-                                                      options, steps);
+                                                      options, count_steps);
             }, progress);
         py::list steps;
         for (const auto& step : result.steps) {
@@ -577,13 +573,10 @@ PYBIND11_MODULE(_whitebox, m) {
     for (size_t i = 0; i < pictures.size() && i < names.size(); ++i)
       inputs.push_back({names[i], to_tensor(pictures[i])});
     return interruptible([&] {
-      // The images done, as the count a progress bar shows.
-      const auto images = [](size_t done, size_t total, const std::string&) {
-        reset_progress();
-        plan_inputs(static_cast<int64_t>(total));
-        inputs_done(static_cast<int64_t>(done));
-      };
-      return comparison_report(*model, inputs, options, images);
+      return comparison_report(*model, inputs, options,
+                               [](size_t done, size_t total, const std::string&) {
+                                 count_steps(done, total);
+                               });
     }, progress);
   });
   m.attr("report_methods") = kReportMethods;
