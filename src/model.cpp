@@ -2,17 +2,17 @@
 
 #include <ATen/ATen.h>
 
-#include <fstream>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 
 #include "engine/engine.hpp"
 #include "graph/canonicalize.hpp"
+#include "io/sidecar.hpp"
 #include "onnx/import.hpp"
 #include "ops/kernel.hpp"
 #include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
+#include "whitebox/files.hpp"
 
 namespace whitebox {
 namespace {
@@ -40,20 +40,19 @@ void read_sidecar(Model& model, const std::filesystem::path& onnx_file) {
   const int height = shape.size() == 4 && shape[2] > 0 ? static_cast<int>(shape[2]) : 224;
   const int width = shape.size() == 4 && shape[3] > 0 ? static_cast<int>(shape[3]) : 224;
   model.preprocessing = Preprocessing::preset("imagenet", width, height);
-  auto sidecar = std::filesystem::path(onnx_file).replace_extension(".json");
+  const auto file = std::filesystem::path(onnx_file).replace_extension(".json");
   std::error_code ec;
-  if (std::filesystem::exists(sidecar, ec)) {
-    nlohmann::json meta;
+  if (std::filesystem::exists(file, ec)) {
+    const Sidecar sidecar = parse_sidecar(read_file(file, "model sidecar"), file.string());
     try {
-      std::ifstream(sidecar) >> meta;
-    } catch (const std::exception& e) {
-      throw ModelFormatError("cannot parse " + sidecar.string() + ": " + e.what());
+      model.preprocessing =
+          Preprocessing::preset(sidecar.preprocessing.value_or("imagenet"), width, height);
+    } catch (const LookupError& e) {
+      throw ModelFormatError("model sidecar " + printable(file.string()) + ": " + e.what());
     }
-    model.preprocessing =
-        Preprocessing::preset(meta.value("preprocessing", std::string("imagenet")), width, height);
-    model.preprocessing.crop = meta.value("crop", model.preprocessing.crop);
-    if (meta.contains("labels")) {
-      model.labels = read_labels(sidecar.parent_path() / meta["labels"].get<std::string>());
+    model.preprocessing.crop = sidecar.crop.value_or(model.preprocessing.crop);
+    if (sidecar.labels) {
+      model.labels = read_labels(labels_path(file.parent_path(), *sidecar.labels, file.string()));
     }
   }
   if (model.labels.empty() && model.num_classes() == 1000) {
@@ -82,6 +81,18 @@ Model Model::load(const std::filesystem::path& onnx_file, const LoadOptions& opt
   }
   if (options.canonicalize) passes::canonicalize(graph);
   Model model = from_graph(std::move(graph));
+  // Checked once the kernels are built (their attributes and sizes checked first). A classifier's output is [N, classes], or [N, classes, 1, 1] after a final 1x1 convolution;
+  // a map of [N, 8, 32, 32] is not 8192 classes.
+  if (const Value& output = model.graph().values[model.output()]; output.shape.size() > 2) {
+    for (size_t d = 2; d < output.shape.size(); ++d) {
+      if (output.shape[d] > 1) {
+        throw ModelFormatError("the model's output '" + output.name + "' has shape " +
+                               c10::str(at::IntArrayRef(output.shape)) +
+                               ", not a classifier's [N, classes] (or [N, classes, 1, 1]): " +
+                               onnx_file.string());
+      }
+    }
+  }
   model.path_ = onnx_file;
   model.options_ = options;
   read_sidecar(model, onnx_file);
@@ -230,7 +241,22 @@ Trace Model::forward(const at::Tensor& x, const TraceOptions& options) const {
 at::Tensor Model::logits(const at::Tensor& x) const {
   TraceOptions inference;
   inference.outputs_only = true;
-  return forward(x, inference)[output()];
+  at::Tensor result = forward(x, inference)[output()];
+  if (at::isfinite(result).all().item<bool>()) return result;
+  // Not a number to report: the first node whose output is not finite is to blame (NaN or
+  // infinite weights, or values past float's range).
+  const Trace trace = forward(x);
+  for (const auto& node : graph_->nodes) {
+    for (const ValueId v : node.outputs) {
+      if (v != kNoValue && trace[v].defined() && trace[v].is_floating_point() &&
+          !at::isfinite(trace[v]).all().item<bool>()) {
+        throw NumericalError("", node.name,
+                             "the logits are not finite: node '" + node.name + "' (" +
+                                 node.op_type + ") is the first whose output is not");
+      }
+    }
+  }
+  throw NumericalError("", "", "the logits are not finite");
 }
 
 Trace Model::forward_from(const Trace& trace, ValueId value, const at::Tensor& replacement) const {

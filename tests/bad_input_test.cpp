@@ -135,16 +135,17 @@ TEST(CliBadInput, TwoRunsIntoOneFolderLeaveCompleteFiles) {
   }
 }
 
-// A run killed while writing leaves "<file>.<pid>.tmp": the next run removes it, unless the
-// process that wrote it still runs (another run writing the same folder).
+// A run killed while writing leaves "<file>.whitebox-<pid>-<n>.tmp": the next run removes it,
+// unless the process that wrote it still runs (another run writing the same folder).
 TEST(CliBadInput, KilledRunsLeaveTemporariesTheNextRunRemoves) {
   TempDir dir;
   fs::create_directories(dir / "images");
   fs::copy_file(bundled("images/cat.bmp"), dir / "images" / "cat.bmp");
   const fs::path results = dir / "out" / "images";
   fs::create_directories(results);
-  const fs::path dead = results / "cat.bmp.json.999999999.tmp";
-  const fs::path live = results / ("cat.bmp.json." + std::to_string(::getpid()) + ".tmp");
+  const fs::path dead = results / "cat.bmp.json.whitebox-999999999-0.tmp";
+  const fs::path live =
+      results / ("cat.bmp.json.whitebox-" + std::to_string(::getpid()) + "-0.tmp");
   std::ofstream(dead) << "{\"half\": ";
   std::ofstream(live) << "{\"half\": ";
   const ProcessResult r = run_process(

@@ -5,7 +5,11 @@
 #include <filesystem>
 #include <functional>
 
+#include "io/sidecar.hpp"
+#include "whitebox/data.hpp"
+#include "whitebox/dataset.hpp"
 #include "whitebox/error.hpp"
+#include "whitebox/files.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/model.hpp"
 #include "whitebox/npy.hpp"
@@ -39,6 +43,20 @@ TEST(FuzzRegressions, Image) {
 
 TEST(FuzzRegressions, Npy) {
   feed("npy", [](const auto& file) { read_npy(file); });
+}
+
+TEST(FuzzRegressions, Sidecar) {
+  EXPECT_GT(feed("sidecar",
+                 [](const auto& file) {
+                   const Sidecar sidecar = parse_sidecar(read_file(file, "sidecar"), file.string());
+                   if (sidecar.labels) labels_path(file.parent_path(), *sidecar.labels, file.string());
+                 }),
+            0);
+}
+
+TEST(FuzzRegressions, List) {
+  const Model model = Model::load(default_model());
+  EXPECT_GT(feed("list", [&](const auto& file) { read_list(file, model); }), 0);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "whitebox/explain.hpp"
+#include "whitebox/files.hpp"
 #include "whitebox/model.hpp"
 
 namespace whitebox::cli {
@@ -54,11 +55,27 @@ std::vector<std::string> method_names(const std::string& list);
 Params parse_params(const std::vector<std::string>& pairs, const std::string& option = "--param");
 // `value` with `digits` decimals.
 std::string fixed(double value, int digits);
-// Writes `text` to a temporary file beside `file`, then renames it: an interrupted run leaves
-// no half-written result (only a "<file>.<pid>.tmp"). Throws FileError.
-void write_atomically(const std::filesystem::path& file, const std::string& text);
-// Removes the temporaries of write_atomically in `folder` left by processes that no longer run.
-void remove_abandoned_temporaries(const std::filesystem::path& folder);
+
+// The output folder of a resumable run (explain, evaluate). The constructor creates it if needed
+// and locks it for runs of `settings`: runs of the same settings share it (each image's files are
+// written whole, by one or the other), a run of other settings is refused with FileError while
+// one runs. A folder the run created and wrote no result into is removed when the run ends, as
+// when an argument that only the first image can check (a window larger than the image) fails it.
+class RunFolder {
+ public:
+  RunFolder(std::filesystem::path folder, const std::string& settings);
+  ~RunFolder();
+  RunFolder(const RunFolder&) = delete;
+  RunFolder& operator=(const RunFolder&) = delete;
+
+ private:
+  std::filesystem::path folder_;
+  bool created_ = false;
+  int lock_ = -1;
+};
+
+// Throws InputError when a file name cannot be written into a JSON result (it is not UTF-8).
+void check_utf8_name(const std::filesystem::path& file, const std::string& what);
 
 // A one-line progress bar on stderr with an estimate of the time left, drawn only when stderr is
 // a terminal and there is more than one item. Call print() for stdout lines so that they don't

@@ -65,7 +65,7 @@ void run_compare(const Global& global, const CompareOptions& options) {
         if (done < total) progress.start(name);
       });
   progress.finish();
-  write_atomically(report_file, page);
+  write_file(report_file, page);
   std::cout << report_file.string() << "\n";
 }
 

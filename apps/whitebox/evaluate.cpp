@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <iomanip>
 #include <limits>
 #include <map>
@@ -24,6 +23,7 @@
 #include "whitebox/error.hpp"
 #include "whitebox/explain.hpp"
 #include "whitebox/image.hpp"
+#include "whitebox/limits.hpp"
 #include "whitebox/metrics.hpp"
 #include "whitebox/npy.hpp"
 
@@ -185,15 +185,31 @@ ImageResult evaluate_image(const Model& model, const std::vector<DataItem>& item
   return result;
 }
 
+// What an image's results depend on besides the run's settings: the content of its files, its
+// target and its boxes.
+std::string item_digest(const DataItem& item) {
+  std::string digest = file_digest(item.file, "image file");
+  if (!item.mask.empty()) digest += " mask " + file_digest(item.mask, "mask file");
+  if (!item.gaze.empty()) digest += " gaze " + file_digest(item.gaze, "gaze file");
+  if (item.target) digest += " target " + std::to_string(*item.target);
+  for (const auto& box : item.boxes) {
+    digest += " box " + std::to_string(box.x0) + "," + std::to_string(box.y0) + "," +
+              std::to_string(box.x1) + "," + std::to_string(box.y1);
+  }
+  return digest;
+}
+
 // The results of an earlier run for this image, if they were made with the same settings and
-// are complete.
-std::optional<ImageResult> cached(const fs::path& file, const Plan& plan) {
+// the same files, and are complete.
+std::optional<ImageResult> cached(const fs::path& file, const DataItem& item, const Plan& plan) {
   std::error_code ec;
   if (!fs::exists(file, ec)) return std::nullopt;
   try {
-    std::ifstream in(file);
-    const nlohmann::json json = nlohmann::json::parse(in);
-    if (json.at("config").get<std::string>() != plan.fingerprint) return std::nullopt;
+    const nlohmann::json json = nlohmann::json::parse(read_file(file, "result file"));
+    if (json.at("config").get<std::string>() != plan.fingerprint ||
+        json.at("image_digest").get<std::string>() != item_digest(item)) {
+      return std::nullopt;
+    }
     ImageResult result;
     for (const auto& method : plan.methods) {
       for (const auto* metric : plan.metrics) {
@@ -300,9 +316,9 @@ void write_summary(const fs::path& out_dir, const Plan& plan, const std::vector<
                                       {"higher_is_better", higher}};
     }
   }
-  write_atomically(out_dir / "per_image.csv", per_image.str());
-  write_atomically(out_dir / "summary.csv", summary.str());
-  write_atomically(out_dir / "results.json",
+  write_file(out_dir / "per_image.csv", per_image.str());
+  write_file(out_dir / "summary.csv", summary.str());
+  write_file(out_dir / "results.json",
                    nlohmann::json{{"config", nlohmann::json::parse(plan.fingerprint)},
                                   {"summary", summary_json},
                                   {"images", image_json}}
@@ -344,6 +360,9 @@ Plan make_plan(const Model& model, const EvaluateOptions& options,
   }
 
   nlohmann::json fingerprint{{"model", model.path().string()},
+                             {"model_digest", file_digest(model.path(), "model file",
+                                                          limits().model_bytes)},
+                             {"images", options.images},
                              {"preprocessing", model.preprocessing.name},
                              {"methods", plan.methods},
                              {"target", options.target},
@@ -392,11 +411,12 @@ void write_result(const fs::path& file, const DataItem& item, const Plan& plan,
     for (const auto& [key, v] : numbers) values[method][key] = number_or_null(v);
   }
   nlohmann::json json{{"image", item.file.string()},
+                      {"image_digest", item_digest(item)},
                       {"config", plan.fingerprint},
                       {"rank", Cluster::get().rank()},
                       {"results", values}};
   if (!result.observations.empty()) json["observations"] = result.observations;
-  write_atomically(file, json.dump(2) + "\n");
+  write_file(file, json.dump(2) + "\n");
 }
 
 void run_evaluate(const Global& global, const EvaluateOptions& options) {
@@ -409,22 +429,26 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
       options.list.empty() ? read_folder(options.images, options.boxes, options.masks, options.gaze)
                            : read_list(options.list, model);
   const Plan plan = make_plan(model, options, items);
+  for (const auto& item : items) check_utf8_name(item.file, "image file");
+  check_utf8_name(model.path(), "model file");
 
   const fs::path out_dir = options.out, image_dir = out_dir / "images";
   const auto result_file = [&](size_t i) { return image_dir / (items[i].key + ".json"); };
   Cluster& cluster = Cluster::get();
   std::vector<size_t> todo;
+  std::optional<RunFolder> folder;
   if (cluster.root()) {
+    folder.emplace(out_dir, plan.fingerprint);
     std::error_code ec;
     fs::create_directories(image_dir, ec);
     if (ec || !fs::is_directory(image_dir)) {
-      throw FileError("cannot create output folder " + image_dir.string() +
+      throw FileError("cannot create output folder " + printable(image_dir.string()) +
                       (ec ? ": " + ec.message() : ""));
     }
     // A run killed while writing leaves a temporary file, never a truncated result.
     remove_abandoned_temporaries(image_dir);
     for (size_t i = 0; i < items.size(); ++i) {
-      if (!cached(result_file(i), plan)) todo.push_back(i);
+      if (!cached(result_file(i), items[i], plan)) todo.push_back(i);
     }
   }
 
@@ -440,7 +464,7 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
 
   std::vector<ImageResult> saved;
   for (size_t i = 0; i < items.size(); ++i) {
-    auto result = cached(result_file(i), plan);
+    auto result = cached(result_file(i), items[i], plan);
     if (!result)
       throw FileError("the results of " + items[i].origin + " are missing from " +
                       image_dir.string());

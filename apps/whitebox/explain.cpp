@@ -6,7 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
+#include <map>
+#include <optional>
 #include <iomanip>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -18,6 +19,7 @@
 #include "whitebox/dataset.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/image.hpp"
+#include "whitebox/limits.hpp"
 #include "whitebox/npy.hpp"
 #include "whitebox/render.hpp"
 
@@ -168,11 +170,15 @@ struct ExplainRun {
 };
 
 bool ExplainRun::done(size_t i) const {
-  std::ifstream in(record(i));
-  if (!in) return false;
+  std::error_code ec;
+  if (!fs::exists(record(i), ec)) return false;
   try {
-    return nlohmann::json::parse(in).at("config").get<std::string>() == fingerprint;
+    const auto json = nlohmann::json::parse(read_file(record(i), "result record"));
+    return json.at("config").get<std::string>() == fingerprint &&
+           json.at("image_digest").get<std::string>() == file_digest(items[i].file, "image file");
   } catch (const nlohmann::json::exception&) {
+    return false;
+  } catch (const FileError&) {
     return false;
   }
 }
@@ -180,8 +186,10 @@ bool ExplainRun::done(size_t i) const {
 void ExplainRun::explain_batch(const std::vector<size_t>& batch, Progress& progress) const {
   std::vector<Input> inputs;
   std::vector<at::Tensor> tensors;
+  std::map<size_t, std::string> digests;  // of the images as read, for their records
   for (size_t i : batch) {
     progress.start(items[i].key);
+    digests[i] = file_digest(items[i].file, "image file");
     inputs.push_back(preprocess(read_image(items[i].file), model.preprocessing));
     tensors.push_back(inputs.back().tensor);
   }
@@ -239,7 +247,7 @@ void ExplainRun::explain_batch(const std::vector<size_t>& batch, Progress& progr
       if (formats.json) {
         nlohmann::json stats = nlohmann::json::object();
         for (const auto& [key, value] : e.stats) stats[key] = value;
-        write_atomically(base.string() + ".json",
+        write_file(base.string() + ".json",
                          nlohmann::json{{"image", items[image].file.string()},
                                         {"model", model.path().string()},
                                         {"class", cls},
@@ -278,11 +286,12 @@ void ExplainRun::explain_batch(const std::vector<size_t>& batch, Progress& progr
       progress.print(file.string());
     }
     // Last: the image counts as done only once all its files are there.
-    write_atomically(record(image), nlohmann::json{{"image", items[image].file.string()},
-                                                   {"config", fingerprint},
-                                                   {"rank", Cluster::get().rank()}}
-                                            .dump() +
-                                        "\n");
+    write_file(record(image), nlohmann::json{{"image", items[image].file.string()},
+                                             {"image_digest", digests[image]},
+                                             {"config", fingerprint},
+                                             {"rank", Cluster::get().rank()}}
+                                      .dump() +
+                                  "\n");
   }
 }
 
@@ -301,12 +310,17 @@ void run_explain(const Global& global, const ExplainOptions& options) {
   run.items = items_of(options, model);
   for (const auto& item : run.items) {
     std::error_code ec;
-    if (!fs::is_regular_file(item.file, ec)) throw FileError("no image " + item.file.string());
+    if (!fs::is_regular_file(item.file, ec)) {
+      throw FileError("no image " + printable(item.file.string()));
+    }
+    check_utf8_name(item.file, "image file");
   }
+  check_utf8_name(model.path(), "model file");
   run.stems = unique_stems(run.items);
   run.out_dir = options.out;
   run.fingerprint = nlohmann::json{
       {"model", model.path().string()},
+      {"model_digest", file_digest(model.path(), "model file", limits().model_bytes)},
       {"preprocessing", model.preprocessing.name},
       {"methods", run.names},
       {"target", options.target},
@@ -322,14 +336,15 @@ void run_explain(const Global& global, const ExplainOptions& options) {
   Cluster& cluster = Cluster::get();
   std::vector<size_t> todo;
   size_t images = 0;
+  std::optional<RunFolder> folder;
   if (cluster.root()) {
+    folder.emplace(run.out_dir, run.fingerprint);
     std::error_code ec;
     fs::create_directories(run.out_dir / ".done", ec);
     if (ec || !fs::is_directory(run.out_dir / ".done")) {
-      throw FileError("cannot create output folder " + run.out_dir.string() +
+      throw FileError("cannot create output folder " + printable(run.out_dir.string()) +
                       (ec ? ": " + ec.message() : ""));
     }
-    remove_abandoned_temporaries(run.out_dir);
     remove_abandoned_temporaries(run.out_dir / ".done");
     for (size_t b = 0; b < batches.size(); ++b) {
       if (std::all_of(batches[b].begin(), batches[b].end(), [&](size_t i) { return run.done(i); }))

@@ -41,13 +41,13 @@ void run_inspect(const Global& global, const std::string& file) {
   const Graph& graph = model.graph();
   const Trace trace = model.forward(at::zeros(probe_shape(model), at::kFloat));
 
-  std::cout << "file        " << model.path().string() << "\n"
+  std::cout << "file        " << printable(model.path().string()) << "\n"
             << "opset       " << graph.opset << "\n";
   for (ValueId v : graph.inputs) {
-    std::cout << "input       " << graph.values[v].name << " " << shape_text(graph.values[v].shape) << "\n";
+    std::cout << "input       " << printable(graph.values[v].name) << " " << shape_text(graph.values[v].shape) << "\n";
   }
   for (ValueId v : graph.outputs) {
-    std::cout << "output      " << graph.values[v].name << " " << shape_text(sizes_of(trace[v])) << "\n";
+    std::cout << "output      " << printable(graph.values[v].name) << " " << shape_text(sizes_of(trace[v])) << "\n";
   }
   std::cout << "parameters  " << with_thousands(graph.parameter_count()) << "\n"
             << "nodes       " << graph.nodes.size() << " (after canonicalization)\n";
@@ -75,8 +75,9 @@ void run_inspect(const Global& global, const std::string& file) {
   for (int i = 0; i < static_cast<int>(graph.nodes.size()); ++i) {
     const Node& node = graph.nodes[i];
     const ValueId out = node.outputs.empty() ? kNoValue : node.outputs[0];
-    Row row{std::to_string(i), node.name.empty() && out != kNoValue ? graph.values[out].name : node.name,
-            node.op_type, out == kNoValue ? "-" : shape_text(sizes_of(trace[out])), ""};
+    Row row{std::to_string(i),
+            printable(node.name.empty() && out != kNoValue ? graph.values[out].name : node.name),
+            printable(node.op_type), out == kNoValue ? "-" : shape_text(sizes_of(trace[out])), ""};
     if (out != kNoValue && is_spatial(trace[out])) {
       row.note = i == default_cam ? "CAM candidate (default CAM layer)" : "CAM candidate";
     }

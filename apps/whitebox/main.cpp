@@ -87,7 +87,9 @@ void Progress::finish() {
 
 void Progress::print(const std::string& line) {
   clear();
-  std::cout << line << std::endl;  // flush before the bar comes back on the other stream
+  // Flushed before the bar comes back on the other stream; labels and file names may hold
+  // escape sequences: shown, never run by the terminal.
+  std::cout << printable(line) << std::endl;
   draw();
 }
 
@@ -116,7 +118,8 @@ namespace {
 std::string one_line(std::string message) {
   if (const auto end = message.find('\n'); end != std::string::npos) message.resize(end);
   while (!message.empty() && (message.back() == ' ' || message.back() == '\r')) message.pop_back();
-  return message.empty() ? "unknown error" : message;
+  // Names in a model or a file name may hold escape sequences: shown, never run by the terminal.
+  return message.empty() ? "unknown error" : printable(message);
 }
 
 // One line on stderr, exit status 1. Under MPI the line names the rank, and the whole job ends.
@@ -189,6 +192,9 @@ int main(int argc, char** argv) {
     return fail(e.what());
   } catch (const c10::Error& e) {
     return fail(e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    return fail("out of memory (an input larger than whitebox can hold; see the limits in "
+                "docs/bad_inputs.md)");
   } catch (const std::exception& e) {
     return fail(e.what());
   } catch (...) {

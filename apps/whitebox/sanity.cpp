@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "whitebox/error.hpp"
+#include "whitebox/limits.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/randomisation.hpp"
 #include "whitebox/render.hpp"
@@ -152,11 +153,11 @@ void run_sanity(const Global& global, const SanityOptions& options) {
                                {"complexity_rise", complexity_rise},
                                {"random_logit", random_logit}};
 
-  write_atomically(out_dir / "sanity.csv", csv.str());
-  write_atomically(out_dir / "sanity.json", summary.dump(2) + "\n");
+  write_file(out_dir / "sanity.csv", csv.str());
+  write_file(out_dir / "sanity.json", summary.dump(2) + "\n");
   write_image(out_dir / "sanity.png", figure(result, input.image, options.columns, randomisation.mode));
 
-  std::cout << label_of(model, result.cls) << " (" << result.cls << "), " << metrics::to_string(randomisation.mode)
+  std::cout << printable(label_of(model, result.cls)) << " (" << result.cls << "), " << metrics::to_string(randomisation.mode)
             << " randomisation of " << result.steps.size() - 1 << " layers; random logit: "
             << label_of(model, logit.other) << " (" << logit.other << ")\n";
   std::cout
@@ -196,10 +197,13 @@ Command add_sanity(CLI::App& parent) {
   app->add_option("--columns", o->columns, "randomisation steps shown in the figure")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  app->add_option("--seed", o->seed, "seed of the random weights and the random class")->capture_default_str();
+  // As doubles, so that "-1" is refused instead of wrapping round to 2^64 - 1.
+  app->add_option("--seed", o->seed, "seed of the random weights and the random class")
+      ->check(CLI::Range(0.0, kMostSeed))
+      ->capture_default_str();
   app->add_option("--smooth", o->smooth,
                   "smooth MPRT: every map the mean over this many noisy copies (0: plain maps)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0.0, kMostCount))
       ->capture_default_str();
   app->add_option("--param,-p", o->params, "method hyper-parameter key=value (repeatable)")->allow_extra_args(false);
   return {app, [o](const Global& global) { run_sanity(global, *o); }};

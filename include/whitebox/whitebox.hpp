@@ -2,6 +2,7 @@
 // Everything of the public API in one include.
 #include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
+#include "whitebox/files.hpp"
 #include "whitebox/explain.hpp"
 #include "whitebox/graph.hpp"
 #include "whitebox/image.hpp"
@@ -12,6 +13,7 @@
 #include "whitebox/preprocess.hpp"
 #include "whitebox/randomisation.hpp"
 #include "whitebox/render.hpp"
+#include "whitebox/limits.hpp"
 #include "whitebox/runtime.hpp"
 #include "whitebox/rules.hpp"
 #include "whitebox/similarity.hpp"

@@ -11,6 +11,26 @@ namespace whitebox::engine {
 
 namespace {
 
+// Runs one node's kernel; an error of ATen's (a shape that does not fit, memory that cannot be
+// had) names the node it happened in.
+template <typename Call>
+ops::Tensors run_node(const Node& node, Call&& call) {
+  const auto named = [&](const std::string& what) {
+    return InputError("node '" + node.name + "' (" + node.op_type + "): " + what);
+  };
+  try {
+    return call();
+  } catch (const Error&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw named(e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    throw named("out of memory (is the input larger than the model takes?)");
+  } catch (const std::exception& e) {
+    throw named(e.what());
+  }
+}
+
 // What a lean trace keeps: the node after which each value can be dropped (-1: kept), and
 // the nodes whose VJP a sweep may run (they keep what their kernel saves for it).
 struct Keeping {
@@ -88,8 +108,9 @@ Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& optio
       values[first].reset();
       reusable = inputs[0].use_count() == 1 && inputs[0].storage().use_count() == 1;
     }
-    ops::Tensors outputs =
-        reusable ? node.kernel->forward_reusing_input(inputs) : node.kernel->forward(inputs);
+    ops::Tensors outputs = run_node(node, [&] {
+      return reusable ? node.kernel->forward_reusing_input(inputs) : node.kernel->forward(inputs);
+    });
     inputs.clear();
     for (size_t o = 0; o < node.outputs.size() && o < outputs.size(); ++o) {
       values[node.outputs[o]] = std::move(outputs[o]);
@@ -164,7 +185,7 @@ Trace forward_from(const Graph& graph, const Trace& trace, ValueId value,
     for (ValueId v : node.inputs) {
       inputs.push_back(v == kNoValue ? at::Tensor() : dirty[v] ? values[v] : upstream(v));
     }
-    ops::Tensors outputs = node.kernel->forward(inputs);
+    ops::Tensors outputs = run_node(node, [&] { return node.kernel->forward(inputs); });
     for (size_t o = 0; o < node.outputs.size() && o < outputs.size(); ++o) {
       values[node.outputs[o]] = std::move(outputs[o]);
       dirty[node.outputs[o]] = 1;

@@ -6,15 +6,15 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <random>
 #include <string_view>
 #include <vector>
 
 #include "imaging/mat.hpp"
 #include "whitebox/error.hpp"
+#include "whitebox/files.hpp"
+#include "whitebox/limits.hpp"
 
 namespace whitebox {
 
@@ -58,11 +58,6 @@ bool known_format(const std::vector<uchar>& b) {
          (b.size() >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6' && std::isspace(b[2]));
 }
 
-// The most pixels read_image decodes (about 134 megapixels, 400 MB in colour): OpenCV allows
-// 2^30, and allocates them before it reads a single row, so that a 50-byte BMP declaring
-// 12800 x 65536 pixels made it allocate 2.5 GB.
-constexpr uint64_t kMaxPixels = uint64_t{1} << 27;
-
 uint64_t big_endian(const std::vector<uchar>& b, size_t at, int bytes) {
   uint64_t value = 0;
   for (int i = 0; i < bytes; ++i) value = (value << 8) | b[at + i];
@@ -75,8 +70,51 @@ uint64_t little_endian(const std::vector<uchar>& b, size_t at, int bytes) {
   return value;
 }
 
-// The width and height that a PNG, JPEG, BMP or PNM header declares, read before decoding;
-// {0, 0} for other formats and headers too short to say.
+// A JPEG's frame size, from its first start-of-frame segment, and where its first scan starts
+// (0 when it has none).
+struct JpegFrame {
+  std::pair<uint64_t, uint64_t> size{0, 0};
+  size_t scan = 0;
+};
+
+JpegFrame jpeg_frame(const std::vector<uchar>& b) {
+  JpegFrame frame;
+  for (size_t at = 2; at + 9 <= b.size();) {
+    const uchar marker = b[at + 1];
+    // Bytes before a marker and fill bytes are skipped, as libjpeg skips them; so are the
+    // markers without a length.
+    if (b[at] != 0xff || marker == 0xff || marker == 0x00 || marker == 0x01 ||
+        (marker >= 0xd0 && marker <= 0xd7)) {
+      at += b[at] == 0xff && marker != 0xff ? 2 : 1;
+      continue;
+    }
+    const bool start_of_frame =
+        marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
+    if (start_of_frame && frame.size.first == 0) {
+      frame.size = {big_endian(b, at + 7, 2), big_endian(b, at + 5, 2)};
+    }
+    if (marker == 0xda) {
+      frame.scan = at;
+      break;
+    }
+    at += 2 + big_endian(b, at + 2, 2);
+  }
+  return frame;
+}
+
+// Whether a JPEG's data ends: an end-of-image marker after its first scan. libjpeg decodes a
+// truncated file with a warning, filling the missing rows with grey.
+bool jpeg_complete(const std::vector<uchar>& b) {
+  const size_t scan = jpeg_frame(b).scan;
+  if (scan == 0) return false;
+  for (size_t at = b.size(); at-- > scan + 1;) {
+    if (b[at - 1] == 0xff && b[at] == 0xd9) return true;
+  }
+  return false;
+}
+
+// The width and height that the header of a PNG, JPEG, BMP, TIFF, WebP or PNM file declares,
+// read before decoding; {0, 0} for a header too short or malformed to say.
 std::pair<uint64_t, uint64_t> declared_size(const std::vector<uchar>& b) {
   const size_t n = b.size();
   if (n >= 24 && b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G' &&
@@ -90,21 +128,34 @@ std::pair<uint64_t, uint64_t> declared_size(const std::vector<uchar>& b) {
     const auto height = static_cast<int32_t>(little_endian(b, 22, 4));
     return {little_endian(b, 18, 4), static_cast<uint64_t>(std::abs(int64_t{height}))};
   }
-  if (n >= 4 && b[0] == 0xff && b[1] == 0xd8) {  // JPEG: the first start-of-frame segment
-    for (size_t at = 2; at + 9 <= n;) {
-      const uchar marker = b[at + 1];
-      // Bytes before a marker and fill bytes are skipped, as libjpeg skips them; so are the
-      // markers without a length.
-      if (b[at] != 0xff || marker == 0xff || marker == 0x00 || marker == 0x01 ||
-          (marker >= 0xd0 && marker <= 0xd7)) {
-        at += b[at] == 0xff && marker != 0xff ? 2 : 1;
-        continue;
+  if (n >= 4 && b[0] == 0xff && b[1] == 0xd8) return jpeg_frame(b).size;
+  if (n >= 8 && (b[0] == 'I' || b[0] == 'M')) {  // TIFF: the first image's directory
+    const bool little = b[0] == 'I';
+    const auto number = [&](size_t at, int bytes) {
+      return at + bytes > n ? 0 : little ? little_endian(b, at, bytes) : big_endian(b, at, bytes);
+    };
+    const uint64_t directory = number(4, 4);
+    const uint64_t entries = number(directory, 2);
+    uint64_t sizes[2] = {0, 0};  // tags 256 (ImageWidth) and 257 (ImageLength)
+    for (uint64_t e = 0; e < entries && directory + 2 + 12 * (e + 1) <= n; ++e) {
+      const size_t at = directory + 2 + 12 * e;
+      const uint64_t tag = number(at, 2), type = number(at + 2, 2);
+      if ((tag == 256 || tag == 257) && (type == 3 || type == 4)) {
+        sizes[tag - 256] = number(at + 8, type == 3 ? 2 : 4);  // SHORT or LONG
       }
-      const bool frame =
-          marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
-      if (frame) return {big_endian(b, at + 7, 2), big_endian(b, at + 5, 2)};
-      if (marker == 0xda) break;  // start of scan: no frame header before it
-      at += 2 + big_endian(b, at + 2, 2);
+    }
+    return {sizes[0], sizes[1]};
+  }
+  if (n >= 30 && b[0] == 'R') {  // WebP: the size of the first chunk's frame or canvas
+    if (std::equal(b.begin() + 12, b.begin() + 16, "VP8 ")) {  // lossy: 14 bits each
+      return {little_endian(b, 26, 2) & 0x3fff, little_endian(b, 28, 2) & 0x3fff};
+    }
+    if (std::equal(b.begin() + 12, b.begin() + 16, "VP8L")) {  // lossless: 14 bits each, minus one
+      const uint64_t bits = little_endian(b, 21, 4);
+      return {(bits & 0x3fff) + 1, ((bits >> 14) & 0x3fff) + 1};
+    }
+    if (std::equal(b.begin() + 12, b.begin() + 16, "VP8X")) {  // extended: 24 bits each, minus one
+      return {little_endian(b, 24, 3) + 1, little_endian(b, 27, 3) + 1};
     }
     return {0, 0};
   }
@@ -122,7 +173,7 @@ std::pair<uint64_t, uint64_t> declared_size(const std::vector<uchar>& b) {
         }
         ++at;
       }
-      for (; at < n && std::isdigit(b[at]) && size <= kMaxPixels; ++at) {
+      for (; at < n && std::isdigit(b[at]) && size <= (uint64_t{1} << 40); ++at) {
         size = size * 10 + (b[at] - '0');
       }
       ++at;
@@ -135,28 +186,30 @@ std::pair<uint64_t, uint64_t> declared_size(const std::vector<uchar>& b) {
 }  // namespace
 
 at::Tensor read_image(const std::filesystem::path& file) {
-  std::error_code ec;
-  if (!std::filesystem::exists(file, ec)) throw FileError("image file not found: " + file.string());
-  if (std::filesystem::is_directory(file, ec)) {
-    throw FileError("image path is a folder, not a file: " + file.string());
-  }
   // Read the bytes ourselves: imread cannot tell "unreadable" from "not an image".
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw FileError("cannot read image file: " + file.string());
-  std::vector<uchar> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw FileError("cannot read image file: " + file.string());
-
+  const std::string content = read_file(file, "image file");
+  std::vector<uchar> bytes(content.begin(), content.end());
+  const std::string named = printable(file.string());
   if (!known_format(bytes)) {
     throw InputError(
         "not an image in a format whitebox reads (PNG, JPEG, BMP, TIFF, WebP, "
         "PBM/PGM/PPM): " +
-        file.string());
+        named);
   }
   const auto [width, height] = declared_size(bytes);
-  if (width > kMaxPixels || height > kMaxPixels || width * height > kMaxPixels) {
-    throw InputError("image file declares " + std::to_string(width) + " x " +
-                     std::to_string(height) + " pixels, more than whitebox decodes (" +
-                     std::to_string(kMaxPixels) + "): " + file.string());
+  if (width == 0 || height == 0) {
+    throw InputError("image file " + named + " declares no size in its header (truncated or corrupt)");
+  }
+  // OpenCV allows 2^30 pixels and allocates them before it reads a row: a 50-byte BMP declaring
+  // 12800 x 65536 pixels made it allocate 2.5 GB, a 63 KB TIFF of 30000^2 pixels 7.9 GB.
+  const uint64_t most = limits().image_pixels;
+  if (width > most || height > most || width * height > most) {
+    throw InputError("image file " + named + " declares " + std::to_string(width) + " x " +
+                     std::to_string(height) + " pixels, more than the " + std::to_string(most) +
+                     " whitebox decodes (WHITEBOX_MAX_IMAGE_PIXELS raises it)");
+  }
+  if (bytes[0] == 0xff && !jpeg_complete(bytes)) {
+    throw InputError("image file " + named + " is a truncated JPEG (its data has no end)");
   }
   drop_png_profiles(bytes);
   cv::Mat bgr;
@@ -168,7 +221,7 @@ at::Tensor read_image(const std::filesystem::path& file) {
   }
   if (bgr.empty()) {
     throw InputError("cannot decode image file (not an image, or a format OpenCV does not read): " +
-                     file.string());
+                     named);
   }
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
@@ -192,27 +245,7 @@ void write_image(const std::filesystem::path& file, const at::Tensor& rgb) {
                     "' (use .png, .jpg, .bmp, ...)");
   }
 
-  // Write beside the destination, then rename: readers never see a half-written picture.
-  std::random_device entropy;
-  auto temporary = file;
-  temporary += ".tmp" + std::to_string(entropy());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (out) out.write(reinterpret_cast<const char*>(encoded.data()),
-                       static_cast<std::streamsize>(encoded.size()));
-    if (!out || !out.flush()) {
-      std::error_code ignored;
-      std::filesystem::remove(temporary, ignored);
-      throw FileError("cannot write image " + file.string());
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, file, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(temporary, ignored);
-    throw FileError("cannot write image " + file.string() + ": " + ec.message());
-  }
+  write_file(file, std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
 }
 
 Input preprocess(const at::Tensor& rgb, const Preprocessing& preprocessing) {

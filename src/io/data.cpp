@@ -1,9 +1,10 @@
 #include "whitebox/data.hpp"
 
 #include <cstdlib>
-#include <fstream>
+#include <sstream>
 
 #include "whitebox/error.hpp"
+#include "whitebox/files.hpp"
 
 namespace whitebox {
 
@@ -28,8 +29,7 @@ std::filesystem::path default_model() { return bundled("mobilenet_v2_1.0_224.onn
 std::filesystem::path default_image() { return bundled("images/chelsea.png"); }
 
 std::vector<std::string> read_labels(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) throw FileError("cannot read labels file: " + file.string());
+  std::istringstream in(read_file(file, "labels file"));
   std::vector<std::string> labels;
   for (std::string line; std::getline(in, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();

@@ -3,12 +3,12 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "whitebox/error.hpp"
+#include "whitebox/files.hpp"
 #include "whitebox/explain.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/npy.hpp"
@@ -53,11 +53,10 @@ size_t owner_of(const fs::path& annotation, const std::vector<DataItem>& images,
 }
 
 void read_boxes(const fs::path& file, std::vector<DataItem>& images) {
-  std::ifstream in(file);
-  if (!in) throw FileError("cannot read boxes file " + file.string());
+  const std::string text = read_file(file, "boxes file");
   nlohmann::json json;
   try {
-    json = nlohmann::json::parse(in);
+    json = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw InputError("boxes file " + file.string() + " is not valid JSON: " + e.what());
   }
@@ -193,6 +192,9 @@ at::Tensor read_plane(const std::filesystem::path& file) {
     const at::Tensor plane = read_npy(file);
     if (plane.dim() != 2)
       throw InputError(file.string() + " must be a [H, W] array, not " + c10::str(plane.sizes()));
+    if (!at::isfinite(plane).all().item<bool>()) {
+      throw InputError(file.string() + " holds values that are not finite (NaN or infinite)");
+    }
     return plane.to(at::kDouble);
   }
   return read_image(file).to(at::kDouble).mean(2) / 255.0;
@@ -217,9 +219,7 @@ std::vector<DataItem> read_folder(const fs::path& folder, const std::string& box
 }
 
 std::vector<DataItem> read_list(const fs::path& list, const Model& model) {
-  std::ifstream in(list);
-  std::error_code ec;
-  if (!in || fs::is_directory(list, ec)) throw FileError("cannot read list file " + list.string());
+  std::istringstream in(read_file(list, "list file"));
   const fs::path base = list.parent_path();
   const auto where = [&](size_t line) { return list.string() + " line " + std::to_string(line); };
 
@@ -266,6 +266,7 @@ std::vector<DataItem> read_list(const fs::path& list, const Model& model) {
     const auto file_of = [&](const std::string& written) {
       const fs::path p(written);
       const fs::path file = p.is_absolute() ? p : base / p;
+      std::error_code ec;
       if (!fs::is_regular_file(file, ec)) {
         throw InputError(where(line) + ": no file " + file.string());
       }

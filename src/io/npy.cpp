@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <string_view>
 
 #include "whitebox/error.hpp"
+#include "whitebox/files.hpp"
 
 namespace whitebox {
 namespace {
@@ -39,15 +39,12 @@ void write_npy(const std::filesystem::path& file, const at::Tensor& tensor) {
   const size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
-  std::ofstream out(file, std::ios::binary);
-  if (!out) throw FileError("cannot write " + file.string());
-  const uint16_t length = static_cast<uint16_t>(header.size());
-  out.write("\x93NUMPY\x01\x00", 8);
-  out.put(static_cast<char>(length & 0xff));
-  out.put(static_cast<char>(length >> 8));
-  out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
-  if (!out) throw FileError("cannot write " + file.string());
+  std::string bytes("\x93NUMPY\x01\x00", 8);
+  bytes.push_back(static_cast<char>(header.size() & 0xff));
+  bytes.push_back(static_cast<char>(header.size() >> 8));
+  bytes += header;
+  bytes.append(static_cast<const char*>(t.data_ptr()), t.nbytes());
+  write_file(file, bytes);
 }
 
 namespace {
@@ -97,13 +94,18 @@ std::vector<int64_t> shape_tuple(std::string_view text, const std::filesystem::p
 }  // namespace
 
 at::Tensor read_npy(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary | std::ios::ate);
-  if (!in) throw FileError("cannot read " + file.string());
-  const auto file_size = static_cast<uint64_t>(std::max<std::streamoff>(in.tellg(), 0));
-  in.seekg(0);
+  const std::string content = read_file(file, ".npy file");
+  const auto file_size = static_cast<uint64_t>(content.size());
+  size_t offset = 0;
+  const auto read = [&](void* into, uint64_t count) {  // the next `count` bytes, if there are
+    if (count > content.size() - offset) return false;
+    std::copy_n(content.data() + offset, count, static_cast<char*>(into));
+    offset += count;
+    return true;
+  };
   auto truncated = [&] { return InputError("truncated .npy file: " + file.string()); };
   char magic[8];
-  if (!in.read(magic, 8) || std::string(magic, 6) != "\x93NUMPY") {
+  if (!read(magic, 8) || std::string(magic, 6) != "\x93NUMPY") {
     throw InputError("not a .npy file: " + file.string());
   }
   // Versions 2 and 3 have a 4-byte header length, version 1 a 2-byte one (little-endian).
@@ -114,13 +116,13 @@ at::Tensor read_npy(const std::filesystem::path& file) {
   }
   const int width = version == 1 ? 2 : 4;
   unsigned char length_bytes[4] = {};
-  if (!in.read(reinterpret_cast<char*>(length_bytes), width)) throw truncated();
+  if (!read(length_bytes, width)) throw truncated();
   uint64_t length = 0;
   for (int i = width - 1; i >= 0; --i) length = (length << 8) | length_bytes[i];
   const uint64_t data_start = 8 + width + length;
   if (data_start > file_size) throw truncated();
   std::string header(length, '\0');
-  if (!in.read(header.data(), static_cast<std::streamsize>(length))) throw truncated();
+  if (!read(header.data(), length)) throw truncated();
 
   const std::string_view descr_text = field(header, "'descr'", file);
   const size_t close =
@@ -155,7 +157,7 @@ at::Tensor read_npy(const std::filesystem::path& file) {
   // Booleans are read as bytes: any byte but 0 or 1 would not be a valid bool.
   const bool boolean = dtype->type == at::kBool;
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(boolean ? at::kByte : dtype->type));
-  if (!in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()))) {
+  if (!read(t.data_ptr(), t.nbytes())) {
     throw truncated();
   }
   return boolean ? t.ne(0) : t;

@@ -31,12 +31,14 @@ at::Tensor channel_constant(const Context& c, const std::string& baseline,
 
 // Separable Gaussian blur with reflected borders; the kernel spans +-ceil(3 sigma) pixels.
 at::Tensor gaussian_blur(const at::Tensor& x, double sigma) {
-  const int64_t half = static_cast<int64_t>(std::ceil(3.0 * sigma));
-  if (half >= x.size(2) || half >= x.size(3)) {
+  // Compared as doubles: 3 sigma may be past what an integer holds.
+  const double reach = std::ceil(3.0 * sigma);
+  if (!(reach < static_cast<double>(std::min(x.size(2), x.size(3))))) {
     throw ArgumentError("sigma=" + c10::str(sigma) + " is too large for a " +
                         std::to_string(x.size(2)) + "x" + std::to_string(x.size(3)) +
                         " image (3 sigma must stay below the image size)");
   }
+  const auto half = static_cast<int64_t>(reach);
   const int64_t channels = x.size(1);
   at::Tensor t = at::arange(-half, half + 1, x.options());
   at::Tensor kernel = at::exp(-0.5 * (t / sigma).pow(2));
@@ -134,7 +136,7 @@ std::vector<Hyperparameter> baseline_hyperparameters(const std::string& fallback
        "input tensor [1, C, H, W]"},
       number_parameter("sigma", "5", "baseline=blurred: Gaussian standard deviation in pixels", 0),
       integer_parameter("seed", "0",
-                        "baseline=uniform: random seed (torch.Generator().manual_seed)", 0)};
+                        "baseline=uniform: random seed (torch.Generator().manual_seed)", 0, kMostSeed)};
 }
 
 }  // namespace whitebox::explainers

@@ -241,7 +241,7 @@ void add_blackbox_methods(std::vector<MethodInfo>& registry) {
                                "space: 0 is the dataset mean colour for mean/std "
                                "normalisation",
                                -HUGE_VAL),
-                           integer_parameter("batch", "16", "occluded copies per forward pass", 1)},
+                           integer_parameter("batch", "16", "occluded copies per forward pass", 1, kMostBatch)},
        .citation = "Zeiler, Fergus. Visualizing and Understanding Convolutional Networks. ECCV "
                    "2014",
        .run = occlusion});
@@ -266,8 +266,8 @@ void add_blackbox_methods(std::vector<MethodInfo>& registry) {
                               "the random binary grid is cells x cells before upsampling (s)", 1),
             number_parameter("p", "0.5", "probability that a grid cell is kept, in (0, 1]", 0, 1),
             integer_parameter("seed", "0",
-                              "random seed of the masks (torch.Generator().manual_seed)", 0),
-            integer_parameter("batch", "16", "masked copies per forward pass", 1)},
+                              "random seed of the masks (torch.Generator().manual_seed)", 0, kMostSeed),
+            integer_parameter("batch", "16", "masked copies per forward pass", 1, kMostBatch)},
        .citation = "Petsiuk, Das, Saenko. RISE: Randomized Input Sampling for Explanation of "
                    "Black-box Models. BMVC 2018",
        .run = rise});
@@ -289,7 +289,7 @@ void add_blackbox_methods(std::vector<MethodInfo>& registry) {
                            integer_parameter("designs", "32",
                                              "points of each quasi-random design (a power of two)",
                                              2),
-                           integer_parameter("batch", "64", "masked copies per forward pass", 1)},
+                           integer_parameter("batch", "64", "masked copies per forward pass", 1, kMostBatch)},
        .citation = "Fel, Cadene, Chalvidal, Cord, Vigouroux, Serre. Look at the Variance! "
                    "Efficient Black-box Explanations with Sobol-based Sensitivity Analysis. "
                    "NeurIPS 2021",

@@ -303,7 +303,7 @@ void add_gradient_cams(std::vector<MethodInfo>& registry) {
        number_parameter("noise", "0.15",
                         "noise standard deviation, as a share of the input's range", 0),
        integer_parameter("samples", "4", "noisy copies", 1),
-       integer_parameter("seed", "0", "random seed (torch.Generator().manual_seed)", 0)},
+       integer_parameter("seed", "0", "random seed (torch.Generator().manual_seed)", 0, kMostSeed)},
       "Omeiza, Speakman, Cintas, Weldermariam. Smooth Grad-CAM++: An Enhanced Inference Level "
       "Visualization Technique for Deep Convolutional Neural Network Models. arXiv:1908.01224, "
       "2019",

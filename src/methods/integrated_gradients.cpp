@@ -86,7 +86,7 @@ void add_integrated_gradients_method(std::vector<MethodInfo>& registry) {
                 "quadrature over [0, 1]: gauss-legendre, riemann-left, riemann-right, "
                 "riemann-middle, trapezoid (endpoints included)",
                 {"gauss-legendre", "riemann-left", "riemann-right", "riemann-middle", "trapezoid"}),
-            integer_parameter("batch", "4", "path points per forward/backward pass", 1),
+            integer_parameter("batch", "4", "path points per forward/backward pass", 1, kMostBatch),
             choice_parameter("reduce", "sum",
                              "channel reduction of the map: sum (signed), max (of |a|), l2",
                              {"sum", "max", "l2"})},

@@ -135,8 +135,8 @@ std::vector<Hyperparameter> hyperparameters() {
           integer_parameter("seed", "0",
                             "random seed: one torch.randn(x_i.shape, generator=torch.Generator()"
                             ".manual_seed(seed)) per copy, image by image, float32 on the CPU",
-                            0),
-          integer_parameter("batch", "4", "noisy copies per call of the base method", 1)};
+                            0, kMostSeed),
+          integer_parameter("batch", "4", "noisy copies per call of the base method", 1, kMostBatch)};
 }
 
 }  // namespace

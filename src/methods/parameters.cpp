@@ -4,6 +4,7 @@
 #include <c10/util/StringUtil.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "whitebox/error.hpp"
 
@@ -33,8 +34,10 @@ double Params::number(const std::string& name, double fallback) const {
 
 int64_t Params::integer(const std::string& name, int64_t fallback) const {
   const double v = number(name, static_cast<double>(fallback));
-  if (v != static_cast<double>(static_cast<int64_t>(v))) {
-    throw ArgumentError("parameter " + name + " must be an integer");
+  // 2^63 is the first double past int64: the cast of a larger value is undefined.
+  if (!(std::abs(v) < 9223372036854775808.0) || v != std::trunc(v)) {
+    throw ArgumentError("parameter " + name + "='" + text(name, "") +
+                        "' must be an integer of at most 18 digits");
   }
   return static_cast<int64_t>(v);
 }

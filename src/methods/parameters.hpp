@@ -5,11 +5,12 @@
 #include <vector>
 
 #include "whitebox/explain.hpp"
+#include "whitebox/limits.hpp"
 
 namespace whitebox::explainers {
 
 inline Hyperparameter integer_parameter(std::string name, std::string fallback, std::string meaning,
-                                        double lowest, double highest = HUGE_VAL) {
+                                        double lowest, double highest = kMostCount) {
   return {std::move(name), std::move(fallback), std::move(meaning),
           Hyperparameter::Type::Integer, lowest, highest};
 }

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "methods/patterns_layers.hpp"
 #include "whitebox/error.hpp"
+#include "whitebox/files.hpp"
 #include "whitebox/npy.hpp"
 #include "whitebox/patterns.hpp"
 
@@ -91,9 +91,7 @@ void Patterns::save(const fs::path& folder) const {
                                    {"estimator", to_string(estimator)},
                                    {"images", images},
                                    {"layers", layers}};
-  std::ofstream out(folder / kManifest);
-  out << manifest.dump(1) << "\n";
-  if (!out) throw FileError("cannot write '" + (folder / kManifest).string() + "'");
+  write_file(folder / kManifest, manifest.dump(1) + "\n");
 }
 
 Patterns Patterns::load(const fs::path& folder) {
@@ -104,7 +102,7 @@ Patterns Patterns::load(const fs::path& folder) {
   }
   nlohmann::json manifest;
   try {
-    std::ifstream(manifest_file) >> manifest;
+    manifest = nlohmann::json::parse(read_file(manifest_file, "patterns manifest"));
   } catch (const nlohmann::json::exception& e) {
     throw FileError("'" + manifest_file.string() + "' is not a patterns manifest: " + e.what());
   }

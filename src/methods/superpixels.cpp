@@ -165,7 +165,7 @@ std::vector<Hyperparameter> segment_parameters() {
                        "felzenszwalb: the threshold constant k (larger: larger "
                        "segments)",
                        0),
-      integer_parameter("batch", "16", "coalitions per forward pass", 1)};
+      integer_parameter("batch", "16", "coalitions per forward pass", 1, kMostBatch)};
   for (Hyperparameter& h : baseline_hyperparameters("zero")) parameters.push_back(h);
   return parameters;
 }

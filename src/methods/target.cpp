@@ -23,12 +23,19 @@ bool all_digits(const std::string& s) {
 
 Target Target::parse(const std::string& text) {
   const std::string t = lower(text);
+  // A number of 18 digits or fewer fits int64; a longer one is no class or rank of any model.
+  const auto number = [&](const std::string& digits) {
+    if (digits.size() > 18) {
+      throw ArgumentError("target '" + text + "' is past every class index and rank");
+    }
+    return std::stoll(digits);
+  };
   if (t.rfind("top", 0) == 0 && all_digits(t.substr(3))) {
-    const int64_t k = std::stoll(t.substr(3));
+    const int64_t k = number(t.substr(3));
     if (k < 1) throw ArgumentError("target '" + text + "': ranks start at top1");
     return top(k);
   }
-  if (all_digits(t)) return index(std::stoll(t));
+  if (all_digits(t)) return index(number(t));
   if (t.empty() || t[0] == '-') throw ArgumentError("target '" + text + "' is not a class");
   return named(text);
 }

@@ -10,6 +10,7 @@
 
 #include "metrics/common.hpp"
 #include "whitebox/error.hpp"
+#include "whitebox/limits.hpp"
 
 namespace whitebox::metrics {
 namespace {
@@ -146,7 +147,15 @@ RandomisationResult parameter_randomisation(const Model& model, const at::Tensor
                                             const std::function<void(size_t, size_t)>& progress) {
   check_single_image(input);
   if (options.layers < 0) throw ArgumentError("the number of layers to randomise cannot be negative");
-  if (options.smooth_samples < 0) throw ArgumentError("smooth MPRT's samples cannot be negative");
+  if (options.smooth_samples < 0 || options.smooth_samples > kMostCount) {
+    throw ArgumentError("smooth MPRT's samples must be in [0, " +
+                        std::to_string(static_cast<int64_t>(kMostCount)) + "], not " +
+                        std::to_string(options.smooth_samples));
+  }
+  if (options.seed > static_cast<uint64_t>(kMostSeed)) {
+    throw ArgumentError("the randomisation seed must be at most 2^53, not " +
+                        std::to_string(options.seed));
+  }
   if (!(options.smooth_noise >= 0)) throw ArgumentError("smooth MPRT's noise cannot be negative");
   RandomisationResult result;
   result.methods = canonical_names(methods);

@@ -204,8 +204,8 @@ Declared score_parameter(const std::string& fallback) {
 }
 
 Declared common_parameters(const std::string& batch) {
-  return {integer_parameter("batch", batch, "perturbed inputs per forward pass", 1),
-          integer_parameter("seed", "0", "random seed of the draws", 0)};
+  return {integer_parameter("batch", batch, "perturbed inputs per forward pass", 1, kMostBatch),
+          integer_parameter("seed", "0", "random seed of the draws", 0, kMostSeed)};
 }
 
 Declared substitution_parameters(const std::string& fallback) {
@@ -821,7 +821,7 @@ void add_robustness(std::vector<MetricInfo>& r) {
        },
        .parameters = {integer_parameter("steps", "8", "translations", 1),
                       integer_parameter("step", "2", "pixels added to the shift at each step", 1),
-                      integer_parameter("batch", "8", "translated copies per explainer call", 1)}});
+                      integer_parameter("batch", "8", "translated copies per explainer call", 1, kMostBatch)}});
   r.push_back(
       {.name = "relative-stability",
        .group = Group::Robustness,
@@ -875,7 +875,7 @@ void add_randomisation(std::vector<MetricInfo>& r) {
                                                            class_explainer_of(s, "random-logit"),
                                                            s.image, s.map, s.cls, seed_option(p))}};
        },
-       .parameters = {integer_parameter("seed", "0", "random seed of the other class", 0)}});
+       .parameters = {integer_parameter("seed", "0", "random seed of the other class", 0, kMostSeed)}});
   r.push_back(
       {.name = "efficient-mprt",
        .group = Group::Randomisation,
@@ -891,7 +891,7 @@ void add_randomisation(std::vector<MetricInfo>& r) {
          const RandomisationResult r = full_randomisation(s, "efficient-mprt", p, 0);
          return {{"complexity_rise", complexity_rise(r, r.methods.front())}};
        },
-       .parameters = {integer_parameter("seed", "0", "random seed of the re-drawn weights", 0)}});
+       .parameters = {integer_parameter("seed", "0", "random seed of the re-drawn weights", 0, kMostSeed)}});
   r.push_back(
       {.name = "smooth-mprt",
        .group = Group::Randomisation,
@@ -909,7 +909,7 @@ void add_randomisation(std::vector<MetricInfo>& r) {
          const MapSimilarity& last = r.steps.back().similarity.at(r.methods.front());
          return {{"smooth_mprt_spearman", last.spearman_abs}, {"smooth_mprt_ssim", last.ssim}};
        },
-       .parameters = {integer_parameter("seed", "0", "random seed of the re-drawn weights", 0),
+       .parameters = {integer_parameter("seed", "0", "random seed of the re-drawn weights", 0, kMostSeed),
                       integer_parameter("samples", "10", "noisy copies averaged per map", 1),
                       number_parameter("noise", "0.1",
                                        "noise standard deviation, as a share of the input's "

@@ -13,6 +13,8 @@
 
 #include "ops/kernel.hpp"
 #include "whitebox/error.hpp"
+#include "whitebox/files.hpp"
+#include "whitebox/limits.hpp"
 
 namespace whitebox::onnx_import {
 namespace {
@@ -124,15 +126,7 @@ std::vector<int64_t> static_shape(const onnx::TypeProto& type) {
 }
 
 onnx::ModelProto parse(const std::filesystem::path& file) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec)) {
-    throw FileError("model file not found: " + file.string());
-  }
-  std::ifstream stream(file, std::ios::binary);
-  std::string bytes(std::filesystem::file_size(file, ec), '\0');
-  if (!stream || ec || !stream.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
-    throw FileError("cannot read model file: " + file.string());
-  }
+  const std::string bytes = read_file(file, "model file", limits().model_bytes);
   onnx::ModelProto model;
   if (!model.ParseFromString(bytes)) {
     throw ModelFormatError("not an ONNX model (cannot parse protobuf, truncated or another format): " +
@@ -233,8 +227,19 @@ std::string node_name(const onnx::NodeProto& node, int index) {
 // reads it, and the graph's outputs are among them.
 void check_dataflow(const onnx::GraphProto& graph) {
   std::unordered_set<std::string> defined;
-  for (const auto& init : graph.initializer()) defined.insert(init.name());
-  for (const auto& input : graph.input()) defined.insert(input.name());
+  for (const auto& init : graph.initializer()) {
+    if (!defined.insert(init.name()).second) {
+      throw ModelFormatError("two initializers are named '" + init.name() +
+                             "' (which one the model means is not known)");
+    }
+  }
+  std::unordered_set<std::string> inputs;
+  for (const auto& input : graph.input()) {
+    if (!inputs.insert(input.name()).second) {
+      throw ModelFormatError("two graph inputs are named '" + input.name() + "'");
+    }
+    defined.insert(input.name());
+  }
   for (int n = 0; n < graph.node_size(); ++n) {
     const auto& node = graph.node(n);
     for (const auto& in : node.input()) {
@@ -265,6 +270,26 @@ void check_dataflow(const onnx::GraphProto& graph) {
 // check). Such nodes get their kernel_shape from their constant weight here, and ONNX checks an
 // attribute against the input. False where a weight is computed, its rank unknown before
 // inference: the model then goes without inferred shapes.
+// ONNX's shape inference divides by the strides of a convolution or pooling without checking
+// them: a stride of 0 is SIGFPE. Its window attributes are checked first.
+void check_window_attributes(const onnx::GraphProto& graph) {
+  static const std::unordered_set<std::string> windowed = {
+      "Conv", "ConvTranspose", "AveragePool", "MaxPool", "LpPool", "MaxUnpool", "MaxRoiPool"};
+  for (int n = 0; n < graph.node_size(); ++n) {
+    const auto& node = graph.node(n);
+    if (windowed.count(node.op_type()) == 0) continue;
+    for (const auto& a : node.attribute()) {
+      if (a.name() != "strides" && a.name() != "dilations" && a.name() != "kernel_shape") continue;
+      for (const int64_t v : a.ints()) {
+        if (v < 1) {
+          throw ModelFormatError("node '" + node_name(node, n) + "' (" + node.op_type() + "): " +
+                                 a.name() + " must be positive, not " + std::to_string(v));
+        }
+      }
+    }
+  }
+}
+
 bool give_convolutions_kernel_shapes(onnx::GraphProto& graph) {
   std::unordered_map<std::string, const onnx::TensorProto*> constants;
   for (const auto& t : graph.initializer()) constants[t.name()] = &t;
@@ -350,6 +375,7 @@ Graph import(const std::filesystem::path& file) {
       constants[n] = constant_value(attributes[n], node_name(g.node(n), n), graph.opset);
     }
   }
+  check_window_attributes(g);
   if (give_convolutions_kernel_shapes(g)) {
     try {
       onnx::ShapeInferenceOptions options{false, 0, true};
@@ -373,6 +399,21 @@ Graph import(const std::filesystem::path& file) {
     ValueId v = value(input.name());
     graph.values[v].shape = static_shape(input.type());
     if (!graph.values[v].is_constant()) graph.inputs.push_back(v);
+  }
+  for (const ValueId v : graph.inputs) {
+    // A declared input of 20000 x 20000 pixels is gigabytes in every layer.
+    const auto& shape = graph.values[v].shape;
+    uint64_t count = 1;
+    for (const int64_t size : shape) {
+      if (__builtin_mul_overflow(count, static_cast<uint64_t>(size), &count)) count = UINT64_MAX;
+    }
+    if (count > limits().tensor_elements) {
+      throw ModelFormatError("the model's input '" + graph.values[v].name + "' declares " +
+                             c10::str(shape) + ", " + std::to_string(count) +
+                             " elements, more than the " +
+                             std::to_string(limits().tensor_elements) +
+                             " whitebox allocates for one tensor (WHITEBOX_MAX_TENSOR_ELEMENTS)");
+    }
   }
   if (graph.inputs.size() != 1) {
     throw ModelFormatError("the model must have exactly one input tensor (the image), it has " +

@@ -13,6 +13,10 @@ class Conv final : public Kernel, public LinearForm {
         is_linear_(node.is_constant(1) && (!node.has_input(2) || node.is_constant(2))),
         has_bias_(node.has_input(2)) {
     if (window_.kernel().empty()) node.invalid("cannot determine the kernel size");
+    if (const auto weight = weight_kernel(node); !weight.empty() && weight != window_.kernel()) {
+      node.invalid("kernel_shape " + c10::str(window_.kernel()) + " disagrees with the weight's " +
+                   c10::str(weight));
+    }
   }
 
   Tensors forward(const Tensors& in) const override {

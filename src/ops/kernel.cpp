@@ -7,6 +7,8 @@
 #include <map>
 #include <sstream>
 
+#include "whitebox/limits.hpp"
+
 namespace whitebox::ops {
 
 void register_all_operators();  // registry.cpp
@@ -276,7 +278,23 @@ void NodeView::unsupported(const std::string& detail) const {
 }
 
 void NodeView::invalid(const std::string& detail) const {
-  throw ModelFormatError("node '" + node_.name + "' (" + node_.op_type + "): " + detail);
+  throw ModelFormatError(label() + ": " + detail);
+}
+
+std::string NodeView::label() const { return "node '" + node_.name + "' (" + node_.op_type + ")"; }
+
+void check_output_size(const std::string& node, at::IntArrayRef sizes) {
+  uint64_t count = 1;
+  for (const int64_t size : sizes) {
+    if (size < 0) throw ModelFormatError(node + ": negative output size " + c10::str(sizes));
+    if (__builtin_mul_overflow(count, static_cast<uint64_t>(size), &count)) count = UINT64_MAX;
+  }
+  if (count > limits().tensor_elements) {
+    throw ModelFormatError(node + ": an output of " + c10::str(sizes) + " has " +
+                           std::to_string(count) + " elements, more than the " +
+                           std::to_string(limits().tensor_elements) +
+                           " whitebox allocates for one tensor (WHITEBOX_MAX_TENSOR_ELEMENTS)");
+  }
 }
 
 // ---- helpers -------------------------------------------------------------------------------

@@ -116,6 +116,8 @@ class NodeView {
 
   [[noreturn]] void unsupported(const std::string& detail) const;
   [[noreturn]] void invalid(const std::string& detail) const;
+  // "node 'name' (OpType)", for errors thrown after the kernel is built.
+  std::string label() const;
 
  private:
   const Attribute& attribute(const std::string& name) const;
@@ -176,6 +178,9 @@ class Registry {
 };
 
 // Small shared helpers for kernels.
+// Throws ModelFormatError naming `node` (NodeView::label) when a tensor of `sizes` has a negative
+// size or more elements than limits().tensor_elements: checked before it is allocated.
+void check_output_size(const std::string& node, at::IntArrayRef sizes);
 // Sums `grad` over the dimensions that broadcasting expanded from `shape`.
 at::Tensor unbroadcast(const at::Tensor& grad, at::IntArrayRef shape);
 // Normalises a possibly negative axis.

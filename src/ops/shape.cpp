@@ -443,8 +443,10 @@ std::unique_ptr<Kernel> make_expand(const NodeView& node) {
   // Broadcasting is bidirectional, so a folded target of batch 1 already keeps an input's batch
   // of N: no batch rule is needed here.
   return make_kernel(
-      [shape](const Tensors& in) {
-        return Tensors{in[0].expand(at::infer_size(in[0].sizes(), shape.get(in)))};
+      [shape, label = node.label()](const Tensors& in) {
+        const auto sizes = at::infer_size(in[0].sizes(), shape.get(in));
+        check_output_size(label, sizes);  // a view, but the next operator may copy it
+        return Tensors{in[0].expand(sizes)};
       },
       [](const Tensors& in, const Tensors&, const Tensors& grad, const std::vector<bool>& wanted) {
         Tensors result(in.size());
@@ -458,11 +460,18 @@ std::unique_ptr<Kernel> make_expand(const NodeView& node) {
 std::unique_ptr<Kernel> make_tile(const NodeView& node) {
   const IntsInput repeats(node, 1);
   return make_kernel(
-      [repeats](const Tensors& in) {
+      [repeats, label = node.label()](const Tensors& in) {
         const auto r = repeats.get(in);
         if (static_cast<int64_t>(r.size()) != in[0].dim()) {
-          throw InputError("Tile: repeats do not match the input's rank");
+          throw InputError(label + ": repeats do not match the input's rank");
         }
+        std::vector<int64_t> sizes;
+        for (size_t d = 0; d < r.size(); ++d) {
+          int64_t size = 0;
+          if (r[d] < 0 || __builtin_mul_overflow(in[0].size(d), r[d], &size)) size = -1;
+          sizes.push_back(size);
+        }
+        check_output_size(label, sizes);
         return Tensors{in[0].repeat(r)};
       },
       [repeats](const Tensors& in, const Tensors&, const Tensors& grad,
@@ -544,7 +553,7 @@ std::unique_ptr<Kernel> make_dropout(const NodeView& node) {
 
 class Pad final : public Kernel {
  public:
-  explicit Pad(const NodeView& node) : mode_(node.s("mode", "constant")) {
+  explicit Pad(const NodeView& node) : mode_(node.s("mode", "constant")), label_(node.label()) {
     if (mode_ != "constant" && mode_ != "reflect" && mode_ != "edge") {
       node.unsupported("mode '" + mode_ + "'");
     }
@@ -560,6 +569,15 @@ class Pad final : public Kernel {
 
   Tensors forward(const Tensors& in) const override {
     const auto pads = torch_pads(in);
+    std::vector<int64_t> sizes = in[0].sizes().vec();  // torch's pads run from the last axis
+    for (size_t i = 0; i < pads.size() / 2 && i < sizes.size(); ++i) {
+      int64_t& size = sizes[sizes.size() - 1 - i];
+      if (__builtin_add_overflow(size, pads[2 * i], &size) ||
+          __builtin_add_overflow(size, pads[2 * i + 1], &size)) {
+        size = -1;  // refused below
+      }
+    }
+    check_output_size(label_, sizes);
     if (mode_ == "constant") return {at::constant_pad_nd(in[0], pads, value_)};
     const at::Tensor x = lift(in[0], pads.size() / 2);
     const int64_t k = static_cast<int64_t>(pads.size() / 2);
@@ -655,6 +673,7 @@ class Pad final : public Kernel {
   IntsInput pads_;
   double value_ = 0.0;
   std::vector<int64_t> axes_;
+  std::string label_;
 };
 
 std::unique_ptr<Kernel> make_constant_of_shape(const NodeView& node) {
@@ -668,8 +687,10 @@ std::unique_ptr<Kernel> make_constant_of_shape(const NodeView& node) {
   }
   const IntsInput shape(node, 0);
   return make_kernel(
-      [shape, type, value](const Tensors& in) {
-        return Tensors{at::full(shape.get(in), value, at::TensorOptions().dtype(type))};
+      [shape, type, value, label = node.label()](const Tensors& in) {
+        const auto sizes = shape.get(in);
+        check_output_size(label, sizes);
+        return Tensors{at::full(sizes, value, at::TensorOptions().dtype(type))};
       },
       no_signal);
 }

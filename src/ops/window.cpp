@@ -12,6 +12,23 @@ Window::Window(const NodeView& node, std::vector<int64_t> kernel)
   if (strides_.size() != n || dilations_.size() != n || pads_.size() != 2 * n) {
     node.invalid("kernel_shape, strides, dilations and pads disagree in rank");
   }
+  // Checked before any input is padded: strides of 0 divide by zero, and pads of millions
+  // allocate gigabytes. A pad past the kernel's extent only adds outputs that see no input.
+  for (size_t d = 0; d < n; ++d) {
+    constexpr int64_t kLargest = int64_t{1} << 20;
+    if (kernel_[d] < 1 || kernel_[d] > kLargest) node.invalid("kernel_shape " + c10::str(kernel_) + " must be in [1, 2^20]");
+    if (strides_[d] < 1 || strides_[d] > kLargest) node.invalid("strides " + c10::str(strides_) + " must be in [1, 2^20]");
+    if (dilations_[d] < 1 || dilations_[d] > kLargest) {
+      node.invalid("dilations " + c10::str(dilations_) + " must be in [1, 2^20]");
+    }
+    const int64_t extent = (kernel_[d] - 1) * dilations_[d] + 1;
+    for (const int64_t pad : {pads_[d], pads_[d + n]}) {
+      if (pad < 0 || pad > extent) {
+        node.invalid("pads " + c10::str(pads_) + " must be in [0, " + std::to_string(extent) +
+                     "] (the kernel's extent)");
+      }
+    }
+  }
   if (auto_pad_ != "NOTSET" && auto_pad_ != "SAME_UPPER" && auto_pad_ != "SAME_LOWER" &&
       auto_pad_ != "VALID") {
     node.invalid("unknown auto_pad '" + auto_pad_ + "'");
