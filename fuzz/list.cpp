@@ -1,5 +1,7 @@
 // Any bytes as a list file (docs/datasets.md): read_list either returns its items or throws one
 // of whitebox's typed errors. The targets are resolved against a model of three classes.
+#include <ATen/ATen.h>
+
 #include <cstddef>
 #include <cstdint>
 

@@ -89,7 +89,14 @@ void Progress::print(const std::string& line) {
   clear();
   // Flushed before the bar comes back on the other stream; labels and file names may hold
   // escape sequences: shown, never run by the terminal.
-  std::cout << printable(line) << std::endl;
+  std::string shown;
+  for (size_t start = 0; start <= line.size();) {
+    const size_t end = std::min(line.find('\n', start), line.size());
+    shown += printable(std::string_view(line).substr(start, end - start));
+    if (end < line.size()) shown += '\n';
+    start = end + 1;
+  }
+  std::cout << shown << std::endl;
   draw();
 }
 

@@ -102,11 +102,6 @@ void run_sanity(const Global& global, const SanityOptions& options) {
   const Input input = preprocess(read_image(image), model.preprocessing);
 
   const std::filesystem::path out_dir = options.out;
-  std::error_code ec;
-  std::filesystem::create_directories(out_dir, ec);
-  if (ec || !std::filesystem::is_directory(out_dir)) {
-    throw FileError("cannot create output folder " + out_dir.string() + (ec ? ": " + ec.message() : ""));
-  }
   const size_t total_layers = metrics::parameter_layers(model).size();
   Progress progress(std::min<size_t>(total_layers, options.layers > 0 ? options.layers : total_layers) + 1,
                     "randomise");
@@ -117,6 +112,12 @@ void run_sanity(const Global& global, const SanityOptions& options) {
   const auto logit = metrics::random_logit(model, input.tensor, names, Target::index(result.cls), options.seed,
                                            randomisation.params);
 
+  // The folder only now that everything has been computed: a refused call leaves none behind.
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec || !std::filesystem::is_directory(out_dir)) {
+    throw FileError("cannot create output folder " + printable(out_dir.string()) + (ec ? ": " + ec.message() : ""));
+  }
   // Similarities per step and method.
   std::ostringstream csv;
   csv << "step,layer,method,spearman_abs,spearman,ssim,hog\n" << std::setprecision(6);

@@ -63,7 +63,9 @@ void read_boxes(const fs::path& file, std::vector<DataItem>& images) {
   if (!json.is_object())
     throw InputError("boxes file " + file.string() +
                      " must hold an object {\"image\": [[x0, y0, x1, y1], ...]}");
-  for (const auto& [name, boxes] : json.items()) {
+  for (const auto& entry : json.items()) {
+    const std::string& name = entry.key();
+    const nlohmann::json& boxes = entry.value();
     const auto found = std::find_if(images.begin(), images.end(), [&](const DataItem& e) {
       return e.file.filename().string() == name;
     });

@@ -1,4 +1,4 @@
-// Annotations of the original photo brought onto the model input, with the arithmetic of
+// Annotations of the original photo as masks, and brought onto the model input, with the arithmetic of
 // preprocess(): a central square of `crop` times the shorter side, resized to the input size.
 #include <algorithm>
 #include <cmath>
@@ -41,6 +41,21 @@ at::Tensor plane_to_input(const at::Tensor& plane, const Preprocessing& p) {
                                  /*align_corners=*/false)
       .squeeze(0)
       .squeeze(0);
+}
+
+at::Tensor box_mask(const std::vector<Box>& boxes, int64_t height, int64_t width) {
+  const auto options = at::TensorOptions().dtype(at::kDouble);
+  const at::Tensor x = (at::arange(width, options) + 0.5).view({1, -1});
+  const at::Tensor y = (at::arange(height, options) + 0.5).view({-1, 1});
+  at::Tensor mask = at::zeros({height, width}, at::kBool);
+  for (const Box& b : boxes) {
+    if (!(b.x0 <= b.x1 && b.y0 <= b.y1)) {
+      throw InputError("a box needs x0 <= x1 and y0 <= y1, not [" +
+                       c10::str(b.x0, ", ", b.y0, ", ", b.x1, ", ", b.y1) + "]");
+    }
+    mask = mask | ((x >= b.x0) & (x <= b.x1) & (y >= b.y0) & (y <= b.y1));
+  }
+  return mask;
 }
 
 }  // namespace whitebox::metrics

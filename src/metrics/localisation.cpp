@@ -18,21 +18,6 @@ at::Tensor object_mask(const at::Tensor& map, const at::Tensor& mask, const std:
 
 }  // namespace
 
-at::Tensor box_mask(const std::vector<Box>& boxes, int64_t height, int64_t width) {
-  const auto options = at::TensorOptions().dtype(at::kDouble);
-  const at::Tensor x = (at::arange(width, options) + 0.5).view({1, -1});
-  const at::Tensor y = (at::arange(height, options) + 0.5).view({-1, 1});
-  at::Tensor mask = at::zeros({height, width}, at::kBool);
-  for (const Box& b : boxes) {
-    if (!(b.x0 <= b.x1 && b.y0 <= b.y1)) {
-      throw InputError("a box needs x0 <= x1 and y0 <= y1, not [" +
-                       c10::str(b.x0, ", ", b.y0, ", ", b.x1, ", ", b.y1) + "]");
-    }
-    mask = mask | ((x >= b.x0) & (x <= b.x1) & (y >= b.y0) & (y <= b.y1));
-  }
-  return mask;
-}
-
 bool pointing_game(const at::Tensor& map, const at::Tensor& mask, double tolerance_px) {
   const at::Tensor object = object_mask(map, mask, "the pointing game");
   if (!(tolerance_px >= 0))
