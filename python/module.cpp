@@ -24,6 +24,7 @@
 #include "whitebox/error.hpp"
 #include "whitebox/explain.hpp"
 #include "whitebox/image.hpp"
+#include "whitebox/limits.hpp"
 #include "whitebox/metrics.hpp"
 #include "whitebox/model.hpp"
 #include "whitebox/patterns.hpp"
@@ -604,6 +605,25 @@ PYBIND11_MODULE(_whitebox, m) {
     return py::make_tuple(count.done, count.planned);
   });
   m.def("set_threads", &set_threads, py::arg("threads") = 0);
+  m.def("limits", [] {
+    const Limits l = limits();
+    return std::map<std::string, uint64_t>{{"image_pixels", l.image_pixels},
+                                           {"model_bytes", l.model_bytes},
+                                           {"file_bytes", l.file_bytes},
+                                           {"tensor_elements", l.tensor_elements}};
+  });
+  m.def("set_limits", [](const std::map<std::string, uint64_t>& changes) {
+    Limits l = limits();
+    for (const auto& [name, value] : changes) {
+      if (value == 0) throw ArgumentError("limit " + name + " must be positive");
+      if (name == "image_pixels") l.image_pixels = value;
+      else if (name == "model_bytes") l.model_bytes = value;
+      else if (name == "file_bytes") l.file_bytes = value;
+      else if (name == "tensor_elements") l.tensor_elements = value;
+      else throw LookupError("no limit '" + name + "' (image_pixels, model_bytes, file_bytes, tensor_elements)");
+    }
+    set_limits(l);
+  });
   // For the benchmark: seconds of one explain() call made from C++ (the baseline of the Python
   // call's overhead).
   m.def("_time_explain", [](const std::shared_ptr<Model>& model, const py::array& x,

@@ -35,7 +35,7 @@ from ._evaluate import evaluate  # noqa: E402
 from ._report import report  # noqa: E402
 
 __all__ = ["Model", "Explanation", "read_image", "preprocess", "overlay", "methods", "metrics",
-           "sanity", "evaluate", "report", "set_threads", "UnsupportedOperator", "NumericalError",
+           "sanity", "evaluate", "report", "set_threads", "limits", "set_limits", "UnsupportedOperator", "NumericalError",
            "__version__"]
 
 __version__ = _core.__version__
@@ -360,6 +360,22 @@ def sanity(model, x, methods=_core.sanity_methods, mode=_core.sanity_defaults["m
         with _progress.Inputs("sanity", progress, "step") as steps:
             return _core.sanity(model._core, array, names, mode, layers, seed, smooth, text,
                                 steps.callback())
+
+
+def limits():
+    """The bounds whitebox puts on one input (docs/bad_inputs.md, "Limits"), as a dict:
+    image_pixels (read from an image's header before decoding, as Pillow's MAX_IMAGE_PIXELS),
+    model_bytes, file_bytes and tensor_elements."""
+    return dict(_core.limits())
+
+
+def set_limits(**bounds):
+    """Raises (or lowers) bounds of `limits()` for this process, e.g.
+    `whitebox.set_limits(image_pixels=400_000_000)`; the WHITEBOX_MAX_* environment variables set
+    them at start."""
+    for name, value in bounds.items():
+        _inputs.check_type(value, name, (int, np.integer), "a positive whole number")
+    _core.set_limits({name: int(value) for name, value in bounds.items()})
 
 
 def set_threads(threads=0):

@@ -300,7 +300,8 @@ bool give_convolutions_kernel_shapes(onnx::GraphProto& graph) {
       }
     }
   }
-  for (auto& node : *graph.mutable_node()) {
+  for (int n = 0; n < graph.node_size(); ++n) {
+    auto& node = *graph.mutable_node(n);
     if (node.op_type() != "Conv" && node.op_type() != "ConvTranspose") continue;
     const auto& attributes = node.attribute();
     if (std::any_of(attributes.begin(), attributes.end(),
@@ -309,6 +310,12 @@ bool give_convolutions_kernel_shapes(onnx::GraphProto& graph) {
     }
     const auto weight = node.input_size() > 1 ? constants.find(node.input(1)) : constants.end();
     if (weight == constants.end()) return false;
+    // An empty kernel_shape made ONNX's inference read past the attribute (a SEGV).
+    if (weight->second->dims_size() < 3) {
+      throw ModelFormatError("node '" + node_name(node, n) + "' (" + node.op_type() +
+                             "): the weight must have at least 3 dimensions, not " +
+                             std::to_string(weight->second->dims_size()));
+    }
     auto* kernel_shape = node.add_attribute();
     kernel_shape->set_name("kernel_shape");
     kernel_shape->set_type(onnx::AttributeProto::INTS);
