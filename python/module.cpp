@@ -616,11 +616,17 @@ PYBIND11_MODULE(_whitebox, m) {
     Limits l = limits();
     for (const auto& [name, value] : changes) {
       if (value == 0) throw ArgumentError("limit " + name + " must be positive");
-      if (name == "image_pixels") l.image_pixels = value;
-      else if (name == "model_bytes") l.model_bytes = value;
-      else if (name == "file_bytes") l.file_bytes = value;
-      else if (name == "tensor_elements") l.tensor_elements = value;
-      else throw LookupError("no limit '" + name + "' (image_pixels, model_bytes, file_bytes, tensor_elements)");
+      if (name == "image_pixels")
+        l.image_pixels = value;
+      else if (name == "model_bytes")
+        l.model_bytes = value;
+      else if (name == "file_bytes")
+        l.file_bytes = value;
+      else if (name == "tensor_elements")
+        l.tensor_elements = value;
+      else
+        throw LookupError("no limit '" + name +
+                          "' (image_pixels, model_bytes, file_bytes, tensor_elements)");
     }
     set_limits(l);
   });

@@ -81,15 +81,16 @@ Model Model::load(const std::filesystem::path& onnx_file, const LoadOptions& opt
   }
   if (options.canonicalize) passes::canonicalize(graph);
   Model model = from_graph(std::move(graph));
-  // Checked once the kernels are built (their attributes and sizes checked first). A classifier's output is [N, classes], or [N, classes, 1, 1] after a final 1x1 convolution;
-  // a map of [N, 8, 32, 32] is not 8192 classes.
+  // Checked once the kernels are built (their attributes and sizes checked first). A classifier's
+  // output is [N, classes], or [N, classes, 1, 1] after a final 1x1 convolution; a map of [N, 8,
+  // 32, 32] is not 8192 classes.
   if (const Value& output = model.graph().values[model.output()]; output.shape.size() > 2) {
     for (size_t d = 2; d < output.shape.size(); ++d) {
       if (output.shape[d] > 1) {
-        throw ModelFormatError("the model's output '" + output.name + "' has shape " +
-                               c10::str(at::IntArrayRef(output.shape)) +
-                               ", not a classifier's [N, classes] (or [N, classes, 1, 1]): " +
-                               onnx_file.string());
+        throw ModelFormatError(
+            "the model's output '" + output.name + "' has shape " +
+            c10::str(at::IntArrayRef(output.shape)) +
+            ", not a classifier's [N, classes] (or [N, classes, 1, 1]): " + onnx_file.string());
       }
     }
   }

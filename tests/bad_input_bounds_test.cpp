@@ -44,7 +44,8 @@ void add_initializer(onnx::ModelProto& model, const std::string& name,
 
 // Appends a node reading `inputs`, writing `output`, with integer-list attributes; the output
 // becomes the graph's.
-void add_node(onnx::ModelProto& model, const std::string& op, const std::vector<std::string>& inputs,
+void add_node(onnx::ModelProto& model, const std::string& op,
+              const std::vector<std::string>& inputs,
               const std::map<std::string, std::vector<int64_t>>& attributes = {}) {
   auto* node = model.mutable_graph()->add_node();
   node->set_op_type(op);
@@ -146,7 +147,9 @@ TEST(BadInputBounds, TensorsPastTheElementLimitAreRefusedBeforeAllocation) {
 // A header-only TIFF: the first directory declares width x height, 8-bit RGB, nothing else.
 std::string tiff_declaring(uint32_t width, uint32_t height) {
   std::string bytes("II*\0\x08\0\0\0", 8);
-  const auto put16 = [&](uint32_t v) { bytes += {static_cast<char>(v), static_cast<char>(v >> 8)}; };
+  const auto put16 = [&](uint32_t v) {
+    bytes += {static_cast<char>(v), static_cast<char>(v >> 8)};
+  };
   const auto put32 = [&](uint32_t v) {
     put16(v & 0xffff);
     put16(v >> 16);
@@ -231,13 +234,16 @@ TEST(BadInputBounds, ParametersPastTheirBoundsAreRefusedNamingThem) {
   const Model model = Model::load(bundled("mobilenet_v1_0.25_128.onnx"));
   const at::Tensor x = at::zeros({1, 3, 128, 128});
   const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
-      {"integrated-gradients", "steps", "1e9"},   {"smoothgrad", "samples", "1000000000"},
-      {"lime", "samples", "1e9"},                 {"rise", "masks", "1e9"},
-      {"rise", "seed", "1e30"},                   {"integrated-gradients", "batch", "100000"},
+      {"integrated-gradients", "steps", "1e9"},
+      {"smoothgrad", "samples", "1000000000"},
+      {"lime", "samples", "1e9"},
+      {"rise", "masks", "1e9"},
+      {"rise", "seed", "1e30"},
+      {"integrated-gradients", "batch", "100000"},
   };
   for (const auto& [method, key, value] : cases) {
-    const std::string msg = message_of(
-        [&] { explain(model, x, {method}, Target::top(), Params().set(key, value)); });
+    const std::string msg =
+        message_of([&] { explain(model, x, {method}, Target::top(), Params().set(key, value)); });
     EXPECT_TRUE(has(msg, key) && has(msg, value)) << method << " " << key << ": " << msg;
   }
   std::string msg = message_of([&] {
@@ -263,8 +269,8 @@ TEST(BadInputBounds, SidecarsReadNoFileOutsideTheModelsFolder) {
   std::ofstream(dir / "model" / "labels.txt") << "a\nb\nc\nd\n";
   std::ofstream(dir / "secret.txt") << "w\nx\ny\nz\n";
   fs::create_symlink(dir / "secret.txt", dir / "model" / "link.txt");
-  for (const std::string labels : {"/etc/passwd", "../../../../etc/shadow", "../secret.txt",
-                                   "link.txt"}) {
+  for (const std::string labels :
+       {"/etc/passwd", "../../../../etc/shadow", "../secret.txt", "link.txt"}) {
     std::ofstream(dir / "model" / "m.json") << nlohmann::json{{"labels", labels}}.dump();
     const std::string msg = message_of([&] { Model::load(file); });
     EXPECT_TRUE(has(msg, "m.json") && has(msg, "outside its folder")) << labels << ": " << msg;
@@ -330,10 +336,14 @@ TEST(BadInputBounds, ErrorsInTheForwardPassNameTheNode) {
 TEST(BadInputBounds, PrintableEscapesControlsAndBytesThatAreNotUtf8) {
   EXPECT_EQ(printable("caf\xc3\xa9 \xe2\x9c\x93"), "caf\xc3\xa9 \xe2\x9c\x93");
   EXPECT_EQ(printable("\x1b[31mred"), "\\x1b[31mred");
-  EXPECT_EQ(printable("\xc2\x9b" "2J"), "\\xc2\\x9b2J");  // C1 CSI
-  EXPECT_EQ(printable("a\xff" "b\xc3"), "a\\xffb\\xc3");
+  EXPECT_EQ(printable("\xc2\x9b"
+                      "2J"),
+            "\\xc2\\x9b2J");  // C1 CSI
+  EXPECT_EQ(printable("a\xff"
+                      "b\xc3"),
+            "a\\xffb\\xc3");
   EXPECT_TRUE(is_utf8("caf\xc3\xa9"));
-  EXPECT_FALSE(is_utf8("\xc0\xaf"));  // overlong '/'
+  EXPECT_FALSE(is_utf8("\xc0\xaf"));      // overlong '/'
   EXPECT_FALSE(is_utf8("\xed\xa0\x80"));  // a surrogate
   EXPECT_FALSE(is_utf8("\xff.png"));
 }

@@ -61,9 +61,9 @@ TEST(CliBadInputRuns, ResultsReplaceLinksAndLeaveTheUsersFilesAlone) {
   for (const char* name : {"x.99999999999999999999.tmp", "notes.tmp"}) {
     std::ofstream(dir / "out" / name) << "mine";
   }
-  const ProcessResult r = whitebox_run({"explain", bundled("images/cat.bmp").string(), "-m",
-                                        "saliency", "--formats", "npy,json", "--out",
-                                        (dir / "out").string()});
+  const ProcessResult r =
+      whitebox_run({"explain", bundled("images/cat.bmp").string(), "-m", "saliency", "--formats",
+                    "npy,json", "--out", (dir / "out").string()});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(read_text(dir / "victim.txt"), "keep");
   EXPECT_FALSE(fs::is_symlink(dir / "out" / "cat_saliency.npy"));
@@ -78,8 +78,9 @@ TEST(CliBadInputRuns, AResumedRunRedoesAReplacedImage) {
   TempDir dir;
   fs::create_directories(dir / "images");
   fs::copy_file(bundled("images/cat.bmp"), dir / "images" / "photo.bmp");
-  const std::vector<std::string> args = {"explain", (dir / "images").string(), "-m", "saliency",
-                                         "--formats", "json", "--out", (dir / "out").string()};
+  const std::vector<std::string> args = {
+      "explain", (dir / "images").string(), "-m", "saliency", "--formats", "json",
+      "--out",   (dir / "out").string()};
   ASSERT_EQ(whitebox_run(args).code, 0);
   ProcessResult again = whitebox_run(args);
   ASSERT_EQ(again.code, 0) << again.err;
@@ -90,7 +91,8 @@ TEST(CliBadInputRuns, AResumedRunRedoesAReplacedImage) {
   fs::remove(dir / "images" / "photo.bmp");
   fs::copy_file(bundled("images/cat.bmp"), dir / "images" / "photo.bmp");
   {
-    std::fstream edit(dir / "images" / "photo.bmp", std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream edit(dir / "images" / "photo.bmp",
+                      std::ios::in | std::ios::out | std::ios::binary);
     edit.seekp(-64, std::ios::end);
     edit << std::string(64, '\x7f');
   }
@@ -100,9 +102,9 @@ TEST(CliBadInputRuns, AResumedRunRedoesAReplacedImage) {
   EXPECT_NE(read_text(dir / "out" / "photo_saliency.json"), first);
 
   // evaluate: the same, and its fingerprint holds the --images folder.
-  const std::vector<std::string> evaluate = {"evaluate", "--images", (dir / "images").string(),
-                                             "-m", "saliency", "--metric", "sparseness", "--out",
-                                             (dir / "evaluated").string()};
+  const std::vector<std::string> evaluate = {
+      "evaluate",   "--images", (dir / "images").string(),   "-m", "saliency", "--metric",
+      "sparseness", "--out",    (dir / "evaluated").string()};
   ASSERT_EQ(whitebox_run(evaluate).code, 0);
   const std::string before = read_text(dir / "evaluated" / "images" / "photo.bmp.json");
   fs::remove(dir / "images" / "photo.bmp");
@@ -127,8 +129,8 @@ TEST(CliBadInputRuns, ARunOfOtherSettingsIsRefusedWhileOneHoldsTheFolder) {
   EXPECT_TRUE(has(r.err, "another whitebox run")) << r.err;
   EXPECT_FALSE(fs::exists(dir / "out" / "cat_saliency.png"));
   // Released, the folder takes the new settings.
-  EXPECT_EQ(whitebox_run({"explain", bundled("images/cat.bmp").string(), "-m", "saliency",
-                          "--out", (dir / "out").string()})
+  EXPECT_EQ(whitebox_run({"explain", bundled("images/cat.bmp").string(), "-m", "saliency", "--out",
+                          (dir / "out").string()})
                 .code,
             0);
 }
@@ -139,8 +141,8 @@ TEST(CliBadInputRuns, NamesJsonCannotHoldAndEscapeSequences) {
   TempDir dir;
   fs::create_directories(dir / "images");
   fs::copy_file(bundled("images/cat.bmp"), dir / "images" / "\xff\x1b[2J.bmp");
-  ProcessResult r = whitebox_run({"explain", (dir / "images").string(), "-m", "saliency", "--out",
-                                  (dir / "out").string()});
+  ProcessResult r = whitebox_run(
+      {"explain", (dir / "images").string(), "-m", "saliency", "--out", (dir / "out").string()});
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(has(r.err, "UTF-8") && has(r.err, "\\xff\\x1b[2J.bmp")) << r.err;
   EXPECT_FALSE(has(r.err, "\x1b"));

@@ -49,7 +49,8 @@ TEST(FuzzRegressions, Sidecar) {
   EXPECT_GT(feed("sidecar",
                  [](const auto& file) {
                    const Sidecar sidecar = parse_sidecar(read_file(file, "sidecar"), file.string());
-                   if (sidecar.labels) labels_path(file.parent_path(), *sidecar.labels, file.string());
+                   if (sidecar.labels)
+                     labels_path(file.parent_path(), *sidecar.labels, file.string());
                  }),
             0);
 }

@@ -98,9 +98,8 @@ RunFolder::RunFolder(std::filesystem::path folder, const std::string& settings)
   // and reads the settings back (after the first's switch to shared, which is not atomic, in
   // case another run took the folder in between).
   if (::flock(lock_, LOCK_EX | LOCK_NB) == 0) {
-    if (::ftruncate(lock_, 0) != 0 ||
-        ::pwrite(lock_, settings.data(), settings.size(), 0) !=
-            static_cast<ssize_t>(settings.size())) {
+    if (::ftruncate(lock_, 0) != 0 || ::pwrite(lock_, settings.data(), settings.size(), 0) !=
+                                          static_cast<ssize_t>(settings.size())) {
       throw FileError("cannot lock output folder " + printable(folder_.string()));
     }
   }

@@ -319,11 +319,11 @@ void write_summary(const fs::path& out_dir, const Plan& plan, const std::vector<
   write_file(out_dir / "per_image.csv", per_image.str());
   write_file(out_dir / "summary.csv", summary.str());
   write_file(out_dir / "results.json",
-                   nlohmann::json{{"config", nlohmann::json::parse(plan.fingerprint)},
-                                  {"summary", summary_json},
-                                  {"images", image_json}}
-                           .dump(2) +
-                       "\n");
+             nlohmann::json{{"config", nlohmann::json::parse(plan.fingerprint)},
+                            {"summary", summary_json},
+                            {"images", image_json}}
+                     .dump(2) +
+                 "\n");
 }
 
 // The run's settings, checked (methods, metrics and their parameters, the annotations the metrics
@@ -359,19 +359,19 @@ Plan make_plan(const Model& model, const EvaluateOptions& options,
     }
   }
 
-  nlohmann::json fingerprint{{"model", model.path().string()},
-                             {"model_digest", file_digest(model.path(), "model file",
-                                                          limits().model_bytes)},
-                             {"images", options.images},
-                             {"preprocessing", model.preprocessing.name},
-                             {"methods", plan.methods},
-                             {"target", options.target},
-                             {"params", plan.method_params.values()},
-                             {"metric_params", plan.metric_params.values()},
-                             {"list", options.list},
-                             {"boxes", options.boxes},
-                             {"masks", options.masks},
-                             {"gaze", options.gaze}};
+  nlohmann::json fingerprint{
+      {"model", model.path().string()},
+      {"model_digest", file_digest(model.path(), "model file", limits().model_bytes)},
+      {"images", options.images},
+      {"preprocessing", model.preprocessing.name},
+      {"methods", plan.methods},
+      {"target", options.target},
+      {"params", plan.method_params.values()},
+      {"metric_params", plan.metric_params.values()},
+      {"list", options.list},
+      {"boxes", options.boxes},
+      {"masks", options.masks},
+      {"gaze", options.gaze}};
   for (const auto* metric : plan.metrics) fingerprint["metrics"].push_back(metric->name);
   plan.fingerprint = fingerprint.dump();
   return plan;

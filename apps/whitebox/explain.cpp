@@ -6,10 +6,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
-#include <optional>
 #include <iomanip>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -248,20 +248,20 @@ void ExplainRun::explain_batch(const std::vector<size_t>& batch, Progress& progr
         nlohmann::json stats = nlohmann::json::object();
         for (const auto& [key, value] : e.stats) stats[key] = value;
         write_file(base.string() + ".json",
-                         nlohmann::json{{"image", items[image].file.string()},
-                                        {"model", model.path().string()},
-                                        {"class", cls},
-                                        {"label", label_of(model, cls)},
-                                        {"score", probs[i][cls].item<double>()},
-                                        {"logit", logits[i][cls].item<double>()},
-                                        {"method", name},
-                                        {"params", params.values()},
-                                        {"layer", e.layer},
-                                        {"stats", stats},
-                                        {"seconds", seconds},
-                                        {"attribution_shape", attribution.sizes().vec()}}
-                                 .dump(2) +
-                             "\n");
+                   nlohmann::json{{"image", items[image].file.string()},
+                                  {"model", model.path().string()},
+                                  {"class", cls},
+                                  {"label", label_of(model, cls)},
+                                  {"score", probs[i][cls].item<double>()},
+                                  {"logit", logits[i][cls].item<double>()},
+                                  {"method", name},
+                                  {"params", params.values()},
+                                  {"layer", e.layer},
+                                  {"stats", stats},
+                                  {"seconds", seconds},
+                                  {"attribution_shape", attribution.sizes().vec()}}
+                           .dump(2) +
+                       "\n");
         written.push_back(".json");
       }
       std::string files;

@@ -44,10 +44,12 @@ void run_inspect(const Global& global, const std::string& file) {
   std::cout << "file        " << printable(model.path().string()) << "\n"
             << "opset       " << graph.opset << "\n";
   for (ValueId v : graph.inputs) {
-    std::cout << "input       " << printable(graph.values[v].name) << " " << shape_text(graph.values[v].shape) << "\n";
+    std::cout << "input       " << printable(graph.values[v].name) << " "
+              << shape_text(graph.values[v].shape) << "\n";
   }
   for (ValueId v : graph.outputs) {
-    std::cout << "output      " << printable(graph.values[v].name) << " " << shape_text(sizes_of(trace[v])) << "\n";
+    std::cout << "output      " << printable(graph.values[v].name) << " "
+              << shape_text(sizes_of(trace[v])) << "\n";
   }
   std::cout << "parameters  " << with_thousands(graph.parameter_count()) << "\n"
             << "nodes       " << graph.nodes.size() << " (after canonicalization)\n";

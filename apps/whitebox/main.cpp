@@ -200,8 +200,9 @@ int main(int argc, char** argv) {
   } catch (const c10::Error& e) {
     return fail(e.what_without_backtrace());
   } catch (const std::bad_alloc&) {
-    return fail("out of memory (an input larger than whitebox can hold; see the limits in "
-                "docs/bad_inputs.md)");
+    return fail(
+        "out of memory (an input larger than whitebox can hold; see the limits in "
+        "docs/bad_inputs.md)");
   } catch (const std::exception& e) {
     return fail(e.what());
   } catch (...) {

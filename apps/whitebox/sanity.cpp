@@ -12,8 +12,8 @@
 
 #include "commands.hpp"
 #include "whitebox/error.hpp"
-#include "whitebox/limits.hpp"
 #include "whitebox/image.hpp"
+#include "whitebox/limits.hpp"
 #include "whitebox/randomisation.hpp"
 #include "whitebox/render.hpp"
 
@@ -116,7 +116,8 @@ void run_sanity(const Global& global, const SanityOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec || !std::filesystem::is_directory(out_dir)) {
-    throw FileError("cannot create output folder " + printable(out_dir.string()) + (ec ? ": " + ec.message() : ""));
+    throw FileError("cannot create output folder " + printable(out_dir.string()) +
+                    (ec ? ": " + ec.message() : ""));
   }
   // Similarities per step and method.
   std::ostringstream csv;
@@ -158,9 +159,10 @@ void run_sanity(const Global& global, const SanityOptions& options) {
   write_file(out_dir / "sanity.json", summary.dump(2) + "\n");
   write_image(out_dir / "sanity.png", figure(result, input.image, options.columns, randomisation.mode));
 
-  std::cout << printable(label_of(model, result.cls)) << " (" << result.cls << "), " << metrics::to_string(randomisation.mode)
-            << " randomisation of " << result.steps.size() - 1 << " layers; random logit: "
-            << label_of(model, logit.other) << " (" << logit.other << ")\n";
+  std::cout << printable(label_of(model, result.cls)) << " (" << result.cls << "), "
+            << metrics::to_string(randomisation.mode) << " randomisation of "
+            << result.steps.size() - 1 << " layers; random logit: " << label_of(model, logit.other)
+            << " (" << logit.other << ")\n";
   std::cout
       << std::left << std::setw(24) << "method" << std::right << std::setw(14) << "|spearman|"
       << std::setw(10) << "ssim" << std::setw(10) << "hog" << std::setw(12) << "entropy x"

@@ -198,7 +198,8 @@ at::Tensor read_image(const std::filesystem::path& file) {
   }
   const auto [width, height] = declared_size(bytes);
   if (width == 0 || height == 0) {
-    throw InputError("image file " + named + " declares no size in its header (truncated or corrupt)");
+    throw InputError("image file " + named +
+                     " declares no size in its header (truncated or corrupt)");
   }
   // OpenCV allows 2^30 pixels and allocates them before it reads a row: a 50-byte BMP declaring
   // 12800 x 65536 pixels made it allocate 2.5 GB, a 63 KB TIFF of 30000^2 pixels 7.9 GB.

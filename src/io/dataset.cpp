@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "whitebox/error.hpp"
-#include "whitebox/files.hpp"
 #include "whitebox/explain.hpp"
+#include "whitebox/files.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/npy.hpp"
 

@@ -85,8 +85,8 @@ void write_file(const std::filesystem::path& file, std::string_view bytes) {
   {
     // O_EXCL | O_NOFOLLOW: a file or link planted under the temporary's name is never written
     // through.
-    Descriptor out{::open(temporary.c_str(),
-                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)};
+    Descriptor out{
+        ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)};
     if (out.fd < 0) throw FileError("cannot write " + named + ": " + reason());
     size_t done = 0;
     while (done < bytes.size()) {
@@ -124,8 +124,8 @@ void remove_abandoned_temporaries(const std::filesystem::path& folder) {
     if (mark == std::string::npos || name.size() < 4 || name.compare(name.size() - 4, 4, ".tmp")) {
       continue;
     }
-    const std::string tail = name.substr(mark + kTemporaryMark.size(),
-                                         name.size() - 4 - mark - kTemporaryMark.size());
+    const std::string tail =
+        name.substr(mark + kTemporaryMark.size(), name.size() - 4 - mark - kTemporaryMark.size());
     const size_t dash = tail.find('-');
     if (dash == 0 || dash == std::string::npos || dash > 9 || dash + 1 == tail.size() ||
         tail.find_first_not_of("0123456789-") != std::string::npos ||
@@ -141,7 +141,11 @@ void remove_abandoned_temporaries(const std::filesystem::path& folder) {
 bool is_utf8(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
-    const size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    const size_t length = c < 0x80           ? 1
+                          : (c >> 5) == 0x6  ? 2
+                          : (c >> 4) == 0xe  ? 3
+                          : (c >> 3) == 0x1e ? 4
+                                             : 0;
     if (length == 0 || i + length > text.size()) return false;
     uint32_t code = length == 1 ? c : c & (0x7f >> length);
     for (size_t k = 1; k < length; ++k) {

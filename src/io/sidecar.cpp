@@ -16,7 +16,8 @@ Sidecar parse_sidecar(std::string_view text, const std::string& file) {
     throw ModelFormatError("cannot parse " + named + ": " + e.what());
   }
   if (!json.is_object()) {
-    throw ModelFormatError(named + " must hold an object {\"preprocessing\": ..., \"crop\": ..., "
+    throw ModelFormatError(named +
+                           " must hold an object {\"preprocessing\": ..., \"crop\": ..., "
                            "\"labels\": ...}");
   }
   Sidecar sidecar;
@@ -43,8 +44,7 @@ std::filesystem::path labels_path(const std::filesystem::path& folder, const std
   bool climbs = relative.is_absolute() || relative.has_root_name() || name.empty();
   for (const auto& part : relative) climbs = climbs || part == "..";
   const auto refuse = [&] {
-    return ModelFormatError("model sidecar " + printable(sidecar) + ": labels '" +
-                            printable(name) +
+    return ModelFormatError("model sidecar " + printable(sidecar) + ": labels '" + printable(name) +
                             "' is not a file of the model's folder (whitebox reads no file a "
                             "model names outside its folder)");
   };

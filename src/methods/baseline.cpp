@@ -136,7 +136,8 @@ std::vector<Hyperparameter> baseline_hyperparameters(const std::string& fallback
        "input tensor [1, C, H, W]"},
       number_parameter("sigma", "5", "baseline=blurred: Gaussian standard deviation in pixels", 0),
       integer_parameter("seed", "0",
-                        "baseline=uniform: random seed (torch.Generator().manual_seed)", 0, kMostSeed)};
+                        "baseline=uniform: random seed (torch.Generator().manual_seed)", 0,
+                        kMostSeed)};
 }
 
 }  // namespace whitebox::explainers

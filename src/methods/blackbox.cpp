@@ -229,19 +229,18 @@ void add_blackbox_methods(std::vector<MethodInfo>& registry) {
        .needs_reference = true,
        .resolution = Resolution::Input,
        .cost = "1 forward per window position (batched): about ((H - window) / stride + 1)^2",
-       .hyperparameters = {integer_parameter("window", "32",
-                                             "side of the square occluding window, in pixels", 1),
-                           integer_parameter("stride", "window / 2",
-                                             "step between window positions (a last position flush "
-                                             "with the far edge is added)",
-                                             1),
-                           number_parameter(
-                               "fill", "0",
-                               "value written into the window, in input (preprocessed) "
-                               "space: 0 is the dataset mean colour for mean/std "
-                               "normalisation",
-                               -HUGE_VAL),
-                           integer_parameter("batch", "16", "occluded copies per forward pass", 1, kMostBatch)},
+       .hyperparameters =
+           {integer_parameter("window", "32", "side of the square occluding window, in pixels", 1),
+            integer_parameter("stride", "window / 2",
+                              "step between window positions (a last position flush "
+                              "with the far edge is added)",
+                              1),
+            number_parameter("fill", "0",
+                             "value written into the window, in input (preprocessed) "
+                             "space: 0 is the dataset mean colour for mean/std "
+                             "normalisation",
+                             -HUGE_VAL),
+            integer_parameter("batch", "16", "occluded copies per forward pass", 1, kMostBatch)},
        .citation = "Zeiler, Fergus. Visualizing and Understanding Convolutional Networks. ECCV "
                    "2014",
        .run = occlusion});
@@ -266,7 +265,8 @@ void add_blackbox_methods(std::vector<MethodInfo>& registry) {
                               "the random binary grid is cells x cells before upsampling (s)", 1),
             number_parameter("p", "0.5", "probability that a grid cell is kept, in (0, 1]", 0, 1),
             integer_parameter("seed", "0",
-                              "random seed of the masks (torch.Generator().manual_seed)", 0, kMostSeed),
+                              "random seed of the masks (torch.Generator().manual_seed)", 0,
+                              kMostSeed),
             integer_parameter("batch", "16", "masked copies per forward pass", 1, kMostBatch)},
        .citation = "Petsiuk, Das, Saenko. RISE: Randomized Input Sampling for Explanation of "
                    "Black-box Models. BMVC 2018",
@@ -284,12 +284,11 @@ void add_blackbox_methods(std::vector<MethodInfo>& registry) {
        .needs_reference = false,
        .resolution = Resolution::Input,
        .cost = "designs x (grid^2 + 2) forwards (batched): 2112 with the defaults",
-       .hyperparameters = {integer_parameter("grid", "8", "the image is cut into grid x grid cells",
-                                             1),
-                           integer_parameter("designs", "32",
-                                             "points of each quasi-random design (a power of two)",
-                                             2),
-                           integer_parameter("batch", "64", "masked copies per forward pass", 1, kMostBatch)},
+       .hyperparameters =
+           {integer_parameter("grid", "8", "the image is cut into grid x grid cells", 1),
+            integer_parameter("designs", "32",
+                              "points of each quasi-random design (a power of two)", 2),
+            integer_parameter("batch", "64", "masked copies per forward pass", 1, kMostBatch)},
        .citation = "Fel, Cadene, Chalvidal, Cord, Vigouroux, Serre. Look at the Variance! "
                    "Efficient Black-box Explanations with Sobol-based Sensitivity Analysis. "
                    "NeurIPS 2021",

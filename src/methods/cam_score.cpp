@@ -199,7 +199,8 @@ void add_score_cams(std::vector<MethodInfo>& registry) {
   std::vector<Hyperparameter> smoothed = score_parameters;
   smoothed.push_back(integer_parameter("samples", "35", "noisy copies of each mask", 1));
   smoothed.push_back(number_parameter("noise", "2", "standard deviation of the Gaussian noise added to the [0, 1] masks", 0));
-  smoothed.push_back(integer_parameter("seed", "0", "random seed (torch.Generator().manual_seed)", 0, kMostSeed));
+  smoothed.push_back(
+      integer_parameter("seed", "0", "random seed (torch.Generator().manual_seed)", 0, kMostSeed));
   registry.push_back(cam_entry(
       "sscam", {"ss-cam", "smoothed-score-cam"},
       "Score-CAM whose weights are averaged over masks with Gaussian noise added; gradient-free",
@@ -214,8 +215,10 @@ void add_score_cams(std::vector<MethodInfo>& registry) {
       "min-max normalised; gradient-free",
       true, false, "1 forward + h x w forwards of the part after the layer, batched",
       {layer_parameter(),
-       integer_parameter("batch", "32", "positions per forward pass (times the images)", 1, kMostBatch),
-       choice_parameter("kernel", "gaussian", "spatial mask: gaussian (3 x 3) or point (the position alone)",
+       integer_parameter("batch", "32", "positions per forward pass (times the images)", 1,
+                         kMostBatch),
+       choice_parameter("kernel", "gaussian",
+                        "spatial mask: gaussian (3 x 3) or point (the position alone)",
                         {"gaussian", "point"})},
       "Byun, Lee. Recipro-CAM: Fast gradient-free visual explanations for convolutional neural "
       "networks. arXiv:2209.14074, 2022 (CVPR Workshops 2024)",
@@ -226,7 +229,8 @@ void add_score_cams(std::vector<MethodInfo>& registry) {
       "the layer is zeroed; gradient-free",
       true, false, "1 forward + K forwards of the part after the layer, batched",
       {layer_parameter(), eigen_smooth_parameter(),
-       integer_parameter("batch", "32", "ablated channels per forward pass (times the images)", 1, kMostBatch)},
+       integer_parameter("batch", "32", "ablated channels per forward pass (times the images)", 1,
+                         kMostBatch)},
       "Desai, Ramaswamy. Ablation-CAM: Visual Explanations for Deep Convolutional Network via "
       "Gradient-free Localization. WACV 2020",
       ablationcam, false));

@@ -82,7 +82,8 @@ void add_expected_gradients_method(std::vector<MethodInfo>& registry) {
                        "standard deviation of Gaussian noise added to the input (in its units): 0 "
                        "gives expected gradients, > 0 Captum's GradientSHAP",
                        0));
-  parameters.push_back(integer_parameter("batch", "4", "path points per forward/backward pass", 1, kMostBatch));
+  parameters.push_back(
+      integer_parameter("batch", "4", "path points per forward/backward pass", 1, kMostBatch));
   for (Hyperparameter& h : parameters) {
     if (h.name == "seed") h.meaning = "random seed of the draws (and of baseline uniform)";
   }

@@ -125,18 +125,19 @@ Explanation noise_wrapper(const Context& c, Aggregate how, const std::vector<Hyp
 }
 
 std::vector<Hyperparameter> hyperparameters() {
-  return {{"base", "saliency",
-           "the method run on every noisy copy (any method but the noise wrappers); its parameters "
-           "are given as they are, or as base.NAME for a name the wrapper takes too (batch, seed)"},
-          number_parameter(
-              "noise", "0.15",
-              "noise standard deviation as a fraction of the input range max(x) - min(x)", 0),
-          integer_parameter("samples", "50", "number of noisy copies", 1),
-          integer_parameter("seed", "0",
-                            "random seed: one torch.randn(x_i.shape, generator=torch.Generator()"
-                            ".manual_seed(seed)) per copy, image by image, float32 on the CPU",
-                            0, kMostSeed),
-          integer_parameter("batch", "4", "noisy copies per call of the base method", 1, kMostBatch)};
+  return {
+      {"base", "saliency",
+       "the method run on every noisy copy (any method but the noise wrappers); its parameters "
+       "are given as they are, or as base.NAME for a name the wrapper takes too (batch, seed)"},
+      number_parameter("noise", "0.15",
+                       "noise standard deviation as a fraction of the input range max(x) - min(x)",
+                       0),
+      integer_parameter("samples", "50", "number of noisy copies", 1),
+      integer_parameter("seed", "0",
+                        "random seed: one torch.randn(x_i.shape, generator=torch.Generator()"
+                        ".manual_seed(seed)) per copy, image by image, float32 on the CPU",
+                        0, kMostSeed),
+      integer_parameter("batch", "4", "noisy copies per call of the base method", 1, kMostBatch)};
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// Annotations of the original photo as masks, and brought onto the model input, with the arithmetic of
-// preprocess(): a central square of `crop` times the shorter side, resized to the input size.
+// Annotations of the original photo as masks, and brought onto the model input, with the arithmetic
+// of preprocess(): a central square of `crop` times the shorter side, resized to the input size.
 #include <algorithm>
 #include <cmath>
 

@@ -821,7 +821,8 @@ void add_robustness(std::vector<MetricInfo>& r) {
        },
        .parameters = {integer_parameter("steps", "8", "translations", 1),
                       integer_parameter("step", "2", "pixels added to the shift at each step", 1),
-                      integer_parameter("batch", "8", "translated copies per explainer call", 1, kMostBatch)}});
+                      integer_parameter("batch", "8", "translated copies per explainer call", 1,
+                                        kMostBatch)}});
   r.push_back(
       {.name = "relative-stability",
        .group = Group::Robustness,
@@ -875,23 +876,25 @@ void add_randomisation(std::vector<MetricInfo>& r) {
                                                            class_explainer_of(s, "random-logit"),
                                                            s.image, s.map, s.cls, seed_option(p))}};
        },
-       .parameters = {integer_parameter("seed", "0", "random seed of the other class", 0, kMostSeed)}});
-  r.push_back(
-      {.name = "efficient-mprt",
-       .group = Group::Randomisation,
-       .summary = "entropy of |map| on the model with every parameter layer re-drawn over its "
-                  "entropy on the trained model: above 1 when randomising the model turns the "
-                  "map into noise",
-       .citation = "Hedstrom, Weber, Lapuschkin & Hohne, A Fresh Look at Sanity Checks for "
-                   "Saliency Maps, xAI 2024 (arXiv:2405.02383)",
-       .needs_model = true,
-       .needs_explainer = true,
-       .values = {{"complexity_rise", true}},
-       .run = [](const Sample& s, const Params& p) -> Values {
-         const RandomisationResult r = full_randomisation(s, "efficient-mprt", p, 0);
-         return {{"complexity_rise", complexity_rise(r, r.methods.front())}};
-       },
-       .parameters = {integer_parameter("seed", "0", "random seed of the re-drawn weights", 0, kMostSeed)}});
+       .parameters = {
+           integer_parameter("seed", "0", "random seed of the other class", 0, kMostSeed)}});
+  r.push_back({.name = "efficient-mprt",
+               .group = Group::Randomisation,
+               .summary =
+                   "entropy of |map| on the model with every parameter layer re-drawn over its "
+                   "entropy on the trained model: above 1 when randomising the model turns the "
+                   "map into noise",
+               .citation = "Hedstrom, Weber, Lapuschkin & Hohne, A Fresh Look at Sanity Checks for "
+                           "Saliency Maps, xAI 2024 (arXiv:2405.02383)",
+               .needs_model = true,
+               .needs_explainer = true,
+               .values = {{"complexity_rise", true}},
+               .run = [](const Sample& s, const Params& p) -> Values {
+                 const RandomisationResult r = full_randomisation(s, "efficient-mprt", p, 0);
+                 return {{"complexity_rise", complexity_rise(r, r.methods.front())}};
+               },
+               .parameters = {integer_parameter("seed", "0", "random seed of the re-drawn weights",
+                                                0, kMostSeed)}});
   r.push_back(
       {.name = "smooth-mprt",
        .group = Group::Randomisation,
@@ -909,12 +912,13 @@ void add_randomisation(std::vector<MetricInfo>& r) {
          const MapSimilarity& last = r.steps.back().similarity.at(r.methods.front());
          return {{"smooth_mprt_spearman", last.spearman_abs}, {"smooth_mprt_ssim", last.ssim}};
        },
-       .parameters = {integer_parameter("seed", "0", "random seed of the re-drawn weights", 0, kMostSeed),
-                      integer_parameter("samples", "10", "noisy copies averaged per map", 1),
-                      number_parameter("noise", "0.1",
-                                       "noise standard deviation, as a share of the input's "
-                                       "range",
-                                       0)}});
+       .parameters = {
+           integer_parameter("seed", "0", "random seed of the re-drawn weights", 0, kMostSeed),
+           integer_parameter("samples", "10", "noisy copies averaged per map", 1),
+           number_parameter("noise", "0.1",
+                            "noise standard deviation, as a share of the input's "
+                            "range",
+                            0)}});
 }
 
 // Complexity: how concentrated the map is.

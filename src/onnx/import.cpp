@@ -282,8 +282,8 @@ void check_window_attributes(const onnx::GraphProto& graph) {
       if (a.name() != "strides" && a.name() != "dilations" && a.name() != "kernel_shape") continue;
       for (const int64_t v : a.ints()) {
         if (v < 1) {
-          throw ModelFormatError("node '" + node_name(node, n) + "' (" + node.op_type() + "): " +
-                                 a.name() + " must be positive, not " + std::to_string(v));
+          throw ModelFormatError("node '" + node_name(node, n) + "' (" + node.op_type() +
+                                 "): " + a.name() + " must be positive, not " + std::to_string(v));
         }
       }
     }

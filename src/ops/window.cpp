@@ -16,8 +16,10 @@ Window::Window(const NodeView& node, std::vector<int64_t> kernel)
   // allocate gigabytes. A pad past the kernel's extent only adds outputs that see no input.
   for (size_t d = 0; d < n; ++d) {
     constexpr int64_t kLargest = int64_t{1} << 20;
-    if (kernel_[d] < 1 || kernel_[d] > kLargest) node.invalid("kernel_shape " + c10::str(kernel_) + " must be in [1, 2^20]");
-    if (strides_[d] < 1 || strides_[d] > kLargest) node.invalid("strides " + c10::str(strides_) + " must be in [1, 2^20]");
+    if (kernel_[d] < 1 || kernel_[d] > kLargest)
+      node.invalid("kernel_shape " + c10::str(kernel_) + " must be in [1, 2^20]");
+    if (strides_[d] < 1 || strides_[d] > kLargest)
+      node.invalid("strides " + c10::str(strides_) + " must be in [1, 2^20]");
     if (dilations_[d] < 1 || dilations_[d] > kLargest) {
       node.invalid("dilations " + c10::str(dilations_) + " must be in [1, 2^20]");
     }
