@@ -4,10 +4,12 @@
 // give a silent wrong answer (docs/bad_inputs.md has the table).
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <csignal>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -167,10 +169,11 @@ std::string tiff_declaring(uint32_t width, uint32_t height) {
 
 // A lossless WebP header declaring width x height.
 std::string webp_declaring(uint32_t width, uint32_t height) {
-  std::string bytes = std::string("RIFF\x40\0\0\0WEBPVP8L\x20\0\0\0", 20) + '\x2f';
+  std::string bytes("RIFF\x40\0\0\0WEBPVP8L\x20\0\0\0\x2f", 21);
   const uint32_t bits = (width - 1) | ((height - 1) << 14);
-  for (int i = 0; i < 4; ++i) bytes += static_cast<char>(bits >> (8 * i));
-  return bytes + std::string(16, '\0');
+  for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>(bits >> (8 * i)));
+  bytes.append(16, '\0');
+  return bytes;
 }
 
 // A 63 KB TIFF of 30000^2 pixels reached 7.9 GB, a 10 KB WebP of 16383^2 2.5 GB, and a truncated
@@ -360,6 +363,19 @@ TEST(BadInputBounds, WritesNeverFollowLinksAndCleanUpOnlyTheirOwn) {
   EXPECT_TRUE(at::equal(read_npy(dir / "map.npy"), at::ones({2})));
 
   EXPECT_THROW(write_file(dir / "no_folder" / "x.json", "{}"), FileError);
+  // A full disk, as a file-size limit: the write fails, the good file stays as it was, and no
+  // temporary is left.
+  write_file(dir / "good.json", "{\"good\": true}");
+  struct rlimit before {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &before), 0);
+  const auto ignored = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = before;
+  small.rlim_cur = 4096;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  EXPECT_THROW(write_file(dir / "good.json", std::string(100000, ' ')), FileError);
+  ::setrlimit(RLIMIT_FSIZE, &before);
+  std::signal(SIGXFSZ, ignored);
+  EXPECT_EQ(read_text(dir / "good.json"), "{\"good\": true}");
   const std::vector<std::string> kept = {"x.99999999999999999999.tmp", "notes.tmp",
                                          "a.whitebox-12x-0.tmp",
                                          "a.whitebox-" + std::to_string(::getpid()) + "-0.tmp"};
@@ -370,7 +386,7 @@ TEST(BadInputBounds, WritesNeverFollowLinksAndCleanUpOnlyTheirOwn) {
   EXPECT_FALSE(fs::exists(dir / "a.json.whitebox-999999999-3.tmp"));
   size_t entries = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path())) ++entries;
-  EXPECT_EQ(entries, kept.size() + 2);  // the kept, victim.txt and map.npy
+  EXPECT_EQ(entries, kept.size() + 3);  // the kept, victim.txt, map.npy and good.json
 }
 
 }  // namespace

@@ -146,6 +146,10 @@ int fail(const std::string& message) {
 int main(int argc, char** argv) {
   using namespace whitebox::cli;
   CLI::App app{"whitebox: explain the decisions of CNN image classifiers (ONNX models)", "whitebox"};
+  // A wrong option is one line, as every other error.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "whitebox: error: " + whitebox::printable(e.what()) + " (--help lists the options)\n";
+  });
   app.set_version_flag("--version", "whitebox " WHITEBOX_VERSION);
   app.require_subcommand(1);
   // Subcommands (created below, which inherit this) pass unknown options up: the global ones

@@ -99,6 +99,8 @@ void run_sanity(const Global& global, const SanityOptions& options) {
   const auto image = images_or_default(options.image.empty() ? std::vector<std::string>{}
                                                              : std::vector<std::string>{options.image})
                          .front();
+  check_utf8_name(image, "image file");  // sanity.json names it
+  check_utf8_name(model.path(), "model file");
   const Input input = preprocess(read_image(image), model.preprocessing);
 
   const std::filesystem::path out_dir = options.out;
