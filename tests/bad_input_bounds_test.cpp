@@ -84,6 +84,20 @@ bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// The limits changed for as long as the object lives.
+class LimitsChanged {
+ public:
+  explicit LimitsChanged(const std::function<void(Limits&)>& change) {
+    Limits changed = before_;
+    change(changed);
+    set_limits(changed);
+  }
+  ~LimitsChanged() { set_limits(before_); }
+
+ private:
+  const Limits before_ = limits();
+};
+
 // Strides of 0 made ONNX's shape inference divide by zero (SIGFPE); pads of 3e6 were allocated
 // before anything looked at them; a MaxPool's pads of 100000 gave ATen's "Dimension out of range".
 TEST(BadInputBounds, WindowAttributesAreCheckedBeforeAnythingUsesThem) {
@@ -192,12 +206,10 @@ TEST(BadInputBounds, ImageBombsAndTruncatedImagesAreRefusedFromTheHeader) {
   EXPECT_TRUE(has(message_of([&] { read_image(dir / "cut.jpg"); }), "truncated"));
   EXPECT_NO_THROW(read_image(bundled("images/hot_dog.jpg")));
 
-  const Limits before = limits();
-  Limits small = before;
-  small.image_pixels = 1000;
-  set_limits(small);
-  const std::string msg = message_of([&] { read_image(bundled("images/cat.bmp")); });
-  set_limits(before);
+  const std::string msg = message_of([&] {
+    const LimitsChanged small([](Limits& l) { l.image_pixels = 1000; });
+    read_image(bundled("images/cat.bmp"));
+  });
   EXPECT_TRUE(has(msg, "cat.bmp") && has(msg, "WHITEBOX_MAX_IMAGE_PIXELS")) << msg;
   EXPECT_NO_THROW(read_image(bundled("images/cat.bmp")));
 }
@@ -221,12 +233,10 @@ TEST(BadInputBounds, DevicesFifosAndFoldersAreRefusedWithoutReading) {
           << what << " " << file << ": " << msg;
     }
   }
-  const Limits before = limits();
-  Limits small = before;
-  small.file_bytes = 100;
-  set_limits(small);
-  const std::string msg = message_of([&] { read_image(bundled("images/cat.bmp")); });
-  set_limits(before);
+  const std::string msg = message_of([&] {
+    const LimitsChanged small([](Limits& l) { l.file_bytes = 100; });
+    read_image(bundled("images/cat.bmp"));
+  });
   EXPECT_TRUE(has(msg, "bytes, more than the 100")) << msg;
 }
 
@@ -318,15 +328,7 @@ TEST(BadInputBounds, WhatHasNoAnswerIsAnErrorNotANumber) {
 
 // An error inside a kernel (ATen's broadcast check here) names the node it happened in.
 TEST(BadInputBounds, ErrorsInTheForwardPassNameTheNode) {
-  onnx::ModelProto model;
-  model.set_ir_version(7);
-  model.add_opset_import()->set_version(13);
-  auto* input = model.mutable_graph()->add_input();
-  input->set_name("x");
-  auto* type = input->mutable_type()->mutable_tensor_type();
-  type->set_elem_type(onnx::TensorProto::FLOAT);
-  type->mutable_shape()->add_dim()->set_dim_value(1);
-  type->mutable_shape()->add_dim()->set_dim_param("features");
+  onnx::ModelProto model = onnx_model_with_input({1, -1});
   add_initializer(model, "c", {4}, 1.0f);
   add_output_reading(model, "c");
   TempDir dir;

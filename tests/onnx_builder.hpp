@@ -8,7 +8,8 @@
 
 namespace whitebox::test {
 
-// An opset-13 model whose graph has one float input "x" of `shape` and nothing else yet.
+// An opset-13 model whose graph has one float input "x" of `shape` (a negative size: a named,
+// unknown one) and nothing else yet.
 inline onnx::ModelProto onnx_model_with_input(const std::vector<int64_t>& shape) {
   onnx::ModelProto model;
   model.set_ir_version(7);
@@ -17,7 +18,14 @@ inline onnx::ModelProto onnx_model_with_input(const std::vector<int64_t>& shape)
   input->set_name("x");
   auto* type = input->mutable_type()->mutable_tensor_type();
   type->set_elem_type(onnx::TensorProto::FLOAT);
-  for (int64_t d : shape) type->mutable_shape()->add_dim()->set_dim_value(d);
+  for (size_t i = 0; i < shape.size(); ++i) {
+    auto* dim = type->mutable_shape()->add_dim();
+    if (shape[i] < 0) {
+      dim->set_dim_param("unknown");
+    } else {
+      dim->set_dim_value(shape[i]);
+    }
+  }
   return model;
 }
 
