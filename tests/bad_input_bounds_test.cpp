@@ -153,6 +153,14 @@ TEST(BadInputBounds, TensorsPastTheElementLimitAreRefusedBeforeAllocation) {
   msg = message_of([&] { tile.logits(at::zeros({1, 4})); });
   EXPECT_TRUE(has(msg, "Tile_node") && has(msg, "elements")) << msg;
 
+  // Found by fuzzing: the mean of an empty initializer of [2, 268435449, 0, 8064] over its last
+  // axes, 2 GB, refused from the shapes before it is folded.
+  msg = message_of([&] {
+    Model::load(fs::path(WHITEBOX_SOURCE_DIR) / "fuzz" / "regressions" / "onnx_import" /
+                "global-pool-of-an-empty-initializer.onnx");
+  });
+  EXPECT_TRUE(has(msg, "GlobalAveragePool") && has(msg, "536870898 elements")) << msg;
+
   onnx::ModelProto huge = onnx_model_with_input({1, 3, 20000, 20000});
   add_initializer(huge, "c", {1}, 1.0f);
   add_output_reading(huge, "c");

@@ -5,6 +5,29 @@
 #include "whitebox/error.hpp"
 
 namespace whitebox::passes {
+namespace {
+
+// The outputs' sizes first, on meta tensors (nothing allocated): a node whose output is past the
+// tensor limit is refused before it is computed (the mean of an empty initializer of
+// [2, 268435449, 0, 8064] over its last axes is 2 GB). A kernel that reads its inputs' values
+// (a shape, repeats) cannot run on meta tensors; those check their own sizes when they run.
+void check_sizes(const ops::Kernel& kernel, const ops::Tensors& inputs, const Node& node) {
+  ops::Tensors shapes;
+  for (const at::Tensor& t : inputs) {
+    shapes.push_back(t.defined() ? at::empty(t.sizes(), t.options().device(at::kMeta)) : t);
+  }
+  ops::Tensors outputs;
+  try {
+    outputs = kernel.forward(shapes);
+  } catch (const std::exception&) {
+    return;
+  }
+  for (const at::Tensor& t : outputs) {
+    if (t.defined()) ops::check_output_size("node '" + node.name + "' (" + node.op_type + ")", t.sizes());
+  }
+}
+
+}  // namespace
 
 void fold_constants(Graph& graph) {
   at::NoGradGuard no_grad;
@@ -31,7 +54,9 @@ void fold_constants(Graph& graph) {
     }
     ops::Tensors outputs;
     try {
-      outputs = ops::build(graph, node)->forward(inputs);
+      const auto kernel = ops::build(graph, node);
+      check_sizes(*kernel, inputs, node);
+      outputs = kernel->forward(inputs);
     } catch (const Error&) {
       throw;
     } catch (const c10::Error& e) {
