@@ -140,9 +140,9 @@ TEST(MethodsGradientProperties, ValuesAreCheckedAgainstTheDeclarations) {
     return std::string("no error");
   };
   EXPECT_EQ(message({"ig"}, Params().set("steps", "0")),
-            "parameter steps='0': takes an integer >= 1 (integrated-gradients)");
+            "parameter steps='0': takes an integer in [1, 100000] (integrated-gradients)");
   EXPECT_EQ(message({"ig"}, Params().set("steps", "2.5")),
-            "parameter steps='2.5': takes an integer >= 1 (integrated-gradients)");
+            "parameter steps='2.5': takes an integer in [1, 100000] (integrated-gradients)");
   EXPECT_EQ(message({"saliency"}, Params().set("reduce", "mean")),
             "parameter reduce='mean': takes one of max, l2, sum (saliency)");
   EXPECT_EQ(message({"rise"}, Params().set("p", "2")),
@@ -150,7 +150,7 @@ TEST(MethodsGradientProperties, ValuesAreCheckedAgainstTheDeclarations) {
   EXPECT_EQ(message({"lrp"}, Params().set("convention", "captum")),
             "parameter convention='captum': takes one of whitebox, zennit (lrp)");
   EXPECT_EQ(message({"smoothgrad"}, Params().set("base", "ig").set("base.batch", "0")),
-            "parameter base.batch='0': takes an integer >= 1 (smoothgrad)");
+            "parameter base.batch='0': takes an integer in [1, 1024] (smoothgrad)");
   EXPECT_EQ(
       message({"smoothgrad"}, Params().set("base", "ig").set("base.batch", "8").set("batch", "2")),
       "no error");
