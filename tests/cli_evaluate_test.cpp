@@ -81,7 +81,9 @@ TEST_F(CliEvaluate, WritesPerImageResultsAndAggregates) {
   const Outcome r =
       evaluate(args({"--metric", "deletion,sparseness,pointing-game", "--boxes", boxes.string()}));
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.err, "");  // no progress bar when stderr is not a terminal
+  // stderr is not a terminal: a plain line per image, no bar (CliProgress has the format).
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2) << r.err;
+  EXPECT_EQ(r.err.find('\r'), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("deletion_auc"), std::string::npos) << r.out;
   for (const char* file : {"summary.csv", "per_image.csv", "results.json", "images/cat.bmp.json",
                            "images/hot_dog.jpg.json"}) {

@@ -21,6 +21,7 @@ struct Global {
   int threads = 0;
   std::string model;       // empty: the bundled default model
   std::string preprocess;  // empty: the model's own preset
+  bool quiet = false;      // no progress on stderr
 };
 
 // A subcommand: registered with CLI11, run after parsing if it was chosen.
@@ -77,11 +78,13 @@ class RunFolder {
 // Throws InputError when a file name cannot be written into a JSON result (it is not UTF-8).
 void check_utf8_name(const std::filesystem::path& file, const std::string& what);
 
-// A one-line progress bar on stderr with an estimate of the time left, drawn only when stderr is
-// a terminal and there is more than one item. Call print() for stdout lines so that they don't
-// mix with the bar.
+// Progress over more than one item on stderr, unless `quiet`: on a terminal one line updated in
+// place (a bar, done/total, the time per item, the time left, the current item); in a log (stderr
+// not a terminal) one plain line per finished item, so that a batch job's log shows how far it
+// got. Call print() for stdout lines so that they don't mix with the bar.
 class Progress {
  public:
+  static inline bool quiet = false;  // --quiet
   Progress(size_t total, std::string what);
   ~Progress();
   Progress(const Progress&) = delete;
@@ -95,9 +98,10 @@ class Progress {
   void advance();
   void draw() const;
   void clear() const;
+  std::string status() const;  // "12/40  3.1 s each  1:54 left"
   size_t total_, done_ = 0, skipped_ = 0;
   std::string what_, item_;
-  bool enabled_, working_ = false;
+  bool terminal_, log_, working_ = false;
   std::chrono::steady_clock::time_point started_;  // of the item being worked on
   double seconds_ = 0;                             // spent on finished, timed items
 };

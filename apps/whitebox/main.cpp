@@ -50,7 +50,10 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 }
 
 Progress::Progress(size_t total, std::string what)
-    : total_(total), what_(std::move(what)), enabled_(total > 1 && isatty(STDERR_FILENO)) {}
+    : total_(total),
+      what_(std::move(what)),
+      terminal_(!quiet && total > 1 && isatty(STDERR_FILENO)),
+      log_(!quiet && total > 1 && !terminal_) {}
 
 Progress::~Progress() { clear(); }
 
@@ -63,6 +66,7 @@ void Progress::advance() {
     ++skipped_;
   }
   working_ = false;
+  if (log_) std::cerr << what_ << " " << status() << "  " << printable(item_) << std::endl;
 }
 
 void Progress::start(const std::string& item) {
@@ -100,23 +104,32 @@ void Progress::print(const std::string& line) {
   draw();
 }
 
+std::string Progress::status() const {
+  std::ostringstream text;
+  text << done_ << "/" << total_;
+  // Times from the items that needed work (resumed ones cost nothing).
+  if (const size_t timed = done_ - skipped_; timed > 0) {
+    const double each = seconds_ / static_cast<double>(timed);
+    text << "  " << fixed(each, 1) << " s each";
+    if (done_ < total_) {
+      const auto left = static_cast<long>(each * static_cast<double>(total_ - done_) + 0.5);
+      text << "  " << left / 60 << ":" << (left % 60 < 10 ? "0" : "") << left % 60 << " left";
+    }
+  }
+  return text.str();
+}
+
 void Progress::draw() const {
-  if (!enabled_) return;
+  if (!terminal_) return;
   constexpr size_t width = 30;
   const size_t filled = total_ ? width * done_ / total_ : width;
-  std::cerr << "\r\033[K" << what_ << " [" << std::string(filled, '#') << std::string(width - filled, '.')
-            << "] " << done_ << "/" << total_;
-  // Time left from the items that needed work (resumed ones cost nothing).
-  const size_t timed = done_ - skipped_;
-  if (timed > 0 && done_ < total_) {
-    const auto left = static_cast<long>(seconds_ / timed * (total_ - done_) + 0.5);
-    std::cerr << " ~" << left / 60 << ":" << (left % 60 < 10 ? "0" : "") << left % 60 << " left";
-  }
-  std::cerr << " " << item_ << std::flush;
+  std::cerr << "\r\033[K" << what_ << " [" << std::string(filled, '#')
+            << std::string(width - filled, '.') << "] " << status() << "  " << printable(item_)
+            << std::flush;
 }
 
 void Progress::clear() const {
-  if (enabled_) std::cerr << "\r\033[K" << std::flush;
+  if (terminal_) std::cerr << "\r\033[K" << std::flush;
 }
 
 namespace {
@@ -162,6 +175,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 4096))
       ->capture_default_str();
   app.add_option("--model", global.model, "ONNX model file (default: the bundled MobileNetV2)");
+  app.add_flag("--quiet,-q", global.quiet,
+               "no progress on stderr (a bar on a terminal, a line per image in a log)");
   app.add_option("--preprocess", global.preprocess,
                  "override the model's preprocessing preset (imagenet, inception, mobilenet-tf, unit)");
 
@@ -192,6 +207,7 @@ int main(int argc, char** argv) {
               << " hardware threads; using " << cores << "\n";
     global.threads = cores;
   }
+  Progress::quiet = global.quiet;
   try {
     whitebox::set_threads(global.threads);
     whitebox::keep_freed_memory();
