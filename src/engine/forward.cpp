@@ -14,9 +14,9 @@ namespace {
 // Runs one node's kernel; an error of ATen's (a shape that does not fit, memory that cannot be
 // had) names the node it happened in.
 template <typename Call>
-ops::Tensors run_node(const Node& node, Call&& call) {
+ops::Tensors run_node(const Graph& graph, const Node& node, Call&& call) {
   const auto named = [&](const std::string& what) {
-    return InputError("node '" + node.name + "' (" + node.op_type + "): " + what);
+    return InputError(ops::NodeView(graph, node).label() + ": " + what);
   };
   try {
     return call();
@@ -108,7 +108,7 @@ Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& optio
       values[first].reset();
       reusable = inputs[0].use_count() == 1 && inputs[0].storage().use_count() == 1;
     }
-    ops::Tensors outputs = run_node(node, [&] {
+    ops::Tensors outputs = run_node(graph, node, [&] {
       return reusable ? node.kernel->forward_reusing_input(inputs) : node.kernel->forward(inputs);
     });
     inputs.clear();
@@ -185,7 +185,7 @@ Trace forward_from(const Graph& graph, const Trace& trace, ValueId value,
     for (ValueId v : node.inputs) {
       inputs.push_back(v == kNoValue ? at::Tensor() : dirty[v] ? values[v] : upstream(v));
     }
-    ops::Tensors outputs = run_node(node, [&] { return node.kernel->forward(inputs); });
+    ops::Tensors outputs = run_node(graph, node, [&] { return node.kernel->forward(inputs); });
     for (size_t o = 0; o < node.outputs.size() && o < outputs.size(); ++o) {
       values[node.outputs[o]] = std::move(outputs[o]);
       dirty[node.outputs[o]] = 1;

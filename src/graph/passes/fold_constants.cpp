@@ -11,7 +11,8 @@ namespace {
 // tensor limit is refused before it is computed (the mean of an empty initializer of
 // [2, 268435449, 0, 8064] over its last axes is 2 GB). A kernel that reads its inputs' values
 // (a shape, repeats) cannot run on meta tensors; those check their own sizes when they run.
-void check_sizes(const ops::Kernel& kernel, const ops::Tensors& inputs, const Node& node) {
+void check_sizes(const ops::Kernel& kernel, const ops::Tensors& inputs, const Graph& graph,
+                 const Node& node) {
   ops::Tensors shapes;
   for (const at::Tensor& t : inputs) {
     shapes.push_back(t.defined() ? at::empty(t.sizes(), t.options().device(at::kMeta)) : t);
@@ -23,7 +24,7 @@ void check_sizes(const ops::Kernel& kernel, const ops::Tensors& inputs, const No
     return;
   }
   for (const at::Tensor& t : outputs) {
-    if (t.defined()) ops::check_output_size("node '" + node.name + "' (" + node.op_type + ")", t.sizes());
+    if (t.defined()) ops::check_output_size(ops::NodeView(graph, node).label(), t.sizes());
   }
 }
 
@@ -55,7 +56,7 @@ void fold_constants(Graph& graph) {
     ops::Tensors outputs;
     try {
       const auto kernel = ops::build(graph, node);
-      check_sizes(*kernel, inputs, node);
+      check_sizes(*kernel, inputs, graph, node);
       outputs = kernel->forward(inputs);
     } catch (const Error&) {
       throw;
