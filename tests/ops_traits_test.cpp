@@ -58,6 +58,8 @@ const std::map<std::string, Expected>& expected() {
       {"GlobalAveragePool", {OpKind::Linear, R, E, E, R}},
       {"ReduceSum", {OpKind::Linear, R, E, E, R}},
       {"ReduceMean", {OpKind::Linear, R, E, E, R}},
+      {"Resize", {OpKind::Linear, R, E, E, R}},
+      {"Upsample", {OpKind::Linear, R, E, E, R}},
       {"BatchNormalization", {OpKind::Affine, R, E, E, U}},
       {"MaxPool", {OpKind::Maximum, R, R, E, U}},
       {"GlobalMaxPool", {OpKind::Maximum, R, R, E, U}},

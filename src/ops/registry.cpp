@@ -11,6 +11,7 @@ void register_pooling_ops(Registry& registry);
 void register_normalization_ops(Registry& registry);
 void register_shape_ops(Registry& registry);
 void register_reduce_ops(Registry& registry);
+void register_resize_ops(Registry& registry);
 
 void register_all_operators() {
   Registry registry;
@@ -22,6 +23,7 @@ void register_all_operators() {
   register_normalization_ops(registry);
   register_shape_ops(registry);
   register_reduce_ops(registry);
+  register_resize_ops(registry);
 }
 
 }  // namespace whitebox::ops
