@@ -232,11 +232,13 @@ class Resize final : public Kernel, public LinearForm {
       const at::Tensor sizes = sizes_in.to(at::kCPU, at::kLong).contiguous();
       double chosen = 0;
       for (size_t k = 0; k < count; ++k) {
-        const double ratio = static_cast<double>(sizes.data_ptr<int64_t>()[k]) /
-                             static_cast<double>(x.size(axes[k]));
+        lengths[k] = sizes.data_ptr<int64_t>()[k];
+        // The batch rule (as Reshape's): sizes computed from the shape of a graph exported for
+        // one image say 1 for the batch axis, which means the batch at run time.
+        if (axes[k] == 0 && lengths[k] == 1) lengths[k] = x.size(0);
+        const double ratio = static_cast<double>(lengths[k]) / static_cast<double>(x.size(axes[k]));
         chosen = k == 0 ? ratio : policy_ == "not_larger" ? std::min(chosen, ratio) : std::max(chosen, ratio);
         scales[k] = ratio;
-        lengths[k] = sizes.data_ptr<int64_t>()[k];
       }
       if (policy_ != "stretch") {  // one scale for every axis, the output rounded to it
         for (size_t k = 0; k < count; ++k) {
