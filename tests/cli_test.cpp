@@ -114,6 +114,9 @@ TEST(Cli, InspectListsNodesAndCamCandidates) {
   EXPECT_NE(r.out.find("CAM candidate"), std::string::npos);
   EXPECT_NE(r.out.find("default CAM layer"), std::string::npos);
   EXPECT_NE(r.out.find("[1, 1000]"), std::string::npos);
+  // Each layer by the name results report and its node's name, both of which --layer takes.
+  EXPECT_NE(r.out.find("--layer takes"), std::string::npos);
+  EXPECT_NE(r.out.find("y26_conv_2d                   Clip_53"), std::string::npos) << r.out;
 }
 
 TEST(Cli, ExplainWritesFiles) {

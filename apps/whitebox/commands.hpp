@@ -39,6 +39,11 @@ Command add_patterns(CLI::App& parent);
 Command add_sanity(CLI::App& parent);
 Command add_compare(CLI::App& parent);
 
+// The help of every --target option.
+inline constexpr const char* kTargetHelp =
+    "class to explain: top1 (the predicted class), topK or rank:K (the K-th most likely), a class "
+    "index, or a label (or a part of only one)";
+
 // Loads the model named by `file` (or --model, or the default) with --preprocess applied.
 Model load_model(const Global& global, const std::string& file = "");
 // The images named on the command line, or the bundled example photo.

@@ -70,34 +70,38 @@ void run_inspect(const Global& global, const std::string& file) {
     if (!graph.nodes[i].outputs.empty() && is_spatial(trace[graph.nodes[i].outputs[0]])) default_cam = i;
   }
 
+  // A layer is the value a node outputs: the name results report. --layer takes it or the node's
+  // name, shown beside it where the two differ.
   struct Row {
-    std::string index, name, op, shape, note;
+    std::string index, layer, node, op, shape, note;
   };
-  std::vector<Row> rows{{"#", "name", "op", "output shape", ""}};
+  std::vector<Row> rows{{"#", "layer", "node", "op", "output shape", ""}};
   for (int i = 0; i < static_cast<int>(graph.nodes.size()); ++i) {
     const Node& node = graph.nodes[i];
     const ValueId out = node.outputs.empty() ? kNoValue : node.outputs[0];
-    Row row{std::to_string(i),
-            printable(node.name.empty() && out != kNoValue ? graph.values[out].name : node.name),
+    const std::string layer = out == kNoValue ? "-" : graph.values[out].name;
+    Row row{std::to_string(i), printable(layer), layer == node.name ? "" : printable(node.name),
             printable(node.op_type), out == kNoValue ? "-" : shape_text(sizes_of(trace[out])), ""};
     if (out != kNoValue && is_spatial(trace[out])) {
       row.note = i == default_cam ? "CAM candidate (default CAM layer)" : "CAM candidate";
     }
     rows.push_back(std::move(row));
   }
-  size_t w_index = 0, w_name = 0, w_op = 0, w_shape = 0;
+  size_t w_index = 0, w_layer = 0, w_node = 0, w_op = 0, w_shape = 0;
   for (const auto& row : rows) {
     w_index = std::max(w_index, row.index.size());
-    w_name = std::max(w_name, row.name.size());
+    w_layer = std::max(w_layer, row.layer.size());
+    w_node = std::max(w_node, row.node.size());
     w_op = std::max(w_op, row.op.size());
     w_shape = std::max(w_shape, row.shape.size());
   }
-  std::cout << "\n";
+  std::cout << "\n--layer takes a layer's name (as results report it) or its node's name.\n\n";
+  auto column = [](size_t width) { return std::setw(static_cast<int>(width)); };
   for (const auto& row : rows) {
     std::ostringstream line;
-    line << std::right << std::setw(static_cast<int>(w_index)) << row.index << "  " << std::left
-         << std::setw(static_cast<int>(w_name)) << row.name << "  " << std::setw(static_cast<int>(w_op))
-         << row.op << "  " << std::setw(static_cast<int>(w_shape)) << row.shape << "  " << row.note;
+    line << std::right << column(w_index) << row.index << "  " << std::left << column(w_layer)
+         << row.layer << "  " << column(w_node) << row.node << "  " << column(w_op) << row.op << "  "
+         << column(w_shape) << row.shape << "  " << row.note;
     std::string text = line.str();
     while (!text.empty() && text.back() == ' ') text.pop_back();
     std::cout << text << "\n";

@@ -23,7 +23,8 @@ struct Target {
   static Target top(int64_t rank = 1) { return {Kind::TopK, rank, {}}; }
   static Target index(int64_t cls) { return {Kind::Index, cls, {}}; }
   static Target named(std::string label) { return {Kind::Label, 0, std::move(label)}; }
-  // "top1", "top3", "281", "tabby cat". Throws ArgumentError.
+  // "top1" or "rank:1" (the predicted class), "top3" or "rank:3" (the third most likely), "281"
+  // (a class index), "tabby cat" (a label, or a part of only one). Throws ArgumentError.
   static Target parse(const std::string& text);
   // The class of every image of the batch; throws ArgumentError / LookupError.
   std::vector<int64_t> resolve(const Model& model, const at::Tensor& logits) const;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "closest.hpp"
 #include "whitebox/error.hpp"
 
 namespace whitebox {
@@ -21,15 +22,15 @@ ValueId Graph::resolve(std::string_view name) const {
   for (const auto& node : nodes) {
     if (node.name == name && !node.outputs.empty()) return node.outputs.front();
   }
-  // List a few layer names to help: the last nodes are the ones users usually want.
-  std::string hint;
-  int shown = 0;
-  for (auto it = nodes.rbegin(); it != nodes.rend() && shown < 8; ++it, ++shown) {
-    hint += (shown ? ", " : "") + it->name;
+  std::vector<std::string> names;
+  for (const auto& node : nodes) {
+    names.push_back(node.name);
+    for (ValueId v : node.outputs) {
+      if (v != kNoValue) names.push_back(values[v].name);
+    }
   }
-  throw LookupError("no layer or value named '" + std::string(name) +
-                    "' in the model (run 'whitebox inspect' for the list; last layers: " + hint +
-                    ")");
+  throw LookupError("no layer or value named '" + std::string(name) + "' in the model" +
+                    did_you_mean(name, names) + "; the layers: whitebox inspect");
 }
 
 std::vector<std::vector<int>> Graph::consumers() const {

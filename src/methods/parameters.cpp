@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "closest.hpp"
 #include "whitebox/error.hpp"
 
 namespace whitebox {
@@ -48,22 +49,6 @@ std::string joined(const std::vector<std::string>& names) {
   std::string text;
   for (const auto& n : names) text += (text.empty() ? "" : ", ") + n;
   return text;
-}
-
-// Edits that turn a into b (Levenshtein).
-size_t distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 }  // namespace
@@ -126,7 +111,7 @@ void check_declared(const std::vector<Declared>& chosen, const std::vector<Decla
       for (const auto* group : {&chosen, &everyone}) {
         for (const Declared& d : *group) {
           for (const Hyperparameter& h : d.parameters) {
-            if (const size_t dist = distance(key, h.name); dist < best)
+            if (const size_t dist = edit_distance(key, h.name); dist < best)
               best = dist, closest = h.name;
           }
         }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "closest.hpp"
 #include "methods/layers.hpp"
 #include "methods/methods.hpp"
 #include "methods/parameters.hpp"
@@ -54,9 +55,19 @@ const MethodInfo& find_method(const std::string& name) {
       if (alias == name) return m;
     }
   }
-  std::string valid;
-  for (const auto& m : methods()) valid += (valid.empty() ? "" : ", ") + m.name;
-  throw LookupError("unknown method '" + name + "' (valid: " + valid + ")");
+  // Aliases are suggested by their method's name.
+  std::vector<std::string> spellings, names;
+  for (const auto& m : methods()) {
+    spellings.push_back(m.name);
+    spellings.insert(spellings.end(), m.aliases.begin(), m.aliases.end());
+  }
+  for (const std::string& near : closest(name, spellings, 6)) {
+    const std::string& method = find_method(near).name;
+    if (names.size() < 3 && std::find(names.begin(), names.end(), method) == names.end())
+      names.push_back(method);
+  }
+  throw LookupError("unknown method '" + name + "'" + did_you_mean(names) + "; the " +
+                    std::to_string(methods().size()) + " methods: whitebox methods");
 }
 
 namespace {

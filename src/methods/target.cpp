@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "closest.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/explain.hpp"
 
@@ -19,6 +20,28 @@ bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
+// "did you mean" among labels, each compared by its synonyms too ("tabby, tabby cat").
+std::string near_labels(const std::string& label, const std::vector<std::string>& labels) {
+  std::vector<std::string> synonyms, names;
+  std::vector<size_t> owner;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    for (size_t start = 0; start <= labels[i].size();) {
+      const size_t end = std::min(labels[i].find(',', start), labels[i].size());
+      std::string part = labels[i].substr(start, end - start);
+      part.erase(0, part.find_first_not_of(' '));
+      synonyms.push_back(part);
+      owner.push_back(i);
+      start = end + 1;
+    }
+  }
+  for (const std::string& near : closest(label, synonyms, 6)) {
+    const auto at = std::find(synonyms.begin(), synonyms.end(), near) - synonyms.begin();
+    const std::string& name = labels[owner[at]];
+    if (names.size() < 3 && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  return did_you_mean(names);
+}
+
 }  // namespace
 
 Target Target::parse(const std::string& text) {
@@ -30,10 +53,13 @@ Target Target::parse(const std::string& text) {
     }
     return std::stoll(digits);
   };
-  if (t.rfind("top", 0) == 0 && all_digits(t.substr(3))) {
-    const int64_t k = number(t.substr(3));
-    if (k < 1) throw ArgumentError("target '" + text + "': ranks start at top1");
-    return top(k);
+  // The k-th most likely class: "top3", or "rank:3", which no class label can be taken for.
+  for (const std::string prefix : {"top", "rank:"}) {
+    if (t.rfind(prefix, 0) == 0 && all_digits(t.substr(prefix.size()))) {
+      const int64_t k = number(t.substr(prefix.size()));
+      if (k < 1) throw ArgumentError("target '" + text + "': ranks start at 1");
+      return top(k);
+    }
   }
   if (all_digits(t)) return index(number(t));
   if (t.empty() || t[0] == '-') throw ArgumentError("target '" + text + "' is not a class");
@@ -70,7 +96,7 @@ std::vector<int64_t> Target::resolve(const Model& model, const at::Tensor& logit
       std::string hint;
       for (size_t i = 0; i < matches.size() && i < 5; ++i) hint += (i ? ", " : "") + model.labels[matches[i]];
       throw LookupError("no class named '" + label + "'" +
-                        (matches.empty() ? "" : " (ambiguous: " + hint + ")"));
+                        (matches.empty() ? near_labels(label, model.labels) : " (ambiguous: " + hint + ")"));
     }
   }
   return {};

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "closest.hpp"
 #include "methods/parameters.hpp"
 #include "metrics/common.hpp"
 #include "whitebox/image.hpp"
@@ -1222,9 +1223,10 @@ const MetricInfo& find_metric(const std::string& name) {
   for (const auto& m : registry()) {
     if (m.name == name) return m;
   }
-  std::string valid;
-  for (const auto& m : registry()) valid += (valid.empty() ? "" : ", ") + m.name;
-  throw LookupError("unknown metric '" + name + "' (valid: " + valid + ")");
+  std::vector<std::string> names;
+  for (const auto& m : registry()) names.push_back(m.name);
+  throw LookupError("unknown metric '" + name + "'" + did_you_mean(name, names) + "; the " +
+                    std::to_string(names.size()) + " metrics: whitebox evaluate --help");
 }
 
 DatasetValues evaluate_dataset(const MetricInfo& metric, const std::vector<Sample>& samples,
