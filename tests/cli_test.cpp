@@ -177,6 +177,10 @@ TEST(Cli, VersionAndHelp) {
   const Result help = run_cli({"explain", "--help"});
   EXPECT_EQ(help.code, 0);
   EXPECT_NE(help.out.find("--method"), std::string::npos);
+  // The build's MPI line closes the top-level help only; every --target says what ranks are.
+  EXPECT_EQ(help.out.find("MPI:"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("rank:K"), std::string::npos) << help.out;
+  EXPECT_NE(run_cli({"--help"}).out.find("MPI:"), std::string::npos);
 }
 
 // More threads than the machine has: a note, and the hardware's count.

@@ -23,7 +23,7 @@ class ReportChromium : public ::testing::Test {
     const auto r = run_process(cli_binary(), {"--model", bundled("mobilenet_v1_0.25_128.onnx").string(), "--threads",
                                               "2", "compare", bundled("images/chelsea.png").string(),
                                               bundled("images/coffee.png").string(), "--method", "saliency,gradcam",
-                                              "--steps", "8", "--report", report().string()});
+                                              "--curve-steps", "8", "--report", report().string()});
     ASSERT_EQ(r.code, 0) << r.err;
   }
   static void TearDownTestSuite() {

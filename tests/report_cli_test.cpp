@@ -37,7 +37,7 @@ TEST(CliCompare, WritesOneSelfContainedPage) {
   if (cli_binary().empty()) GTEST_SKIP() << "the whitebox CLI is not built";
   TempDir out;
   const auto report = out / "report.html";
-  const auto r = compare({photo("chelsea.png"), photo("coffee.png"), "--method", "saliency,gradcam", "--steps",
+  const auto r = compare({photo("chelsea.png"), photo("coffee.png"), "--method", "saliency,gradcam", "--curve-steps",
                           "8", "--report", report.string()});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("report.html"), std::string::npos);
@@ -72,7 +72,7 @@ TEST(CliCompare, HyperParametersShowTheValuesUsed) {
   if (cli_binary().empty()) GTEST_SKIP() << "the whitebox CLI is not built";
   TempDir out;
   const auto report = out / "r.html";
-  const auto r = compare({photo("coffee.png"), "--method", "saliency", "--steps", "4", "--param", "reduce=l2",
+  const auto r = compare({photo("coffee.png"), "--method", "saliency", "--curve-steps", "4", "--param", "reduce=l2",
                           "--report", report.string(), "--title", "Coffee <test>"});
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string html = read_text(report);
@@ -86,7 +86,7 @@ TEST(CliCompare, AddsRegisteredMetricsAsColumns) {
   TempDir out;
   const auto report = out / "r.html";
   const auto r =
-      compare({photo("chelsea.png"), photo("coffee.png"), "--method", "saliency,gradcam", "--steps",
+      compare({photo("chelsea.png"), photo("coffee.png"), "--method", "saliency,gradcam", "--curve-steps",
                "4", "--metric", "completeness,consistency,mege", "--metric-param",
                "models=" + small_model(), "--metric-param", "top=1", "--report", report.string()});
   ASSERT_EQ(r.code, 0) << r.err;

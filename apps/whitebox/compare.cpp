@@ -80,7 +80,8 @@ Command add_compare(CLI::App& parent) {
   app->add_option("--report,-r", o->report, "the HTML file to write")->capture_default_str();
   app->add_option("--target,-t", o->target, kTargetHelp)
       ->capture_default_str();
-  app->add_option("--steps", o->steps, "points of the deletion and insertion curves")
+  app->add_option("--curve-steps", o->steps,
+                  "points of the deletion and insertion curves (not integrated gradients' steps)")
       ->capture_default_str();
   app->add_option("--substitution", o->substitution, "what replaces removed pixels: blur, mean, zero, uniform")
       ->capture_default_str();

@@ -183,6 +183,8 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands{add_predict(app), add_inspect(app), add_explain(app), add_methods(app),
                                        add_evaluate(app), add_patterns(app), add_sanity(app),
                                        add_compare(app)};
+  // Subcommands inherit the footer: the MPI line belongs to the top-level help only.
+  for (const auto& command : commands) command.app->footer("");
 
   try {
     app.parse(argc, argv);

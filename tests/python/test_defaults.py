@@ -147,7 +147,7 @@ def test_python_calls_share_the_command_lines_defaults(cli):
     if hasattr(whitebox, "report"):
         pairs.append((whitebox.report, cli["compare"],
                       {"methods": "--method", "path": "--report", "alpha": "--alpha",
-                       "steps": "--steps", "substitution": "--substitution", "batch": "--batch"}))
+                       "steps": "--curve-steps", "substitution": "--substitution", "batch": "--batch"}))
     if hasattr(whitebox, "evaluate"):
         pairs.append((whitebox.evaluate, cli["evaluate"],
                       {"methods": "--method", "metrics": "--metric"}))

@@ -35,7 +35,7 @@ def test_the_python_page_is_the_command_line_page(tmp_path):
     model_file = whitebox._whitebox.bundled_path(SMALL)
     cli_page = tmp_path / "cli.html"
     subprocess.run([binary, "--model", model_file, "--threads", "2", "compare", *PHOTOS,
-                    "--method", "saliency,gradcam", "--steps", "4", "--report", str(cli_page)],
+                    "--method", "saliency,gradcam", "--curve-steps", "4", "--report", str(cli_page)],
                    check=True, capture_output=True)
     model = whitebox.Model.load(model_file)
     path = whitebox.report(model, PHOTOS, tmp_path / "python.html", "saliency,gradcam", steps=4,
