@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <numeric>
 
 #include "support.hpp"
 #include "whitebox/data.hpp"
@@ -221,6 +222,33 @@ TEST(MetricsDatasetModels, MegePairsFollowThePredictionsOfEachModel) {
   ASSERT_EQ(observed.size(), expected.size());
   EXPECT_GE(observed.size(), 4u);  // the first model predicts the class: two pairs at least
   for (size_t k = 0; k < expected.size(); ++k) EXPECT_NEAR(observed[k], expected[k], 1e-12) << k;
+}
+
+}  // namespace
+}  // namespace whitebox::test
+
+namespace whitebox::test {
+namespace {
+
+TEST(MetricsInterval, MeanIntervalsStayWithinTheValuesRange) {
+  // Shares: Wilson's interval of 4 hits in 5, and of 3 in 3 (whose upper end is 1, not past it).
+  const auto [low, high] = metrics::mean_interval95({1, 1, 0, 1, 1});
+  EXPECT_NEAR(low, 0.3755, 1e-4);
+  EXPECT_NEAR(high, 0.9638, 1e-4);
+  const auto all = metrics::mean_interval95({1, 1, 1});
+  EXPECT_NEAR(all.first, 0.4385, 1e-4);
+  EXPECT_EQ(all.second, 1.0);
+  // Values near a bound of 1, where mean +- t std / sqrt(n) reaches 1.11: the bootstrap stays
+  // within [min, max], around the mean, and is the same every time.
+  const std::vector<double> values{1.0, 0.99, 0.5, 1.0, 0.98, 0.97};
+  const auto [b_low, b_high] = metrics::mean_interval95(values);
+  const double mean = std::accumulate(values.begin(), values.end(), 0.0) / values.size();
+  EXPECT_GE(b_low, 0.5);
+  EXPECT_LE(b_high, 1.0);
+  EXPECT_LT(b_low, mean);
+  EXPECT_GT(b_high, mean);
+  EXPECT_EQ(metrics::mean_interval95(values), std::make_pair(b_low, b_high));
+  EXPECT_THROW(metrics::mean_interval95({0.5}), ArgumentError);
 }
 
 }  // namespace

@@ -57,15 +57,6 @@ nlohmann::json number_or_null(double v) {
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
 }
 
-// Two-sided 95% Student t quantiles for 1..30 degrees of freedom; the normal one beyond.
-double t95(int64_t dof) {
-  static const double table[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
-                                 2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
-                                 2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-                                 2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
-  return dof <= 30 ? table[dof - 1] : 1.96;
-}
-
 struct Summary {
   int64_t n = 0;
   double mean = kMissing, std = kMissing, low = kMissing, high = kMissing;
@@ -86,9 +77,7 @@ Summary summarise(const std::vector<double>& values) {
   double squares = 0;
   for (double v : finite) squares += (v - s.mean) * (v - s.mean);
   s.std = std::sqrt(squares / (s.n - 1));
-  const double half = t95(s.n - 1) * s.std / std::sqrt(static_cast<double>(s.n));
-  s.low = s.mean - half;
-  s.high = s.mean + half;
+  std::tie(s.low, s.high) = metrics::mean_interval95(finite);
   return s;
 }
 
