@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 
 #include "whitebox/data.hpp"
@@ -282,7 +283,12 @@ TEST(Cli, MethodsShowsOneInFull) {
   EXPECT_NE(r.out.find("Selvaraju et al. Grad-CAM"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("ICCV 2017"), std::string::npos);
   EXPECT_NE(r.out.find("layer=auto"), std::string::npos);
-  EXPECT_NE(r.out.find("\\mathrm{ReLU}"), std::string::npos);  // the formula
+  // The formula in Unicode, no LaTeX left.
+  EXPECT_NE(r.out.find("ReLU(Σₖ"), std::string::npos) << r.out;
+  for (const std::string method : {"gradcam", "integrated-gradients", "lrp-epsilon", "sobol"}) {
+    const Result shown = run_cli({"methods", method});
+    EXPECT_FALSE(std::regex_search(shown.out, std::regex(R"(\\[a-zA-Z]|\$|```)"))) << shown.out;
+  }
   const Result alias = run_cli({"methods", "grad-cam"});
   EXPECT_EQ(alias.code, 0);
   EXPECT_EQ(alias.out, r.out);
@@ -292,7 +298,8 @@ TEST(Cli, MethodsUnknownName) {
   REQUIRE_CLI();
   const Result r = run_cli({"methods", "no-such-method"});
   expect_one_line_error(r, "no-such-method");
-  EXPECT_NE(r.err.find("gradcam"), std::string::npos);  // the valid names are listed
+  EXPECT_NE(r.err.find("whitebox methods"), std::string::npos);  // where the names are listed
+  EXPECT_NE(run_cli({"methods", "gradcan"}).err.find("did you mean 'gradcam'"), std::string::npos);
   expect_one_line_error(run_cli({"methods", "gradcam", "--markdown"}), "--markdown");
 }
 

@@ -78,8 +78,8 @@ void Cluster::fail(int code) {
   (void)code;
 }
 
-void Cluster::distribute(const std::vector<size_t>& items,
-                         const std::function<void(size_t)>& work) {
+void Cluster::distribute(const std::vector<size_t>& items, const std::function<void(size_t)>& work,
+                         const std::function<void(size_t)>& finished_elsewhere) {
   if (size_ == 1) {
     for (size_t item : items) work(item);
     return;
@@ -101,6 +101,7 @@ void Cluster::distribute(const std::vector<size_t>& items,
     std::vector<size_t> items;
     std::mutex mutex;
     size_t next = 0;
+    bool reporting = true;  // false once this call has thrown: the caller's progress is gone
     int64_t take() {
       std::lock_guard<std::mutex> lock(mutex);
       return next < items.size() ? static_cast<int64_t>(items[next++]) : kNone;
@@ -111,7 +112,9 @@ void Cluster::distribute(const std::vector<size_t>& items,
   // The dealer answers each rank's request with the next item, until every other rank has been
   // told that none are left. It polls rather than blocks in MPI_Recv, which would spin a core
   // that rank 0's own work needs.
-  std::thread dealer([deal, others = size_ - 1] {
+  std::thread dealer([deal, others = size_ - 1, finished_elsewhere] {
+    // What each rank is working on: its next request means it has finished it.
+    std::vector<int64_t> holding(others + 1, kNone);
     for (int done = 0; done < others;) {
       int waiting = 0;
       MPI_Status status;
@@ -124,12 +127,22 @@ void Cluster::distribute(const std::vector<size_t>& items,
       MPI_Recv(&ask, 1, MPI_INT64_T, status.MPI_SOURCE, kAsk, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
       const int64_t item = deal->take();
       MPI_Send(&item, 1, MPI_INT64_T, status.MPI_SOURCE, kGive, MPI_COMM_WORLD);
+      int64_t& held = holding.at(status.MPI_SOURCE);
+      if (held != kNone && finished_elsewhere) {
+        std::lock_guard<std::mutex> lock(deal->mutex);
+        if (deal->reporting) finished_elsewhere(static_cast<size_t>(held));
+      }
+      held = item;
       if (item == kNone) ++done;
     }
   });
   try {
     for (int64_t item; (item = deal->take()) != kNone;) work(static_cast<size_t>(item));
   } catch (...) {
+    {
+      std::lock_guard<std::mutex> lock(deal->mutex);
+      deal->reporting = false;
+    }
     dealer.detach();  // the caller reports the error and ends the job (fail())
     throw;
   }

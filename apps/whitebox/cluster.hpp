@@ -25,8 +25,10 @@ class Cluster {
   // Runs `work` on each of `items` (indices the caller defines, read on rank 0 only), each on
   // whichever rank asks first: a rank that finishes early takes more. Collective: every rank
   // calls it, and it returns on each when all items are done. On rank 0 a thread hands the items
-  // out; the others ask it for one at a time.
-  void distribute(const std::vector<size_t>& items, const std::function<void(size_t)>& work);
+  // out; the others ask it for one at a time. On rank 0, `finished_elsewhere` is told (from the
+  // dealing thread) of each item another rank has finished, for the job's progress.
+  void distribute(const std::vector<size_t>& items, const std::function<void(size_t)>& work,
+                  const std::function<void(size_t)>& finished_elsewhere = {});
 
   // Ends the job after an error on this rank: the other ranks are stopped (MPI_Abort) when
   // there are any. Returns when running alone.

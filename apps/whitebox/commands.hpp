@@ -12,6 +12,7 @@
 
 #include "whitebox/explain.hpp"
 #include "whitebox/files.hpp"
+#include "progress.hpp"
 #include "whitebox/model.hpp"
 
 namespace whitebox::cli {
@@ -82,33 +83,5 @@ class RunFolder {
 
 // Throws InputError when a file name cannot be written into a JSON result (it is not UTF-8).
 void check_utf8_name(const std::filesystem::path& file, const std::string& what);
-
-// Progress over more than one item on stderr, unless `quiet`: on a terminal one line updated in
-// place (a bar, done/total, the time per item, the time left, the current item); in a log (stderr
-// not a terminal) one plain line per finished item, so that a batch job's log shows how far it
-// got. Call print() for stdout lines so that they don't mix with the bar.
-class Progress {
- public:
-  static inline bool quiet = false;  // --quiet
-  Progress(size_t total, std::string what);
-  ~Progress();
-  Progress(const Progress&) = delete;
-  Progress& operator=(const Progress&) = delete;
-  void start(const std::string& item);  // about to work on the next item
-  void skip(const std::string& item);   // the next item needs no work (resumed): not timed
-  void finish();                        // the last item is done
-  void print(const std::string& line);  // a line of stdout output
-
- private:
-  void advance();
-  void draw() const;
-  void clear() const;
-  std::string status() const;  // "12/40  3.1 s each  1:54 left"
-  size_t total_, done_ = 0, skipped_ = 0;
-  std::string what_, item_;
-  bool terminal_, log_, working_ = false;
-  std::chrono::steady_clock::time_point started_;  // of the item being worked on
-  double seconds_ = 0;                             // spent on finished, timed items
-};
 
 }  // namespace whitebox::cli

@@ -444,10 +444,13 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
   // The values of every image go to its file, and only there: the summary reads them back, so
   // that memory stays flat over a data set and every rank's results count alike.
   Progress progress(cluster.root() ? todo.size() : 0, "evaluate");
-  cluster.distribute(todo, [&](size_t i) {
-    progress.start(items[i].key);
-    write_result(result_file(i), items[i], plan, evaluate_image(model, items, i, plan));
-  });
+  cluster.distribute(
+      todo,
+      [&](size_t i) {
+        progress.start(items[i].key);
+        write_result(result_file(i), items[i], plan, evaluate_image(model, items, i, plan));
+      },
+      [&](size_t) { progress.finished_elsewhere(1); });
   progress.finish();
   if (!cluster.root()) return;
 
@@ -524,7 +527,7 @@ Command add_evaluate(CLI::App& parent) {
   app->add_option("--metric-param", o->metric_params,
                   "metric option key=value, e.g. steps=112 (repeatable)")
       ->allow_extra_args(false);
-  app->footer(metric_list() + "\n\n" + Cluster::build_info());
+  app->footer(metric_list());
   return {app, [o](const Global& global) { run_evaluate(global, *o); }};
 }
 

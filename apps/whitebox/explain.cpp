@@ -354,7 +354,9 @@ void run_explain(const Global& global, const ExplainOptions& options) {
     }
   }
   Progress progress(images, "explain");
-  cluster.distribute(todo, [&](size_t b) { run.explain_batch(batches[b], progress); });
+  cluster.distribute(
+      todo, [&](size_t b) { run.explain_batch(batches[b], progress); },
+      [&](size_t b) { progress.finished_elsewhere(batches[b].size()); });
   progress.finish();
   if (cluster.root() && images < run.items.size()) {
     progress.print(std::to_string(run.items.size() - images) + " of " +

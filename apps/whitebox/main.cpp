@@ -49,89 +49,6 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return text + "]";
 }
 
-Progress::Progress(size_t total, std::string what)
-    : total_(total),
-      what_(std::move(what)),
-      terminal_(!quiet && total > 1 && isatty(STDERR_FILENO)),
-      log_(!quiet && total > 1 && !terminal_) {}
-
-Progress::~Progress() { clear(); }
-
-void Progress::advance() {
-  if (item_.empty()) return;
-  ++done_;
-  if (working_) {
-    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  } else {
-    ++skipped_;
-  }
-  working_ = false;
-  if (log_) std::cerr << what_ << " " << status() << "  " << printable(item_) << std::endl;
-}
-
-void Progress::start(const std::string& item) {
-  advance();
-  item_ = item;
-  working_ = true;
-  started_ = std::chrono::steady_clock::now();
-  draw();
-}
-
-void Progress::skip(const std::string& item) {
-  advance();
-  item_ = item;
-  draw();
-}
-
-void Progress::finish() {
-  advance();
-  item_.clear();
-  clear();
-}
-
-void Progress::print(const std::string& line) {
-  clear();
-  // Flushed before the bar comes back on the other stream; labels and file names may hold
-  // escape sequences: shown, never run by the terminal.
-  std::string shown;
-  for (size_t start = 0; start <= line.size();) {
-    const size_t end = std::min(line.find('\n', start), line.size());
-    shown += printable(std::string_view(line).substr(start, end - start));
-    if (end < line.size()) shown += '\n';
-    start = end + 1;
-  }
-  std::cout << shown << std::endl;
-  draw();
-}
-
-std::string Progress::status() const {
-  std::ostringstream text;
-  text << done_ << "/" << total_;
-  // Times from the items that needed work (resumed ones cost nothing).
-  if (const size_t timed = done_ - skipped_; timed > 0) {
-    const double each = seconds_ / static_cast<double>(timed);
-    text << "  " << fixed(each, 1) << " s each";
-    if (done_ < total_) {
-      const auto left = static_cast<long>(each * static_cast<double>(total_ - done_) + 0.5);
-      text << "  " << left / 60 << ":" << (left % 60 < 10 ? "0" : "") << left % 60 << " left";
-    }
-  }
-  return text.str();
-}
-
-void Progress::draw() const {
-  if (!terminal_) return;
-  constexpr size_t width = 30;
-  const size_t filled = total_ ? width * done_ / total_ : width;
-  std::cerr << "\r\033[K" << what_ << " [" << std::string(filled, '#')
-            << std::string(width - filled, '.') << "] " << status() << "  " << printable(item_)
-            << std::flush;
-}
-
-void Progress::clear() const {
-  if (terminal_) std::cerr << "\r\033[K" << std::flush;
-}
-
 namespace {
 
 // Error messages must stay on one line: ATen's may carry a backtrace or context on later lines.
@@ -168,7 +85,6 @@ int main(int argc, char** argv) {
   // Subcommands (created below, which inherit this) pass unknown options up: the global ones
   // may come after the command too (`whitebox explain cat.jpg --model m.onnx`).
   app.fallthrough();
-  app.footer(Cluster::build_info());
 
   Global global;
   app.add_option("--threads", global.threads, "CPU threads (0: all cores)")
@@ -183,8 +99,8 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands{add_predict(app), add_inspect(app), add_explain(app), add_methods(app),
                                        add_evaluate(app), add_patterns(app), add_sanity(app),
                                        add_compare(app)};
-  // Subcommands inherit the footer: the MPI line belongs to the top-level help only.
-  for (const auto& command : commands) command.app->footer("");
+  // Set after the subcommands, which would inherit it: the MPI line closes the top-level help only.
+  app.footer(Cluster::build_info());
 
   try {
     app.parse(argc, argv);

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "commands.hpp"
+#include "unicode_math.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/explain.hpp"
 
@@ -198,7 +199,8 @@ void print_method(const MethodInfo& m) {
   const bool takes_rules = std::any_of(m.hyperparameters.begin(), m.hyperparameters.end(),
                                        [](const Hyperparameter& h) { return h.name == "rule"; });
   std::string text(takes_rules ? family_math(m.family) : std::string_view());
-  std::istringstream math{(text.empty() ? "" : text + "\n\n") + std::string(math_of(m.name))};
+  // Read on a terminal: Unicode, not LaTeX (which --markdown keeps for docs/methods.md).
+  std::istringstream math{unicode_math((text.empty() ? "" : text + "\n\n") + std::string(math_of(m.name)))};
   for (std::string line; std::getline(math, line);) std::cout << (line.empty() ? "" : "  ") << line << "\n";
   std::cout << std::flush;
 }
