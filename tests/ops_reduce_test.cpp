@@ -30,6 +30,13 @@ std::vector<Case> cases() {
       {"ReduceMin", 18, [](const at::Tensor& x, Ints d, bool k) { return -at::amax(-x, d, k); }},
       {"ReduceL2", 18,
        [](const at::Tensor& x, Ints d, bool k) { return at::sqrt((x * x).sum(d, k)); }},
+      {"ReduceSumSquare", 18, [](const at::Tensor& x, Ints d, bool k) { return (x * x).sum(d, k); }},
+      // The product as exp(sum log |x|), its sign from the count of negative factors.
+      {"ReduceProd", 18,
+       [](const at::Tensor& x, Ints d, bool k) {
+         const at::Tensor negatives = (x < 0).to(x.scalar_type()).sum(d, k);
+         return at::exp(at::log(x.abs()).sum(d, k)) * (1 - 2 * at::fmod(negatives, 2));
+       }},
   };
 }
 

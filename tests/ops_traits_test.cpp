@@ -66,6 +66,8 @@ const std::map<std::string, Expected>& expected() {
       {"ReduceMax", {OpKind::Maximum, R, R, E, U}},
       {"ReduceMin", {OpKind::Mixing, U, R, E, U}},
       {"ReduceL2", {OpKind::Mixing, U, R, E, U}},
+      {"ReduceSumSquare", {OpKind::Mixing, U, R, E, U}},
+      {"ReduceProd", {OpKind::Mixing, U, R, E, U}},
       {"Softmax", {OpKind::Mixing, U, R, E, U}},
       {"LogSoftmax", {OpKind::Mixing, U, R, E, U}},
       {"LRN", {OpKind::Mixing, U, R, E, U}},

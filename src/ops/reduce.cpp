@@ -1,4 +1,5 @@
-// Reductions over a set of axes: ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceL2.
+// Reductions over a set of axes: ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceL2,
+// ReduceSumSquare, ReduceProd.
 #include <algorithm>
 
 #include "ops/kernel.hpp"
@@ -6,7 +7,7 @@
 namespace whitebox::ops {
 namespace {
 
-enum class Reduction { kSum, kMean, kMax, kMin, kL2 };
+enum class Reduction { kSum, kMean, kMax, kMin, kL2, kSumSquare, kProd };
 
 class Reduce final : public Kernel {
  public:
@@ -38,6 +39,12 @@ class Reduce final : public Kernel {
       case Reduction::kMax: return {at::amax(x, d, keepdims_)};
       case Reduction::kMin: return {at::amin(x, d, keepdims_)};
       case Reduction::kL2: return {at::linalg_vector_norm(x, 2, d, keepdims_)};
+      case Reduction::kSumSquare: return {at::sum(x * x, d, keepdims_)};
+      case Reduction::kProd: {  // one axis at a time, the last first so that the others stay put
+        at::Tensor y = x;
+        for (auto a = d.rbegin(); a != d.rend(); ++a) y = at::prod(y, *a, keepdims_);
+        return {y};
+      }
     }
     return {};
   }
@@ -101,6 +108,11 @@ void register_reduce_ops(Registry& registry) {
   add_reduce(registry, "ReduceMax", {OpKind::Maximum, OutputRange::OfInput}, Reduction::kMax, 18);
   add_reduce(registry, "ReduceMin", {OpKind::Mixing, OutputRange::OfInput}, Reduction::kMin, 18);
   add_reduce(registry, "ReduceL2", {OpKind::Mixing, OutputRange::NonNegative}, Reduction::kL2, 18);
+  // tf2onnx writes these: a layer norm as a batch norm (the variance), and a Keras Dense on a
+  // 4-D tensor with a dynamic batch (the product of shape dimensions).
+  add_reduce(registry, "ReduceSumSquare", {OpKind::Mixing, OutputRange::NonNegative},
+             Reduction::kSumSquare, 18);
+  add_reduce(registry, "ReduceProd", {OpKind::Mixing, OutputRange::Any}, Reduction::kProd, 18);
 }
 
 }  // namespace whitebox::ops
