@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <regex>
 #include <set>
 
 #include "methods/treatments.hpp"
 #include "ops/kernel.hpp"
+#include "support.hpp"
 #include "whitebox/error.hpp"
 
 namespace whitebox {
@@ -119,6 +121,15 @@ TEST(OpsTraits, AnOperatorWithoutAKernelIsNamed) {
     ADD_FAILURE() << "no error";
   } catch (const UnsupportedOperator& e) {
     EXPECT_NE(std::string(e.what()).find("Mish"), std::string::npos) << e.what();
+  }
+}
+
+// docs/operators.md's table names every operator that has a kernel.
+TEST(OpsTraits, TheOperatorsPageListsEveryOperator) {
+  const std::string page = test::read_text(std::string(WHITEBOX_SOURCE_DIR) + "/docs/operators.md");
+  const std::string table = page.substr(0, page.find("## Resize"));
+  for (const std::string& op : ops::supported_operators()) {
+    EXPECT_TRUE(std::regex_search(table, std::regex("[ ,|]" + op + "[ ,|(]"))) << op;
   }
 }
 
