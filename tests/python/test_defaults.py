@@ -119,11 +119,13 @@ def _help_defaults(text):
 
 def test_compare_curves_have_the_deletion_metrics_defaults(cli):
     shown = _help_defaults(cli["compare"])
-    for option in ("steps", "substitution", "batch"):
+    # The curves' steps are --curve-steps: not to be taken for integrated gradients' steps.
+    for option, flag in (("steps", "--curve-steps"), ("substitution", "--substitution"),
+                         ("batch", "--batch")):
         # The report's two curves are deletion's and insertion's, which declare the same options.
         assert _declared("insertion", option) == _declared("deletion", option)
-        assert shown.get("--" + option) == _declared("deletion", option), (
-            f"whitebox compare --{option} shows {shown.get('--' + option)!r}; the deletion "
+        assert shown.get(flag) == _declared("deletion", option), (
+            f"whitebox compare {flag} shows {shown.get(flag)!r}; the deletion "
             f"metric declares {_declared('deletion', option)!r} (apps/whitebox/compare.cpp)")
 
 
