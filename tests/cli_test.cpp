@@ -8,9 +8,9 @@
 #include <regex>
 #include <sstream>
 
-#include "whitebox/data.hpp"
 #include "onnx_builder.hpp"
 #include "support.hpp"
+#include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/explain.hpp"
 #include "whitebox/image.hpp"

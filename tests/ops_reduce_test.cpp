@@ -30,7 +30,8 @@ std::vector<Case> cases() {
       {"ReduceMin", 18, [](const at::Tensor& x, Ints d, bool k) { return -at::amax(-x, d, k); }},
       {"ReduceL2", 18,
        [](const at::Tensor& x, Ints d, bool k) { return at::sqrt((x * x).sum(d, k)); }},
-      {"ReduceSumSquare", 18, [](const at::Tensor& x, Ints d, bool k) { return (x * x).sum(d, k); }},
+      {"ReduceSumSquare", 18,
+       [](const at::Tensor& x, Ints d, bool k) { return (x * x).sum(d, k); }},
       // The product as exp(sum log |x|), its sign from the count of negative factors.
       {"ReduceProd", 18,
        [](const at::Tensor& x, Ints d, bool k) {

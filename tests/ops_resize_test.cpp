@@ -75,7 +75,8 @@ struct Onnx {
 
 // Resizes one axis of x to `out` positions: each output is a weighted sum of input slices read
 // with edge padding (indices clamped), as ONNX's reference does; differentiable by autograd.
-at::Tensor resize_axis(const at::Tensor& x, int64_t axis, int64_t out, double scale, const Onnx& o) {
+at::Tensor resize_axis(const at::Tensor& x, int64_t axis, int64_t out, double scale,
+                       const Onnx& o) {
   const int64_t in = x.size(axis);
   auto slice = [&](int64_t i) { return x.select(axis, std::clamp<int64_t>(i, 0, in - 1)); };
   std::vector<at::Tensor> rows;
@@ -125,45 +126,64 @@ Attributes attributes_of(const Onnx& o) {
 TEST(OpsResize, NearestMatchesPyTorch) {
   const at::Tensor x = at::randn({2, 3, 5, 7}, at::kDouble);
   // PyTorch's "nearest" is asymmetric + floor; with scale factors it reads r / scale.
-  expect_matches(resize_model({2, 3, 5, 7}, {{"mode", std::string("nearest")},
-                                             {"coordinate_transformation_mode", std::string("asymmetric")},
-                                             {"nearest_mode", std::string("floor")}},
+  expect_matches(resize_model({2, 3, 5, 7},
+                              {{"mode", std::string("nearest")},
+                               {"coordinate_transformation_mode", std::string("asymmetric")},
+                               {"nearest_mode", std::string("floor")}},
                               doubles({1, 1, 2, 3}), {}),
-                 x, [](const at::Tensor& t) { return at::upsample_nearest2d(t, {10, 21}, 2.0, 3.0); });
-  expect_matches(resize_model({2, 3, 5, 7}, {{"mode", std::string("nearest")},
-                                             {"coordinate_transformation_mode", std::string("asymmetric")},
-                                             {"nearest_mode", std::string("floor")}},
+                 x, [](const at::Tensor& t) {
+                   return at::upsample_nearest2d(t, {10, 21}, 2.0, 3.0);
+                 });
+  expect_matches(resize_model({2, 3, 5, 7},
+                              {{"mode", std::string("nearest")},
+                               {"coordinate_transformation_mode", std::string("asymmetric")},
+                               {"nearest_mode", std::string("floor")}},
                               {}, longs({2, 3, 3, 4})),
-                 x, [](const at::Tensor& t) { return at::upsample_nearest2d(t, {3, 4}); });
+                 x, [](const at::Tensor& t) {
+                   return at::upsample_nearest2d(t, {3, 4});
+                 });
   // "nearest-exact" is half_pixel + round_prefer_ceil.
-  expect_matches(resize_model({2, 3, 5, 7}, {{"mode", std::string("nearest")},
-                                             {"nearest_mode", std::string("round_prefer_ceil")}},
+  expect_matches(resize_model({2, 3, 5, 7},
+                              {{"mode", std::string("nearest")},
+                               {"nearest_mode", std::string("round_prefer_ceil")}},
                               {}, longs({2, 3, 9, 4})),
-                 x, [](const at::Tensor& t) { return at::_upsample_nearest_exact2d(t, {9, 4}); });
+                 x, [](const at::Tensor& t) {
+                   return at::_upsample_nearest_exact2d(t, {9, 4});
+                 });
 }
 
 TEST(OpsResize, LinearMatchesPyTorch) {
   const at::Tensor x = at::randn({2, 3, 5, 7}, at::kDouble);
   for (const bool corners : {false, true}) {
     SCOPED_TRACE(corners);
-    const Attributes attributes{
-        {"mode", std::string("linear")},
-        {"coordinate_transformation_mode", std::string(corners ? "align_corners" : "pytorch_half_pixel")}};
+    const Attributes attributes{{"mode", std::string("linear")},
+                                {"coordinate_transformation_mode",
+                                 std::string(corners ? "align_corners" : "pytorch_half_pixel")}};
     expect_matches(resize_model({2, 3, 5, 7}, attributes, {}, longs({2, 3, 11, 4})), x,
-                   [&](const at::Tensor& t) { return at::upsample_bilinear2d(t, {11, 4}, corners); });
+                   [&](const at::Tensor& t) {
+                     return at::upsample_bilinear2d(t, {11, 4}, corners);
+                   });
   }
   // Scale factors: half_pixel reads (r + 0.5) / scale - 0.5, as PyTorch does with them.
-  expect_matches(resize_model({2, 3, 5, 7}, {{"mode", std::string("linear")}}, doubles({1, 1, 2, 0.5}), {}), x,
-                 [](const at::Tensor& t) { return at::upsample_bilinear2d(t, {10, 3}, false, 2.0, 0.5); });
+  expect_matches(
+      resize_model({2, 3, 5, 7}, {{"mode", std::string("linear")}}, doubles({1, 1, 2, 0.5}), {}), x,
+      [](const at::Tensor& t) {
+        return at::upsample_bilinear2d(t, {10, 3}, false, 2.0, 0.5);
+      });
   // One and three spatial axes.
   const at::Tensor line = at::randn({2, 3, 6}, at::kDouble);
-  expect_matches(one_node_model("Resize", {2, 3, 6}, {at::Tensor(), at::Tensor(), longs({2, 3, 13})},
-                                {{"mode", std::string("linear")}}),
-                 line, [](const at::Tensor& t) { return at::upsample_linear1d(t, {13}, false); });
+  expect_matches(
+      one_node_model("Resize", {2, 3, 6}, {at::Tensor(), at::Tensor(), longs({2, 3, 13})},
+                     {{"mode", std::string("linear")}}),
+      line, [](const at::Tensor& t) { return at::upsample_linear1d(t, {13}, false); });
   const at::Tensor volume = at::randn({1, 2, 3, 4, 5}, at::kDouble);
-  expect_matches(one_node_model("Resize", {1, 2, 3, 4, 5}, {at::Tensor(), at::Tensor(), longs({1, 2, 5, 2, 9})},
-                                {{"mode", std::string("linear")}, {"coordinate_transformation_mode", std::string("align_corners")}}),
-                 volume, [](const at::Tensor& t) { return at::upsample_trilinear3d(t, {5, 2, 9}, true); });
+  expect_matches(one_node_model("Resize", {1, 2, 3, 4, 5},
+                                {at::Tensor(), at::Tensor(), longs({1, 2, 5, 2, 9})},
+                                {{"mode", std::string("linear")},
+                                 {"coordinate_transformation_mode", std::string("align_corners")}}),
+                 volume, [](const at::Tensor& t) {
+                   return at::upsample_trilinear3d(t, {5, 2, 9}, true);
+                 });
 }
 
 TEST(OpsResize, CubicMatchesPyTorch) {
@@ -174,7 +194,9 @@ TEST(OpsResize, CubicMatchesPyTorch) {
         {"mode", std::string("cubic")},
         {"coordinate_transformation_mode", std::string(corners ? "align_corners" : "half_pixel")}};
     expect_matches(resize_model({1, 2, 6, 5}, attributes, {}, longs({1, 2, 13, 3})), x,
-                   [&](const at::Tensor& t) { return at::upsample_bicubic2d(t, {13, 3}, corners); });
+                   [&](const at::Tensor& t) {
+                     return at::upsample_bicubic2d(t, {13, 3}, corners);
+                   });
   }
 }
 
@@ -182,8 +204,9 @@ TEST(OpsResize, CubicMatchesPyTorch) {
 
 TEST(OpsResize, EveryModeMatchesTheOnnxFormulas) {
   const at::Tensor x = at::randn({1, 2, 5, 7}, at::kDouble);
-  const std::vector<std::string> coordinates{"half_pixel",   "pytorch_half_pixel",   "align_corners",
-                                             "asymmetric",   "tf_half_pixel_for_nn", "half_pixel_symmetric"};
+  const std::vector<std::string> coordinates{"half_pixel",           "pytorch_half_pixel",
+                                             "align_corners",        "asymmetric",
+                                             "tf_half_pixel_for_nn", "half_pixel_symmetric"};
   // Up on one axis and down on the other, by sizes (scale = out / in) and by scales.
   const std::vector<std::pair<Ints, std::vector<double>>> targets{
       {{1, 2, 8, 3}, {1, 1, 8.0 / 5, 3.0 / 7}}, {{1, 2, 12, 4}, {1, 1, 2.5, 0.6}}};
@@ -204,9 +227,11 @@ TEST(OpsResize, EveryModeMatchesTheOnnxFormulas) {
           const auto& [out, scales] = targets[by_scales];
           SCOPED_TRACE(mode + " " + coordinate + " " + o.rounding + " a=" + std::to_string(o.a) +
                        (by_scales ? " scales" : " sizes"));
-          const Model model = by_scales ? resize_model(x.sizes().vec(), attributes_of(o), doubles(scales), {})
-                                        : resize_model(x.sizes().vec(), attributes_of(o), {}, longs(out));
-          expect_matches(model, x, [&](const at::Tensor& t) { return onnx_resize(t, out, scales, o); });
+          const Model model =
+              by_scales ? resize_model(x.sizes().vec(), attributes_of(o), doubles(scales), {})
+                        : resize_model(x.sizes().vec(), attributes_of(o), {}, longs(out));
+          expect_matches(model, x,
+                         [&](const at::Tensor& t) { return onnx_resize(t, out, scales, o); });
         }
       }
     }
@@ -220,12 +245,13 @@ TEST(OpsResize, UpsampleAndResize10AreAsymmetricWithFloor) {
     SCOPED_TRACE(mode);
     const Onnx o{mode, "asymmetric", "floor"};
     auto reference = [&](const at::Tensor& t) { return onnx_resize(t, {1, 2, 9, 10}, scales, o); };
-    expect_matches(one_node_model("Upsample", {1, 2, 3, 4}, {}, {{"mode", mode}, {"scales", scales}}, 7), x,
-                   reference);
-    expect_matches(one_node_model("Upsample", {1, 2, 3, 4}, {doubles(scales)}, {{"mode", mode}}, 9), x,
-                   reference);
-    expect_matches(one_node_model("Resize", {1, 2, 3, 4}, {doubles(scales)}, {{"mode", mode}}, 10), x,
-                   reference);
+    expect_matches(
+        one_node_model("Upsample", {1, 2, 3, 4}, {}, {{"mode", mode}, {"scales", scales}}, 7), x,
+        reference);
+    expect_matches(one_node_model("Upsample", {1, 2, 3, 4}, {doubles(scales)}, {{"mode", mode}}, 9),
+                   x, reference);
+    expect_matches(one_node_model("Resize", {1, 2, 3, 4}, {doubles(scales)}, {{"mode", mode}}, 10),
+                   x, reference);
   }
 }
 
@@ -236,75 +262,98 @@ TEST(OpsResize, AxesAndAspectRatioPolicy) {
   Attributes attributes = attributes_of(o);
   attributes["axes"] = Ints{3, 2};
   expect_matches(resize_model({1, 2, 4, 6}, attributes, {}, longs({9, 3}), 18), x,
-                 [&](const at::Tensor& t) { return onnx_resize(t, {1, 2, 3, 9}, {1, 1, 0.75, 1.5}, o); });
+                 [&](const at::Tensor& t) {
+                   return onnx_resize(t, {1, 2, 3, 9}, {1, 1, 0.75, 1.5}, o);
+                 });
   attributes["keep_aspect_ratio_policy"] = std::string("not_smaller");
   // Scale max(9 / 6, 3 / 4) = 1.5 on both axes: 4 x 6 -> 6 x 9.
   expect_matches(resize_model({1, 2, 4, 6}, attributes, {}, longs({9, 3}), 18), x,
-                 [&](const at::Tensor& t) { return onnx_resize(t, {1, 2, 6, 9}, {1, 1, 1.5, 1.5}, o); });
+                 [&](const at::Tensor& t) {
+                   return onnx_resize(t, {1, 2, 6, 9}, {1, 1, 1.5, 1.5}, o);
+                 });
   attributes["keep_aspect_ratio_policy"] = std::string("not_larger");
   // Scale min(1.5, 0.75) = 0.75: 4 x 6 -> 3 x 5 (4.5 rounds half up).
   expect_matches(resize_model({1, 2, 4, 6}, attributes, {}, longs({9, 3}), 18), x,
-                 [&](const at::Tensor& t) { return onnx_resize(t, {1, 2, 3, 5}, {1, 1, 0.75, 0.75}, o); });
+                 [&](const at::Tensor& t) {
+                   return onnx_resize(t, {1, 2, 3, 5}, {1, 1, 0.75, 0.75}, o);
+                 });
 }
 
 // ---- hand-computed (the ONNX operator documentation's examples) --------------------------------
 
 TEST(OpsResize, DocumentedExamples) {
   const at::Tensor square = at::tensor({1.0, 2.0, 3.0, 4.0}, at::kDouble).view({1, 1, 2, 2});
-  const at::Tensor up = output(one_node_model("Upsample", {1, 1, 2, 2}, {doubles({1, 1, 2, 3})}, {}, 9), square);
-  const at::Tensor expected_up =
-      at::tensor(std::vector<double>{1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4}, at::kDouble)
-          .view({1, 1, 4, 6});
+  const at::Tensor up =
+      output(one_node_model("Upsample", {1, 1, 2, 2}, {doubles({1, 1, 2, 3})}, {}, 9), square);
+  const at::Tensor expected_up = at::tensor(std::vector<double>{1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2,
+                                                                3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4},
+                                            at::kDouble)
+                                     .view({1, 1, 4, 6});
   EXPECT_TRUE(at::equal(up, expected_up));
 
-  const Model corners = resize_model({1, 1, 2, 2}, {{"mode", std::string("linear")},
-                                                    {"coordinate_transformation_mode", std::string("align_corners")}},
-                                     doubles({1, 1, 2, 2}), {});
+  const Model corners =
+      resize_model({1, 1, 2, 2},
+                   {{"mode", std::string("linear")},
+                    {"coordinate_transformation_mode", std::string("align_corners")}},
+                   doubles({1, 1, 2, 2}), {});
   const at::Tensor expected_corners =
-      at::tensor(std::vector<double>{1, 4.0 / 3, 5.0 / 3, 2, 5.0 / 3, 2, 7.0 / 3, 8.0 / 3, 7.0 / 3, 8.0 / 3, 3, 10.0 / 3, 3,
-                  10.0 / 3, 11.0 / 3, 4},
+      at::tensor(std::vector<double>{1, 4.0 / 3, 5.0 / 3, 2, 5.0 / 3, 2, 7.0 / 3, 8.0 / 3, 7.0 / 3,
+                                     8.0 / 3, 3, 10.0 / 3, 3, 10.0 / 3, 11.0 / 3, 4},
                  at::kDouble)
           .view({1, 1, 4, 4});
   EXPECT_LT(relative_error(output(corners, square), expected_corners), 1e-15);
 
   const at::Tensor wide = at::arange(1, 9, at::kDouble).view({1, 1, 2, 4});
-  const Model down = resize_model({1, 1, 2, 4}, {{"mode", std::string("nearest")}}, doubles({1, 1, 0.6, 0.6}), {});
-  EXPECT_TRUE(at::equal(output(down, wide), at::tensor({1.0, 3.0}, at::kDouble).view({1, 1, 1, 2})));
+  const Model down =
+      resize_model({1, 1, 2, 4}, {{"mode", std::string("nearest")}}, doubles({1, 1, 0.6, 0.6}), {});
+  EXPECT_TRUE(
+      at::equal(output(down, wide), at::tensor({1.0, 3.0}, at::kDouble).view({1, 1, 1, 2})));
 }
 
 TEST(OpsResize, ConstantSizesGiveALinearFormWithNonNegativeWeights) {
   const at::Tensor x = at::rand({1, 2, 5, 7}, at::kDouble);
-  const Model linear = resize_model({1, 2, 5, 7}, {{"mode", std::string("linear")}}, {}, longs({1, 2, 9, 4}));
+  const Model linear =
+      resize_model({1, 2, 5, 7}, {{"mode", std::string("linear")}}, {}, longs({1, 2, 9, 4}));
   const ops::LinearForm* form = kernel_of(linear).linear();
   ASSERT_NE(form, nullptr);
   const at::Tensor y = form->apply(x, {}, {});
   EXPECT_TRUE(at::equal(y, output(linear, x)));
   const at::Tensor signal = at::randn_like(y);
-  EXPECT_LT(relative_error(form->apply_transpose(signal, x, {}), sweep_gradient(linear, x, signal)), 1e-15);
+  EXPECT_LT(relative_error(form->apply_transpose(signal, x, {}), sweep_gradient(linear, x, signal)),
+            1e-15);
   EXPECT_GE(y.min().item<double>(), 0.0);  // non-negative weights keep a non-negative input so
   // Cubic weights overshoot: no implicit non-negative form; the relevance rules use the VJP.
-  EXPECT_EQ(kernel_of(resize_model({1, 2, 5, 7}, {{"mode", std::string("cubic")}}, {}, longs({1, 2, 9, 4}))).linear(),
+  EXPECT_EQ(kernel_of(resize_model({1, 2, 5, 7}, {{"mode", std::string("cubic")}}, {},
+                                   longs({1, 2, 9, 4})))
+                .linear(),
             nullptr);
 }
 
 TEST(OpsResize, BadGeometryIsAModelError) {
-  EXPECT_THROW(resize_model({1, 1, 4, 4}, {{"mode", std::string("area")}}, doubles({1, 1, 2, 2}), {}),
-               ModelFormatError);
-  EXPECT_THROW(resize_model({1, 1, 4, 4}, {{"coordinate_transformation_mode", std::string("tf_crop_and_resize")}},
+  EXPECT_THROW(
+      resize_model({1, 1, 4, 4}, {{"mode", std::string("area")}}, doubles({1, 1, 2, 2}), {}),
+      ModelFormatError);
+  EXPECT_THROW(resize_model({1, 1, 4, 4},
+                            {{"coordinate_transformation_mode", std::string("tf_crop_and_resize")}},
                             doubles({1, 1, 2, 2}), {}),
                UnsupportedOperator);
-  EXPECT_THROW(resize_model({1, 1, 4, 4}, {{"mode", std::string("linear")}, {"antialias", int64_t{1}}},
-                            doubles({1, 1, 0.5, 0.5}), {}, 18),
-               UnsupportedOperator);
+  EXPECT_THROW(
+      resize_model({1, 1, 4, 4}, {{"mode", std::string("linear")}, {"antialias", int64_t{1}}},
+                   doubles({1, 1, 0.5, 0.5}), {}, 18),
+      UnsupportedOperator);
   const at::Tensor x = at::randn({1, 1, 4, 4}, at::kDouble);
   // Both scales and sizes, a scale that empties an axis, the wrong count, a negative scale.
-  EXPECT_THROW(resize_model({1, 1, 4, 4}, {}, doubles({1, 1, 2, 2}), longs({1, 1, 8, 8})).forward(x),
+  EXPECT_THROW(
+      resize_model({1, 1, 4, 4}, {}, doubles({1, 1, 2, 2}), longs({1, 1, 8, 8})).forward(x),
+      ModelFormatError);
+  EXPECT_THROW(resize_model({1, 1, 4, 4}, {}, doubles({1, 1, 0.1, 2}), {}).forward(x),
                ModelFormatError);
-  EXPECT_THROW(resize_model({1, 1, 4, 4}, {}, doubles({1, 1, 0.1, 2}), {}).forward(x), ModelFormatError);
   EXPECT_THROW(resize_model({1, 1, 4, 4}, {}, doubles({2, 2}), {}).forward(x), ModelFormatError);
-  EXPECT_THROW(resize_model({1, 1, 4, 4}, {}, doubles({1, 1, -2, 2}), {}).forward(x), ModelFormatError);
+  EXPECT_THROW(resize_model({1, 1, 4, 4}, {}, doubles({1, 1, -2, 2}), {}).forward(x),
+               ModelFormatError);
   // An output past the tensor limit is refused before it is allocated.
-  EXPECT_THROW(resize_model({1, 1, 4, 4}, {}, doubles({1, 1, 1e5, 1e5}), {}).forward(x), ModelFormatError);
+  EXPECT_THROW(resize_model({1, 1, 4, 4}, {}, doubles({1, 1, 1e5, 1e5}), {}).forward(x),
+               ModelFormatError);
 }
 
 }  // namespace

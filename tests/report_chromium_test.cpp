@@ -20,10 +20,11 @@ class ReportChromium : public ::testing::Test {
     chromium_ = find_chromium();
     if (chromium_.empty() || cli_binary().empty()) return;
     folder_ = new TempDir;
-    const auto r = run_process(cli_binary(), {"--model", bundled("mobilenet_v1_0.25_128.onnx").string(), "--threads",
-                                              "2", "compare", bundled("images/chelsea.png").string(),
-                                              bundled("images/coffee.png").string(), "--method", "saliency,gradcam",
-                                              "--curve-steps", "8", "--report", report().string()});
+    const auto r = run_process(
+        cli_binary(),
+        {"--model", bundled("mobilenet_v1_0.25_128.onnx").string(), "--threads", "2", "compare",
+         bundled("images/chelsea.png").string(), bundled("images/coffee.png").string(), "--method",
+         "saliency,gradcam", "--curve-steps", "8", "--report", report().string()});
     ASSERT_EQ(r.code, 0) << r.err;
   }
   static void TearDownTestSuite() {

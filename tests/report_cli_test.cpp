@@ -37,8 +37,8 @@ TEST(CliCompare, WritesOneSelfContainedPage) {
   if (cli_binary().empty()) GTEST_SKIP() << "the whitebox CLI is not built";
   TempDir out;
   const auto report = out / "report.html";
-  const auto r = compare({photo("chelsea.png"), photo("coffee.png"), "--method", "saliency,gradcam", "--curve-steps",
-                          "8", "--report", report.string()});
+  const auto r = compare({photo("chelsea.png"), photo("coffee.png"), "--method", "saliency,gradcam",
+                          "--curve-steps", "8", "--report", report.string()});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("report.html"), std::string::npos);
   ASSERT_TRUE(fs::exists(report));
@@ -72,8 +72,9 @@ TEST(CliCompare, HyperParametersShowTheValuesUsed) {
   if (cli_binary().empty()) GTEST_SKIP() << "the whitebox CLI is not built";
   TempDir out;
   const auto report = out / "r.html";
-  const auto r = compare({photo("coffee.png"), "--method", "saliency", "--curve-steps", "4", "--param", "reduce=l2",
-                          "--report", report.string(), "--title", "Coffee <test>"});
+  const auto r =
+      compare({photo("coffee.png"), "--method", "saliency", "--curve-steps", "4", "--param",
+               "reduce=l2", "--report", report.string(), "--title", "Coffee <test>"});
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string html = read_text(report);
   EXPECT_NE(html.find("<code>l2</code> <span class=\"sd\">(default max)</span>"), std::string::npos);
@@ -86,8 +87,8 @@ TEST(CliCompare, AddsRegisteredMetricsAsColumns) {
   TempDir out;
   const auto report = out / "r.html";
   const auto r =
-      compare({photo("chelsea.png"), photo("coffee.png"), "--method", "saliency,gradcam", "--curve-steps",
-               "4", "--metric", "completeness,consistency,mege", "--metric-param",
+      compare({photo("chelsea.png"), photo("coffee.png"), "--method", "saliency,gradcam",
+               "--curve-steps", "4", "--metric", "completeness,consistency,mege", "--metric-param",
                "models=" + small_model(), "--metric-param", "top=1", "--report", report.string()});
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string html = read_text(report);

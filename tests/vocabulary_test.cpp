@@ -27,7 +27,8 @@ std::string lookup_error(Lookup lookup) {
 TEST(Vocabulary, ClosestNamesAreNearestFirstAndNeverFar) {
   const std::vector<std::string> names{"gradcam", "xgradcam", "scorecam", "saliency", "GradCAM++"};
   EXPECT_EQ(closest("gradcan", names), (std::vector<std::string>{"gradcam", "xgradcam"}));
-  EXPECT_EQ(closest("GRADCAM", names), (std::vector<std::string>{"gradcam", "xgradcam", "GradCAM++"}));
+  EXPECT_EQ(closest("GRADCAM", names),
+            (std::vector<std::string>{"gradcam", "xgradcam", "GradCAM++"}));
   EXPECT_EQ(closest("sal", names), (std::vector<std::string>{"saliency"}));  // a prefix
   EXPECT_TRUE(closest("lime", names).empty());
   EXPECT_EQ(did_you_mean({"a", "b", "c"}), " (did you mean 'a', 'b' or 'c'?)");
@@ -66,7 +67,8 @@ TEST(Vocabulary, RanksAndClasses) {
   EXPECT_EQ(Target::parse("rank:x").kind, Target::Kind::Label);
   Model model = Model::load(bundled("mobilenet_v1_0.25_128.onnx"));
   const at::Tensor logits = at::zeros({1, 1000});
-  const std::string error = lookup_error([&] { Target::parse("tabby catt").resolve(model, logits); });
+  const std::string error =
+      lookup_error([&] { Target::parse("tabby catt").resolve(model, logits); });
   EXPECT_NE(error.find("did you mean 'tabby, tabby cat'"), std::string::npos) << error;
 }
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "progress.hpp"
 #include "whitebox/explain.hpp"
 #include "whitebox/files.hpp"
-#include "progress.hpp"
 #include "whitebox/model.hpp"
 
 namespace whitebox::cli {

@@ -78,8 +78,7 @@ Command add_compare(CLI::App& parent) {
   app->add_option("images", o->images, "image files (default: the bundled chelsea.png)");
   app->add_option("--method,-m", o->methods, "comma-separated explanation methods")->capture_default_str();
   app->add_option("--report,-r", o->report, "the HTML file to write")->capture_default_str();
-  app->add_option("--target,-t", o->target, kTargetHelp)
-      ->capture_default_str();
+  app->add_option("--target,-t", o->target, kTargetHelp)->capture_default_str();
   app->add_option("--curve-steps", o->steps,
                   "points of the deletion and insertion curves (not integrated gradients' steps)")
       ->capture_default_str();

@@ -518,8 +518,7 @@ Command add_evaluate(CLI::App& parent) {
   auto* gaze = app->add_option(
       "--gaze", o->gaze, "folder of human attention maps named like the images (image or .npy)");
   for (auto* annotation : {boxes, masks, gaze}) annotation->excludes(list);
-  app->add_option("--target,-t", o->target, kTargetHelp)
-      ->capture_default_str();
+  app->add_option("--target,-t", o->target, kTargetHelp)->capture_default_str();
   app->add_option("--out,-o", o->out, "output folder (results are resumed from it)")
       ->capture_default_str();
   app->add_option("--param,-p", o->params, "method hyper-parameter key=value (repeatable)")

@@ -377,8 +377,7 @@ Command add_explain(CLI::App& parent) {
                   "files to write: png (overlay), heatmap, npy, json, grid")
       ->capture_default_str();
   app->add_option("--method,-m", o->methods, "comma-separated explanation methods")->capture_default_str();
-  app->add_option("--target,-t", o->target, kTargetHelp)
-      ->capture_default_str();
+  app->add_option("--target,-t", o->target, kTargetHelp)->capture_default_str();
   app->add_option("--out,-o", o->out, "output folder")->capture_default_str();
   app->add_option("--colormap", o->colormap,
                   "jet, turbo, viridis, inferno or red-blue (default: red-blue for signed maps, else jet)");

@@ -80,8 +80,12 @@ void run_inspect(const Global& global, const std::string& file) {
     const Node& node = graph.nodes[i];
     const ValueId out = node.outputs.empty() ? kNoValue : node.outputs[0];
     const std::string layer = out == kNoValue ? "-" : graph.values[out].name;
-    Row row{std::to_string(i), printable(layer), layer == node.name ? "" : printable(node.name),
-            printable(node.op_type), out == kNoValue ? "-" : shape_text(sizes_of(trace[out])), ""};
+    Row row{std::to_string(i),
+            printable(layer),
+            layer == node.name ? "" : printable(node.name),
+            printable(node.op_type),
+            out == kNoValue ? "-" : shape_text(sizes_of(trace[out])),
+            ""};
     if (out != kNoValue && is_spatial(trace[out])) {
       row.note = i == default_cam ? "CAM candidate (default CAM layer)" : "CAM candidate";
     }
@@ -100,8 +104,8 @@ void run_inspect(const Global& global, const std::string& file) {
   for (const auto& row : rows) {
     std::ostringstream line;
     line << std::right << column(w_index) << row.index << "  " << std::left << column(w_layer)
-         << row.layer << "  " << column(w_node) << row.node << "  " << column(w_op) << row.op << "  "
-         << column(w_shape) << row.shape << "  " << row.note;
+         << row.layer << "  " << column(w_node) << row.node << "  " << column(w_op) << row.op
+         << "  " << column(w_shape) << row.shape << "  " << row.note;
     std::string text = line.str();
     while (!text.empty() && text.back() == ' ') text.pop_back();
     std::cout << text << "\n";

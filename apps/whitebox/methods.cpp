@@ -200,7 +200,8 @@ void print_method(const MethodInfo& m) {
                                        [](const Hyperparameter& h) { return h.name == "rule"; });
   std::string text(takes_rules ? family_math(m.family) : std::string_view());
   // Read on a terminal: Unicode, not LaTeX (which --markdown keeps for docs/methods.md).
-  std::istringstream math{unicode_math((text.empty() ? "" : text + "\n\n") + std::string(math_of(m.name)))};
+  std::istringstream math{
+      unicode_math((text.empty() ? "" : text + "\n\n") + std::string(math_of(m.name)))};
   for (std::string line; std::getline(math, line);) std::cout << (line.empty() ? "" : "  ") << line << "\n";
   std::cout << std::flush;
 }

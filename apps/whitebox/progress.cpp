@@ -19,7 +19,8 @@ constexpr auto kLogEvery = std::chrono::seconds(60);
 
 std::string minutes(double seconds) {
   const auto whole = static_cast<long>(seconds + 0.5);
-  return std::to_string(whole / 60) + ":" + (whole % 60 < 10 ? "0" : "") + std::to_string(whole % 60);
+  return std::to_string(whole / 60) + ":" + (whole % 60 < 10 ? "0" : "") +
+         std::to_string(whole % 60);
 }
 
 }  // namespace
@@ -124,7 +125,8 @@ std::string Progress::status() const {
     const double each =
         std::chrono::duration<double>(Clock::now() - first_).count() / static_cast<double>(timed_);
     text << "  " << fixed(each, 1) << " s each";
-    if (done_ < total_) text << "  " << minutes(each * static_cast<double>(total_ - done_)) << " left";
+    if (done_ < total_)
+      text << "  " << minutes(each * static_cast<double>(total_ - done_)) << " left";
   }
   return text.str();
 }

@@ -21,11 +21,11 @@ class Progress {
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
-  void start(const std::string& item);  // about to work on the next item
-  void skip(const std::string& item);   // the next item needs no work (resumed): not timed
+  void start(const std::string& item);    // about to work on the next item
+  void skip(const std::string& item);     // the next item needs no work (resumed): not timed
   void finished_elsewhere(size_t count);  // another rank finished `count` items
-  void finish();                        // the last item is done
-  void print(const std::string& line);  // a line of stdout output
+  void finish();                          // the last item is done
+  void print(const std::string& line);    // a line of stdout output
 
  private:
   using Clock = std::chrono::steady_clock;

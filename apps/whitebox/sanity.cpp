@@ -191,8 +191,7 @@ Command add_sanity(CLI::App& parent) {
       "sanity", "randomisation tests (Adebayo et al. 2018): maps as the model's layers are re-drawn at random");
   app->add_option("image", o->image, "image file (default: the bundled chelsea.png)");
   app->add_option("--method,-m", o->methods, "comma-separated explanation methods")->capture_default_str();
-  app->add_option("--target,-t", o->target, kTargetHelp)
-      ->capture_default_str();
+  app->add_option("--target,-t", o->target, kTargetHelp)->capture_default_str();
   app->add_option("--out,-o", o->out, "output folder")->capture_default_str();
   app->add_option("--mode", o->mode, "cascading (from the output layer down) or independent (one layer at a time)")
       ->capture_default_str();

@@ -37,7 +37,8 @@ std::string near_labels(const std::string& label, const std::vector<std::string>
   for (const std::string& near : closest(label, synonyms, 6)) {
     const auto at = std::find(synonyms.begin(), synonyms.end(), near) - synonyms.begin();
     const std::string& name = labels[owner[at]];
-    if (names.size() < 3 && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    if (names.size() < 3 && std::find(names.begin(), names.end(), name) == names.end())
+      names.push_back(name);
   }
   return did_you_mean(names);
 }
@@ -95,8 +96,9 @@ std::vector<int64_t> Target::resolve(const Model& model, const at::Tensor& logit
       if (model.labels.empty()) throw LookupError("the model has no labels: give the target as a class index");
       std::string hint;
       for (size_t i = 0; i < matches.size() && i < 5; ++i) hint += (i ? ", " : "") + model.labels[matches[i]];
-      throw LookupError("no class named '" + label + "'" +
-                        (matches.empty() ? near_labels(label, model.labels) : " (ambiguous: " + hint + ")"));
+      throw LookupError(
+          "no class named '" + label + "'" +
+          (matches.empty() ? near_labels(label, model.labels) : " (ambiguous: " + hint + ")"));
     }
   }
   return {};

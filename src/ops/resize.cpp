@@ -48,8 +48,8 @@ struct Resampling {
 
 // Keys's cubic convolution weights of the neighbours at offsets -1, 0, 1, 2 from floor(x).
 std::array<double, 4> cubic_weights(double t, double a) {
-  auto near = [a](double d) { return ((a + 2) * d - (a + 3)) * d * d + 1; };           // |d| <= 1
-  auto far = [a](double d) { return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a; };      // 1 < |d| < 2
+  auto near = [a](double d) { return ((a + 2) * d - (a + 3)) * d * d + 1; };       // |d| <= 1
+  auto far = [a](double d) { return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a; };  // 1 < |d| < 2
   return {far(t + 1), near(t), near(1 - t), far(2 - t)};
 }
 
@@ -62,9 +62,7 @@ at::Tensor axis_matrix(const Resampling& how, int64_t in, int64_t out, double sc
   for (int64_t r = 0; r < out; ++r) {
     const double x = how.coordinate(static_cast<double>(r), scale, in, out);
     switch (how.interpolation) {
-      case Interpolation::Nearest:
-        m[r][clamp(static_cast<int64_t>(how.rounding(x)))] = 1;
-        break;
+      case Interpolation::Nearest: m[r][clamp(static_cast<int64_t>(how.rounding(x)))] = 1; break;
       case Interpolation::Linear: {
         // Outside the input the nearest edge value: the same as clamping the coordinate.
         const double c = std::clamp(x, 0.0, last);
@@ -188,7 +186,8 @@ class Resize final : public Kernel, public LinearForm {
     if (name == "align_corners") return align_corners;
     if (name == "asymmetric") return asymmetric;
     if (name == "tf_half_pixel_for_nn") return tf_half_pixel_for_nn;
-    if (name == "tf_crop_and_resize") node.unsupported("coordinate_transformation_mode tf_crop_and_resize");
+    if (name == "tf_crop_and_resize")
+      node.unsupported("coordinate_transformation_mode tf_crop_and_resize");
     node.invalid("unknown coordinate_transformation_mode '" + name + "'");
   }
 
@@ -221,7 +220,9 @@ class Resize final : public Kernel, public LinearForm {
     if (has_scales == has_sizes && scales_.empty()) {
       throw ModelFormatError(label_ + ": give either scales or sizes");
     }
-    const size_t count = has_sizes ? sizes_in.numel() : has_scales ? scales_in.numel() : scales_.size();
+    const size_t count = has_sizes    ? sizes_in.numel()
+                         : has_scales ? scales_in.numel()
+                                      : scales_.size();
     if (count != axes.size()) {
       throw ModelFormatError(label_ + ": " + std::to_string(count) + " scales or sizes for " +
                              std::to_string(axes.size()) + " axes");
@@ -237,13 +238,16 @@ class Resize final : public Kernel, public LinearForm {
         // one image say 1 for the batch axis, which means the batch at run time.
         if (axes[k] == 0 && lengths[k] == 1) lengths[k] = x.size(0);
         const double ratio = static_cast<double>(lengths[k]) / static_cast<double>(x.size(axes[k]));
-        chosen = k == 0 ? ratio : policy_ == "not_larger" ? std::min(chosen, ratio) : std::max(chosen, ratio);
+        chosen = k == 0                    ? ratio
+                 : policy_ == "not_larger" ? std::min(chosen, ratio)
+                                           : std::max(chosen, ratio);
         scales[k] = ratio;
       }
       if (policy_ != "stretch") {  // one scale for every axis, the output rounded to it
         for (size_t k = 0; k < count; ++k) {
           scales[k] = chosen;
-          lengths[k] = static_cast<int64_t>(std::floor(chosen * static_cast<double>(x.size(axes[k])) + 0.5));
+          lengths[k] =
+              static_cast<int64_t>(std::floor(chosen * static_cast<double>(x.size(axes[k])) + 0.5));
         }
       }
     } else {
@@ -252,16 +256,19 @@ class Resize final : public Kernel, public LinearForm {
       for (size_t k = 0; k < count; ++k) {
         scales[k] = given.data_ptr<double>()[k];
         if (!std::isfinite(scales[k]) || scales[k] <= 0) {
-          throw ModelFormatError(label_ + ": scale " + std::to_string(scales[k]) + " is not positive");
+          throw ModelFormatError(label_ + ": scale " + std::to_string(scales[k]) +
+                                 " is not positive");
         }
-        lengths[k] = static_cast<int64_t>(std::floor(static_cast<double>(x.size(axes[k])) * scales[k]));
+        lengths[k] =
+            static_cast<int64_t>(std::floor(static_cast<double>(x.size(axes[k])) * scales[k]));
       }
     }
     std::vector<int64_t> output = x.sizes().vec();
     for (size_t k = 0; k < count; ++k) {
       if (lengths[k] <= 0 || !std::isfinite(scales[k]) || scales[k] <= 0) {
-        throw ModelFormatError(label_ + ": resizing axis " + std::to_string(axes[k]) + " of length " +
-                               std::to_string(x.size(axes[k])) + " leaves it empty");
+        throw ModelFormatError(label_ + ": resizing axis " + std::to_string(axes[k]) +
+                               " of length " + std::to_string(x.size(axes[k])) +
+                               " leaves it empty");
       }
       output[axes[k]] = lengths[k];
     }
@@ -278,7 +285,8 @@ class Resize final : public Kernel, public LinearForm {
     return plan;
   }
 
-  static at::Tensor resize(const at::Tensor& x, const std::vector<AxisResize>& plan, bool transpose) {
+  static at::Tensor resize(const at::Tensor& x, const std::vector<AxisResize>& plan,
+                           bool transpose) {
     at::Tensor y = x.is_floating_point() ? x : x.to(at::kDouble);
     // The transpose undoes the axes in reverse order (each is its own factor of a product).
     if (transpose) {
