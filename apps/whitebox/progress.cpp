@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 
@@ -58,7 +59,10 @@ void Progress::tick() {
 void Progress::advance() {
   if (item_.empty()) return;
   ++done_;
-  if (working_) ++timed_;
+  if (working_) {
+    ++timed_;
+    finished_ = Clock::now();
+  }
   working_ = false;
   if (log_) {
     std::cerr << what_ << " " << status() << "  " << printable(item_) << std::endl;
@@ -89,6 +93,7 @@ void Progress::finished_elsewhere(size_t count) {
   if (timed_ == 0 && !working_) first_ = Clock::now();
   done_ += count;
   timed_ += count;
+  finished_ = Clock::now();
   if (log_) std::cerr << what_ << " " << status() << "  (other ranks)" << std::endl;
   draw();
 }
@@ -119,14 +124,18 @@ void Progress::print(const std::string& line) {
 std::string Progress::status() const {
   std::ostringstream text;
   text << done_ << "/" << total_;
-  // The wall time since the first item that needed work, over the items finished since (resumed
-  // ones cost nothing): per item in one process, the job's pace over all MPI ranks.
+  // The wall time from the first item that needed work to the last finish, over the items
+  // finished (resumed ones cost nothing): per item in one process, the job's pace over all MPI
+  // ranks. The time left counts down within the current item.
   if (timed_ > 0) {
-    const double each =
-        std::chrono::duration<double>(Clock::now() - first_).count() / static_cast<double>(timed_);
+    const auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+    const double each = seconds(finished_ - first_) / static_cast<double>(timed_);
     text << "  " << fixed(each, 1) << " s each";
-    if (done_ < total_)
-      text << "  " << minutes(each * static_cast<double>(total_ - done_)) << " left";
+    if (done_ < total_) {
+      const double running = working_ ? seconds(Clock::now() - started_) : 0.0;
+      text << "  " << minutes(std::max(0.0, each * static_cast<double>(total_ - done_) - running))
+           << " left";
+    }
   }
   return text.str();
 }
@@ -138,7 +147,7 @@ std::string Progress::inputs() const {
 }
 
 void Progress::draw() const {
-  if (!terminal_) return;
+  if (!terminal_ || item_.empty()) return;
   constexpr size_t width = 30;
   const size_t filled = total_ ? width * std::min(done_, total_) / total_ : width;
   std::cerr << "\r\033[K" << what_ << " [" << std::string(filled, '#')

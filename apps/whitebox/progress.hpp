@@ -38,7 +38,8 @@ class Progress {
   size_t total_, done_ = 0, timed_ = 0;
   std::string what_, item_;
   bool terminal_, log_, working_ = false;
-  Clock::time_point first_, started_;  // the first timed item's start, the current item's
+  // The first timed item's start, the last finish, the current item's start.
+  Clock::time_point first_, finished_, started_;
   Clock::time_point logged_;           // the last log line
   mutable std::mutex mutex_;
   std::condition_variable stop_;
