@@ -126,8 +126,12 @@ def test_explain_resumes(data):
 def test_two_ranks_give_the_result_of_one_process(data):
     listed = ["--list", str(data / "data.csv")]
     run(*EVALUATE, *listed, "--out", str(data / "one"))
-    run(*EVALUATE, *listed, "--out", str(data / "two"), ranks=2)
+    two = run(*EVALUATE, *listed, "--out", str(data / "two"), ranks=2)
     assert outputs(data / "one") == outputs(data / "two")
+    # Rank 0 alone reports, counting the images of both ranks up to the job's total.
+    counts = [line.split()[1] for line in two.stderr.splitlines() if line.startswith("evaluate ")]
+    assert counts and counts[-1] == f"{len(PHOTOS)}/{len(PHOTOS)}", two.stderr
+    assert all(c.endswith(f"/{len(PHOTOS)}") for c in counts), two.stderr
     assert ranks_of(data / "two" / "images", "*.json") == {0, 1}  # both ranks took images
 
     explain = ["explain", *listed, "--method", "saliency,gradcam", "--formats", "npy"]
@@ -135,7 +139,9 @@ def test_two_ranks_give_the_result_of_one_process(data):
     run(*explain, "--out", str(data / "maps_two"), ranks=2)
     for one in (data / "maps_one").glob("*.npy"):
         assert one.read_bytes() == (data / "maps_two" / one.name).read_bytes(), one.name
-    assert ranks_of(data / "maps_two" / ".done", "*.json") == {0, 1}
+    # Which ranks took these six quick images depends on how fast rank 1 starts (rank 0 may take
+    # them all on a busy machine); evaluate's heavier images above show both ranks at work.
+    assert ranks_of(data / "maps_two" / ".done", "*.json") <= {0, 1}
 
 
 DATASET = ["evaluate", "--method", "saliency,gradcam", "--metric",
