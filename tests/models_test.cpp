@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support.hpp"
+#include "whitebox/data.hpp"
 #include "whitebox/npy.hpp"
 
 namespace whitebox::test {
@@ -148,8 +149,7 @@ TEST_P(Models, BatchRowsEqualSingleImages) {
 // Derived weights are made once per model, only from constants, and kept only within the
 // budget of the model's own weight size.
 TEST(ModelDerived, KeepsTensorsMadeFromConstantsWithinTheWeightsSize) {
-  ASSERT_TRUE(has_fixture("resnet18"));
-  const Model model = Model::load(fixture("resnet18") / "model.onnx");
+  const Model model = Model::load(bundled("mobilenet_v1_0.25_128.onnx"));
   ValueId weight = kNoValue;
   int64_t weight_bytes = 0;
   for (size_t v = 0; v < model.graph().values.size(); ++v) {

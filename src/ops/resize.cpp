@@ -1,7 +1,8 @@
-// Resize and Upsample. Every ONNX mode resamples each axis independently with weights that
-// depend only on the sizes, so each resized axis is one matrix of interpolation weights (output
-// length x input length): the forward pass multiplies by it along the axis and the exact VJP by
-// its transpose, for every mode, coordinate transformation and rounding rule alike.
+// Resize and Upsample. Every ONNX mode resamples each axis independently: each output position
+// is a weighted sum of a few input positions (taps: nearest 1, linear 2, cubic 4) whose indices
+// and weights depend only on the lengths. So each resized axis is a linear map of constant
+// weights, and the exact VJP is its transpose, for every mode, coordinate transformation and
+// rounding rule alike.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -53,56 +54,112 @@ std::array<double, 4> cubic_weights(double t, double a) {
   return {far(t + 1), near(t), near(1 - t), far(2 - t)};
 }
 
-// The (out x in) interpolation matrix of one axis, in double precision on the CPU.
-at::Tensor axis_matrix(const Resampling& how, int64_t in, int64_t out, double scale) {
-  at::Tensor matrix = at::zeros({out, in}, at::kDouble);
-  auto m = matrix.accessor<double, 2>();
+// Where each output position of an axis reads, and with which weight: one list per tap
+// (nearest 1, linear 2, cubic 4), computed once in double precision.
+struct Taps {
+  std::vector<std::vector<int64_t>> index;
+  std::vector<std::vector<double>> weight;
+};
+
+Taps axis_taps(const Resampling& how, int64_t in, int64_t out, double scale) {
+  const size_t taps = how.interpolation == Interpolation::Nearest  ? 1
+                      : how.interpolation == Interpolation::Linear ? 2
+                                                                   : 4;
+  Taps t{std::vector<std::vector<int64_t>>(taps, std::vector<int64_t>(out)),
+         std::vector<std::vector<double>>(taps, std::vector<double>(out, 1.0))};
   const auto last = static_cast<double>(in - 1);
   auto clamp = [in](int64_t i) { return std::clamp<int64_t>(i, 0, in - 1); };
   for (int64_t r = 0; r < out; ++r) {
     const double x = how.coordinate(static_cast<double>(r), scale, in, out);
     switch (how.interpolation) {
-      case Interpolation::Nearest: m[r][clamp(static_cast<int64_t>(how.rounding(x)))] = 1; break;
+      case Interpolation::Nearest:
+        t.index[0][r] = clamp(static_cast<int64_t>(how.rounding(x)));
+        break;
       case Interpolation::Linear: {
         // Outside the input the nearest edge value: the same as clamping the coordinate.
         const double c = std::clamp(x, 0.0, last);
         const auto i = static_cast<int64_t>(std::floor(c));
-        const double t = c - static_cast<double>(i);
-        m[r][i] += 1 - t;
-        m[r][clamp(i + 1)] += t;
+        t.index[0][r] = i, t.weight[0][r] = 1 - (c - static_cast<double>(i));
+        t.index[1][r] = clamp(i + 1), t.weight[1][r] = c - static_cast<double>(i);
         break;
       }
       case Interpolation::Cubic: {
         const double base = std::floor(x);
         const auto weights = cubic_weights(x - base, how.cubic_a);
         double total = 0;
-        for (int k = 0; k < 4; ++k) {
-          const int64_t i = static_cast<int64_t>(base) - 1 + k;
-          if (how.exclude_outside && (i < 0 || i >= in)) continue;
-          m[r][clamp(i)] += weights[k];
-          total += weights[k];
+        for (size_t k = 0; k < 4; ++k) {
+          const int64_t i = static_cast<int64_t>(base) - 1 + static_cast<int64_t>(k);
+          const bool outside = i < 0 || i >= in;
+          t.index[k][r] = clamp(i);
+          t.weight[k][r] = how.exclude_outside && outside ? 0.0 : weights[k];
+          total += t.weight[k][r];
         }
         if (how.exclude_outside && total != 0) {
-          for (int64_t i = 0; i < in; ++i) m[r][i] /= total;
+          for (size_t k = 0; k < 4; ++k) t.weight[k][r] /= total;
         }
         break;
       }
     }
   }
-  return matrix;
+  return t;
 }
 
-// One resized axis: its output length and its interpolation matrix.
+// One resized axis: y[.., r, ..] = sum over taps k of weight[k][r] x[.., index[k][r], ..].
+// Along a short axis (a feature map's) as a product with the dense (out x in) matrix, which BLAS
+// runs faster than gathers; along a long one (an image's) by gathering the taps, which reads
+// each input a few times instead of `in` times.
 struct AxisResize {
+  static constexpr int64_t kLongestDense = 128;
   int64_t axis;
-  at::Tensor matrix;  // (out x in), in the data's dtype and device
-};
+  int64_t length;                  // of the input along the axis
+  at::Tensor matrix;               // (out x in), for a short axis
+  std::vector<at::Tensor> index;   // [out] per tap, for a long axis
+  std::vector<at::Tensor> weight;  // [out] per tap, shaped to broadcast along the axis; none for nearest
 
-// y = M x along `axis`, and its transpose.
-at::Tensor along(const at::Tensor& x, const AxisResize& a, bool transpose) {
-  const at::Tensor m = transpose ? a.matrix : a.matrix.t();
-  return at::matmul(x.movedim(a.axis, -1), m).movedim(-1, a.axis);
-}
+  AxisResize(int64_t axis, const Taps& taps, int64_t length, int64_t rank,
+             const at::TensorOptions& options, bool weighted)
+      : axis(axis), length(length) {
+    const auto out = static_cast<int64_t>(taps.index[0].size());
+    if (length <= kLongestDense) {
+      at::Tensor dense = at::zeros({out, length}, at::kDouble);
+      auto m = dense.accessor<double, 2>();
+      for (size_t k = 0; k < taps.index.size(); ++k) {
+        for (int64_t r = 0; r < out; ++r) m[r][taps.index[k][r]] += taps.weight[k][r];
+      }
+      matrix = dense.to(options);
+      return;
+    }
+    std::vector<int64_t> shape(rank, 1);
+    shape[axis] = -1;
+    for (size_t k = 0; k < taps.index.size(); ++k) {
+      index.push_back(at::tensor(taps.index[k], at::kLong).to(options.device()));
+      if (weighted) weight.push_back(at::tensor(taps.weight[k], at::kDouble).to(options).view(shape));
+    }
+  }
+
+  at::Tensor apply(const at::Tensor& x) const {
+    if (matrix.defined()) return at::matmul(x.movedim(axis, -1), matrix.t()).movedim(-1, axis);
+    at::Tensor y;
+    for (size_t k = 0; k < index.size(); ++k) {
+      at::Tensor read = x.index_select(axis, index[k]);
+      if (!weight.empty()) read = read * weight[k];
+      y = k == 0 ? read : y + read;
+    }
+    return y;
+  }
+
+  // The transpose: each output's signal goes back to the positions it read, by their weights.
+  at::Tensor transpose(const at::Tensor& g) const {
+    if (matrix.defined()) return at::matmul(g.movedim(axis, -1), matrix).movedim(-1, axis);
+    std::vector<int64_t> sizes = g.sizes().vec();
+    sizes[axis] = length;
+    at::Tensor gx = at::zeros(sizes, g.options());
+    for (size_t k = 0; k < index.size(); ++k) {
+      gx.index_add_(axis, index[k], weight.empty() ? g : g * weight[k]);
+    }
+    return gx;
+  }
+};
 
 class Resize final : public Kernel, public LinearForm {
  public:
@@ -274,13 +331,14 @@ class Resize final : public Kernel, public LinearForm {
     }
     check_output_size(label_, output);
     std::vector<AxisResize> plan;
-    const auto dtype = x.is_floating_point() ? x.scalar_type() : at::kDouble;
+    const auto options = x.options().dtype(x.is_floating_point() ? x.scalar_type() : at::kDouble);
     for (size_t k = 0; k < count; ++k) {
       // An axis kept as it is stays unchanged, as in the runtimes (read literally, the
       // tf_half_pixel_for_nn formula would shift the batch and channel axes by half a position).
       const int64_t in = x.size(axes[k]);
       if (lengths[k] == in && scales[k] == 1.0) continue;
-      plan.push_back({axes[k], axis_matrix(how_, in, lengths[k], scales[k]).to(x.device(), dtype)});
+      plan.emplace_back(axes[k], axis_taps(how_, in, lengths[k], scales[k]), in, x.dim(), options,
+                        how_.interpolation != Interpolation::Nearest);
     }
     return plan;
   }
@@ -290,9 +348,9 @@ class Resize final : public Kernel, public LinearForm {
     at::Tensor y = x.is_floating_point() ? x : x.to(at::kDouble);
     // The transpose undoes the axes in reverse order (each is its own factor of a product).
     if (transpose) {
-      for (auto a = plan.rbegin(); a != plan.rend(); ++a) y = along(y, *a, true);
+      for (auto a = plan.rbegin(); a != plan.rend(); ++a) y = a->transpose(y);
     } else {
-      for (const auto& a : plan) y = along(y, a, false);
+      for (const auto& a : plan) y = a.apply(y);
     }
     y = y.contiguous();
     return x.is_floating_point() ? y : y.round().to(x.scalar_type());
