@@ -263,7 +263,7 @@ class Resize final : public Kernel, public LinearForm {
     return plan(in[0], input(scales_input_), input(sizes_input_));
   }
 
-  // The matrices of the axes that change, from the scales or the target sizes.
+  // The maps of the axes that change, from the scales or the target sizes.
   std::vector<AxisResize> plan(const at::Tensor& x, const at::Tensor& scales_in,
                                const at::Tensor& sizes_in) const {
     const int64_t rank = x.dim();
