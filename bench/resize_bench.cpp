@@ -25,9 +25,13 @@ Model resize_model(int64_t channels, int64_t side, int64_t out, const std::strin
   graph.values.push_back(Value{"sizes", at::tensor({int64_t{1}, channels, out, out}), {4}, -1});
   graph.values.push_back(Value{"y", {}, {}, -1});
   graph.inputs = {0};
-  graph.nodes.push_back(Node{"resize", "Resize", {0, kNoValue, kNoValue, 1}, {2},
-                             {{"mode", mode}, {"coordinate_transformation_mode", std::string("half_pixel")}},
-                             nullptr});
+  graph.nodes.push_back(
+      Node{"resize",
+           "Resize",
+           {0, kNoValue, kNoValue, 1},
+           {2},
+           {{"mode", mode}, {"coordinate_transformation_mode", std::string("half_pixel")}},
+           nullptr});
   graph.outputs = {2};
   graph.index_producers();
   return Model::from_graph(std::move(graph));
@@ -55,16 +59,19 @@ int main(int argc, char** argv) {
     const at::Tensor seed = at::randn({1, c.channels, c.out, c.out});
     const std::string name = std::to_string(c.channels) + "x" + std::to_string(c.side) + " to " +
                              std::to_string(c.out) + " " + c.mode;
-    const bench::Rounds forward = bench::time_rounds(
-        {[&] { aten(x, c.out, c.mode); }, [&] { model.forward(x); }}, runs);
-    const bench::Rounds vjp = bench::time_rounds(
-        {[&] {
-           at::Tensor leaf = x.detach().requires_grad_(true);
-           torch::autograd::grad({aten(leaf, c.out, c.mode)}, {leaf}, {seed});
-         },
-         [&] { model.sweep(model.forward(x), {{model.output(), seed}}); }},
-        runs);
-    for (const auto& [pass, rounds] : {std::pair{"forward", &forward}, std::pair{"forward + VJP", &vjp}}) {
+    const bench::Rounds forward =
+        bench::time_rounds({[&] { aten(x, c.out, c.mode); }, [&] { model.forward(x); }}, runs);
+    const bench::Rounds vjp =
+        bench::time_rounds({[&] {
+                              at::Tensor leaf = x.detach().requires_grad_(true);
+                              torch::autograd::grad({aten(leaf, c.out, c.mode)}, {leaf}, {seed});
+                            },
+                            [&] {
+                              model.sweep(model.forward(x), {{model.output(), seed}});
+                            }},
+                           runs);
+    for (const auto& [pass, rounds] :
+         {std::pair{"forward", &forward}, std::pair{"forward + VJP", &vjp}}) {
       std::printf("| %s | %s | %.3f | %.3f | %.2f |\n", name.c_str(), pass, rounds->median(0),
                   rounds->median(1), rounds->ratio(1, 0));
     }

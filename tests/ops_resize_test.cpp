@@ -204,19 +204,27 @@ TEST(OpsResize, CubicMatchesPyTorch) {
 TEST(OpsResize, LongAxesMatchPyTorchToo) {
   const at::Tensor x = at::randn({1, 2, 150, 6}, at::kDouble);
   const Ints shape = x.sizes().vec();
-  expect_matches(resize_model(shape, {{"mode", std::string("linear")}}, {}, longs({1, 2, 67, 13})), x,
-                 [](const at::Tensor& t) { return at::upsample_bilinear2d(t, {67, 13}, false); });
-  expect_matches(resize_model(shape, {{"mode", std::string("cubic")}}, {}, longs({1, 2, 301, 4})), x,
-                 [](const at::Tensor& t) { return at::upsample_bicubic2d(t, {301, 4}, false); });
-  expect_matches(resize_model(shape, {{"mode", std::string("nearest")},
-                                      {"coordinate_transformation_mode", std::string("asymmetric")},
-                                      {"nearest_mode", std::string("floor")}},
+  expect_matches(resize_model(shape, {{"mode", std::string("linear")}}, {}, longs({1, 2, 67, 13})),
+                 x, [](const at::Tensor& t) {
+                   return at::upsample_bilinear2d(t, {67, 13}, false);
+                 });
+  expect_matches(resize_model(shape, {{"mode", std::string("cubic")}}, {}, longs({1, 2, 301, 4})),
+                 x, [](const at::Tensor& t) {
+                   return at::upsample_bicubic2d(t, {301, 4}, false);
+                 });
+  expect_matches(resize_model(shape,
+                              {{"mode", std::string("nearest")},
+                               {"coordinate_transformation_mode", std::string("asymmetric")},
+                               {"nearest_mode", std::string("floor")}},
                               {}, longs({1, 2, 200, 5})),
-                 x, [](const at::Tensor& t) { return at::upsample_nearest2d(t, {200, 5}); });
+                 x, [](const at::Tensor& t) {
+                   return at::upsample_nearest2d(t, {200, 5});
+                 });
   const Onnx o{"cubic", "half_pixel", "round_prefer_floor", -0.5, true};
-  expect_matches(resize_model(shape, attributes_of(o), {}, longs({1, 2, 97, 6})), x, [&](const at::Tensor& t) {
-    return onnx_resize(t, {1, 2, 97, 6}, {1, 1, 97.0 / 150, 1}, o);
-  });
+  expect_matches(resize_model(shape, attributes_of(o), {}, longs({1, 2, 97, 6})), x,
+                 [&](const at::Tensor& t) {
+                   return onnx_resize(t, {1, 2, 97, 6}, {1, 1, 97.0 / 150, 1}, o);
+                 });
 }
 
 // ---- every mode against ONNX's formulas --------------------------------------------------------

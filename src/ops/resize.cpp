@@ -111,10 +111,11 @@ Taps axis_taps(const Resampling& how, int64_t in, int64_t out, double scale) {
 struct AxisResize {
   static constexpr int64_t kLongestDense = 128;
   int64_t axis;
-  int64_t length;                  // of the input along the axis
-  at::Tensor matrix;               // (out x in), for a short axis
-  std::vector<at::Tensor> index;   // [out] per tap, for a long axis
-  std::vector<at::Tensor> weight;  // [out] per tap, shaped to broadcast along the axis; none for nearest
+  int64_t length;                 // of the input along the axis
+  at::Tensor matrix;              // (out x in), for a short axis
+  std::vector<at::Tensor> index;  // [out] per tap, for a long axis
+  std::vector<at::Tensor>
+      weight;  // [out] per tap, shaped to broadcast along the axis; none for nearest
 
   AxisResize(int64_t axis, const Taps& taps, int64_t length, int64_t rank,
              const at::TensorOptions& options, bool weighted)
@@ -133,7 +134,8 @@ struct AxisResize {
     shape[axis] = -1;
     for (size_t k = 0; k < taps.index.size(); ++k) {
       index.push_back(at::tensor(taps.index[k], at::kLong).to(options.device()));
-      if (weighted) weight.push_back(at::tensor(taps.weight[k], at::kDouble).to(options).view(shape));
+      if (weighted)
+        weight.push_back(at::tensor(taps.weight[k], at::kDouble).to(options).view(shape));
     }
   }
 
