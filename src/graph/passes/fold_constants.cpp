@@ -62,12 +62,12 @@ void fold_constants(Graph& graph) {
       throw;
     } catch (const c10::Error& e) {
       // Constants that do not fit together (a Gemm of mismatched weights): the model is broken.
-      throw ModelFormatError("node '" + node.name + "' (" + node.op_type +
-                             ") cannot be computed from its constant inputs: " +
+      throw ModelFormatError(ops::NodeView(graph, node).label() +
+                             " cannot be computed from its constant inputs: " +
                              e.what_without_backtrace());
     } catch (const std::runtime_error& e) {  // ATen's shape checks (reshape) throw these
-      throw ModelFormatError("node '" + node.name + "' (" + node.op_type +
-                             ") cannot be computed from its constant inputs: " + e.what());
+      throw ModelFormatError(ops::NodeView(graph, node).label() +
+                             " cannot be computed from its constant inputs: " + e.what());
     }
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       if (node.outputs[o] == kNoValue) continue;
