@@ -80,7 +80,7 @@ std::map<std::string, at::Tensor> step_maps(const Model& model, const at::Tensor
 }  // namespace
 
 std::vector<ParameterLayer> parameter_layers(const Model& model) {
-  static const std::set<std::string> kinds{"Conv", "ConvTranspose", "Gemm", "MatMul"};
+  static const std::set<std::string> kinds{"Conv", "Gemm", "MatMul"};
   const Graph& graph = model.graph();
   std::vector<ParameterLayer> layers;
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
