@@ -22,8 +22,8 @@ TEST(CliProgress, ALogGetsOneLinePerImageAndQuietNone) {
   const ProcessResult r = run_process(WHITEBOX_CLI, explain_two(dir));
   ASSERT_EQ(r.code, 0) << r.err;
   // stderr is a pipe here, as in a batch job's log: plain lines, no escape sequences.
-  const std::regex line(R"(explain 1/2  [0-9.]+ s each  [0-9]+:[0-9]{2} left  cat\.bmp\n)"
-                        R"(explain 2/2  [0-9.]+ s each  parrot\.jpg\n)");
+  const std::regex line(R"(explain 1/2  saliency  [0-9.]+ s each  [0-9]+:[0-9]{2} left  cat\.bmp\n)"
+                        R"(explain 2/2  saliency  [0-9.]+ s each  parrot\.jpg\n)");
   EXPECT_TRUE(std::regex_match(r.err, line)) << r.err;
 
   std::vector<std::string> quiet = explain_two(dir);
@@ -43,7 +43,7 @@ TEST(CliProgress, ATerminalGetsALineRedrawnInPlace) {
   const ProcessResult r = run_process(
       "/usr/bin/script", {"-qec", std::string(WHITEBOX_CLI) + " " + command, "/dev/null"});
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find("\r\033[Kexplain [###############...............] 1/2"), std::string::npos)
+  EXPECT_NE(r.out.find("\r\033[Kexplain [###############...............] 1/2  saliency"), std::string::npos)
       << r.out;
   EXPECT_EQ(r.out.find("explain 1/2  "), std::string::npos) << r.out;  // no log lines
 }

@@ -58,7 +58,7 @@ void run_compare(const Global& global, const CompareOptions& options) {
     pictures.push_back({file.filename().string(), read_image(file)});
   }
 
-  Progress progress(pictures.size(), "compare");
+  Progress progress(pictures.size(), "compare", report.methods);
   const std::string page = comparison_report(
       model, pictures, report, [&](size_t done, size_t total, const std::string& name) {
         if (done > 0) progress.print(images[done - 1].string());

@@ -443,7 +443,7 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
 
   // The values of every image go to its file, and only there: the summary reads them back, so
   // that memory stays flat over a data set and every rank's results count alike.
-  Progress progress(cluster.root() ? todo.size() : 0, "evaluate");
+  Progress progress(cluster.root() ? todo.size() : 0, "evaluate", plan.methods);
   cluster.distribute(
       todo,
       [&](size_t i) {

@@ -353,7 +353,7 @@ void run_explain(const Global& global, const ExplainOptions& options) {
       images += batches[b].size();
     }
   }
-  Progress progress(images, "explain");
+  Progress progress(images, "explain", run.names);
   cluster.distribute(
       todo, [&](size_t b) { run.explain_batch(batches[b], progress); },
       [&](size_t b) { progress.finished_elsewhere(batches[b].size()); });

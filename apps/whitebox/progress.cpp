@@ -26,11 +26,12 @@ std::string minutes(double seconds) {
 
 }  // namespace
 
-Progress::Progress(size_t total, std::string what)
+Progress::Progress(size_t total, std::string what, const std::vector<std::string>& methods)
     : total_(total),
       what_(std::move(what)),
       terminal_(!quiet && total > 1 && isatty(STDERR_FILENO)),
       log_(!quiet && total > 1 && !terminal_) {
+  for (const std::string& method : methods) methods_ += (methods_.empty() ? "" : "+") + method;
   if (terminal_ || log_) ticker_ = std::thread([this] { tick(); });
 }
 
@@ -124,6 +125,7 @@ void Progress::print(const std::string& line) {
 std::string Progress::status() const {
   std::ostringstream text;
   text << done_ << "/" << total_;
+  if (!methods_.empty()) text << "  " << methods_;
   // The wall time from the first item that needed work to the last finish, over the items
   // finished (resumed ones cost nothing): per item in one process, the job's pace over all MPI
   // ranks. The time left counts down within the current item.

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace whitebox::cli {
 
@@ -17,7 +18,8 @@ namespace whitebox::cli {
 class Progress {
  public:
   static inline bool quiet = false;  // --quiet
-  Progress(size_t total, std::string what);
+  // `what` names the command, `methods` (if any) what runs on each item.
+  Progress(size_t total, std::string what, const std::vector<std::string>& methods = {});
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -33,10 +35,10 @@ class Progress {
   void draw() const;
   void clear() const;
   void tick();                 // the ticker thread's loop
-  std::string status() const;  // "12/40  3.1 s each  1:54 left"
+  std::string status() const;  // "12/40  saliency+gradcam  3.1 s each  1:54 left"
   std::string inputs() const;  // "  inputs 120/2112" within an item that planned its inputs
   size_t total_, done_ = 0, timed_ = 0;
-  std::string what_, item_;
+  std::string what_, methods_, item_;
   bool terminal_, log_, working_ = false;
   // The first timed item's start, the last finish, the current item's start.
   Clock::time_point first_, finished_, started_;
