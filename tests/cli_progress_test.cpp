@@ -43,7 +43,8 @@ TEST(CliProgress, ATerminalGetsALineRedrawnInPlace) {
   const ProcessResult r = run_process(
       "/usr/bin/script", {"-qec", std::string(WHITEBOX_CLI) + " " + command, "/dev/null"});
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find("\r\033[Kexplain [###############...............] 1/2  saliency"), std::string::npos)
+  EXPECT_NE(r.out.find("\r\033[Kexplain [###############...............] 1/2  saliency"),
+            std::string::npos)
       << r.out;
   EXPECT_EQ(r.out.find("explain 1/2  "), std::string::npos) << r.out;  // no log lines
 }

@@ -105,8 +105,9 @@ void run_sanity(const Global& global, const SanityOptions& options) {
 
   const std::filesystem::path out_dir = options.out;
   const size_t total_layers = metrics::parameter_layers(model).size();
-  Progress progress(std::min<size_t>(total_layers, options.layers > 0 ? options.layers : total_layers) + 1,
-                    "randomise", names);
+  Progress progress(
+      std::min<size_t>(total_layers, options.layers > 0 ? options.layers : total_layers) + 1,
+      "randomise", names);
   const auto result = metrics::parameter_randomisation(
       model, input.tensor, names, target, randomisation,
       [&](size_t step, size_t) { progress.start(step == 0 ? "trained" : "layer " + std::to_string(step)); });
