@@ -453,7 +453,7 @@ TEST(MethodsCamEngine, ForwardFromReplaysTheRestOfTheGraph) {
 // Where the network itself curves (EfficientNet-B0's SiLU and squeeze-and-excitation products),
 // the Hessian-vector product must equal the central difference of the closed-form sweep's
 // gradient along v, in float64: H v = (g(A + e v) - g(A - e v)) / 2e + O(e^2) (1.5e-8 measured).
-TEST(MethodsCamEngine, HessianVectorProductIsTheDerivativeOfTheSweptGradient) {
+TEST(MethodsCamCurvature, HessianVectorProductIsTheDerivativeOfTheSweptGradient) {
   ASSERT_TRUE(has_fixture("efficientnet_b0")) << "run the 'fixtures' test first";
   const Model model = Model::load(fixture("efficientnet_b0") / "model.onnx").to(at::kDouble);
   const at::Tensor x = read_npy(fixture("efficientnet_b0") / "x.npy").to(at::kDouble);

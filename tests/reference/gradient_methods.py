@@ -11,7 +11,8 @@ folder:
   ref_<name>.npy         the method's attribution (float64)
   ref_<name>_map.npy     its map, where the test also checks it
   ref_gradient.json      for each reference: method, hyper-parameters, files
-  ref_gradient_done      marker: a case with it is skipped (unless --force)
+  ref_gradient_done      marker: VERSION and a hash of the fixture; a case whose
+                         marker is current is skipped (unless --force)
 $WHITEBOX_FIXTURES, when set, replaces FIXTURES_DIR (as in the C++ tests).
 
 None of this uses whitebox: the random noise, quadrature nodes and masks are
@@ -23,11 +24,9 @@ near-ties, so two correct float32 implementations differ by up to ~1e-2 there
 (efficientnet_b0's noisy copies: by more than 100%).
 """
 
-import argparse
 import json
 import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -37,8 +36,10 @@ import torchvision.transforms.functional as TF
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 import make_fixtures  # noqa: E402  (reuses its seeded model construction)
+import runner  # noqa: E402
 
-VERSION = "6"
+MARKER = "ref_gradient_done"
+VERSION = "7"           # in the marker with the fixture's hash; another stamp means redo
 CASES = ["resnet18", "vgg16_bn", "densenet121", "mobilenet_v2",
          "efficientnet_b0"]
 BLACKBOX_CASES = {"resnet18", "mobilenet_v2"}   # forward-heavy: fewer models
@@ -320,12 +321,15 @@ def references(case_name, model, x, target):
                None)
 
     if case_name in BLACKBOX_CASES:
-        occ = occlusion(model, x, target, 112, 56, 0.0)
-        yield ("occlusion", "occlusion", {"window": "112", "stride": "56"},
+        side = x.shape[-1]
+        window, stride = side // 2, side // 4
+        occ = occlusion(model, x, target, window, stride, 0.0)
+        yield ("occlusion", "occlusion", {"window": str(window), "stride": str(stride)},
                occ[:, None], occ)
-        occ = occlusion(model, x, target, 64, 40, 0.5)    # uneven: edge windows
+        window, stride = side * 2 // 7, side * 5 // 28    # uneven: edge windows
+        occ = occlusion(model, x, target, window, stride, 0.5)
         yield ("occlusion_edge", "occlusion",
-               {"window": "64", "stride": "40", "fill": "0.5"}, occ[:, None], occ)
+               {"window": str(window), "stride": str(stride), "fill": "0.5"}, occ[:, None], occ)
         ri = rise(model, x, target, 16, 7, 0.5, 3)
         yield ("rise", "rise", {"masks": "16", "cells": "7", "p": "0.5", "seed": "3"},
                ri[:, None], ri)
@@ -333,15 +337,8 @@ def references(case_name, model, x, target):
         yield ("sobol", "sobol", {"grid": "3", "designs": "8", "batch": "20"}, so[:, None], so)
 
 
-def run_case(outdir, case, force):
-    case_dir = os.path.join(outdir, case.name)
-    done = os.path.join(case_dir, "ref_gradient_done")
-    if os.path.exists(done) and not force:
-        with open(done) as f:
-            if f.read().strip() == VERSION:
-                return None
-    if not os.path.exists(os.path.join(case_dir, "done")):
-        raise RuntimeError(f"fixture {case_dir} is missing: run make_fixtures.py first")
+def compute(case_name, case_dir):
+    case = make_fixtures.select_cases(case_name)[0]
     with open(os.path.join(case_dir, "meta.json")) as f:
         meta = json.load(f)
     model = make_fixtures.prepare_model(case, meta["input_shape"])
@@ -368,33 +365,12 @@ def run_case(outdir, case, force):
         index[name] = entry
     with open(os.path.join(case_dir, "ref_gradient.json"), "w") as f:
         json.dump({"target": target, "references": index}, f, indent=2)
-    with open(done, "w") as f:
-        f.write(VERSION + "\n")
-    return f"{len(index)} references"
+    return sorted(index)
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("outdir")
-    parser.add_argument("--only", help="comma-separated case names")
-    parser.add_argument("--force", action="store_true")
-    args = parser.parse_args(argv)
-    # The C++ tests read the fixtures from $WHITEBOX_FIXTURES when it is set: write them there too.
-    outdir = os.environ.get("WHITEBOX_FIXTURES") or args.outdir
-    names = args.only.split(",") if args.only else CASES
-    torch.set_num_threads(2)
-    failed = []
-    for case in make_fixtures.select_cases(",".join(names)):
-        start = time.time()
-        try:
-            status = run_case(outdir, case, args.force)
-        except Exception as err:
-            failed.append(case.name)
-            print(f"[FAIL] {case.name}: {type(err).__name__}: {err}", flush=True)
-            continue
-        print(f"[skip] {case.name} (done)" if status is None else
-              f"[ ok ] {case.name} {time.time() - start:.1f}s {status}", flush=True)
-    return 1 if failed else 0
+    return runner.run_cases(argv, __doc__.split("\n")[0], CASES, MARKER, VERSION,
+                            ["x.npy", "logits64.npy"], compute)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ results unless a marker says they are current for that fixture."""
 import argparse
 import hashlib
 import os
+import time
 from typing import Callable, List
 
 import torch
@@ -26,10 +27,12 @@ def run_cases(argv, description: str, cases: List[str], marker: str, version: st
     parser.add_argument("--only")
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
+    # The C++ tests read the fixtures from $WHITEBOX_FIXTURES when it is set: write them there too.
+    fixtures = os.environ.get("WHITEBOX_FIXTURES") or args.fixtures
     torch.set_num_threads(2)
     failed = []
     for case in (args.only.split(",") if args.only else cases):
-        case_dir = os.path.join(args.fixtures, case)
+        case_dir = os.path.join(fixtures, case)
         if not os.path.exists(os.path.join(case_dir, "done")):
             print(f"[skip] {case}: no fixture", flush=True)
             continue
@@ -39,6 +42,7 @@ def run_cases(argv, description: str, cases: List[str], marker: str, version: st
                 and not args.force):
             print(f"[skip] {case} (done)", flush=True)
             continue
+        start = time.time()
         try:
             names = compute(case, case_dir)
         except Exception as err:
@@ -47,5 +51,5 @@ def run_cases(argv, description: str, cases: List[str], marker: str, version: st
             continue
         with open(marker_file, "w") as f:
             f.write(current + "\n")
-        print(f"[ ok ] {case}: {' '.join(names)}", flush=True)
+        print(f"[ ok ] {case} {time.time() - start:.1f} s: {' '.join(names)}", flush=True)
     return 1 if failed else 0
