@@ -3,9 +3,11 @@
 // this table, what LRP, DeepLIFT, guided backprop and the CAM head matcher do with it.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "methods/treatments.hpp"
 #include "ops/kernel.hpp"
@@ -121,6 +123,54 @@ TEST(OpsTraits, AnOperatorWithoutAKernelIsNamed) {
     ADD_FAILURE() << "no error";
   } catch (const UnsupportedOperator& e) {
     EXPECT_NE(std::string(e.what()).find("Mish"), std::string::npos) << e.what();
+  }
+}
+
+// The layer trait of each operator that has one; every other operator has none.
+TEST(OpsTraits, LayersAreDeclaredWithTheKernels) {
+  using ops::Layer;
+  const std::map<std::string, Layer> layers = {{"Conv", Layer::Convolution},
+                                               {"Gemm", Layer::Dense},
+                                               {"MatMul", Layer::Dense},
+                                               {"AveragePool", Layer::AveragePool},
+                                               {"GlobalAveragePool", Layer::GlobalAveragePool},
+                                               {"ReduceMean", Layer::AxisMean},
+                                               {"Relu", Layer::Relu},
+                                               {"Clip", Layer::Clip},
+                                               {"Add", Layer::Addition},
+                                               {"Sum", Layer::Addition},
+                                               {"Sub", Layer::Subtraction},
+                                               {"Mul", Layer::Multiplication},
+                                               {"Div", Layer::Division},
+                                               {"BatchNormalization", Layer::BatchNormalization},
+                                               {"LayerNormalization", Layer::LayerNormalization}};
+  for (const std::string& op : ops::supported_operators()) {
+    const auto it = layers.find(op);
+    EXPECT_EQ(ops::to_string(ops::traits(op).layer),
+              ops::to_string(it == layers.end() ? Layer::None : it->second))
+        << op;
+  }
+}
+
+// The methods and metrics decide by traits, never by an operator's name: no string literal that
+// names an operator may appear in their code (comments, messages and graph construction aside).
+TEST(OpsTraits, MethodsAndMetricsNeverCompareOperatorNames) {
+  const std::filesystem::path source(WHITEBOX_SOURCE_DIR);
+  for (const char* folder : {"src/methods", "src/metrics"}) {
+    for (const auto& entry : std::filesystem::directory_iterator(source / folder)) {
+      std::istringstream lines(test::read_text(entry.path()));
+      int number = 0;
+      for (std::string line; std::getline(lines, line);) {
+        ++number;
+        line = line.substr(0, line.find("//"));
+        if (line.find("op_type = \"") != std::string::npos) continue;  // building a node
+        for (const std::string& op : ops::supported_operators()) {
+          EXPECT_EQ(line.find('"' + op + '"'), std::string::npos)
+              << entry.path().filename().string() << ":" << number << " names " << op
+              << ": ask ops::traits() (kind, range, layer) or the kernel's linear form instead";
+        }
+      }
+    }
   }
 }
 

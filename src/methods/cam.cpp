@@ -198,24 +198,27 @@ std::string describe_downstream(const Graph& graph, const std::vector<std::vecto
 // GlobalAveragePool, ReduceMean over axes 2 and 3, or an unpadded AveragePool of the whole map.
 bool averages_globally(const Graph& graph, const Trace& trace, const Node& pool, ValueId layer) {
   const ops::NodeView view(graph, pool);
-  if (pool.op_type == "GlobalAveragePool") return true;
-  if (pool.op_type == "ReduceMean") {
-    std::vector<int64_t> axes = view.has("axes") ? view.ints("axes")
-                                : view.has_input(1) && view.is_constant(1) ? view.constant_ints(1)
-                                                                           : std::vector<int64_t>{};
-    for (auto& a : axes) a = (a + 4) % 4;
-    std::sort(axes.begin(), axes.end());
-    return axes == std::vector<int64_t>{2, 3};
+  switch (ops::traits(pool).layer) {
+    case ops::Layer::GlobalAveragePool: return true;
+    case ops::Layer::AxisMean: {
+      std::vector<int64_t> axes = view.has("axes") ? view.ints("axes")
+                                  : view.has_input(1) && view.is_constant(1)
+                                      ? view.constant_ints(1)
+                                      : std::vector<int64_t>{};
+      for (auto& a : axes) a = (a + 4) % 4;
+      std::sort(axes.begin(), axes.end());
+      return axes == std::vector<int64_t>{2, 3};
+    }
+    case ops::Layer::AveragePool: {
+      const auto& out = trace[pool.outputs[0]];
+      const auto pads = view.ints("pads", {0, 0, 0, 0});
+      return out.defined() && out.dim() == 4 && out.size(2) == 1 && out.size(3) == 1 &&
+             std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; }) &&
+             view.ints("kernel_shape") ==
+                 std::vector<int64_t>{trace[layer].size(2), trace[layer].size(3)};
+    }
+    default: return false;
   }
-  if (pool.op_type == "AveragePool") {
-    const auto& out = trace[pool.outputs[0]];
-    const auto pads = view.ints("pads", {0, 0, 0, 0});
-    return out.defined() && out.dim() == 4 && out.size(2) == 1 && out.size(3) == 1 &&
-           std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; }) &&
-           view.ints("kernel_shape") ==
-               std::vector<int64_t>{trace[layer].size(2), trace[layer].size(3)};
-  }
-  return false;
 }
 
 // The weight [classes, K] of a linear classifier reading the features `v` (Gemm, MatMul or 1x1
@@ -224,15 +227,16 @@ at::Tensor classifier_weight(const Graph& graph, const Node& node, ValueId v) {
   const ops::NodeView linear(graph, node);
   if (node.inputs.empty() || node.inputs[0] != v || !linear.is_constant(1)) return {};
   const at::Tensor& w = linear.constant(1);
-  if (node.op_type == "Gemm" && linear.i("transA", 0) == 0) {
-    return (linear.i("transB", 0) ? w : w.t()) * linear.f("alpha", 1.0);
+  switch (ops::traits(node).layer) {
+    // Gemm's attributes; a MatMul has none, and their defaults make it x W.
+    case ops::Layer::Dense:
+      if (linear.i("transA", 0) != 0 || w.dim() != 2) return {};
+      return (linear.i("transB", 0) ? w : w.t()) * linear.f("alpha", 1.0);
+    case ops::Layer::Convolution:
+      if (w.dim() != 4 || w.size(2) != 1 || w.size(3) != 1 || linear.i("group", 1) != 1) return {};
+      return w.flatten(1);
+    default: return {};
   }
-  if (node.op_type == "MatMul" && w.dim() == 2) return w.t();
-  if (node.op_type == "Conv" && w.dim() == 4 && w.size(2) == 1 && w.size(3) == 1 &&
-      linear.i("group", 1) == 1) {
-    return w.flatten(1);
-  }
-  return {};
 }
 
 }  // namespace
@@ -281,9 +285,11 @@ at::Tensor cam_head_weights(const Model& model, const Trace& trace, ValueId laye
     return fail("the pooled features go to " + node->op_type + " '" + node->name +
                 "', not a linear layer with constant weights");
   }
-  // A MatMul's bias comes as a separate Add.
+  // A layer without a bias of its own (MatMul) may have it added by the next node.
   ValueId out = node->outputs.empty() ? kNoValue : node->outputs[0];
-  if (const Node* add = sole_reader(out); node->op_type == "MatMul" && add && add->op_type == "Add") {
+  const bool has_bias = node->kernel->linear() && node->kernel->linear()->bias_input() >= 0;
+  if (const Node* add = sole_reader(out);
+      !has_bias && add && ops::traits(*add).layer == ops::Layer::Addition) {
     const ops::NodeView bias(graph, *add);
     if (bias.is_constant(0) || bias.is_constant(1)) out = add->outputs[0];
   }

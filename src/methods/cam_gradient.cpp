@@ -130,15 +130,30 @@ at::Tensor segeigencam_map(const Context&, const at::Tensor& A, const at::Tensor
   return at::where(flip, -projection, projection).view({P.size(0), P.size(2), P.size(3)});
 }
 
-// The bases Finer-CAM can wrap: the CAMs that read only A and g.
-GradientMap finer_base(const std::string& name) {
-  static const std::map<std::string, GradientMap> bases = {
+// The CAMs that Finer-CAM and Refine-CAM can wrap: those that read only A and g, in the order
+// their `base` parameter lists them.
+const std::vector<std::pair<std::string, GradientMap>>& base_cams() {
+  static const std::vector<std::pair<std::string, GradientMap>> bases = {
       {"gradcam", gradcam_map},
       {"hirescam", hirescam_map},
       {"xgradcam", xgradcam_map},
       {"layercam", layercam_map},
       {"gradcam-elementwise", gradcam_elementwise_map}};
-  return bases.at(find_method(name).name);
+  return bases;
+}
+
+GradientMap finer_base(const std::string& name) {
+  const std::string& method = find_method(name).name;
+  for (const auto& [base, map] : base_cams()) {
+    if (base == method) return map;
+  }
+  throw ArgumentError("'" + name + "' is not a base CAM");  // the choice check forbids it
+}
+
+std::vector<std::string> base_cam_names() {
+  std::vector<std::string> names;
+  for (const auto& base : base_cams()) names.push_back(base.first);
+  return names;
 }
 
 // Finer-CAM's score for image n, as pytorch-grad-cam's FinerWeightedTarget writes it: with J the
@@ -363,7 +378,7 @@ void add_gradient_cams(std::vector<MethodInfo>& registry) {
       true, true, "1 forward + 1 backward to the layer",
       {layer_parameter(), eigen_smooth_parameter(),
        choice_parameter("base", "gradcam", "the CAM computed from the new score's gradient",
-                        {"gradcam", "hirescam", "xgradcam", "layercam", "gradcam-elementwise"}),
+                        base_cam_names()),
        number_parameter("alpha", "1", "strength of the comparison", 0),
        integer_parameter("compare", "3", "most similar classes compared with", 1)},
       "Zhang, Chowdhury, Stevens, Wang, Chao, Su. Finer-CAM: Spotting the Difference Reveals "
@@ -392,8 +407,7 @@ void add_gradient_cams(std::vector<MethodInfo>& registry) {
         "comma-separated layers (default: the end of every resolution stage and the final "
         "feature map)"},
        eigen_smooth_parameter(),
-       choice_parameter("base", "layercam", "the CAM computed at each layer",
-                        {"gradcam", "hirescam", "xgradcam", "layercam", "gradcam-elementwise"})},
+       choice_parameter("base", "layercam", "the CAM computed at each layer", base_cam_names())},
       "Refine-CAM: per-layer class activation maps multiplied across layers. arXiv:2605.14641",
       refinecam, false));
   MethodInfo guided = cam_entry(

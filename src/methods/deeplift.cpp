@@ -88,7 +88,7 @@ at::Tensor rerun(const NodeContext& n, int input, const at::Tensor& value) {
 // splits by sign: a Conv / Gemm / MatMul / average pool (not max-pooling's stand-in), or a Sum.
 bool splits_by_sign(const Node& producer) {
   const ops::OpKind kind = ops::traits(producer).kind;
-  if (kind == ops::OpKind::Sum) return producer.op_type == "Sum" || producer.op_type == "Add";
+  if (kind == ops::OpKind::Sum) return ops::traits(producer).layer == ops::Layer::Addition;
   return kind == ops::OpKind::Linear && producer.kernel->linear();
 }
 
@@ -253,6 +253,11 @@ Tensors path_integral(const Sweep& s, const NodeContext& n, const Tensors& out, 
   return result;
 }
 
+// Whether the operator multiplies or divides: linear when one factor is a constant.
+bool scales(ops::Layer layer) {
+  return layer == ops::Layer::Multiplication || layer == ops::Layer::Division;
+}
+
 Rules deeplift_rules(const std::shared_ptr<Sweep>& s, Nonlinearity kind) {
   const Graph& graph = s->graph;
   Rules rules;
@@ -273,7 +278,7 @@ Rules deeplift_rules(const std::shared_ptr<Sweep>& s, Nonlinearity kind) {
         return path_integral(*s, n, out, k);
       });
     } else if (own_rule && computed.size() == 1 &&
-               !(node.op_type == "Mul" || node.op_type == "Div")) {  // by a constant: linear
+               !scales(ops::traits(node).layer)) {  // by a constant: linear
       const int k = computed[0];
       rules.by_node(i, [s, kind, k](const NodeContext& n, const Tensors& out) {
         return elementwise(s, kind, n, out, k);

@@ -26,15 +26,19 @@ at::Tensor post_process(const at::Tensor& t, const at::Tensor& input) {
   return resize(unit_scaled(t.abs(), 2).sum(1), input.size(2), input.size(3));
 }
 
-// The bias of a spatial layer, [C] as added to its output, or undefined: a Conv's constant bias,
-// a BatchNormalization's beta - gamma mean / sqrt(var + eps).
+// The bias of a layer, as added to its output, or undefined: a linear layer's constant bias
+// (a Conv's [C]), a BatchNormalization's beta - gamma mean / sqrt(var + eps).
 at::Tensor bias_of(const Graph& graph, const Node& node) {
   const ops::NodeView view(graph, node);
-  const auto constant = [&](size_t i) {
-    return view.is_constant(i) ? view.constant(i) : at::Tensor();
+  const auto constant = [&](int i) {
+    return i >= 0 && view.is_constant(static_cast<size_t>(i))
+               ? view.constant(static_cast<size_t>(i))
+               : at::Tensor();
   };
-  if (node.op_type == "Conv") return constant(2);
-  if (node.op_type == "BatchNormalization") {
+  if (const ops::LinearForm* form = node.kernel ? node.kernel->linear() : nullptr) {
+    return constant(form->bias_input());
+  }
+  if (ops::traits(node).layer == ops::Layer::BatchNormalization) {
     const at::Tensor gamma = constant(1), beta = constant(2), mean = constant(3), var = constant(4);
     if (!gamma.defined() || !beta.defined() || !mean.defined() || !var.defined()) return {};
     return beta - gamma * mean / at::sqrt(var + view.f("epsilon", 1e-5));

@@ -47,9 +47,8 @@ struct Share {
   Region region = Region::Everywhere;
 };
 
-// Text forms: "0", "epsilon[:eps]", "gamma[:g]", "alphabeta[:a[:b]]" (also "alpha2beta1",
-// "alpha1beta0"), "zplus", "zb", "wsquare", "flat". Gamma and z+ are the generalized rules
-// (Andeol et al. 2021), which hold for inputs and outputs of either sign.
+// Written by name (rule_syntax() lists them). Gamma and z+ are the generalized rules (Andeol et
+// al. 2021), which hold for inputs and outputs of either sign.
 struct LinearRule {
   std::string text;  // as written, for messages
   std::vector<Share> shares;
@@ -64,6 +63,8 @@ LinearRule wsquare_rule();
 LinearRule flat_rule();
 // Throws ArgumentError on unknown names, malformed or out-of-range numbers.
 LinearRule parse_rule(const std::string& text);
+// The rules parse_rule() reads, as a user writes them: "0, epsilon[:eps], gamma[:g], ...".
+std::string rule_syntax();
 
 enum class Bias { Ignore, Absorb };
 enum class MaxPoolRule { Winner, Proportional };

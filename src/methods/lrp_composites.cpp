@@ -17,10 +17,13 @@ namespace {
 // sums) but is not a layer that composites assign rules to.
 std::string kind_of(const Node& node) {
   if (!node.kernel || !node.kernel->linear()) return "";
-  if (node.op_type == "Conv") return "conv";
-  if (node.op_type == "Gemm" || node.op_type == "MatMul") return "dense";
-  if (node.op_type == "AveragePool" || node.op_type == "GlobalAveragePool") return "pool";
-  return "";
+  switch (ops::traits(node).layer) {
+    case ops::Layer::Convolution: return "conv";
+    case ops::Layer::Dense: return "dense";
+    case ops::Layer::AveragePool:
+    case ops::Layer::GlobalAveragePool: return "pool";
+    default: return "";
+  }
 }
 
 std::string canonical_kind(const std::string& key) {
@@ -261,8 +264,8 @@ void add_relevance_methods(std::vector<MethodInfo>& registry) {
   const std::vector<Hyperparameter> common = {
       {"rule", "",
        "per-layer rules over the composite: KEY=RULE;... with KEY conv, dense, pool, "
-       "first, last or a node name, RULE 0, epsilon[:eps], gamma[:g], "
-       "alphabeta[:a[:b]], alpha2beta1, alpha1beta0, zplus, zb, wsquare, flat"},
+       "first, last or a node name, RULE " +
+           lrp::rule_syntax()},
       choice_parameter("bias", "ignore",
                        "ignore (relevance conserved) or absorb (biases take their share)",
                        {"ignore", "absorb"}),

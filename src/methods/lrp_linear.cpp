@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -124,7 +125,66 @@ double number(const std::string& text, const std::string& rule) {
   return v;
 }
 
+// The linear rules by name, in the order the help lists them: what a user writes, its
+// aliases, how many numbers it takes, and how it is made from them. parse_rule(), its message
+// and the methods' help all read this one table.
+struct Spelling {
+  std::string syntax;  // "epsilon[:eps]"; its first word is the name
+  std::vector<std::string> aliases;
+  size_t most;  // numbers after the name
+  std::function<LinearRule(const std::vector<double>&, const std::string& text)> make;
+};
+
+const std::vector<Spelling>& spellings() {
+  // The i-th number written, or `fallback`.
+  const auto at = [](const std::vector<double>& p, size_t i, double fallback) {
+    return p.size() > i ? p[i] : fallback;
+  };
+  static const std::vector<Spelling> table = {
+      {"0", {"zero", "lrp0"}, 0, [](auto&, auto&) { return zero_rule(); }},
+      {"epsilon[:eps]",
+       {"eps"},
+       1,
+       [at](const std::vector<double>& p, const std::string& text) {
+         const double epsilon = at(p, 0, 1e-6);
+         if (epsilon <= 0) throw ArgumentError("LRP rule '" + text + "': epsilon must be positive");
+         return epsilon_rule(epsilon);
+       }},
+      {"gamma[:g]",
+       {},
+       1,
+       [at](const std::vector<double>& p, const std::string& text) {
+         const double gamma = at(p, 0, 0.25);
+         if (gamma < 0) throw ArgumentError("LRP rule '" + text + "': gamma must be at least 0");
+         return gamma_rule(gamma);
+       }},
+      {"alphabeta[:a[:b]]",
+       {},
+       2,
+       [at](const std::vector<double>& p, const std::string& text) {
+         const double alpha = at(p, 0, 2.0), beta = at(p, 1, alpha - 1.0);
+         if (beta < 0 || std::abs(alpha - beta - 1.0) > 1e-12) {
+           throw ArgumentError("LRP rule '" + text + "': needs beta >= 0 and alpha - beta = 1");
+         }
+         return alpha_beta_rule(alpha, beta);
+       }},
+      {"alpha2beta1", {}, 0, [](auto&, auto&) { return alpha_beta_rule(2.0, 1.0); }},
+      {"alpha1beta0", {}, 0, [](auto&, auto&) { return alpha_beta_rule(1.0, 0.0); }},
+      {"zplus", {"z+"}, 0, [](auto&, auto&) { return alpha_beta_rule(1.0, 0.0); }},
+      {"zb", {"zbox", "box"}, 0, [](auto&, auto&) { return zbox_rule(); }},
+      {"wsquare", {"w2"}, 0, [](auto&, auto&) { return wsquare_rule(); }},
+      {"flat", {}, 0, [](auto&, auto&) { return flat_rule(); }},
+  };
+  return table;
+}
+
 }  // namespace
+
+std::string rule_syntax() {
+  std::string text;
+  for (const Spelling& s : spellings()) text += (text.empty() ? "" : ", ") + s.syntax;
+  return text;
+}
 
 LinearRule parse_rule(const std::string& text) {
   std::vector<std::string> parts;
@@ -135,56 +195,21 @@ LinearRule parse_rule(const std::string& text) {
     start = colon + 1;
   }
   const std::string& name = parts[0];
-  const auto most = [&](size_t count) {
-    if (parts.size() - 1 > count) {
-      throw ArgumentError("LRP rule '" + text + "' takes at most " + std::to_string(count) +
+  for (const Spelling& s : spellings()) {
+    const bool named = s.syntax.substr(0, s.syntax.find('[')) == name ||
+                       std::find(s.aliases.begin(), s.aliases.end(), name) != s.aliases.end();
+    if (!named) continue;
+    if (parts.size() - 1 > s.most) {
+      throw ArgumentError("LRP rule '" + text + "' takes at most " + std::to_string(s.most) +
                           " parameter(s)");
     }
-  };
-  const auto param = [&](size_t i, double fallback) {
-    return parts.size() > i ? number(parts[i], text) : fallback;
-  };
-  LinearRule rule;
-  if (name == "0" || name == "zero" || name == "lrp0") {
-    most(0);
-    rule = zero_rule();
-  } else if (name == "epsilon" || name == "eps") {
-    most(1);
-    const double epsilon = param(1, 1e-6);
-    if (epsilon <= 0) throw ArgumentError("LRP rule '" + text + "': epsilon must be positive");
-    rule = epsilon_rule(epsilon);
-  } else if (name == "gamma") {
-    most(1);
-    const double gamma = param(1, 0.25);
-    if (gamma < 0) throw ArgumentError("LRP rule '" + text + "': gamma must be at least 0");
-    rule = gamma_rule(gamma);
-  } else if (name == "alphabeta" || name == "alpha2beta1" || name == "alpha1beta0") {
-    most(name == "alphabeta" ? 2 : 0);
-    const double alpha = name == "alphabeta" ? param(1, 2.0) : name == "alpha2beta1" ? 2.0 : 1.0;
-    const double beta = param(2, alpha - 1.0);
-    if (beta < 0 || std::abs(alpha - beta - 1.0) > 1e-12) {
-      throw ArgumentError("LRP rule '" + text + "': needs beta >= 0 and alpha - beta = 1");
-    }
-    rule = alpha_beta_rule(alpha, beta);
-  } else if (name == "zplus" || name == "z+") {
-    most(0);
-    rule = alpha_beta_rule(1.0, 0.0);
-  } else if (name == "zb" || name == "zbox" || name == "box") {
-    most(0);
-    rule = zbox_rule();
-  } else if (name == "wsquare" || name == "w2") {
-    most(0);
-    rule = wsquare_rule();
-  } else if (name == "flat") {
-    most(0);
-    rule = flat_rule();
-  } else {
-    throw ArgumentError("unknown LRP rule '" + text +
-                        "' (valid: 0, epsilon[:eps], gamma[:g], alphabeta[:a[:b]], alpha2beta1, "
-                        "alpha1beta0, zplus, zb, wsquare, flat)");
+    std::vector<double> numbers;
+    for (size_t i = 1; i < parts.size(); ++i) numbers.push_back(number(parts[i], text));
+    LinearRule rule = s.make(numbers, text);
+    rule.text = text;
+    return rule;
   }
-  rule.text = text;
-  return rule;
+  throw ArgumentError("unknown LRP rule '" + text + "' (valid: " + rule_syntax() + ")");
 }
 
 // ---- The evaluator ---------------------------------------------------------------------------

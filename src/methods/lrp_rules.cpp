@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <functional>
 #include <optional>
-#include <stdexcept>
 
 #include "methods/lrp.hpp"
 #include "methods/treatments.hpp"
@@ -96,11 +96,198 @@ double attribute(const Node& node, const std::string& name, double fallback) {
   return fallback;
 }
 
+// The rules of the nodes that are not linear layers with constant weights, one per trait.
+NodeRule pass_through_rule(const Model&, const Node&, const Options&) {
+  return NodeRule{pass_through, Reads{false, false}};
+}
+
+// The gradient's routing (nullopt: the exact VJP), or the window sums of a pooling's linear
+// stand-in.
+std::optional<NodeRule> maximum_rule(const Model& model, const Node& node, const Options& options) {
+  if (options.maxpool == MaxPoolRule::Winner || !node.kernel->linear()) return std::nullopt;
+  Options window = options;
+  window.bias = Bias::Ignore;
+  return linear_rule(zero_rule(), window, model);
+}
+
+NodeRule addition_rule(const Model&, const Node&, const Options& options) {
+  return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
+    Tensors result(n.inputs.size());
+    if (out.empty() || !out[0].defined()) return result;
+    const int computed = only_computed(n);
+    bool any_constant = false;
+    for (ValueId v : n.node.inputs) any_constant = any_constant || is_constant(n.graph, v);
+    if (any_constant) {
+      // A bias addition: ignored, or absorbed as the constant's share.
+      if (computed < 0) no_rule(n.node, "adds a constant to several computed values");
+      at::Tensor shift;
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        if (static_cast<int>(i) == computed || !n.inputs[i].defined()) continue;
+        shift = shift.defined() ? shift + n.inputs[i] : n.inputs[i];
+      }
+      return affine(n, out, computed, n.inputs[computed], shift, options);
+    }
+    // A residual connection: each input's share of the sum.
+    const at::Tensor s = divide(out[0], n.outputs[0], options.sum_epsilon);
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      if (n.wanted[i]) result[i] = at::sum_to(n.inputs[i] * s, n.inputs[i].sizes());
+    }
+    return result;
+  })};
+}
+
+// The computed first input of a binary node whose second may be computed too: a constant minus
+// or divided by a computed value has no rule.
+bool both_computed(const NodeContext& n) {
+  if (n.node.inputs.size() != 2 || only_computed(n) == 1) {
+    no_rule(n.node, "a constant minus / divided by a computed value has no rule");
+  }
+  return only_computed(n) < 0;
+}
+
+NodeRule subtraction_rule(const Model&, const Node&, const Options& options) {
+  return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
+    if (!both_computed(n)) return affine(n, out, 0, n.inputs[0], -n.inputs[1], options);
+    // a - b of two computed values (a normalisation's centring): the shares a and -b of z.
+    Tensors result(n.inputs.size());
+    if (out.empty() || !out[0].defined()) return result;
+    const at::Tensor s = divide(out[0], n.outputs[0], options.sum_epsilon);
+    for (int i = 0; i < 2; ++i) {
+      const at::Tensor share = i == 0 ? n.inputs[0] * s : -n.inputs[1] * s;
+      if (n.wanted[i]) result[i] = at::sum_to(share, n.inputs[i].sizes());
+    }
+    return result;
+  })};
+}
+
+NodeRule division_rule(const Model&, const Node&, const Options& options) {
+  return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
+    // A computed divisor (a normalisation's deviation) is held constant, as a gate is.
+    if (both_computed(n)) return gated(n, out, 1);
+    return affine(n, out, 0, n.outputs[0], at::Tensor(), options);
+  })};
+}
+
+NodeRule product_rule(const Model&, const Node&, const Options& options) {
+  return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
+    if (n.node.inputs.size() != 2) no_rule(n.node, "");
+    const int computed = only_computed(n);
+    if (computed >= 0) return affine(n, out, computed, n.outputs[0], at::Tensor(), options);
+    // Two computed factors: one must be a gate (a sigmoid, a broadcast per-channel factor as
+    // in squeeze-excitation, or a function of the other factor as in GELU or Mish written
+    // out), held constant; the other receives all the relevance.
+    int gate = -1;
+    for (int i = 0; i < 2; ++i) {
+      if (gate < 0 && is_gate(n.graph, n.node.inputs[i])) gate = i;
+    }
+    if (gate < 0 && n.inputs[0].numel() != n.inputs[1].numel()) {
+      gate = n.inputs[0].numel() < n.inputs[1].numel() ? 0 : 1;
+    }
+    for (int i = 0; i < 2 && gate < 0; ++i) {
+      if (computed_from(n.graph, n.node.inputs[i], n.node.inputs[1 - i])) gate = i;
+    }
+    if (gate < 0) no_rule(n.node, "a product of two computed values without a recognisable gate");
+    return gated(n, out, gate);
+  })};
+}
+
+// The deviation held constant (Ali et al. 2022): y = (x - mean x) g / sigma (+ b) is linear in
+// x, and the z-rule through it is R_in = x (.) (u - mean u) with u = g R / (z sigma).
+NodeRule layer_normalization_rule(const Model&, const Node&, const Options& options) {
+  return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
+    Tensors result(n.inputs.size());
+    if (out.empty() || !out[0].defined()) return result;
+    const at::Tensor& x = n.inputs[0];
+    int64_t axis = static_cast<int64_t>(attribute(n.node, "axis", -1));
+    if (axis < 0) axis += x.dim();
+    std::vector<int64_t> dims;
+    for (int64_t d = axis; d < x.dim(); ++d) dims.push_back(d);
+    const at::Tensor sigma = at::sqrt(at::var(x, dims, /*unbiased=*/false, /*keepdim=*/true) +
+                                      attribute(n.node, "epsilon", 1e-5));
+    const at::Tensor& scale = n.inputs[1];
+    at::Tensor z = (x - x.mean(dims, /*keepdim=*/true)) / sigma * scale;
+    if (options.bias == Bias::Absorb && n.inputs.size() > 2 && n.inputs[2].defined())
+      z = z + n.inputs[2];
+    const at::Tensor u = scale * divide(out[0], z, options.stabilizer) / sigma;
+    result[0] = x * (u - u.mean(dims, /*keepdim=*/true));
+    return result;
+  })};
+}
+
+// Linear without constant weights to modify (ReduceMean, ReduceSum): the z-rule through the
+// node's own VJP.
+NodeRule linear_vjp_rule(const Model&, const Node&, const Options& options) {
+  return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
+    Tensors result(n.inputs.size());
+    if (out.empty() || !out[0].defined()) return result;
+    const Tensors c = n.vjp({divide(out[0], n.outputs[0], options.stabilizer)});
+    result[0] = n.inputs[0] * c[0];
+    return result;
+  })};
+}
+
+NodeRule batch_normalization_rule(const Model&, const Node&, const Options& options) {
+  return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
+    for (size_t i = 1; i < 5 && i < n.node.inputs.size(); ++i) {
+      if (!is_constant(n.graph, n.node.inputs[i])) no_rule(n.node, "non-constant statistics");
+    }
+    if (n.node.inputs.size() < 5) no_rule(n.node, "missing inputs");
+    const at::Tensor& x = n.inputs[0];
+    std::vector<int64_t> shape(x.dim(), 1);
+    shape[1] = -1;
+    const at::Tensor scale =
+        (n.inputs[1] / at::sqrt(n.inputs[4] + attribute(n.node, "epsilon", 1e-5))).reshape(shape);
+    const at::Tensor shift = n.inputs[2].reshape(shape) - n.inputs[3].reshape(shape) * scale;
+    return affine(n, out, 0, x * scale, shift, options);
+  })};
+}
+
+// What LRP does with an operator, from its traits: the treatment and the rule together, so that
+// they cannot disagree. `rule` is set exactly when the treatment is Treatment::Rule.
+struct Entry {
+  Treatment treatment;
+  std::function<std::optional<NodeRule>(const Model&, const Node&, const Options&)> rule;
+};
+
+Entry entry(const ops::Traits& traits) {
+  using ops::Layer;
+  const Entry unsupported{Treatment::Unsupported, nullptr};
+  switch (traits.kind) {
+    case ops::OpKind::Rectifier:
+    case ops::OpKind::Activation: return {Treatment::Rule, pass_through_rule};
+    case ops::OpKind::Maximum: return {Treatment::Rule, maximum_rule};
+    // Linear layers with constant weights get their composite's rule; the others the z-rule.
+    case ops::OpKind::Linear: return {Treatment::Rule, linear_vjp_rule};
+    case ops::OpKind::Affine:
+      return traits.layer == Layer::BatchNormalization
+                 ? Entry{Treatment::Rule, batch_normalization_rule}
+                 : unsupported;
+    case ops::OpKind::Sum:
+      if (traits.layer == Layer::Addition) return {Treatment::Rule, addition_rule};
+      if (traits.layer == Layer::Subtraction) return {Treatment::Rule, subtraction_rule};
+      return unsupported;
+    case ops::OpKind::Arithmetic:
+      if (traits.layer == Layer::Multiplication) return {Treatment::Rule, product_rule};
+      if (traits.layer == Layer::Division) return {Treatment::Rule, division_rule};
+      return unsupported;
+    case ops::OpKind::Mixing:
+      return traits.layer == Layer::LayerNormalization
+                 ? Entry{Treatment::Rule, layer_normalization_rule}
+                 : unsupported;
+    case ops::OpKind::Elementwise: return unsupported;
+    case ops::OpKind::Reshape:
+    case ops::OpKind::Routing:
+    case ops::OpKind::ShapeOnly: return {Treatment::Exact, nullptr};
+  }
+  return unsupported;
+}
+
 }  // namespace
 
 std::optional<NodeRule> structural_rule(const Model& model, const Node& node,
                                        const Options& options) {
-  switch (lrp_treatment(node.op_type)) {
+  const Entry e = entry(ops::traits(node));
+  switch (e.treatment) {
     case Treatment::Exact: return std::nullopt;
     case Treatment::Unsupported:
       return NodeRule{
@@ -108,161 +295,13 @@ std::optional<NodeRule> structural_rule(const Model& model, const Node& node,
           Reads{false, false}};
     case Treatment::Rule: break;
   }
-  const ops::OpKind kind = ops::traits(node).kind;
-  const std::string& op = node.op_type;
-  if (kind == ops::OpKind::Rectifier || kind == ops::OpKind::Activation) {
-    return NodeRule{pass_through, Reads{false, false}};
-  }
-  if (kind == ops::OpKind::Maximum) {
-    // The gradient's routing, or the window sums of a pooling's linear stand-in.
-    if (options.maxpool == MaxPoolRule::Winner || !node.kernel->linear()) return std::nullopt;
-    Options window = options;
-    window.bias = Bias::Ignore;
-    return linear_rule(zero_rule(), window, model);
-  }
-  if (op == "Sum" || op == "Add") {
-    return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
-      Tensors result(n.inputs.size());
-      if (out.empty() || !out[0].defined()) return result;
-      const int computed = only_computed(n);
-      bool any_constant = false;
-      for (ValueId v : n.node.inputs) any_constant = any_constant || is_constant(n.graph, v);
-      if (any_constant) {
-        // A bias addition: ignored, or absorbed as the constant's share.
-        if (computed < 0) no_rule(n.node, "adds a constant to several computed values");
-        at::Tensor shift;
-        for (size_t i = 0; i < n.inputs.size(); ++i) {
-          if (static_cast<int>(i) == computed || !n.inputs[i].defined()) continue;
-          shift = shift.defined() ? shift + n.inputs[i] : n.inputs[i];
-        }
-        return affine(n, out, computed, n.inputs[computed], shift, options);
-      }
-      // A residual connection: each input's share of the sum.
-      const at::Tensor s = divide(out[0], n.outputs[0], options.sum_epsilon);
-      for (size_t i = 0; i < n.inputs.size(); ++i) {
-        if (n.wanted[i]) result[i] = at::sum_to(n.inputs[i] * s, n.inputs[i].sizes());
-      }
-      return result;
-    })};
-  }
-  if (op == "Sub" || op == "Div") {
-    return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
-      if (n.node.inputs.size() != 2 || only_computed(n) == 1) {
-        no_rule(n.node, "a constant minus / divided by a computed value has no rule");
-      }
-      const bool both_computed = only_computed(n) < 0;
-      if (n.node.op_type == "Div") {
-        // A computed divisor (a normalisation's deviation) is held constant, as a gate is.
-        if (both_computed) return gated(n, out, 1);
-        return affine(n, out, 0, n.outputs[0], at::Tensor(), options);
-      }
-      if (!both_computed) return affine(n, out, 0, n.inputs[0], -n.inputs[1], options);
-      // a - b of two computed values (a normalisation's centring): the shares a and -b of z.
-      Tensors result(n.inputs.size());
-      if (out.empty() || !out[0].defined()) return result;
-      const at::Tensor s = divide(out[0], n.outputs[0], options.sum_epsilon);
-      for (int i = 0; i < 2; ++i) {
-        const at::Tensor share = i == 0 ? n.inputs[0] * s : -n.inputs[1] * s;
-        if (n.wanted[i]) result[i] = at::sum_to(share, n.inputs[i].sizes());
-      }
-      return result;
-    })};
-  }
-  if (op == "LayerNormalization") {
-    // The deviation held constant (Ali et al. 2022): y = (x - mean x) g / sigma (+ b) is linear
-    // in x, and the z-rule through it is R_in = x (.) (u - mean u) with u = g R / (z sigma).
-    return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
-      Tensors result(n.inputs.size());
-      if (out.empty() || !out[0].defined()) return result;
-      const at::Tensor& x = n.inputs[0];
-      int64_t axis = static_cast<int64_t>(attribute(n.node, "axis", -1));
-      if (axis < 0) axis += x.dim();
-      std::vector<int64_t> dims;
-      for (int64_t d = axis; d < x.dim(); ++d) dims.push_back(d);
-      const at::Tensor sigma =
-          at::sqrt(at::var(x, dims, /*unbiased=*/false, /*keepdim=*/true) + attribute(n.node, "epsilon", 1e-5));
-      const at::Tensor& scale = n.inputs[1];
-      at::Tensor z = (x - x.mean(dims, /*keepdim=*/true)) / sigma * scale;
-      if (options.bias == Bias::Absorb && n.inputs.size() > 2 && n.inputs[2].defined()) z = z + n.inputs[2];
-      const at::Tensor u = scale * divide(out[0], z, options.stabilizer) / sigma;
-      result[0] = x * (u - u.mean(dims, /*keepdim=*/true));
-      return result;
-    })};
-  }
-  if (op == "Mul") {
-    return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
-      if (n.node.inputs.size() != 2) no_rule(n.node, "");
-      const int computed = only_computed(n);
-      if (computed >= 0) return affine(n, out, computed, n.outputs[0], at::Tensor(), options);
-      // Two computed factors: one must be a gate (a sigmoid, a broadcast per-channel factor as
-      // in squeeze-excitation, or a function of the other factor as in GELU or Mish written
-      // out), held constant; the other receives all the relevance.
-      int gate = -1;
-      for (int i = 0; i < 2; ++i) {
-        if (gate < 0 && is_gate(n.graph, n.node.inputs[i])) gate = i;
-      }
-      if (gate < 0 && n.inputs[0].numel() != n.inputs[1].numel()) {
-        gate = n.inputs[0].numel() < n.inputs[1].numel() ? 0 : 1;
-      }
-      for (int i = 0; i < 2 && gate < 0; ++i) {
-        if (computed_from(n.graph, n.node.inputs[i], n.node.inputs[1 - i])) gate = i;
-      }
-      if (gate < 0) no_rule(n.node, "a product of two computed values without a recognisable gate");
-      return gated(n, out, gate);
-    })};
-  }
-  if (kind == ops::OpKind::Linear) {
-    // Linear without constant weights to modify (ReduceMean, ReduceSum): the z-rule through the
-    // node's own VJP.
-    return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
-      Tensors result(n.inputs.size());
-      if (out.empty() || !out[0].defined()) return result;
-      const Tensors c = n.vjp({divide(out[0], n.outputs[0], options.stabilizer)});
-      result[0] = n.inputs[0] * c[0];
-      return result;
-    })};
-  }
-  if (op == "BatchNormalization") {
-    return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
-      for (size_t i = 1; i < 5 && i < n.node.inputs.size(); ++i) {
-        if (!is_constant(n.graph, n.node.inputs[i])) no_rule(n.node, "non-constant statistics");
-      }
-      if (n.node.inputs.size() < 5) no_rule(n.node, "missing inputs");
-      const at::Tensor& x = n.inputs[0];
-      std::vector<int64_t> shape(x.dim(), 1);
-      shape[1] = -1;
-      const at::Tensor scale =
-          (n.inputs[1] / at::sqrt(n.inputs[4] + attribute(n.node, "epsilon", 1e-5))).reshape(shape);
-      const at::Tensor shift = n.inputs[2].reshape(shape) - n.inputs[3].reshape(shape) * scale;
-      return affine(n, out, 0, x * scale, shift, options);
-    })};
-  }
-  throw std::logic_error("lrp_treatment() gives a rule to " + op + " that structural_rule() lacks");
+  return e.rule(model, node, options);
 }
 
 }  // namespace whitebox::explainers::lrp
 
 namespace whitebox::explainers {
 
-Treatment lrp_treatment(const std::string& op) {
-  switch (ops::traits(op).kind) {
-    case ops::OpKind::Rectifier:
-    case ops::OpKind::Activation:
-    case ops::OpKind::Affine:
-    case ops::OpKind::Maximum: return Treatment::Rule;
-    // Linear layers with constant weights get their composite's rule; the others the z-rule.
-    case ops::OpKind::Linear: return Treatment::Rule;
-    case ops::OpKind::Sum: return op == "Mean" ? Treatment::Unsupported : Treatment::Rule;
-    case ops::OpKind::Arithmetic:
-      return op == "Mul" || op == "Div" ? Treatment::Rule : Treatment::Unsupported;
-    case ops::OpKind::Mixing:
-      return op == "LayerNormalization" ? Treatment::Rule : Treatment::Unsupported;
-    case ops::OpKind::Elementwise: return Treatment::Unsupported;
-    case ops::OpKind::Reshape:
-    case ops::OpKind::Routing:
-    case ops::OpKind::ShapeOnly: return Treatment::Exact;
-  }
-  return Treatment::Unsupported;
-}
+Treatment lrp_treatment(const std::string& op) { return lrp::entry(ops::traits(op)).treatment; }
 
 }  // namespace whitebox::explainers

@@ -70,10 +70,11 @@ Tensors clip_rule(Mode mode, const NodeContext& n, const Tensors& out) {
 // missing bound dropping its term. The forward pass is unchanged.
 Tensors smooth_rule(double beta, const NodeContext& n, const Tensors& out) {
   if (out.empty() || !out[0].defined()) return Tensors(n.inputs.size());
-  if (n.node.op_type == "Clip" && computed_bounds(n)) return n.vjp(out);
+  const bool relu = ops::traits(n.node).layer == ops::Layer::Relu;
+  if (!relu && computed_bounds(n)) return n.vjp(out);
   const at::Tensor& x = n.inputs[0];
   at::Tensor slope;
-  if (n.node.op_type == "Relu") {
+  if (relu) {
     slope = at::sigmoid(beta * x);
   } else {
     const std::optional<double> lo = clip_bound(n, 1, "min"), hi = clip_bound(n, 2, "max");
@@ -97,7 +98,8 @@ Rules rectifier_rules(const Rule& rule, Reads reads) {
 Rules rules_for(Mode mode) {
   return rectifier_rules(
       [mode](const NodeContext& n, const Tensors& out) {
-        return n.node.op_type == "Relu" ? relu_rule(mode, n, out) : clip_rule(mode, n, out);
+        return ops::traits(n.node).layer == ops::Layer::Relu ? relu_rule(mode, n, out)
+                                                             : clip_rule(mode, n, out);
       },
       Reads{});
 }

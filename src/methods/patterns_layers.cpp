@@ -6,17 +6,6 @@
 #include "ops/kernel.hpp"
 
 namespace whitebox::explainers::patterns {
-namespace {
-
-template <typename T>
-T attribute_or(const Node& node, const char* name, T fallback) {
-  if (auto it = node.attributes.find(name); it != node.attributes.end()) {
-    if (const T* v = std::get_if<T>(&it->second)) return *v;
-  }
-  return fallback;
-}
-
-}  // namespace
 
 std::vector<PatternLayer> pattern_layers(const Graph& graph) {
   std::vector<PatternLayer> layers;
@@ -24,25 +13,15 @@ std::vector<PatternLayer> pattern_layers(const Graph& graph) {
     const Node& node = graph.nodes[i];
     const ops::LinearForm* form = node.kernel ? node.kernel->linear() : nullptr;
     if (!form || form->weight_input() < 0) continue;
+    const std::optional<ops::LinearForm::Units> units = form->units();
+    if (!units) continue;  // no unit structure to estimate per output
     PatternLayer layer;
     layer.node = i;
     layer.data = form->data_input();
     layer.weight = form->weight_input();
-    const at::Tensor& w = graph.values[node.inputs[layer.weight]].constant;
-    if (node.op_type == "Conv") {
-      layer.weight_axis = 0;
-      layer.output_axis = 1;
-    } else if (node.op_type == "Gemm") {
-      // B is [in, out], or [out, in] with transB; y = alpha A' B' + beta C.
-      layer.weight_axis = attribute_or<int64_t>(node, "transB", 0) != 0 ? 0 : 1;
-      layer.output_axis = 1;
-      layer.scale = attribute_or<double>(node, "alpha", 1.0);
-    } else if (node.op_type == "MatMul" && w.dim() == 2) {
-      layer.weight_axis = 1;
-      layer.output_axis = -1;
-    } else {
-      continue;  // a batched or 1-D MatMul weight: no unit structure to estimate per output
-    }
+    layer.weight_axis = units->weight_axis;
+    layer.output_axis = units->output_axis;
+    layer.scale = units->scale;
     layers.push_back(layer);
   }
   return layers;

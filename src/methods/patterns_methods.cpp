@@ -34,11 +34,12 @@ Rules pattern_rules(const Model& model, const Patterns& patterns, PatternRule ru
     // a layer whose output only ReLUs read.
     at::Tensor negative;
     const auto& readers = consumers[node.outputs[0]];
-    const bool gated = !readers.empty() &&
-                       std::all_of(readers.begin(), readers.end(),
-                                   [&](int r) { return graph.nodes[r].op_type == "Relu"; }) &&
-                       std::find(graph.outputs.begin(), graph.outputs.end(), node.outputs[0]) ==
-                           graph.outputs.end();
+    const bool gated =
+        !readers.empty() &&
+        std::all_of(readers.begin(), readers.end(),
+                    [&](int r) { return ops::traits(graph.nodes[r]).layer == ops::Layer::Relu; }) &&
+        std::find(graph.outputs.begin(), graph.outputs.end(), node.outputs[0]) ==
+            graph.outputs.end();
     if (const auto it = patterns.negative.find(node.name);
         it != patterns.negative.end() && !gated) {
       negative = matrix(it->second);

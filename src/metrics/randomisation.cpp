@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <random>
-#include <set>
 
 #include "metrics/common.hpp"
+#include "ops/kernel.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/limits.hpp"
 
@@ -80,12 +80,12 @@ std::map<std::string, at::Tensor> step_maps(const Model& model, const at::Tensor
 }  // namespace
 
 std::vector<ParameterLayer> parameter_layers(const Model& model) {
-  static const std::set<std::string> kinds{"Conv", "Gemm", "MatMul"};
   const Graph& graph = model.graph();
   std::vector<ParameterLayer> layers;
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     const Node& node = graph.nodes[i];
-    if (!kinds.count(node.op_type)) continue;
+    const ops::Layer kind = ops::traits(node).layer;
+    if (kind != ops::Layer::Convolution && kind != ops::Layer::Dense) continue;
     ParameterLayer layer{static_cast<int>(i), node.name, node.op_type, {}};
     bool reads_signal = false;
     for (ValueId id : node.inputs) {

@@ -186,13 +186,13 @@ void register_activation_ops(Registry& registry) {
   // The hand VJPs below are the closed forms of the derivatives; where they use the output y,
   // it is because y is cheaper or more accurate than recomputing from x.
   add_unary(
-      registry, "Relu", {OpKind::Rectifier, OutputRange::NonNegative},
+      registry, "Relu", {OpKind::Rectifier, OutputRange::NonNegative, Layer::Relu},
       [](const at::Tensor& x) { return at::relu(x); },
       [](const at::Tensor&, const at::Tensor& y, const at::Tensor& g) {
         return at::threshold_backward(g, y, 0);
       },
       kOutputOnly, [](at::Tensor& x) { x.relu_(); });
-  registry.add("Clip", {OpKind::Rectifier, OutputRange::OfLowerBound}, clip);
+  registry.add("Clip", {OpKind::Rectifier, OutputRange::OfLowerBound, Layer::Clip}, clip);
   registry.add("LeakyRelu", {OpKind::Activation}, [](const NodeView& node) {
     const double alpha = node.f("alpha", 0.01);
     return unary([alpha](const at::Tensor& x) { return at::leaky_relu(x, alpha); },

@@ -26,6 +26,7 @@ class Conv final : public Kernel, public LinearForm {
   const LinearForm* linear() const override { return is_linear_ ? this : nullptr; }
   int weight_input() const override { return 1; }
   int bias_input() const override { return has_bias_ ? 2 : -1; }
+  std::optional<Units> units() const override { return Units{0, 1}; }
 
   at::Tensor apply(const at::Tensor& input, const at::Tensor& weight,
                    const at::Tensor& bias) const override {
@@ -102,7 +103,7 @@ class Conv final : public Kernel, public LinearForm {
 }  // namespace
 
 void register_conv_ops(Registry& registry) {
-  registry.add("Conv", {OpKind::Linear},
+  registry.add("Conv", {.kind = OpKind::Linear, .layer = Layer::Convolution},
                [](const NodeView& node) { return std::make_unique<Conv>(node); });
 }
 

@@ -176,12 +176,12 @@ std::unique_ptr<Kernel> extremum(const NodeView& node, bool max) {
 }  // namespace
 
 void register_elementwise_ops(Registry& registry) {
-  registry.add("Add", {OpKind::Sum}, add);
-  registry.add("Sub", {OpKind::Sum}, sub);
-  registry.add("Mul", {OpKind::Arithmetic}, mul);
-  registry.add("Div", {OpKind::Arithmetic}, div);
+  registry.add("Add", {.kind = OpKind::Sum, .layer = Layer::Addition}, add);
+  registry.add("Sub", {.kind = OpKind::Sum, .layer = Layer::Subtraction}, sub);
+  registry.add("Mul", {.kind = OpKind::Arithmetic, .layer = Layer::Multiplication}, mul);
+  registry.add("Div", {.kind = OpKind::Arithmetic, .layer = Layer::Division}, div);
   registry.add("Pow", {OpKind::Arithmetic}, pow);
-  registry.add("Sum", {OpKind::Sum}, sum);
+  registry.add("Sum", {.kind = OpKind::Sum, .layer = Layer::Addition}, sum);
   registry.add("Mean", {OpKind::Sum}, mean);
   registry.add("Max", {OpKind::Arithmetic},
                [](const NodeView& node) { return extremum(node, true); });

@@ -154,6 +154,26 @@ std::string to_string(OpKind kind) {
   return "?";
 }
 
+std::string to_string(Layer layer) {
+  switch (layer) {
+    case Layer::None: return "none";
+    case Layer::Convolution: return "convolution";
+    case Layer::Dense: return "dense";
+    case Layer::AveragePool: return "average pool";
+    case Layer::GlobalAveragePool: return "global average pool";
+    case Layer::AxisMean: return "axis mean";
+    case Layer::Relu: return "relu";
+    case Layer::Clip: return "clip";
+    case Layer::Addition: return "addition";
+    case Layer::Subtraction: return "subtraction";
+    case Layer::Multiplication: return "multiplication";
+    case Layer::Division: return "division";
+    case Layer::BatchNormalization: return "batch normalization";
+    case Layer::LayerNormalization: return "layer normalization";
+  }
+  return "?";
+}
+
 bool non_negative(const Graph& graph, ValueId v) {
   const int p = graph.values[v].producer;
   if (p < 0) return false;

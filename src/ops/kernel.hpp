@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,16 @@ class LinearForm {
                            const at::Tensor& bias) const = 0;
   // The bias term that apply() adds to W' x, broadcastable to an output of `output_dim` dims.
   virtual at::Tensor bias_term(const at::Tensor& bias, int64_t /*output_dim*/) const { return bias; }
+  // Where the layer's output units are, for methods that estimate one quantity per unit
+  // (PatternNet): the axis of W that indexes them, the axis of y that holds them (negative: from
+  // the end), and the factor apply() multiplies W x by. None where W has no unit structure
+  // (pooling's implicit weight, a batched MatMul).
+  struct Units {
+    int64_t weight_axis;
+    int64_t output_axis;
+    double scale = 1.0;
+  };
+  virtual std::optional<Units> units() const { return std::nullopt; }
   // W'^T signal, shaped like x (x only gives the shape).
   virtual at::Tensor apply_transpose(const at::Tensor& signal, const at::Tensor& x,
                                      const at::Tensor& weight) const = 0;
@@ -157,9 +168,31 @@ enum class OutputRange {
   OfLowerBound,  // non-negative when its lower bound (Clip's min) is at least 0
 };
 
+// What an operator is, where a method needs more than its kind: the layers LRP's composites
+// give rules to, the pooling of a CAM head, the rules that read an operator's own attributes.
+// Declared with the kernel, so that no method compares operator names.
+enum class Layer {
+  None,
+  Convolution,         // Conv
+  Dense,               // Gemm, MatMul
+  AveragePool,         // AveragePool
+  GlobalAveragePool,   // GlobalAveragePool
+  AxisMean,            // ReduceMean
+  Relu,                // Relu
+  Clip,                // Clip
+  Addition,            // Add, Sum
+  Subtraction,         // Sub
+  Multiplication,      // Mul
+  Division,            // Div
+  BatchNormalization,  // BatchNormalization
+  LayerNormalization,  // LayerNormalization
+};
+std::string to_string(Layer layer);
+
 struct Traits {
   OpKind kind;
   OutputRange range = OutputRange::Any;
+  Layer layer = Layer::None;
 };
 
 // Op type -> factory and traits. The operator families register themselves in registry.cpp.

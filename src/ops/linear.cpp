@@ -75,6 +75,8 @@ class Gemm final : public Kernel, public LinearForm {
   const LinearForm* linear() const override { return is_linear_ ? this : nullptr; }
   int weight_input() const override { return 1; }
   int bias_input() const override { return has_bias_ ? 2 : -1; }
+  // B is [in, out], or [out, in] with transB.
+  std::optional<Units> units() const override { return Units{trans_b_ ? 0 : 1, 1, alpha_}; }
 
   at::Tensor apply(const at::Tensor& x, const at::Tensor& weight,
                    const at::Tensor& bias) const override {
@@ -169,6 +171,7 @@ class MatMul final : public Kernel, public LinearForm {
  public:
   explicit MatMul(const NodeView& node) : is_linear_(!node.is_constant(0) && node.is_constant(1)) {
     if (node.num_inputs() != 2) node.invalid("MatMul needs two inputs");
+    matrix_weight_ = is_linear_ && node.constant(1).dim() == 2;
   }
   Tensors forward(const Tensors& in) const override { return {batched_product(in[0], in[1])}; }
   Tensors vjp(const Tensors& in, const Tensors& out, const Tensors& grad,
@@ -178,6 +181,9 @@ class MatMul final : public Kernel, public LinearForm {
 
   const LinearForm* linear() const override { return is_linear_ ? this : nullptr; }
   int weight_input() const override { return 1; }
+  std::optional<Units> units() const override {
+    return matrix_weight_ ? std::optional<Units>(Units{1, -1}) : std::nullopt;
+  }
   at::Tensor apply(const at::Tensor& x, const at::Tensor& weight, const at::Tensor&) const override {
     return batched_product(x, weight);
   }
@@ -188,14 +194,15 @@ class MatMul final : public Kernel, public LinearForm {
 
  private:
   bool is_linear_;
+  bool matrix_weight_ = false;
 };
 
 }  // namespace
 
 void register_linear_ops(Registry& registry) {
-  registry.add("Gemm", {OpKind::Linear},
+  registry.add("Gemm", {.kind = OpKind::Linear, .layer = Layer::Dense},
                [](const NodeView& node) { return std::make_unique<Gemm>(node); });
-  registry.add("MatMul", {OpKind::Linear},
+  registry.add("MatMul", {.kind = OpKind::Linear, .layer = Layer::Dense},
                [](const NodeView& node) { return std::make_unique<MatMul>(node); });
 }
 

@@ -133,11 +133,11 @@ class InstanceNorm final : public Kernel {
 }  // namespace
 
 void register_normalization_ops(Registry& registry) {
-  registry.add("BatchNormalization", {OpKind::Affine},
+  registry.add("BatchNormalization", {.kind = OpKind::Affine, .layer = Layer::BatchNormalization},
                [](const NodeView& node) { return std::make_unique<BatchNorm>(node); });
   registry.add("LRN", {OpKind::Mixing},
                [](const NodeView& node) { return std::make_unique<Lrn>(node); });
-  registry.add("LayerNormalization", {OpKind::Mixing},
+  registry.add("LayerNormalization", {.kind = OpKind::Mixing, .layer = Layer::LayerNormalization},
                [](const NodeView& node) { return std::make_unique<LayerNorm>(node); });
   registry.add("InstanceNormalization", {OpKind::Mixing},
                [](const NodeView& node) { return std::make_unique<InstanceNorm>(node); });

@@ -330,9 +330,10 @@ class GlobalPool final : public Kernel, public LinearForm {
 void register_pooling_ops(Registry& registry) {
   registry.add("MaxPool", {OpKind::Maximum, OutputRange::OfInput},
                [](const NodeView& node) { return std::make_unique<MaxPool>(node); });
-  registry.add("AveragePool", {OpKind::Linear, OutputRange::OfInput},
+  registry.add("AveragePool", {OpKind::Linear, OutputRange::OfInput, Layer::AveragePool},
                [](const NodeView& node) { return std::make_unique<AveragePool>(node); });
-  registry.add("GlobalAveragePool", {OpKind::Linear, OutputRange::OfInput},
+  registry.add("GlobalAveragePool",
+               {OpKind::Linear, OutputRange::OfInput, Layer::GlobalAveragePool},
                [](const NodeView&) { return std::make_unique<GlobalPool>(false); });
   registry.add("GlobalMaxPool", {OpKind::Maximum, OutputRange::OfInput},
                [](const NodeView&) { return std::make_unique<GlobalPool>(true); });

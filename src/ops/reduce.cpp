@@ -104,7 +104,8 @@ void add_reduce(Registry& registry, const std::string& op, Traits traits, Reduct
 
 void register_reduce_ops(Registry& registry) {
   add_reduce(registry, "ReduceSum", {OpKind::Linear, OutputRange::OfInput}, Reduction::kSum, 13);
-  add_reduce(registry, "ReduceMean", {OpKind::Linear, OutputRange::OfInput}, Reduction::kMean, 18);
+  add_reduce(registry, "ReduceMean", {OpKind::Linear, OutputRange::OfInput, Layer::AxisMean},
+             Reduction::kMean, 18);
   add_reduce(registry, "ReduceMax", {OpKind::Maximum, OutputRange::OfInput}, Reduction::kMax, 18);
   add_reduce(registry, "ReduceMin", {OpKind::Mixing, OutputRange::OfInput}, Reduction::kMin, 18);
   add_reduce(registry, "ReduceL2", {OpKind::Mixing, OutputRange::NonNegative}, Reduction::kL2, 18);
