@@ -189,9 +189,8 @@ TEST(MetricsDataset, RegistryObservesAndCombinesOverPhotos) {
 // which one at least predicts the class, agreeing when both do, at the Spearman distance of the
 // maps each model gives.
 TEST(MetricsDatasetModels, MegePairsFollowThePredictionsOfEachModel) {
-  if (!has_fixture("resnet18") || !has_fixture("mobilenet_v2") || !has_fixture("squeezenet1_1"))
-    GTEST_SKIP() << "fixtures not generated";
-  const std::vector<std::string> names{"resnet18", "mobilenet_v2", "squeezenet1_1"};
+  const std::vector<std::string> names{"squeezenet1_1", "mobilenet_v3_small", "mnasnet0_5"};
+  for (const auto& name : names) ASSERT_TRUE(has_fixture(name)) << "missing fixture " << name;
   std::vector<Model> models;
   for (const auto& name : names) models.push_back(Model::load(fixture(name) / "model.onnx"));
   const at::Tensor x = at::randn({1, 3, 224, 224}, at::TensorOptions().dtype(at::kFloat));

@@ -63,24 +63,6 @@ Params parse_params(const std::vector<std::string>& pairs, const std::string& op
 // `value` with `digits` decimals.
 std::string fixed(double value, int digits);
 
-// The output folder of a resumable run (explain, evaluate). The constructor creates it if needed
-// and locks it for runs of `settings`: runs of the same settings share it (each image's files are
-// written whole, by one or the other), a run of other settings is refused with FileError while
-// one runs. A folder the run created and wrote no result into is removed when the run ends, as
-// when an argument that only the first image can check (a window larger than the image) fails it.
-class RunFolder {
- public:
-  RunFolder(std::filesystem::path folder, const std::string& settings);
-  ~RunFolder();
-  RunFolder(const RunFolder&) = delete;
-  RunFolder& operator=(const RunFolder&) = delete;
-
- private:
-  std::filesystem::path folder_;
-  bool created_ = false;
-  int lock_ = -1;
-};
-
 // Throws InputError when a file name cannot be written into a JSON result (it is not UTF-8).
 void check_utf8_name(const std::filesystem::path& file, const std::string& what);
 

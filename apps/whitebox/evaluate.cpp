@@ -19,6 +19,7 @@
 
 #include "cluster.hpp"
 #include "commands.hpp"
+#include "resumable.hpp"
 #include "whitebox/dataset.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/explain.hpp"
@@ -423,36 +424,21 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
 
   const fs::path out_dir = options.out, image_dir = out_dir / "images";
   const auto result_file = [&](size_t i) { return image_dir / (items[i].key + ".json"); };
-  Cluster& cluster = Cluster::get();
-  std::vector<size_t> todo;
-  std::optional<RunFolder> folder;
-  if (cluster.root()) {
-    folder.emplace(out_dir, plan.fingerprint);
-    std::error_code ec;
-    fs::create_directories(image_dir, ec);
-    if (ec || !fs::is_directory(image_dir)) {
-      throw FileError("cannot create output folder " + printable(image_dir.string()) +
-                      (ec ? ": " + ec.message() : ""));
-    }
-    // A run killed while writing leaves a temporary file, never a truncated result.
-    remove_abandoned_temporaries(image_dir);
-    for (size_t i = 0; i < items.size(); ++i) {
-      if (!cached(result_file(i), items[i], plan)) todo.push_back(i);
-    }
-  }
-
   // The values of every image go to its file, and only there: the summary reads them back, so
   // that memory stays flat over a data set and every rank's results count alike.
-  Progress progress(cluster.root() ? todo.size() : 0, "evaluate", plan.methods);
-  cluster.distribute(
-      todo,
-      [&](size_t i) {
+  ResumableRun resumable(out_dir, image_dir, plan.fingerprint);
+  std::vector<std::vector<size_t>> images(items.size());
+  for (size_t i = 0; i < items.size(); ++i) images[i] = {i};
+  const size_t reused = resumable.run(
+      images, [&](size_t i) { return cached(result_file(i), items[i], plan).has_value(); },
+      [&](const std::vector<size_t>& image, Progress& progress) {
+        const size_t i = image.front();
         progress.start(items[i].key);
         write_result(result_file(i), items[i], plan, evaluate_image(model, items, i, plan));
       },
-      [&](size_t) { progress.finished_elsewhere(1); });
-  progress.finish();
-  if (!cluster.root()) return;
+      "evaluate", plan.methods);
+  if (!Cluster::get().root()) return;
+  Progress& progress = resumable.progress();
 
   std::vector<ImageResult> saved;
   for (size_t i = 0; i < items.size(); ++i) {
@@ -465,7 +451,6 @@ void run_evaluate(const Global& global, const EvaluateOptions& options) {
   const RunResults results = combine(plan, std::move(saved));
   write_summary(out_dir, plan, items, results);
 
-  const size_t reused = items.size() - todo.size();
   if (reused > 0)
     progress.print(std::to_string(reused) + " of " + std::to_string(items.size()) +
                    " images reused from " + image_dir.string());

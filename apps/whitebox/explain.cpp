@@ -9,13 +9,13 @@
 #include <iomanip>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <set>
 #include <sstream>
 #include <utility>
 
 #include "cluster.hpp"
 #include "commands.hpp"
+#include "resumable.hpp"
 #include "whitebox/dataset.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/image.hpp"
@@ -332,36 +332,17 @@ void run_explain(const Global& global, const ExplainOptions& options) {
       {"alpha",
        options.alpha}}.dump();
 
-  const auto batches = batches_of(run.items, static_cast<size_t>(std::max(1, options.batch)));
-  Cluster& cluster = Cluster::get();
-  std::vector<size_t> todo;
-  size_t images = 0;
-  std::optional<RunFolder> folder;
-  if (cluster.root()) {
-    folder.emplace(run.out_dir, run.fingerprint);
-    std::error_code ec;
-    fs::create_directories(run.out_dir / ".done", ec);
-    if (ec || !fs::is_directory(run.out_dir / ".done")) {
-      throw FileError("cannot create output folder " + printable(run.out_dir.string()) +
-                      (ec ? ": " + ec.message() : ""));
-    }
-    remove_abandoned_temporaries(run.out_dir / ".done");
-    for (size_t b = 0; b < batches.size(); ++b) {
-      if (std::all_of(batches[b].begin(), batches[b].end(), [&](size_t i) { return run.done(i); }))
-        continue;
-      todo.push_back(b);
-      images += batches[b].size();
-    }
-  }
-  Progress progress(images, "explain", run.names);
-  cluster.distribute(
-      todo, [&](size_t b) { run.explain_batch(batches[b], progress); },
-      [&](size_t b) { progress.finished_elsewhere(batches[b].size()); });
-  progress.finish();
-  if (cluster.root() && images < run.items.size()) {
-    progress.print(std::to_string(run.items.size() - images) + " of " +
-                   std::to_string(run.items.size()) + " images already done in " +
-                   run.out_dir.string());
+  ResumableRun resumable(run.out_dir, run.out_dir / ".done", run.fingerprint);
+  const size_t reused = resumable.run(
+      batches_of(run.items, static_cast<size_t>(std::max(1, options.batch))),
+      [&](size_t i) { return run.done(i); },
+      [&](const std::vector<size_t>& batch, Progress& progress) {
+        run.explain_batch(batch, progress);
+      },
+      "explain", run.names);
+  if (Cluster::get().root() && reused > 0) {
+    resumable.progress().print(std::to_string(reused) + " of " + std::to_string(run.items.size()) +
+                               " images already done in " + run.out_dir.string());
   }
 }
 
