@@ -219,7 +219,8 @@ double monotonicity_correlation(const RegionEffects& effects);
 // Non-sensitivity (Nguyen & Martinez 2020): the share of regions where exactly one of a_r <= eps
 // and v_r <= eps holds (relevance on what does not matter, or none on what does). Lower is
 // better.
-double non_sensitivity(const RegionEffects& effects, double eps = 1e-5);
+inline constexpr double kNonSensitivityEps = 1e-5;
+double non_sensitivity(const RegionEffects& effects, double eps = kNonSensitivityEps);
 
 // Sensitivity-n (Ancona et al. 2018): the faithfulness correlation for each subset size n.
 struct SensitivityN {
@@ -280,7 +281,9 @@ at::Tensor plane_to_input(const at::Tensor& plane, const Preprocessing& preproce
 
 // Pointing game (Zhang et al. 2016): a hit when the map's maximum (first in row-major order)
 // lies within `tolerance_px` (Euclidean) of a mask pixel.
-bool pointing_game(const at::Tensor& map, const at::Tensor& mask, double tolerance_px = 15);
+inline constexpr double kPointingGameTolerance = 15;
+bool pointing_game(const at::Tensor& map, const at::Tensor& mask,
+                   double tolerance_px = kPointingGameTolerance);
 // Energy-based pointing game (Wang et al. 2020): sum of the positive map in the mask over the
 // sum of the positive map.
 double energy_pointing_game(const at::Tensor& map, const at::Tensor& mask);
@@ -290,7 +293,8 @@ double relevance_mass_accuracy(const at::Tensor& map, const at::Tensor& mask);
 // mask, K = the mask's pixel count.
 double relevance_rank_accuracy(const at::Tensor& map, const at::Tensor& mask);
 // Intersection over union of {map >= threshold * max(map)} and the mask.
-double iou(const at::Tensor& map, const at::Tensor& mask, double threshold = 0.5);
+inline constexpr double kIouThreshold = 0.5;
+double iou(const at::Tensor& map, const at::Tensor& mask, double threshold = kIouThreshold);
 // Top-k intersection (Theiner et al. 2021): share of the k highest map pixels (ties in row-major
 // order) inside the mask; k is at most the map's pixel count.
 double top_k_intersection(const at::Tensor& map, const at::Tensor& mask, int64_t k);
@@ -419,8 +423,9 @@ Model shifted_input_model(const Model& model, double shift, int64_t height, int6
 // map `shifted_explainer` (the method on shifted_input_model) gives for image + shift: 0 for an
 // input-invariant method (gradients, CAMs), not for those that multiply by the input or
 // integrate from a fixed baseline. Lower is better.
+inline constexpr double kInvarianceShift = -1.0;
 double input_invariance(const ClassExplainer& shifted_explainer, const at::Tensor& image,
-                        const at::Tensor& map, int64_t cls, double shift = -1.0);
+                        const at::Tensor& map, int64_t cls, double shift = kInvarianceShift);
 // ---------------------------------------------------------------------------------------------
 // Over a data set: the explanations of many images compared with each other.
 
@@ -435,13 +440,15 @@ at::Tensor grid_profile(const at::Tensor& map, int64_t grid);
 // other images it applies to that have i's predicted class. profiles [N, D], one prediction per
 // row; NaN for an image no other explanation applies to. The mean is global sufficiency; higher
 // is better.
+inline constexpr double kSufficiencyThreshold = 0.6;
 std::vector<double> sufficiency(const at::Tensor& profiles, const std::vector<int64_t>& predictions,
-                                double threshold = 0.6);
+                                double threshold = kSufficiencyThreshold);
 // Local consistency (Dasgupta et al. 2022): each profile discretised to the set of its `top`
 // highest coordinates (ties to the lower index); the share of the other images with the same set
 // that have i's predicted class; NaN for an image whose set no other image has. Higher is better.
+inline constexpr int64_t kConsistencyTop = 2;
 std::vector<double> consistency(const at::Tensor& profiles, const std::vector<int64_t>& predictions,
-                                int64_t top = 2);
+                                int64_t top = kConsistencyTop);
 
 // MeGe and ReCo (Fel, Vigouroux, Cadene & Serre, WACV 2022): the maps of one image by models
 // trained on different data, compared pairwise by the Spearman distance sqrt(1 - |rho|).
@@ -470,7 +477,8 @@ double sparseness(const at::Tensor& map);
 // Entropy (natural log) of |map| / sum |map| (Bhatt et al. 2020): log n for a uniform map.
 double entropy(const at::Tensor& map);
 // Effective complexity (Nguyen & Martinez 2020): the share of pixels with |map| > eps.
-double effective_complexity(const at::Tensor& map, double eps = 1e-5);
+inline constexpr double kEffectiveComplexityEps = 1e-5;
+double effective_complexity(const at::Tensor& map, double eps = kEffectiveComplexityEps);
 
 // ---------------------------------------------------------------------------------------------
 // Agreement with a human attention map (fixation density) of the same size. Maps become
@@ -485,7 +493,8 @@ double nss(const at::Tensor& map, const at::Tensor& fixations);
 // values on the fixations.
 double auc_judd(const at::Tensor& map, const at::Tensor& fixations);
 // Fixations from a density: pixels at or above `threshold` times the maximum.
-at::Tensor fixations_of(const at::Tensor& reference, double threshold = 0.5);
+inline constexpr double kFixationThreshold = 0.5;
+at::Tensor fixations_of(const at::Tensor& reference, double threshold = kFixationThreshold);
 
 // ---------------------------------------------------------------------------------------------
 // The metrics by name, for the CLI and reports.

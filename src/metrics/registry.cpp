@@ -1,7 +1,9 @@
 // The metrics by name: what each needs, what it reports, and how options map to its parameters.
+#include <array>
 #include <cmath>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <sstream>
 
 #include "closest.hpp"
@@ -15,8 +17,11 @@ namespace {
 
 using Values = std::map<std::string, double>;
 
-Score score_option(const Params& p, const std::string& fallback) {
-  const std::string name = p.text("score", fallback);
+// The names of Score, as params "score" gives them.
+std::string score_name(Score score) { return score == Score::Logit ? "logit" : "probability"; }
+
+Score score_option(const Params& p, Score fallback) {
+  const std::string name = p.text("score", score_name(fallback));
   if (name == "probability") return Score::Probability;
   if (name == "logit") return Score::Logit;
   throw LookupError("unknown score '" + name + "' (valid: probability, logit)");
@@ -28,8 +33,8 @@ int64_t positive(const Params& p, const std::string& name, int64_t fallback) {
   return value;
 }
 
-uint64_t seed_option(const Params& p) {
-  const int64_t seed = p.integer("seed", 0);
+uint64_t seed_option(const Params& p, uint64_t fallback) {
+  const int64_t seed = p.integer("seed", static_cast<int64_t>(fallback));
   detail::require_at_least(seed, 0, "seed");
   return static_cast<uint64_t>(seed);
 }
@@ -51,14 +56,31 @@ std::vector<double> number_list(const std::string& text, const std::string& name
   return values;
 }
 
+// A list's declared default: its numbers, comma-separated, and more than four evenly spaced ones
+// as first,...,last (for reading: number_list() takes every number).
+std::string number_list_text(std::span<const double> values) {
+  const size_t n = values.size();
+  bool even = n > 4;
+  for (size_t i = 2; even && i < n; ++i)
+    even = std::abs((values[i] - values[i - 1]) - (values[1] - values[0])) < 1e-9;
+  const auto text_of = explainers::fallback_text;
+  if (even) return text_of(values.front()) + ",...," + text_of(values.back());
+  std::string text;
+  for (double v : values) {
+    if (!text.empty()) text += ',';
+    text += text_of(v);
+  }
+  return text;
+}
+
 // The options every substitution-based metric shares (its struct has these fields).
 template <class Options>
 void read_substitution_options(const Params& p, Options& o) {
   o.substitution = parse_substitution(p.text("substitution", to_string(o.substitution)));
   o.batch = positive(p, "batch", o.batch);
-  o.score = score_option(p, "probability");
+  o.score = score_option(p, o.score);
   o.blur_sigma = p.number("blur_sigma", o.blur_sigma);
-  o.seed = seed_option(p);
+  o.seed = seed_option(p, o.seed);
 }
 
 PerturbationOptions perturbation_options(const Params& p) {
@@ -89,8 +111,8 @@ RegionEffectOptions region_effect_options(const Params& p) {
   o.region = positive(p, "region", o.region);
   o.samples = positive(p, "samples", o.samples);
   o.batch = positive(p, "batch", o.batch);
-  o.score = score_option(p, "probability");
-  o.seed = seed_option(p);
+  o.score = score_option(p, o.score);
+  o.seed = seed_option(p, o.seed);
   return o;
 }
 
@@ -99,8 +121,8 @@ RobustnessOptions robustness_options(const Params& p) {
   o.samples = positive(p, "samples", o.samples);
   o.radius = p.number("radius", o.radius);
   o.batch = positive(p, "batch", o.batch);
-  o.normalize = p.integer("normalize", 1) != 0;
-  o.seed = seed_option(p);
+  o.normalize = p.integer("normalize", o.normalize) != 0;
+  o.seed = seed_option(p, o.seed);
   return o;
 }
 
@@ -139,7 +161,7 @@ RandomisationResult full_randomisation(const Sample& s, const std::string& metri
                                        int64_t smooth_samples) {
   RandomisationOptions options;
   options.all_at_once = true;
-  options.seed = seed_option(p);
+  options.seed = seed_option(p, options.seed);
   options.params = s.method_params;
   options.smooth_samples = smooth_samples;
   options.smooth_noise = p.number("noise", options.smooth_noise);
@@ -198,57 +220,193 @@ Declared operator+(Declared a, const Declared& b) {
   return a;
 }
 
-Declared score_parameter(const std::string& fallback) {
-  return {choice_parameter("score", fallback,
+Declared score_parameter(Score fallback) {
+  return {choice_parameter("score", score_name(fallback),
                            "what the curves follow: probability (softmax) or logit",
                            {"probability", "logit"})};
 }
 
-Declared common_parameters(const std::string& batch) {
-  return {integer_parameter("batch", batch, "perturbed inputs per forward pass", 1, kMostBatch),
-          integer_parameter("seed", "0", "random seed of the draws", 0, kMostSeed)};
+// The batch and seed of an options struct.
+template <class Options>
+Declared common_parameters(const Options& o) {
+  return {integer_parameter("batch", o.batch, "perturbed inputs per forward pass", 1, kMostBatch),
+          integer_parameter("seed", o.seed, "random seed of the draws", 0, kMostSeed)};
 }
 
-Declared substitution_parameters(const std::string& fallback) {
-  return {choice_parameter("substitution", fallback, "what replaces a removed pixel",
-                           {"blur", "mean", "zero", "uniform"}),
-          number_parameter("blur_sigma", "5",
-                           "substitution=blur: Gaussian standard deviation, pixels", 0)};
+// What read_substitution_options() reads.
+template <class Options>
+Declared substitution_parameters(const Options& o) {
+  return Declared{
+             choice_parameter("substitution", to_string(o.substitution),
+                              "what replaces a removed pixel", {"blur", "mean", "zero", "uniform"}),
+             number_parameter("blur_sigma", o.blur_sigma,
+                              "substitution=blur: Gaussian standard deviation, pixels", 0)} +
+         common_parameters(o) + score_parameter(o.score);
 }
 
 Declared perturbation_parameters() {
-  return Declared{integer_parameter("steps", "224", "curve points after the unperturbed one", 1)} +
-         substitution_parameters("blur") + common_parameters("32") + score_parameter("probability");
+  const PerturbationOptions o;
+  return Declared{
+             integer_parameter("steps", o.steps, "curve points after the unperturbed one", 1)} +
+         substitution_parameters(o);
 }
 
 Declared correlation_parameters() {
-  return Declared{integer_parameter("samples", "100", "random subsets", 1),
-                  integer_parameter("subset_size", "224", "pixels per subset", 1)} +
-         substitution_parameters(to_string(CorrelationOptions{}.substitution)) +
-         common_parameters("32") + score_parameter("probability");
+  const CorrelationOptions o;
+  return Declared{integer_parameter("samples", o.samples, "random subsets", 1),
+                  integer_parameter("subset_size", o.subset_size, "pixels per subset", 1)} +
+         substitution_parameters(o);
 }
 
 Declared flipping_parameters() {
-  return Declared{integer_parameter("region", "8", "side of the square regions, pixels", 1),
-                  integer_parameter("steps", "100", "regions flipped", 1)} +
-         substitution_parameters("uniform") + common_parameters("32") +
-         score_parameter("probability");
+  const FlippingOptions o;
+  return Declared{integer_parameter("region", o.region, "side of the square regions, pixels", 1),
+                  integer_parameter("steps", o.steps, "regions flipped", 1)} +
+         substitution_parameters(o);
 }
 
 Declared region_effect_parameters() {
-  return Declared{integer_parameter("region", "28", "side of the square regions, pixels", 1),
-                  integer_parameter("samples", "4", "noise draws per region", 1)} +
-         common_parameters("32") + score_parameter("probability");
+  const RegionEffectOptions o;
+  return Declared{integer_parameter("region", o.region, "side of the square regions, pixels", 1),
+                  integer_parameter("samples", o.samples, "noise draws per region", 1)} +
+         common_parameters(o) + score_parameter(o.score);
 }
 
 Declared robustness_parameters() {
-  return Declared{
-             integer_parameter("samples", "16", "perturbed inputs", 1),
-             number_parameter("radius", "0.02",
-                              "half-width of the uniform L-infinity noise (input units)", 0),
-             integer_parameter("normalize", "1", "1: maps normalised before comparing", 0, 1)} +
-         common_parameters("8");
+  const RobustnessOptions o;
+  return Declared{integer_parameter("samples", o.samples, "perturbed inputs", 1),
+                  number_parameter("radius", o.radius,
+                                   "half-width of the uniform L-infinity noise (input units)", 0),
+                  integer_parameter("normalize", o.normalize, "1: maps normalised before comparing",
+                                    0, 1)} +
+         common_parameters(o);
 }
+
+// The options ROAD and ARCC share, over `o`'s defaults (ARCC's fractions are not ROAD's).
+RoadOptions road_options(const Params& p, RoadOptions o) {
+  if (p.has("fractions")) o.fractions = number_list(p.text("fractions", ""), "fractions");
+  o.noise = p.number("noise", o.noise);
+  o.batch = positive(p, "batch", o.batch);
+  o.seed = seed_option(p, o.seed);
+  return o;
+}
+
+Declared road_parameters(const RoadOptions& o, const std::string& fractions) {
+  return Declared{
+             {"fractions", number_list_text(o.fractions), fractions},
+             number_parameter("noise", o.noise, "std of the noise added to imputed values", 0)} +
+         common_parameters(o);
+}
+
+IrofOptions irof_options(const Params& p) {
+  IrofOptions o;
+  o.region = positive(p, "region", o.region);
+  o.ruler = p.number("ruler", o.ruler);
+  read_substitution_options(p, o);
+  return o;
+}
+
+Declared irof_parameters() {
+  const IrofOptions o;
+  return Declared{integer_parameter("region", o.region, "SLIC superpixel side, pixels", 2),
+                  number_parameter("ruler", o.ruler, "SLIC compactness", 0)} +
+         substitution_parameters(o);
+}
+
+InfidelityOptions infidelity_options(const Params& p) {
+  InfidelityOptions o;
+  o.samples = positive(p, "samples", o.samples);
+  o.noise = p.number("noise", o.noise);
+  o.normalize = p.integer("normalize", o.normalize) != 0;
+  o.batch = positive(p, "batch", o.batch);
+  o.score = score_option(p, o.score);
+  o.seed = seed_option(p, o.seed);
+  return o;
+}
+
+Declared infidelity_parameters() {
+  const InfidelityOptions o;
+  return Declared{integer_parameter("samples", o.samples, "perturbations", 1),
+                  number_parameter("noise", o.noise,
+                                   "std of the Gaussian perturbations (input units)", 0),
+                  integer_parameter("normalize", o.normalize,
+                                    "1: the map's scale fitted to the score changes", 0, 1)} +
+         common_parameters(o) + score_parameter(o.score);
+}
+
+MuFidelityOptions mufidelity_options(const Params& p) {
+  MuFidelityOptions o;
+  o.samples = positive(p, "samples", o.samples);
+  o.grid = positive(p, "grid", o.grid);
+  o.subset_fraction = p.number("subset_fraction", o.subset_fraction);
+  read_substitution_options(p, o);
+  return o;
+}
+
+Declared mufidelity_parameters() {
+  const MuFidelityOptions o;
+  return Declared{integer_parameter("samples", o.samples, "random sets of cells", 1),
+                  integer_parameter("grid", o.grid, "cells per side", 1),
+                  number_parameter("subset_fraction", o.subset_fraction,
+                                   "share of the cells removed", 0, 1)} +
+         substitution_parameters(o);
+}
+
+ContinuityOptions continuity_options(const Params& p) {
+  ContinuityOptions o;
+  o.steps = positive(p, "steps", o.steps);
+  o.step = positive(p, "step", o.step);
+  o.batch = positive(p, "batch", o.batch);
+  return o;
+}
+
+Declared continuity_parameters() {
+  const ContinuityOptions o;
+  return {
+      integer_parameter("steps", o.steps, "translations", 1),
+      integer_parameter("step", o.step, "pixels added to the shift at each step", 1),
+      integer_parameter("batch", o.batch, "translated copies per explainer call", 1, kMostBatch)};
+}
+
+// What params "layer" gives for StabilityOptions::layer left empty: the last spatial feature map.
+constexpr const char* kAutoLayer = "auto";
+
+StabilityOptions stability_options(const Params& p) {
+  StabilityOptions o;
+  o.samples = positive(p, "samples", o.samples);
+  o.radius = p.number("radius", o.radius);
+  o.batch = positive(p, "batch", o.batch);
+  o.eps = p.number("eps", o.eps);
+  o.seed = seed_option(p, o.seed);
+  o.layer = p.text("layer", kAutoLayer);
+  if (o.layer == kAutoLayer) o.layer.clear();
+  return o;
+}
+
+Declared stability_parameters() {
+  const StabilityOptions o;
+  return Declared{integer_parameter("samples", o.samples, "perturbed inputs", 1),
+                  number_parameter("radius", o.radius,
+                                   "half-width of the uniform L-infinity noise (input units)", 0),
+                  number_parameter("eps", o.eps, "smallest divisor", 0),
+                  {"layer", kAutoLayer,
+                   "RRS's representation: a value name (default: the last spatial feature map)"}} +
+         common_parameters(o);
+}
+
+// The randomisation metrics draw from the sanity checks' default seed.
+Hyperparameter randomisation_seed_parameter(std::string meaning) {
+  return integer_parameter("seed", RandomisationOptions{}.seed, std::move(meaning), 0, kMostSeed);
+}
+
+// Smooth MPRT's noisy copies per map (RandomisationOptions' 0 means plain maps).
+constexpr int64_t kSmoothMprtSamples = 10;
+// Sensitivity-n's subset sizes, as fractions of the pixels.
+constexpr std::array<double, 3> kSensitivityNFractions{0.001, 0.01, 0.1};
+// Top-k intersection's k.
+constexpr int64_t kTopK = 1000;
+// The side of the grid over which sufficiency and consistency compare maps.
+constexpr int64_t kProfileGrid = 7;
 
 // Faithfulness: what happens to the model when the relevant pixels go.
 void add_faithfulness(std::vector<MetricInfo>& r) {
@@ -367,17 +525,11 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
        .values = {{"irof", true}},
        .curves = {"irof"},
        .run = [](const Sample& s, const Params& p) -> Values {
-         IrofOptions o;
-         o.region = positive(p, "region", o.region);
-         o.ruler = p.number("ruler", o.ruler);
-         read_substitution_options(p, o);
-         const Curve curve = irof_curve(model_of(s, "irof"), s.image, s.map, s.cls, o);
+         const Curve curve =
+             irof_curve(model_of(s, "irof"), s.image, s.map, s.cls, irof_options(p));
          return {{"irof", 1.0 - keep_curve(s, "irof", curve).auc}};
        },
-       .parameters = Declared{integer_parameter("region", "32", "SLIC superpixel side, pixels", 2),
-                              number_parameter("ruler", "10", "SLIC compactness", 0)} +
-                     substitution_parameters("mean") + common_parameters("32") +
-                     score_parameter("probability")});
+       .parameters = irof_parameters()});
   r.push_back(
       {.name = "road",
        .group = Group::Faithfulness,
@@ -390,12 +542,7 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
        .values = {{"road_morf_auc", false}, {"road_lerf_auc", true}, {"road_combined", true}},
        .curves = {"road_morf", "road_lerf"},
        .run = [](const Sample& s, const Params& p) -> Values {
-         RoadOptions o;
-         if (p.has("fractions")) o.fractions = number_list(p.text("fractions", ""), "fractions");
-         o.noise = p.number("noise", o.noise);
-         o.batch = positive(p, "batch", o.batch);
-         o.score = score_option(p, "probability");
-         o.seed = seed_option(p);
+         RoadOptions o = road_options(p, RoadOptions{});
          const Model& model = model_of(s, "road");
          const Curve morf = keep_curve(s, "road_morf", road(model, s.image, s.map, s.cls, o));
          o.most_relevant_first = false;
@@ -405,10 +552,8 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
                  {"road_combined", road_combined(morf, lerf)}};
        },
        .parameters =
-           Declared{
-               {"fractions", "0.1,...,0.9", "comma-separated fractions of the pixels removed"},
-               number_parameter("noise", "0.01", "std of the noise added to imputed values", 0)} +
-           common_parameters("32") + score_parameter("probability")});
+           road_parameters(RoadOptions{}, "comma-separated fractions of the pixels removed") +
+           score_parameter(RoadOptions{}.score)});
   r.push_back(
       {.name = "arcc",
        .group = Group::Faithfulness,
@@ -424,24 +569,16 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
                   {"arcc_complexity", false},
                   {"arcc_road", true}},
        .run = [](const Sample& s, const Params& p) -> Values {
-         RoadOptions o = arcc_road_options();
-         if (p.has("fractions")) o.fractions = number_list(p.text("fractions", ""), "fractions");
-         o.noise = p.number("noise", o.noise);
-         o.batch = positive(p, "batch", o.batch);
-         o.seed = seed_option(p);
-         const Arcc a =
-             arcc(model_of(s, "arcc"), class_explainer_of(s, "arcc"), s.image, s.map, s.cls, o);
+         const Arcc a = arcc(model_of(s, "arcc"), class_explainer_of(s, "arcc"), s.image, s.map,
+                             s.cls, road_options(p, arcc_road_options()));
          return {{"arcc", a.arcc},
                  {"arcc_harmonic", a.harmonic},
                  {"arcc_coherency", a.coherency},
                  {"arcc_complexity", a.complexity},
                  {"arcc_road", a.road}};
        },
-       .parameters = Declared{{"fractions", "0.2,0.4,0.6,0.8",
-                               "comma-separated fractions of the pixels ROAD removes"},
-                              number_parameter("noise", "0.01",
-                                               "std of the noise added to imputed values", 0)} +
-                     common_parameters("32")});
+       .parameters = road_parameters(arcc_road_options(),
+                                     "comma-separated fractions of the pixels ROAD removes")});
   r.push_back(
       {.name = "faithfulness-correlation",
        .group = Group::Faithfulness,
@@ -470,7 +607,11 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
        .run = [](const Sample& s, const Params& p) -> Values {
          const int64_t pixels = s.map.numel();
          std::vector<int64_t> sizes;
-         for (double f : number_list(p.text("fractions", "0.001,0.01,0.1"), "fractions")) {
+         const std::vector<double> fractions =
+             p.has("fractions") ? number_list(p.text("fractions", ""), "fractions")
+                                : std::vector<double>(kSensitivityNFractions.begin(),
+                                                      kSensitivityNFractions.end());
+         for (double f : fractions) {
            if (!(f > 0 && f <= 1))
              throw ArgumentError("sensitivity-n fractions must lie in (0, 1], not " + c10::str(f));
            sizes.push_back(std::max<int64_t>(1, std::llround(f * pixels)));
@@ -482,7 +623,7 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
            mean += c / static_cast<double>(result.correlation.size());
          return {{"sensitivity_n", mean}};
        },
-       .parameters = Declared{{"fractions", "0.001,0.01,0.1",
+       .parameters = Declared{{"fractions", number_list_text(kSensitivityNFractions),
                                "comma-separated subset sizes n, as fractions "
                                "of the pixels, in (0, 1]"}} +
                      correlation_parameters()});
@@ -497,45 +638,24 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
        .needs_model = true,
        .values = {{"infidelity", false}},
        .run = [](const Sample& s, const Params& p) -> Values {
-         InfidelityOptions o;
-         o.samples = positive(p, "samples", o.samples);
-         o.noise = p.number("noise", o.noise);
-         o.normalize = p.integer("normalize", 1) != 0;
-         o.batch = positive(p, "batch", o.batch);
-         o.score = score_option(p, "logit");
-         o.seed = seed_option(p);
-         return {{"infidelity", infidelity(model_of(s, "infidelity"), s.image, s.map, s.cls, o)}};
+         return {{"infidelity", infidelity(model_of(s, "infidelity"), s.image, s.map, s.cls,
+                                           infidelity_options(p))}};
        },
-       .parameters =
-           Declared{integer_parameter("samples", "64", "perturbations", 1),
-                    number_parameter("noise", "0.1",
-                                     "std of the Gaussian perturbations (input units)", 0),
-                    integer_parameter("normalize", "1",
-                                      "1: the map's scale fitted to the score changes", 0, 1)} +
-           common_parameters("32") + score_parameter("logit")});
-  r.push_back(
-      {.name = "mufidelity",
-       .group = Group::Faithfulness,
-       .summary = "correlation between the relevance of random sets of grid cells and the score "
-                  "drop when they are removed",
-       .citation = "Bhatt, Weller & Moura, Evaluating and Aggregating Feature-based Model "
-                   "Explanations, IJCAI 2020 (grid cells as in Xplique)",
-       .needs_model = true,
-       .values = {{"mufidelity", true}},
-       .run = [](const Sample& s, const Params& p) -> Values {
-         MuFidelityOptions o;
-         o.samples = positive(p, "samples", o.samples);
-         o.grid = positive(p, "grid", o.grid);
-         o.subset_fraction = p.number("subset_fraction", o.subset_fraction);
-         read_substitution_options(p, o);
-         return {{"mufidelity", mufidelity(model_of(s, "mufidelity"), s.image, s.map, s.cls, o)}};
-       },
-       .parameters = Declared{integer_parameter("samples", "200", "random sets of cells", 1),
-                              integer_parameter("grid", "9", "cells per side", 1),
-                              number_parameter("subset_fraction", "0.2",
-                                               "share of the cells removed", 0, 1)} +
-                     substitution_parameters("zero") + common_parameters("32") +
-                     score_parameter("probability")});
+       .parameters = infidelity_parameters()});
+  r.push_back({.name = "mufidelity",
+               .group = Group::Faithfulness,
+               .summary =
+                   "correlation between the relevance of random sets of grid cells and the score "
+                   "drop when they are removed",
+               .citation = "Bhatt, Weller & Moura, Evaluating and Aggregating Feature-based Model "
+                           "Explanations, IJCAI 2020 (grid cells as in Xplique)",
+               .needs_model = true,
+               .values = {{"mufidelity", true}},
+               .run = [](const Sample& s, const Params& p) -> Values {
+                 return {{"mufidelity", mufidelity(model_of(s, "mufidelity"), s.image, s.map, s.cls,
+                                                   mufidelity_options(p))}};
+               },
+               .parameters = mufidelity_parameters()});
   r.push_back(
       {.name = "monotonicity-correlation",
        .group = Group::Faithfulness,
@@ -579,13 +699,13 @@ void add_localisation(std::vector<MetricInfo>& r) {
        .needs_mask = true,
        .values = {{"pointing_game", true}},
        .run = [](const Sample& s, const Params& p) -> Values {
-         return {{"pointing_game",
-                  pointing_game(s.map, mask_of(s, "pointing-game"), p.number("tolerance", 15))
-                      ? 1.0
-                      : 0.0}};
+         return {{"pointing_game", pointing_game(s.map, mask_of(s, "pointing-game"),
+                                                 p.number("tolerance", kPointingGameTolerance))
+                                       ? 1.0
+                                       : 0.0}};
        },
        .parameters = {number_parameter(
-           "tolerance", "15",
+           "tolerance", kPointingGameTolerance,
            "distance in pixels from the mask within which the maximum counts as a hit", 0)}});
   r.push_back(
       {.name = "energy-pointing-game",
@@ -636,10 +756,11 @@ void add_localisation(std::vector<MetricInfo>& r) {
        .needs_mask = true,
        .values = {{"iou", true}},
        .run = [](const Sample& s, const Params& p) -> Values {
-         return {{"iou", iou(s.map, mask_of(s, "iou"), p.number("threshold", 0.5))}};
+         return {{"iou", iou(s.map, mask_of(s, "iou"), p.number("threshold", kIouThreshold))}};
        },
-       .parameters = {number_parameter(
-           "threshold", "0.5", "share of the map's maximum above which a pixel is on", 0, 1)}});
+       .parameters = {number_parameter("threshold", kIouThreshold,
+                                       "share of the map's maximum above which a pixel is on", 0,
+                                       1)}});
   r.push_back(
       {.name = "top-k-intersection",
        .group = Group::Localisation,
@@ -650,10 +771,10 @@ void add_localisation(std::vector<MetricInfo>& r) {
        .values = {{"top_k_intersection", true}},
        .run = [](const Sample& s, const Params& p) -> Values {
          return {{"top_k_intersection", top_k_intersection(s.map, mask_of(s, "top-k-intersection"),
-                                                           p.integer("k", 1000))}};
+                                                           p.integer("k", kTopK))}};
        },
        .parameters = {integer_parameter(
-           "k", "1000", "pixels counted (all of them when the map has fewer)", 1)}});
+           "k", kTopK, "pixels counted (all of them when the map has fewer)", 1)}});
   r.push_back(
       {.name = "localisation-auc",
        .group = Group::Localisation,
@@ -695,12 +816,12 @@ void add_axiomatic(std::vector<MetricInfo>& r) {
          return {{"non_sensitivity",
                   non_sensitivity(region_effects(model_of(s, "non-sensitivity"), s.image, s.map,
                                                  s.cls, region_effect_options(p)),
-                                  p.number("eps", 1e-5))}};
+                                  p.number("eps", kNonSensitivityEps))}};
        },
        .parameters =
            region_effect_parameters() +
            Declared{number_parameter(
-               "eps", "1e-5",
+               "eps", kNonSensitivityEps,
                "at most this much relevance or mean squared score change counts as none", 0)}});
   r.push_back(
       {.name = "input-invariance",
@@ -714,15 +835,15 @@ void add_axiomatic(std::vector<MetricInfo>& r) {
        .needs_explainer = true,
        .values = {{"input_invariance", false}},
        .run = [](const Sample& s, const Params& p) -> Values {
-         const double shift = p.number("shift", -1.0);
+         const double shift = p.number("shift", kInvarianceShift);
          const Model shifted = shifted_input_model(model_of(s, "input-invariance"), shift,
                                                    s.image.size(1), s.image.size(2));
          return {{"input_invariance",
                   input_invariance(explainer_on(shifted, s, "input-invariance"), s.image, s.map,
                                    s.cls, shift)}};
        },
-       .parameters = {number_parameter("shift", "-1", "the constant added to every input value",
-                                       -HUGE_VAL)}});
+       .parameters = {number_parameter("shift", kInvarianceShift,
+                                       "the constant added to every input value", -HUGE_VAL)}});
 }
 
 // Focus's two images of other classes, from the files of params "others", preprocessed as the
@@ -814,16 +935,10 @@ void add_robustness(std::vector<MetricInfo>& r) {
        .needs_explainer = true,
        .values = {{"continuity", false}},
        .run = [](const Sample& s, const Params& p) -> Values {
-         ContinuityOptions o;
-         o.steps = positive(p, "steps", o.steps);
-         o.step = positive(p, "step", o.step);
-         o.batch = positive(p, "batch", o.batch);
-         return {{"continuity", continuity(explainer_of(s, "continuity"), s.image, o)}};
+         return {{"continuity",
+                  continuity(explainer_of(s, "continuity"), s.image, continuity_options(p))}};
        },
-       .parameters = {integer_parameter("steps", "8", "translations", 1),
-                      integer_parameter("step", "2", "pixels added to the shift at each step", 1),
-                      integer_parameter("batch", "8", "translated copies per explainer call", 1,
-                                        kMostBatch)}});
+       .parameters = continuity_parameters()});
   r.push_back(
       {.name = "relative-stability",
        .group = Group::Robustness,
@@ -836,27 +951,12 @@ void add_robustness(std::vector<MetricInfo>& r) {
        .needs_explainer = true,
        .values = {{"ris", false}, {"ros", false}, {"rrs", false}},
        .run = [](const Sample& s, const Params& p) -> Values {
-         StabilityOptions o;
-         o.samples = positive(p, "samples", o.samples);
-         o.radius = p.number("radius", o.radius);
-         o.batch = positive(p, "batch", o.batch);
-         o.eps = p.number("eps", o.eps);
-         o.seed = seed_option(p);
-         o.layer = p.text("layer", "auto");
-         if (o.layer == "auto") o.layer.clear();
-         const RelativeStability r = relative_stability(
-             model_of(s, "relative-stability"), explainer_of(s, "relative-stability"), s.image, o);
+         const RelativeStability r = relative_stability(model_of(s, "relative-stability"),
+                                                        explainer_of(s, "relative-stability"),
+                                                        s.image, stability_options(p));
          return {{"ris", r.input}, {"ros", r.output}, {"rrs", r.representation}};
        },
-       .parameters =
-           Declared{integer_parameter("samples", "16", "perturbed inputs", 1),
-                    number_parameter("radius", "0.02",
-                                     "half-width of the uniform L-infinity noise (input units)", 0),
-                    number_parameter("eps", "1e-6", "smallest divisor", 0),
-                    {"layer", "auto",
-                     "RRS's representation: a value name (default: the last "
-                     "spatial feature map)"}} +
-           common_parameters("8")});
+       .parameters = stability_parameters()});
 }
 
 // Randomisation: the map against the explanation of something else.
@@ -872,30 +972,28 @@ void add_randomisation(std::vector<MetricInfo>& r) {
        .needs_explainer = true,
        .values = {{"random_logit_ssim", false}},
        .run = [](const Sample& s, const Params& p) -> Values {
-         return {
-             {"random_logit_ssim", random_logit_similarity(model_of(s, "random-logit"),
-                                                           class_explainer_of(s, "random-logit"),
-                                                           s.image, s.map, s.cls, seed_option(p))}};
+         return {{"random_logit_ssim",
+                  random_logit_similarity(model_of(s, "random-logit"),
+                                          class_explainer_of(s, "random-logit"), s.image, s.map,
+                                          s.cls, seed_option(p, RandomisationOptions{}.seed))}};
        },
-       .parameters = {
-           integer_parameter("seed", "0", "random seed of the other class", 0, kMostSeed)}});
-  r.push_back({.name = "efficient-mprt",
-               .group = Group::Randomisation,
-               .summary =
-                   "entropy of |map| on the model with every parameter layer re-drawn over its "
-                   "entropy on the trained model: above 1 when randomising the model turns the "
-                   "map into noise",
-               .citation = "Hedstrom, Weber, Lapuschkin & Hohne, A Fresh Look at Sanity Checks for "
-                           "Saliency Maps, xAI 2024 (arXiv:2405.02383)",
-               .needs_model = true,
-               .needs_explainer = true,
-               .values = {{"complexity_rise", true}},
-               .run = [](const Sample& s, const Params& p) -> Values {
-                 const RandomisationResult r = full_randomisation(s, "efficient-mprt", p, 0);
-                 return {{"complexity_rise", complexity_rise(r, r.methods.front())}};
-               },
-               .parameters = {integer_parameter("seed", "0", "random seed of the re-drawn weights",
-                                                0, kMostSeed)}});
+       .parameters = {randomisation_seed_parameter("random seed of the other class")}});
+  r.push_back(
+      {.name = "efficient-mprt",
+       .group = Group::Randomisation,
+       .summary = "entropy of |map| on the model with every parameter layer re-drawn over its "
+                  "entropy on the trained model: above 1 when randomising the model turns the "
+                  "map into noise",
+       .citation = "Hedstrom, Weber, Lapuschkin & Hohne, A Fresh Look at Sanity Checks for "
+                   "Saliency Maps, xAI 2024 (arXiv:2405.02383)",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"complexity_rise", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const RandomisationResult r = full_randomisation(s, "efficient-mprt", p, 0);
+         return {{"complexity_rise", complexity_rise(r, r.methods.front())}};
+       },
+       .parameters = {randomisation_seed_parameter("random seed of the re-drawn weights")}});
   r.push_back(
       {.name = "smooth-mprt",
        .group = Group::Randomisation,
@@ -909,14 +1007,14 @@ void add_randomisation(std::vector<MetricInfo>& r) {
        .values = {{"smooth_mprt_spearman", false}, {"smooth_mprt_ssim", false}},
        .run = [](const Sample& s, const Params& p) -> Values {
          const RandomisationResult r =
-             full_randomisation(s, "smooth-mprt", p, positive(p, "samples", 10));
+             full_randomisation(s, "smooth-mprt", p, positive(p, "samples", kSmoothMprtSamples));
          const MapSimilarity& last = r.steps.back().similarity.at(r.methods.front());
          return {{"smooth_mprt_spearman", last.spearman_abs}, {"smooth_mprt_ssim", last.ssim}};
        },
        .parameters = {
-           integer_parameter("seed", "0", "random seed of the re-drawn weights", 0, kMostSeed),
-           integer_parameter("samples", "10", "noisy copies averaged per map", 1),
-           number_parameter("noise", "0.1",
+           randomisation_seed_parameter("random seed of the re-drawn weights"),
+           integer_parameter("samples", kSmoothMprtSamples, "noisy copies averaged per map", 1),
+           number_parameter("noise", RandomisationOptions{}.smooth_noise,
                             "noise standard deviation, as a share of the input's "
                             "range",
                             0)}});
@@ -952,9 +1050,10 @@ void add_complexity(std::vector<MetricInfo>& r) {
                    "arXiv:2007.07584, 2020",
        .values = {{"effective_complexity", false}},
        .run = [](const Sample& s, const Params& p) -> Values {
-         return {{"effective_complexity", effective_complexity(s.map, p.number("eps", 1e-5))}};
+         return {{"effective_complexity",
+                  effective_complexity(s.map, p.number("eps", kEffectiveComplexityEps))}};
        },
-       .parameters = {number_parameter("eps", "1e-5", "threshold on |map|", 0)}});
+       .parameters = {number_parameter("eps", kEffectiveComplexityEps, "threshold on |map|", 0)}});
 }
 
 // Agreement with human attention maps.
@@ -963,6 +1062,9 @@ void add_agreement(std::vector<MetricInfo>& r) {
       "Bylinskii, Judd, Oliva, Torralba & Durand, What do different evaluation metrics tell us "
       "about saliency "
       "models?, TPAMI 2019";
+  const Hyperparameter fixation_threshold =
+      number_parameter("fixation_threshold", kFixationThreshold,
+                       "share of the reference map's maximum that marks a fixation", 0, 1);
   r.push_back({.name = "cc",
                .group = Group::Agreement,
                .summary = "Pearson correlation with the human attention map",
@@ -1000,12 +1102,11 @@ void add_agreement(std::vector<MetricInfo>& r) {
        .needs_reference = true,
        .values = {{"nss", true}},
        .run = [](const Sample& s, const Params& p) -> Values {
-         return {{"nss", nss(s.map, fixations_of(reference_of(s, "nss"),
-                                                 p.number("fixation_threshold", 0.5)))}};
+         return {
+             {"nss", nss(s.map, fixations_of(reference_of(s, "nss"),
+                                             p.number("fixation_threshold", kFixationThreshold)))}};
        },
-       .parameters = {number_parameter("fixation_threshold", "0.5",
-                                       "share of the reference map's maximum that marks a fixation",
-                                       0, 1)}});
+       .parameters = {fixation_threshold}});
   r.push_back(
       {.name = "auc-judd",
        .group = Group::Agreement,
@@ -1016,11 +1117,10 @@ void add_agreement(std::vector<MetricInfo>& r) {
        .values = {{"auc_judd", true}},
        .run = [](const Sample& s, const Params& p) -> Values {
          return {{"auc_judd", auc_judd(s.map, fixations_of(reference_of(s, "auc-judd"),
-                                                           p.number("fixation_threshold", 0.5)))}};
+                                                           p.number("fixation_threshold",
+                                                                    kFixationThreshold)))}};
        },
-       .parameters = {number_parameter("fixation_threshold", "0.5",
-                                       "share of the reference map's maximum that marks a fixation",
-                                       0, 1)}});
+       .parameters = {fixation_threshold}});
 }
 
 // The predicted class of the sample's image.
@@ -1037,7 +1137,7 @@ DatasetStep profile_shares(const std::string& name, const LocalShares& local) {
   return {.observe =
               [name](const Sample& s, const Params& p) {
                 std::vector<double> o{static_cast<double>(prediction_of(s, name))};
-                const at::Tensor profile = grid_profile(s.map, positive(p, "grid", 7));
+                const at::Tensor profile = grid_profile(s.map, positive(p, "grid", kProfileGrid));
                 o.insert(o.end(), profile.data_ptr<double>(),
                          profile.data_ptr<double>() + profile.numel());
                 return o;
@@ -1114,7 +1214,7 @@ std::vector<double> model_pairs(const Sample& s, const Params& p) {
 // Metrics over the data set: explanations compared across images, or across models.
 void add_dataset(std::vector<MetricInfo>& r) {
   const Declared grid{integer_parameter(
-      "grid", "7", "the map is compared as its |map| averaged over grid x grid cells", 1)};
+      "grid", kProfileGrid, "the map is compared as its |map| averaged over grid x grid cells", 1)};
   r.push_back(
       {.name = "sufficiency",
        .group = Group::Faithfulness,
@@ -1126,14 +1226,14 @@ void add_dataset(std::vector<MetricInfo>& r) {
        .needs_model = true,
        .values = {{"sufficiency", true}},
        .parameters = grid + Declared{number_parameter(
-                                "threshold", "0.6",
+                                "threshold", kSufficiencyThreshold,
                                 "largest distance (share of the largest one) at which one "
                                 "image's explanation applies to another",
                                 0, 1)},
-       .dataset = profile_shares(
-           "sufficiency", [](const auto& profiles, const auto& predictions, const Params& p) {
-             return sufficiency(profiles, predictions, p.number("threshold", 0.6));
-           })});
+       .dataset = profile_shares("sufficiency", [](const auto& profiles, const auto& predictions,
+                                                   const Params& p) {
+         return sufficiency(profiles, predictions, p.number("threshold", kSufficiencyThreshold));
+       })});
   r.push_back(
       {.name = "consistency",
        .group = Group::Robustness,
@@ -1143,11 +1243,12 @@ void add_dataset(std::vector<MetricInfo>& r) {
                    "Explanations, ICML 2022",
        .needs_model = true,
        .values = {{"consistency", true}},
-       .parameters = grid + Declared{integer_parameter(
-                                "top", "2", "cells that make an explanation (as a set)", 1)},
+       .parameters =
+           grid + Declared{integer_parameter("top", kConsistencyTop,
+                                             "cells that make an explanation (as a set)", 1)},
        .dataset = profile_shares(
            "consistency", [](const auto& profiles, const auto& predictions, const Params& p) {
-             return consistency(profiles, predictions, positive(p, "top", 2));
+             return consistency(profiles, predictions, positive(p, "top", kConsistencyTop));
            })});
   r.push_back(
       {.name = "mege",
