@@ -543,6 +543,7 @@ void add_faithfulness(std::vector<MetricInfo>& r) {
        .curves = {"road_morf", "road_lerf"},
        .run = [](const Sample& s, const Params& p) -> Values {
          RoadOptions o = road_options(p, RoadOptions{});
+         o.score = score_option(p, o.score);
          const Model& model = model_of(s, "road");
          const Curve morf = keep_curve(s, "road_morf", road(model, s.image, s.map, s.cls, o));
          o.most_relevant_first = false;
