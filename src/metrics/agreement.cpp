@@ -1,5 +1,7 @@
 // Agreement with human attention maps: the saliency-benchmark measures (Bylinskii et al., "What
 // do different evaluation metrics tell us about saliency models?", TPAMI 2019).
+#include "whitebox/metrics/agreement.hpp"
+
 #include <cmath>
 #include <limits>
 

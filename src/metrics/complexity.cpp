@@ -1,5 +1,7 @@
 // Complexity of a map: Gini sparseness (Chalasani et al., ICML 2020), entropy (Bhatt et al.,
 // 2020) and effective complexity (Nguyen & Martinez, 2020).
+#include "whitebox/metrics/complexity.hpp"
+
 #include <cmath>
 
 #include "metrics/common.hpp"

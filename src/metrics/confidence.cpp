@@ -5,6 +5,8 @@
 
 #include "metrics/common.hpp"
 #include "metrics/registration.hpp"
+#include "whitebox/metrics/axiomatic.hpp"
+#include "whitebox/metrics/faithfulness.hpp"
 
 namespace whitebox::metrics {
 

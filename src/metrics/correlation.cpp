@@ -7,6 +7,7 @@
 
 #include "metrics/common.hpp"
 #include "metrics/registration.hpp"
+#include "whitebox/metrics/faithfulness.hpp"
 
 namespace whitebox::metrics {
 

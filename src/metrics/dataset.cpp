@@ -1,5 +1,7 @@
 // Metrics over a data set: the explanations of many images (or of one image by many models)
 // compared with each other, against the predictions they accompany.
+#include "whitebox/metrics/dataset.hpp"
+
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 
 #include "metrics/common.hpp"
 #include "metrics/registration.hpp"
+#include "whitebox/metrics/registry.hpp"
 #include "whitebox/similarity.hpp"
 
 namespace whitebox::metrics {

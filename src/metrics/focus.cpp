@@ -8,6 +8,7 @@
 #include "metrics/common.hpp"
 #include "metrics/registration.hpp"
 #include "whitebox/image.hpp"
+#include "whitebox/metrics/localisation.hpp"
 
 namespace whitebox::metrics {
 namespace {

@@ -2,6 +2,7 @@
 // predicts the score's change under random perturbations.
 #include "metrics/common.hpp"
 #include "metrics/registration.hpp"
+#include "whitebox/metrics/faithfulness.hpp"
 
 namespace whitebox::metrics {
 

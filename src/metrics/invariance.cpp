@@ -6,7 +6,7 @@
 #include "metrics/registration.hpp"
 #include "ops/kernel.hpp"
 #include "whitebox/error.hpp"
-#include "whitebox/metrics.hpp"
+#include "whitebox/metrics/axiomatic.hpp"
 #include "whitebox/randomisation.hpp"
 
 namespace whitebox::metrics {

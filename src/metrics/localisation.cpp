@@ -1,4 +1,6 @@
 // Localisation: how much of the map falls on the annotated object.
+#include "whitebox/metrics/localisation.hpp"
+
 #include <algorithm>
 #include <cmath>
 

@@ -12,6 +12,8 @@
 #include "metrics/registration.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/limits.hpp"
+#include "whitebox/metrics/complexity.hpp"
+#include "whitebox/metrics/randomisation.hpp"
 
 namespace whitebox::metrics {
 namespace {

@@ -2,6 +2,8 @@
 // a region's relevance follow what the region does to the score when it is replaced by noise?
 #include "metrics/common.hpp"
 #include "metrics/registration.hpp"
+#include "whitebox/metrics/axiomatic.hpp"
+#include "whitebox/metrics/faithfulness.hpp"
 #include "whitebox/similarity.hpp"
 
 namespace whitebox::metrics {

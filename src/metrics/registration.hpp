@@ -9,7 +9,11 @@
 #include <vector>
 
 #include "methods/parameters.hpp"
-#include "whitebox/metrics.hpp"
+#include "whitebox/limits.hpp"
+#include "whitebox/metrics/explainer.hpp"
+#include "whitebox/metrics/faithfulness.hpp"
+#include "whitebox/metrics/perturbation.hpp"
+#include "whitebox/metrics/registry.hpp"
 
 namespace whitebox::metrics::detail {
 

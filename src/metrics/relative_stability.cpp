@@ -3,6 +3,7 @@
 #include "methods/layers.hpp"
 #include "metrics/common.hpp"
 #include "metrics/registration.hpp"
+#include "whitebox/metrics/robustness.hpp"
 
 namespace whitebox::metrics {
 namespace {

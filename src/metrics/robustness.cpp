@@ -1,6 +1,8 @@
 // Robustness of an explanation to small input changes: max- and average sensitivity (Yeh et al.,
 // NeurIPS 2019), the local Lipschitz estimate (Alvarez-Melis & Jaakkola, 2018) and continuity
 // under translation (Montavon et al. 2018).
+#include "whitebox/metrics/robustness.hpp"
+
 #include <algorithm>
 #include <cmath>
 
