@@ -193,6 +193,20 @@ TEST(MetricsFaithfulness, RoadStartsFromTheImageAndFollowsTheFractions) {
   expect_near(c.score, {10, 10, 10});
 }
 
+// ROAD's registry entry shares its option reader with ARCC's but also reads the score.
+TEST(MetricsFaithfulness, RoadEntryFollowsItsScoreOption) {
+  Linear l;
+  Sample s;
+  s.model = &l.model;
+  s.image = l.image;
+  s.map = l.map;
+  Params p({{"fractions", "0.25,0.5"}, {"noise", "0"}});
+  const MetricInfo& road = find_metric("road");
+  // A constant image is imputed as itself: probability below 1 throughout, logit 10.
+  EXPECT_LT(road.run(s, p).at("road_morf_auc"), 0.5);
+  EXPECT_NEAR(road.run(s, p.set("score", "logit")).at("road_morf_auc"), 10 * 0.5, 1e-9);
+}
+
 TEST(MetricsFaithfulness, FaithfulnessCorrelationOfTheExactContributionsIsOne) {
   Linear l;
   const at::Tensor image = at::tensor({1.0, -2.0, 0.5, 3.0}, kDouble).view({1, 2, 2});

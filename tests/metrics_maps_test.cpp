@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "methods/parameters.hpp"
 #include "support.hpp"
 #include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
@@ -379,6 +380,29 @@ TEST(MetricsRegistry, ParametersAreCheckedAgainstTheMetrics) {
 // The library's option structs and the registry's declarations give each option one default: the
 // CLI, the Python signatures and docs/metrics.md show the declared one (`whitebox compare` passes
 // it), and the registry's run() falls back on the struct's when a key is not given.
+// Declared defaults are written from numbers as the command line writes them.
+TEST(MetricsRegistry, DeclaredNumbersAreWrittenAsTheyAreTyped) {
+  using explainers::fallback_text;
+  EXPECT_EQ(fallback_text(224), "224");
+  EXPECT_EQ(fallback_text(5.0), "5");
+  EXPECT_EQ(fallback_text(0.02), "0.02");
+  EXPECT_EQ(fallback_text(-1.0), "-1");
+  EXPECT_EQ(fallback_text(1e-5), "1e-5");
+  EXPECT_EQ(fallback_text(1e20), "1e+20");
+  EXPECT_EQ(explainers::number_parameter("eps", 1e-6, "", 0).fallback, "1e-6");
+  EXPECT_EQ(explainers::integer_parameter("seed", uint64_t{0}, "", 0).fallback, "0");
+  // Lists: ROAD's nine evenly spaced fractions shortened, ARCC's four in full.
+  const auto fractions = [](const std::string& metric) {
+    for (const Hyperparameter& h : find_metric(metric).parameters) {
+      if (h.name == "fractions") return h.fallback;
+    }
+    return std::string("?");
+  };
+  EXPECT_EQ(fractions("road"), "0.1,...,0.9");
+  EXPECT_EQ(fractions("arcc"), "0.2,0.4,0.6,0.8");
+  EXPECT_EQ(fractions("sensitivity-n"), "0.001,0.01,0.1");
+}
+
 TEST(MetricsRegistry, DeclaredDefaultsAreTheOptionStructsDefaults) {
   const auto declared = [](const std::string& metric, const std::string& option) {
     for (const Hyperparameter& h : find_metric(metric).parameters) {

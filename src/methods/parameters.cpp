@@ -4,6 +4,7 @@
 #include <c10/util/StringUtil.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 #include "closest.hpp"
@@ -93,6 +94,18 @@ void Hyperparameter::check(const std::string& value) const {
 }
 
 namespace explainers {
+
+std::string fallback_text(double value) {
+  char buffer[32];
+  const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
+  std::string text(buffer, end);
+  // to_chars writes at least two exponent digits, as printf does: 1e-05 reads 1e-5.
+  if (const size_t e = text.find('e'); e != std::string::npos) {
+    const size_t digits = text.find_first_not_of("+-", e + 1);
+    while (digits + 1 < text.size() && text[digits] == '0') text.erase(digits, 1);
+  }
+  return text;
+}
 
 void check_declared(const std::vector<Declared>& chosen, const std::vector<Declared>& everyone,
                     const Params& params) {

@@ -21,6 +21,20 @@ inline Hyperparameter number_parameter(std::string name, std::string fallback, s
   h.type = Hyperparameter::Type::Number;
   return h;
 }
+// The same with the default given as a number: an option struct's field is its only source.
+inline Hyperparameter integer_parameter(std::string name, int64_t fallback, std::string meaning,
+                                        double lowest, double highest = kMostCount) {
+  return integer_parameter(std::move(name), std::to_string(fallback), std::move(meaning), lowest,
+                           highest);
+}
+// A number as a declared default writes it: the shortest text that reads back as the same double,
+// with the exponent's leading zeros dropped ("224", "0.02", "1e-5").
+std::string fallback_text(double value);
+inline Hyperparameter number_parameter(std::string name, double fallback, std::string meaning,
+                                       double lowest, double highest = HUGE_VAL) {
+  return number_parameter(std::move(name), fallback_text(fallback), std::move(meaning), lowest,
+                          highest);
+}
 inline Hyperparameter choice_parameter(std::string name, std::string fallback, std::string meaning,
                                        std::vector<std::string> choices) {
   return {std::move(name), std::move(fallback), std::move(meaning), Hyperparameter::Type::Choice,

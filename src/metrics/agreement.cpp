@@ -1,9 +1,12 @@
 // Agreement with human attention maps: the saliency-benchmark measures (Bylinskii et al., "What
 // do different evaluation metrics tell us about saliency models?", TPAMI 2019).
+#include "whitebox/metrics/agreement.hpp"
+
 #include <cmath>
 #include <limits>
 
 #include "metrics/common.hpp"
+#include "metrics/registration.hpp"
 
 namespace whitebox::metrics {
 namespace {
@@ -82,5 +85,75 @@ at::Tensor fixations_of(const at::Tensor& reference, double threshold) {
   const at::Tensor values = reference.to(at::kDouble);
   return values >= threshold * values.max();
 }
+
+namespace detail {
+
+void add_agreement_metrics(std::vector<MetricInfo>& registry) {
+  const std::string benchmark =
+      "Bylinskii, Judd, Oliva, Torralba & Durand, What do different evaluation metrics tell us "
+      "about saliency "
+      "models?, TPAMI 2019";
+  const Hyperparameter fixation_threshold =
+      number_parameter("fixation_threshold", kFixationThreshold,
+                       "share of the reference map's maximum that marks a fixation", 0, 1);
+  registry.push_back({.name = "cc",
+                      .group = Group::Agreement,
+                      .summary = "Pearson correlation with the human attention map",
+                      .citation = benchmark,
+                      .needs_reference = true,
+                      .values = {{"cc", true}},
+                      .run = [](const Sample& s, const Params&) -> Values {
+                        return {{"cc", pearson(s.map, reference_of(s, "cc"))}};
+                      }});
+  registry.push_back({.name = "sim",
+                      .group = Group::Agreement,
+                      .summary = "histogram intersection of the two maps as distributions",
+                      .citation = benchmark,
+                      .needs_reference = true,
+                      .values = {{"sim", true}},
+                      .run = [](const Sample& s, const Params&) -> Values {
+                        return {{"sim", similarity(s.map, reference_of(s, "sim"))}};
+                      }});
+  registry.push_back({.name = "kl",
+                      .group = Group::Agreement,
+                      .summary = "KL divergence of the map from the human attention distribution",
+                      .citation = benchmark,
+                      .needs_reference = true,
+                      .values = {{"kl", false}},
+                      .run = [](const Sample& s, const Params&) -> Values {
+                        return {{"kl", kl_divergence(s.map, reference_of(s, "kl"))}};
+                      }});
+  registry.push_back(
+      {.name = "nss",
+       .group = Group::Agreement,
+       .summary = "mean of the standardised map on the fixations (reference >= threshold x max)",
+       .citation =
+           "Peters, Iyer, Itti & Koch, Components of bottom-up gaze allocation in natural images, "
+           "Vision Research 2005",
+       .needs_reference = true,
+       .values = {{"nss", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {
+             {"nss", nss(s.map, fixations_of(reference_of(s, "nss"),
+                                             p.number("fixation_threshold", kFixationThreshold)))}};
+       },
+       .parameters = {fixation_threshold}});
+  registry.push_back(
+      {.name = "auc-judd",
+       .group = Group::Agreement,
+       .summary = "ROC area of the map as a detector of the fixated pixels",
+       .citation =
+           "Judd, Ehinger, Durand & Torralba, Learning to predict where humans look, ICCV 2009",
+       .needs_reference = true,
+       .values = {{"auc_judd", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"auc_judd", auc_judd(s.map, fixations_of(reference_of(s, "auc-judd"),
+                                                           p.number("fixation_threshold",
+                                                                    kFixationThreshold)))}};
+       },
+       .parameters = {fixation_threshold}});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "metrics/common.hpp"
+#include "metrics/registration.hpp"
+#include "whitebox/metrics/faithfulness.hpp"
 
 namespace whitebox::metrics {
 
@@ -35,5 +37,37 @@ Arcc arcc(const Model& model, const ClassExplainer& explainer, const at::Tensor&
     a.harmonic = 3 / (1 / terms[0] + 1 / terms[1] + 1 / terms[2]);
   return a;
 }
+
+namespace detail {
+
+void add_arcc_metric(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "arcc",
+       .group = Group::Faithfulness,
+       .summary = "geometric mean of coherency (the map of the image weighted by the map agrees "
+                  "with the map), 1 - complexity (mean of the scaled map) and ROAD's combined "
+                  "score; also their harmonic mean, as pytorch-grad-cam computes it",
+       .citation = "pytorch-grad-cam 1.5 (Gildenblat et al.), arXiv:2605.14641",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"arcc", true},
+                  {"arcc_harmonic", true},
+                  {"arcc_coherency", true},
+                  {"arcc_complexity", false},
+                  {"arcc_road", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const Arcc a = arcc(model_of(s, "arcc"), class_explainer_of(s, "arcc"), s.image, s.map,
+                             s.cls, road_options(p, arcc_road_options()));
+         return {{"arcc", a.arcc},
+                 {"arcc_harmonic", a.harmonic},
+                 {"arcc_coherency", a.coherency},
+                 {"arcc_complexity", a.complexity},
+                 {"arcc_road", a.road}};
+       },
+       .parameters = road_parameters(arcc_road_options(),
+                                     "comma-separated fractions of the pixels ROAD removes")});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

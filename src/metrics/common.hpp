@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "whitebox/error.hpp"
-#include "whitebox/metrics.hpp"
+#include "whitebox/metrics/perturbation.hpp"
 #include "whitebox/model.hpp"
 
 namespace whitebox::metrics::detail {

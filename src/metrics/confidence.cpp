@@ -4,6 +4,9 @@
 #include <cmath>
 
 #include "metrics/common.hpp"
+#include "metrics/registration.hpp"
+#include "whitebox/metrics/axiomatic.hpp"
+#include "whitebox/metrics/faithfulness.hpp"
 
 namespace whitebox::metrics {
 
@@ -27,5 +30,38 @@ double completeness_gap(const Model& model, const at::Tensor& image, const at::T
   const double gap = std::abs(map.to(at::kDouble).sum().item<double>() - delta);
   return delta != 0 ? gap / std::abs(delta) : gap;
 }
+
+namespace detail {
+
+void add_confidence_metrics(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "confidence-change",
+       .group = Group::Faithfulness,
+       .summary = "the class probability for the image times its min-max normalised map against "
+                  "the image's: drop = max(0, p - p_masked) / p (averaged: average drop), and "
+                  "whether it rose (averaged: increase in confidence)",
+       .citation = "Chattopadhay, Sarkar, Howlader & Balasubramanian, Grad-CAM++, WACV 2018",
+       .needs_model = true,
+       .values = {{"confidence_drop", false}, {"confidence_increase", true}},
+       .run = [](const Sample& s, const Params&) -> Values {
+         const ConfidenceChange c =
+             confidence_change(model_of(s, "confidence-change"), s.image, s.map, s.cls);
+         return {{"confidence_drop", c.drop}, {"confidence_increase", c.increase ? 1.0 : 0.0}};
+       }});
+  registry.push_back(
+      {.name = "completeness",
+       .group = Group::Axiomatic,
+       .summary = "|sum(map) - (y(x) - y(0))| / |y(x) - y(0)| for the class logit y and the "
+                  "all-zero input: 0 for a complete attribution (use a signed, summed map)",
+       .citation = "Sundararajan, Taly & Yan, Axiomatic Attribution for Deep Networks, ICML 2017",
+       .needs_model = true,
+       .values = {{"completeness_gap", false}},
+       .run = [](const Sample& s, const Params&) -> Values {
+         return {{"completeness_gap",
+                  completeness_gap(model_of(s, "completeness"), s.image, s.map, s.cls)}};
+       }});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

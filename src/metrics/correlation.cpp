@@ -1,9 +1,13 @@
 // Faithfulness correlation (Bhatt, Weller & Moura, IJCAI 2020), its grid-cell form MuFidelity,
 // and sensitivity-n (Ancona et al., ICLR 2018): does the relevance of a random pixel subset
 // predict the drop when it is removed?
+#include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "metrics/common.hpp"
+#include "metrics/registration.hpp"
+#include "whitebox/metrics/faithfulness.hpp"
 
 namespace whitebox::metrics {
 
@@ -109,5 +113,116 @@ double mufidelity(const Model& model, const at::Tensor& image, const at::Tensor&
   return faithfulness_correlation(model, image, map, cls,
                                   grid_subsets(options, map.size(0), map.size(1)), o);
 }
+
+namespace detail {
+namespace {
+
+CorrelationOptions correlation_options(const Params& p) {
+  CorrelationOptions o;
+  o.samples = positive(p, "samples", o.samples);
+  o.subset_size = positive(p, "subset_size", o.subset_size);
+  read_substitution_options(p, o);
+  return o;
+}
+
+Declared correlation_parameters() {
+  const CorrelationOptions o;
+  return Declared{integer_parameter("samples", o.samples, "random subsets", 1),
+                  integer_parameter("subset_size", o.subset_size, "pixels per subset", 1)} +
+         substitution_parameters(o);
+}
+
+MuFidelityOptions mufidelity_options(const Params& p) {
+  MuFidelityOptions o;
+  o.samples = positive(p, "samples", o.samples);
+  o.grid = positive(p, "grid", o.grid);
+  o.subset_fraction = p.number("subset_fraction", o.subset_fraction);
+  read_substitution_options(p, o);
+  return o;
+}
+
+Declared mufidelity_parameters() {
+  const MuFidelityOptions o;
+  return Declared{integer_parameter("samples", o.samples, "random sets of cells", 1),
+                  integer_parameter("grid", o.grid, "cells per side", 1),
+                  number_parameter("subset_fraction", o.subset_fraction,
+                                   "share of the cells removed", 0, 1)} +
+         substitution_parameters(o);
+}
+
+// Sensitivity-n's subset sizes, as fractions of the pixels.
+constexpr std::array<double, 3> kSensitivityNFractions{0.001, 0.01, 0.1};
+
+}  // namespace
+
+void add_correlation_metrics(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "faithfulness-correlation",
+       .group = Group::Faithfulness,
+       .summary = "correlation between the relevance of random pixel subsets and the score drop "
+                  "when they are removed",
+       .citation = "Bhatt, Weller & Moura, Evaluating and Aggregating Feature-based Model "
+                   "Explanations, IJCAI 2020",
+       .needs_model = true,
+       .values = {{"faithfulness_correlation", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"faithfulness_correlation",
+                  faithfulness_correlation(model_of(s, "faithfulness-correlation"), s.image, s.map,
+                                           s.cls, correlation_options(p))}};
+       },
+       .parameters = correlation_parameters()});
+  registry.push_back(
+      {.name = "sensitivity-n",
+       .group = Group::Faithfulness,
+       .summary = "faithfulness correlation for subsets of several sizes n (fractions of the "
+                  "pixels); their mean",
+       .citation =
+           "Ancona, Ceolini, Oeztireli & Gross, Towards better understanding of gradient-based "
+           "attribution methods for deep neural networks, ICLR 2018",
+       .needs_model = true,
+       .values = {{"sensitivity_n", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const int64_t pixels = s.map.numel();
+         std::vector<int64_t> sizes;
+         const std::vector<double> fractions =
+             p.has("fractions") ? number_list(p.text("fractions", ""), "fractions")
+                                : std::vector<double>(kSensitivityNFractions.begin(),
+                                                      kSensitivityNFractions.end());
+         for (double f : fractions) {
+           if (!(f > 0 && f <= 1))
+             throw ArgumentError("sensitivity-n fractions must lie in (0, 1], not " + c10::str(f));
+           sizes.push_back(std::max<int64_t>(1, std::llround(f * pixels)));
+         }
+         const SensitivityN result = sensitivity_n(model_of(s, "sensitivity-n"), s.image, s.map,
+                                                   s.cls, sizes, correlation_options(p));
+         double mean = 0;
+         for (double c : result.correlation)
+           mean += c / static_cast<double>(result.correlation.size());
+         return {{"sensitivity_n", mean}};
+       },
+       .parameters = Declared{{"fractions", number_list_text(kSensitivityNFractions),
+                               "comma-separated subset sizes n, as fractions "
+                               "of the pixels, in (0, 1]"}} +
+                     correlation_parameters()});
+}
+
+void add_mufidelity_metric(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "mufidelity",
+       .group = Group::Faithfulness,
+       .summary = "correlation between the relevance of random sets of grid cells and the score "
+                  "drop when they are removed",
+       .citation = "Bhatt, Weller & Moura, Evaluating and Aggregating Feature-based Model "
+                   "Explanations, IJCAI 2020 (grid cells as in Xplique)",
+       .needs_model = true,
+       .values = {{"mufidelity", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"mufidelity", mufidelity(model_of(s, "mufidelity"), s.image, s.map, s.cls,
+                                           mufidelity_options(p))}};
+       },
+       .parameters = mufidelity_parameters()});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

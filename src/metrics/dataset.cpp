@@ -1,13 +1,21 @@
 // Metrics over a data set: the explanations of many images (or of one image by many models)
 // compared with each other, against the predictions they accompany.
+#include "whitebox/metrics/dataset.hpp"
+
 #include <ATen/ATen.h>
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
 
 #include "metrics/common.hpp"
+#include "metrics/registration.hpp"
+#include "whitebox/metrics/registry.hpp"
 #include "whitebox/similarity.hpp"
 
 namespace whitebox::metrics {
@@ -150,5 +158,180 @@ Generalisation generalisation(const std::vector<double>& agreeing,
   }
   return g;
 }
+
+DatasetValues evaluate_dataset(const MetricInfo& metric, const std::vector<Sample>& samples,
+                               const Params& params) {
+  if (!metric.over_dataset()) throw ArgumentError(metric.name + " is not a metric over a data set");
+  std::vector<std::vector<double>> observations;
+  for (const Sample& s : samples) observations.push_back(metric.dataset.observe(s, params));
+  return metric.dataset.combine(observations, params);
+}
+
+namespace detail {
+namespace {
+
+// The side of the grid over which sufficiency and consistency compare maps.
+constexpr int64_t kProfileGrid = 7;
+
+// The predicted class of the sample's image.
+int64_t prediction_of(const Sample& s, const std::string& metric) {
+  return model_of(s, metric).logits(s.image.unsqueeze(0)).argmax(1).item<int64_t>();
+}
+
+// The data-set step of sufficiency and consistency: each image observed as its predicted class
+// and its map's profile; `local` gives every image's value from the profiles [N, D] and the
+// predictions.
+using LocalShares = std::function<std::vector<double>(
+    const at::Tensor& profiles, const std::vector<int64_t>& predictions, const Params&)>;
+DatasetStep profile_shares(const std::string& name, const LocalShares& local) {
+  return {.observe =
+              [name](const Sample& s, const Params& p) {
+                std::vector<double> o{static_cast<double>(prediction_of(s, name))};
+                const at::Tensor profile = grid_profile(s.map, positive(p, "grid", kProfileGrid));
+                o.insert(o.end(), profile.data_ptr<double>(),
+                         profile.data_ptr<double>() + profile.numel());
+                return o;
+              },
+          .combine =
+              [name, local](const std::vector<std::vector<double>>& observations, const Params& p) {
+                std::vector<int64_t> predictions;
+                std::vector<at::Tensor> rows;
+                for (const auto& o : observations) {
+                  if (o.size() < 2 || o.size() != observations[0].size())
+                    throw InputError(name + ": the images' observations differ in length");
+                  predictions.push_back(static_cast<int64_t>(o[0]));
+                  rows.push_back(to_tensor(std::vector<double>(o.begin() + 1, o.end())));
+                }
+                DatasetValues values;
+                if (rows.empty()) return values;
+                for (double v : local(at::stack(rows), predictions, p))
+                  values.per_image.push_back({{name, v}});
+                return values;
+              }};
+}
+
+// Models named by path, each loaded once per process on the device and in the type of `like`:
+// a data-set run explains every image with the same ones.
+const Model& loaded_model(const std::string& path, const Model& like) {
+  static std::mutex mutex;
+  static std::map<std::string, std::unique_ptr<const Model>> models;
+  const std::string key = path + "|" + c10::str(like.device()) + "|" + c10::str(like.dtype());
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto& model = models[key];
+  if (!model)
+    model = std::make_unique<const Model>(Model::load(path).to(like.device()).to(like.dtype()));
+  return *model;
+}
+
+// MeGe's observations of one image: (1 for an agreeing pair, 0 for a disagreeing one, distance)
+// for every pair of the sample's model and the `models` files.
+std::vector<double> model_pairs(const Sample& s, const Params& p) {
+  const Model& own = model_of(s, "mege");
+  std::vector<const Model*> models{&own};
+  std::stringstream files(p.text("models", ""));
+  for (std::string file; std::getline(files, file, ',');) {
+    if (!file.empty()) models.push_back(&loaded_model(file, own));
+  }
+  if (models.size() < 2) {
+    throw ArgumentError("mege needs other models trained on other data: models=FILE[,FILE...]");
+  }
+  const at::Tensor x = s.image.unsqueeze(0);
+  std::vector<at::Tensor> maps;
+  std::vector<bool> right;
+  int64_t classes = 0;
+  for (const Model* model : models) {
+    const at::Tensor logits = model->logits(x);
+    if (model == &own) classes = logits.size(1);
+    if (logits.size(1) != classes) {
+      throw ArgumentError("mege: the models must have the explained model's " +
+                          std::to_string(classes) + " classes, not " +
+                          std::to_string(logits.size(1)));
+    }
+    right.push_back(logits.argmax(1).item<int64_t>() == s.cls);
+    maps.push_back(model == &own ? s.map : explainer_on(*model, s, "mege")(x, s.cls)[0]);
+  }
+  std::vector<double> pairs;
+  for (size_t i = 0; i < models.size(); ++i) {
+    for (size_t j = i + 1; j < models.size(); ++j) {
+      if (!right[i] && !right[j]) continue;
+      pairs.push_back(right[i] && right[j] ? 1.0 : 0.0);
+      pairs.push_back(spearman_distance(maps[i], maps[j]));
+    }
+  }
+  return pairs;
+}
+
+}  // namespace
+
+void add_dataset_metrics(std::vector<MetricInfo>& registry) {
+  const Declared grid{integer_parameter(
+      "grid", kProfileGrid, "the map is compared as its |map| averaged over grid x grid cells", 1)};
+  registry.push_back(
+      {.name = "sufficiency",
+       .group = Group::Faithfulness,
+       .summary = "over the data set: the share of the images whose explanation is close to this "
+                  "image's (normalised standardised distance <= threshold) that the model "
+                  "predicts as this image",
+       .citation = "Dasgupta, Frost & Moshkovitz, Framework for Evaluating Faithfulness of Local "
+                   "Explanations, ICML 2022",
+       .needs_model = true,
+       .values = {{"sufficiency", true}},
+       .parameters = grid + Declared{number_parameter(
+                                "threshold", kSufficiencyThreshold,
+                                "largest distance (share of the largest one) at which one "
+                                "image's explanation applies to another",
+                                0, 1)},
+       .dataset = profile_shares("sufficiency", [](const auto& profiles, const auto& predictions,
+                                                   const Params& p) {
+         return sufficiency(profiles, predictions, p.number("threshold", kSufficiencyThreshold));
+       })});
+  registry.push_back(
+      {.name = "consistency",
+       .group = Group::Robustness,
+       .summary = "over the data set: the share of the images with the same explanation (the "
+                  "same top cells of the map) that the model predicts as this image",
+       .citation = "Dasgupta, Frost & Moshkovitz, Framework for Evaluating Faithfulness of Local "
+                   "Explanations, ICML 2022",
+       .needs_model = true,
+       .values = {{"consistency", true}},
+       .parameters =
+           grid + Declared{integer_parameter("top", kConsistencyTop,
+                                             "cells that make an explanation (as a set)", 1)},
+       .dataset = profile_shares(
+           "consistency", [](const auto& profiles, const auto& predictions, const Params& p) {
+             return consistency(profiles, predictions, positive(p, "top", kConsistencyTop));
+           })});
+  registry.push_back(
+      {.name = "mege",
+       .group = Group::Robustness,
+       .summary = "over the data set: how alike the maps of models trained on other data are "
+                  "where they agree (MeGe), and how well that likeness tells agreeing models from "
+                  "disagreeing ones (ReCo)",
+       .citation = "Fel, Vigouroux, Cadene & Serre, How Good is your Explanation? Algorithmic "
+                   "Stability Measures to Assess the Quality of Explanations for Deep Neural "
+                   "Networks, WACV 2022",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"mege", true}, {"reco", true}},
+       .parameters = {{"models", "",
+                       "ONNX files of the same network trained on other data (other folds), "
+                       "comma-separated; the explained model is one of the set"}},
+       .dataset = {
+           .observe = model_pairs,
+           .combine = [](const std::vector<std::vector<double>>& observations, const Params&) {
+             std::vector<double> agreeing, disagreeing;
+             for (const auto& o : observations) {
+               for (size_t k = 0; k + 1 < o.size(); k += 2)
+                 (o[k] != 0 ? agreeing : disagreeing).push_back(o[k + 1]);
+             }
+             const Generalisation g = generalisation(agreeing, disagreeing);
+             DatasetValues values;
+             values.per_image.resize(observations.size());
+             values.overall = {{"mege", g.mege}, {"reco", g.reco}};
+             return values;
+           }}});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

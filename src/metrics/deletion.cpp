@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "metrics/common.hpp"
+#include "metrics/registration.hpp"
+#include "whitebox/metrics/faithfulness.hpp"
 
 namespace whitebox::metrics {
 namespace {
@@ -114,5 +116,108 @@ double monotonicity(const Model& model, const at::Tensor& image, const at::Tenso
                     const PerturbationOptions& options) {
   return monotonicity(monotonicity_curve(model, image, map, cls, options));
 }
+
+namespace detail {
+namespace {
+
+PerturbationOptions perturbation_options(const Params& p) {
+  PerturbationOptions o;
+  o.steps = positive(p, "steps", o.steps);
+  read_substitution_options(p, o);
+  return o;
+}
+
+// Deletion or insertion of several samples of one model in shared forward passes.
+std::vector<Values> curve_batch(const std::vector<Sample>& samples, const Params& p,
+                                const std::string& metric, const std::string& value, bool insert) {
+  if (samples.empty()) return {};
+  const Model& model = model_of(samples.front(), metric);
+  std::vector<at::Tensor> images, maps;
+  std::vector<int64_t> classes;
+  for (const Sample& s : samples) {
+    if (s.model != &model) throw ArgumentError(metric + " of a batch needs one model");
+    images.push_back(s.image);
+    maps.push_back(s.map);
+    classes.push_back(s.cls);
+  }
+  const PerturbationOptions options = perturbation_options(p);
+  const auto curves = insert
+                          ? insertion(model, at::stack(images), at::stack(maps), classes, options)
+                          : deletion(model, at::stack(images), at::stack(maps), classes, options);
+  std::vector<Values> values;
+  for (size_t i = 0; i < samples.size(); ++i)
+    values.push_back({{value, keep_curve(samples[i], metric, curves[i]).auc}});
+  return values;
+}
+
+Declared perturbation_parameters() {
+  const PerturbationOptions o;
+  return Declared{
+             integer_parameter("steps", o.steps, "curve points after the unperturbed one", 1)} +
+         substitution_parameters(o);
+}
+
+}  // namespace
+
+void add_deletion_metrics(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "deletion",
+       .group = Group::Faithfulness,
+       .summary = "score while the most relevant pixels are removed; area under the curve",
+       .citation =
+           "Petsiuk, Das & Saenko, RISE: Randomized Input Sampling for Explanation of Black-box "
+           "Models, BMVC 2018",
+       .needs_model = true,
+       .values = {{"deletion_auc", false}},
+       .curves = {"deletion"},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const Curve curve =
+             deletion(model_of(s, "deletion"), s.image, s.map, s.cls, perturbation_options(p));
+         return {{"deletion_auc", keep_curve(s, "deletion", curve).auc}};
+       },
+       .run_batch =
+           [](const std::vector<Sample>& s, const Params& p) {
+             return curve_batch(s, p, "deletion", "deletion_auc", /*insert=*/false);
+           },
+       .parameters = perturbation_parameters()});
+  registry.push_back(
+      {.name = "insertion",
+       .group = Group::Faithfulness,
+       .summary = "score while the most relevant pixels are put back; area under the curve",
+       .citation =
+           "Petsiuk, Das & Saenko, RISE: Randomized Input Sampling for Explanation of Black-box "
+           "Models, BMVC 2018",
+       .needs_model = true,
+       .values = {{"insertion_auc", true}},
+       .curves = {"insertion"},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const Curve curve =
+             insertion(model_of(s, "insertion"), s.image, s.map, s.cls, perturbation_options(p));
+         return {{"insertion_auc", keep_curve(s, "insertion", curve).auc}};
+       },
+       .run_batch =
+           [](const std::vector<Sample>& s, const Params& p) {
+             return curve_batch(s, p, "insertion", "insertion_auc", /*insert=*/true);
+           },
+       .parameters = perturbation_parameters()});
+  registry.push_back(
+      {.name = "monotonicity",
+       .group = Group::Faithfulness,
+       .summary = "share of the steps at which the score does not fall while pixels are put "
+                  "back least relevant first (1: monotonic)",
+       .citation = "Arya et al., One Explanation Does Not Fit All: A Toolkit and Taxonomy of AI "
+                   "Explainability Techniques, arXiv:1909.03012, 2019",
+       .needs_model = true,
+       .values = {{"monotonicity", true}},
+       .curves = {"monotonicity"},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const Curve curve = monotonicity_curve(model_of(s, "monotonicity"), s.image, s.map, s.cls,
+                                                perturbation_options(p));
+         return {{"monotonicity", monotonicity(keep_curve(s, "monotonicity", curve))}};
+       },
+       .parameters = perturbation_parameters()});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

@@ -3,7 +3,12 @@
 // should fall on the image's quadrants.
 #include <ATen/ATen.h>
 
+#include <sstream>
+
 #include "metrics/common.hpp"
+#include "metrics/registration.hpp"
+#include "whitebox/image.hpp"
+#include "whitebox/metrics/localisation.hpp"
 
 namespace whitebox::metrics {
 namespace {
@@ -46,5 +51,59 @@ double focus(const ClassExplainer& explainer, const at::Tensor& image,
                          .item<double>();
   return total > 0 ? own / total : 0.0;
 }
+
+namespace detail {
+namespace {
+
+// Focus's two images of other classes, from the files of params "others", preprocessed as the
+// model wants them; each must not be predicted as the sample's class.
+std::pair<at::Tensor, at::Tensor> focus_others(const Sample& s, const Params& p) {
+  const Model& model = model_of(s, "focus");
+  if (p.text("others", "").empty() && s.other_images) {
+    const at::Tensor drawn = s.other_images(2).to(s.image.options());
+    return {drawn[0], drawn[1]};
+  }
+  std::vector<at::Tensor> others;
+  std::stringstream files(p.text("others", ""));
+  for (std::string file; std::getline(files, file, ',');) {
+    if (file.empty()) continue;
+    const at::Tensor x = preprocess(read_image(file), model.preprocessing).tensor;
+    if (model.logits(x).argmax(1).item<int64_t>() == s.cls) {
+      throw ArgumentError("focus: the model predicts " + file +
+                          " as the explained class; give images of other classes");
+    }
+    others.push_back(x[0].to(s.image.options()));
+  }
+  if (others.size() != 2) {
+    throw ArgumentError(
+        "focus needs two images of other classes: others=FILE,FILE, or a data set to draw them "
+        "from (whitebox evaluate)");
+  }
+  return {others[0], others[1]};
+}
+
+}  // namespace
+
+void add_focus_metric(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "focus",
+       .group = Group::Localisation,
+       .summary = "share of the positive map of a mosaic (the image twice, two images of other "
+                  "classes) that falls on the image's quadrants: 0.5 for a class-blind map",
+       .citation = "Arias-Duart, Pares, Garcia-Gasulla & Gimenez-Abalos, Focus! Rating XAI "
+                   "Methods and Finding Biases, FUZZ-IEEE 2022",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"focus", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const auto [first, second] = focus_others(s, p);
+         return {{"focus", focus(class_explainer_of(s, "focus"), s.image, first, second, s.cls)}};
+       },
+       .parameters = {{"others", "",
+                       "two image files of other classes, comma-separated, placed in the "
+                       "mosaic's other quadrants (default: drawn from the data set)"}}});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "metrics/common.hpp"
+#include "whitebox/metrics/localisation.hpp"
 
 namespace whitebox::metrics {
 namespace {

@@ -1,6 +1,8 @@
 // Infidelity (Yeh et al., NeurIPS 2019): how well the map, read as a linear model of the score,
 // predicts the score's change under random perturbations.
 #include "metrics/common.hpp"
+#include "metrics/registration.hpp"
+#include "whitebox/metrics/faithfulness.hpp"
 
 namespace whitebox::metrics {
 
@@ -54,5 +56,51 @@ double infidelity(const Model& model, const at::Tensor& image, const at::Tensor&
   const at::Tensor perturbations = options.noise * at::randn(shape, g, at::kDouble);
   return infidelity(model, image, map, cls, perturbations, options);
 }
+
+namespace detail {
+namespace {
+
+InfidelityOptions infidelity_options(const Params& p) {
+  InfidelityOptions o;
+  o.samples = positive(p, "samples", o.samples);
+  o.noise = p.number("noise", o.noise);
+  o.normalize = p.integer("normalize", o.normalize) != 0;
+  o.batch = positive(p, "batch", o.batch);
+  o.score = score_option(p, o.score);
+  o.seed = seed_option(p, o.seed);
+  return o;
+}
+
+Declared infidelity_parameters() {
+  const InfidelityOptions o;
+  return Declared{integer_parameter("samples", o.samples, "perturbations", 1),
+                  number_parameter("noise", o.noise,
+                                   "std of the Gaussian perturbations (input units)", 0),
+                  integer_parameter("normalize", o.normalize,
+                                    "1: the map's scale fitted to the score changes", 0, 1)} +
+         common_parameters(o) + score_parameter(o.score);
+}
+
+}  // namespace
+
+void add_infidelity_metric(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "infidelity",
+       .group = Group::Faithfulness,
+       .summary =
+           "mean squared error of the map as a linear predictor of the score change under noise",
+       .citation =
+           "Yeh, Hsieh, Suggala, Inouye & Ravikumar, On the (In)fidelity and Sensitivity of "
+           "Explanations, NeurIPS 2019",
+       .needs_model = true,
+       .values = {{"infidelity", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"infidelity", infidelity(model_of(s, "infidelity"), s.image, s.map, s.cls,
+                                           infidelity_options(p))}};
+       },
+       .parameters = infidelity_parameters()});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

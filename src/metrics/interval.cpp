@@ -1,11 +1,12 @@
 // Intervals of a mean that stay within the values' range, where a metric's bounds lie: mean +-
 // t std / sqrt(n) printed 0.9175 (0.8130 .. 1.0221) for a metric bounded by 1.
+#include "whitebox/metrics/interval.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
 
 #include "whitebox/error.hpp"
-#include "whitebox/metrics.hpp"
 
 namespace whitebox::metrics {
 namespace {

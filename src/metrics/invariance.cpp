@@ -3,9 +3,10 @@
 // should not change with the shift.
 #include <ATen/ATen.h>
 
+#include "metrics/registration.hpp"
 #include "ops/kernel.hpp"
 #include "whitebox/error.hpp"
-#include "whitebox/metrics.hpp"
+#include "whitebox/metrics/axiomatic.hpp"
 #include "whitebox/randomisation.hpp"
 
 namespace whitebox::metrics {
@@ -60,5 +61,32 @@ double input_invariance(const ClassExplainer& shifted_explainer, const at::Tenso
   const double difference = (moved - original).abs().sum().item<double>();
   return total > 0 ? difference / total : (difference > 0 ? 1.0 : 0.0);
 }
+
+namespace detail {
+
+void add_input_invariance_metric(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "input-invariance",
+       .group = Group::Axiomatic,
+       .summary = "relative L1 difference between the map and the method's map for the input "
+                  "shifted by a constant on a model whose first layer undoes the shift: 0 for "
+                  "an input-invariant method",
+       .citation = "Kindermans, Hooker, Adebayo, Alber, Schutt, Dahne, Erhan & Kim, The "
+                   "(Un)reliability of Saliency Methods, in Explainable AI, Springer 2019",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"input_invariance", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const double shift = p.number("shift", kInvarianceShift);
+         const Model shifted = shifted_input_model(model_of(s, "input-invariance"), shift,
+                                                   s.image.size(1), s.image.size(2));
+         return {{"input_invariance", input_invariance(explainer_on(shifted, s, "input-invariance"),
+                                                       s.image, s.map, s.cls, shift)}};
+       },
+       .parameters = {number_parameter("shift", kInvarianceShift,
+                                       "the constant added to every input value", -HUGE_VAL)}});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

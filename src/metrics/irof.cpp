@@ -1,7 +1,9 @@
 // IROF, iterative removal of features (Rieger & Hansen, ICLR Workshop 2020): superpixels instead
 // of pixels, so that a removal pattern finer than the image's structures cannot fool the model.
 #include "metrics/common.hpp"
+#include "metrics/registration.hpp"
 #include "whitebox/image.hpp"
+#include "whitebox/metrics/faithfulness.hpp"
 
 namespace whitebox::metrics {
 
@@ -56,5 +58,46 @@ double irof(const Model& model, const at::Tensor& image, const at::Tensor& map, 
             const IrofOptions& options) {
   return 1.0 - irof_curve(model, image, map, cls, options).auc;
 }
+
+namespace detail {
+namespace {
+
+IrofOptions irof_options(const Params& p) {
+  IrofOptions o;
+  o.region = positive(p, "region", o.region);
+  o.ruler = p.number("ruler", o.ruler);
+  read_substitution_options(p, o);
+  return o;
+}
+
+Declared irof_parameters() {
+  const IrofOptions o;
+  return Declared{integer_parameter("region", o.region, "SLIC superpixel side, pixels", 2),
+                  number_parameter("ruler", o.ruler, "SLIC compactness", 0)} +
+         substitution_parameters(o);
+}
+
+}  // namespace
+
+void add_irof_metric(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "irof",
+       .group = Group::Faithfulness,
+       .summary = "area over the relative score while SLIC superpixels are removed most relevant "
+                  "(by mean) first",
+       .citation = "Rieger & Hansen, IROF: a low resource evaluation metric for explanation "
+                   "methods, ICLR Workshop 2020",
+       .needs_model = true,
+       .values = {{"irof", true}},
+       .curves = {"irof"},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const Curve curve =
+             irof_curve(model_of(s, "irof"), s.image, s.map, s.cls, irof_options(p));
+         return {{"irof", 1.0 - keep_curve(s, "irof", curve).auc}};
+       },
+       .parameters = irof_parameters()});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

@@ -1,8 +1,11 @@
 // Localisation: how much of the map falls on the annotated object.
+#include "whitebox/metrics/localisation.hpp"
+
 #include <algorithm>
 #include <cmath>
 
 #include "metrics/common.hpp"
+#include "metrics/registration.hpp"
 
 namespace whitebox::metrics {
 namespace {
@@ -93,5 +96,115 @@ double localisation_auc(const at::Tensor& map, const at::Tensor& mask) {
   const double positives = static_cast<double>(inside), negatives = static_cast<double>(n - inside);
   return (sum - positives * (positives + 1) / 2) / (positives * negatives);
 }
+
+namespace detail {
+namespace {
+
+// Top-k intersection's k.
+constexpr int64_t kTopK = 1000;
+
+}  // namespace
+
+void add_localisation_metrics(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "pointing-game",
+       .group = Group::Localisation,
+       .summary = "whether the map's maximum falls on the object (within a tolerance)",
+       .citation =
+           "Zhang, Bargal, Lin, Brandt, Shen & Sclaroff, Top-down Neural Attention by Excitation "
+           "Backprop, ECCV 2016 / IJCV 2018",
+       .needs_mask = true,
+       .values = {{"pointing_game", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"pointing_game", pointing_game(s.map, mask_of(s, "pointing-game"),
+                                                 p.number("tolerance", kPointingGameTolerance))
+                                       ? 1.0
+                                       : 0.0}};
+       },
+       .parameters = {number_parameter(
+           "tolerance", kPointingGameTolerance,
+           "distance in pixels from the mask within which the maximum counts as a hit", 0)}});
+  registry.push_back(
+      {.name = "energy-pointing-game",
+       .group = Group::Localisation,
+       .summary = "share of the positive map's energy on the object",
+       .citation =
+           "Wang, Wang, Du, Yang, Zhang, Ding, Mardziel & Hu, Score-CAM: Score-Weighted Visual "
+           "Explanations for "
+           "Convolutional Neural Networks, CVPR Workshops 2020",
+       .needs_mask = true,
+       .values = {{"energy_pointing_game", true}},
+       .run = [](const Sample& s, const Params&) -> Values {
+         return {{"energy_pointing_game",
+                  energy_pointing_game(s.map, mask_of(s, "energy-pointing-game"))}};
+       }});
+  registry.push_back(
+      {.name = "relevance-mass",
+       .group = Group::Localisation,
+       .summary = "share of the positive relevance inside the object mask",
+       .citation = "Arras, Osman & Samek, CLEVR-XAI: A benchmark dataset for the ground truth "
+                   "evaluation of neural network explanations, Information Fusion 2022",
+       .needs_mask = true,
+       .values = {{"relevance_mass_accuracy", true}},
+       .run = [](const Sample& s, const Params&) -> Values {
+         return {{"relevance_mass_accuracy",
+                  relevance_mass_accuracy(s.map, mask_of(s, "relevance-mass"))}};
+       }});
+  registry.push_back(
+      {.name = "relevance-rank",
+       .group = Group::Localisation,
+       .summary = "share of the K most relevant pixels inside the mask (K = mask size)",
+       .citation = "Arras, Osman & Samek, CLEVR-XAI: A benchmark dataset for the ground truth "
+                   "evaluation of neural network explanations, Information Fusion 2022",
+       .needs_mask = true,
+       .values = {{"relevance_rank_accuracy", true}},
+       .run = [](const Sample& s, const Params&) -> Values {
+         return {{"relevance_rank_accuracy",
+                  relevance_rank_accuracy(s.map, mask_of(s, "relevance-rank"))}};
+       }});
+  registry.push_back(
+      {.name = "iou",
+       .group = Group::Localisation,
+       .summary =
+           "intersection over union of the map thresholded at a share of its maximum and the mask",
+       .citation =
+           "Zhou, Khosla, Lapedriza, Oliva & Torralba, Learning Deep Features for Discriminative "
+           "Localization, CVPR 2016",
+       .needs_mask = true,
+       .values = {{"iou", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"iou", iou(s.map, mask_of(s, "iou"), p.number("threshold", kIouThreshold))}};
+       },
+       .parameters = {number_parameter("threshold", kIouThreshold,
+                                       "share of the map's maximum above which a pixel is on", 0,
+                                       1)}});
+  registry.push_back(
+      {.name = "top-k-intersection",
+       .group = Group::Localisation,
+       .summary = "share of the map's k highest pixels on the object",
+       .citation = "Theiner, Mueller-Budack & Ewerth, Interpretable Semantic Photo Geolocation, "
+                   "WACV 2022",
+       .needs_mask = true,
+       .values = {{"top_k_intersection", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"top_k_intersection", top_k_intersection(s.map, mask_of(s, "top-k-intersection"),
+                                                           p.integer("k", kTopK))}};
+       },
+       .parameters = {integer_parameter(
+           "k", kTopK, "pixels counted (all of them when the map has fewer)", 1)}});
+  registry.push_back(
+      {.name = "localisation-auc",
+       .group = Group::Localisation,
+       .summary = "ROC area of the map as a detector of the object's pixels (0.5: chance)",
+       .citation = "Fawcett, An introduction to ROC analysis, Pattern Recognition Letters 2006 "
+                   "(as a localisation metric: Quantus, Hedstroem et al., JMLR 2023)",
+       .needs_mask = true,
+       .values = {{"localisation_auc", true}},
+       .run = [](const Sample& s, const Params&) -> Values {
+         return {{"localisation_auc", localisation_auc(s.map, mask_of(s, "localisation-auc"))}};
+       }});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

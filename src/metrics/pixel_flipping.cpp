@@ -4,6 +4,8 @@
 #include <optional>
 
 #include "metrics/common.hpp"
+#include "metrics/registration.hpp"
+#include "whitebox/metrics/faithfulness.hpp"
 
 namespace whitebox::metrics {
 namespace {
@@ -69,5 +71,80 @@ Curve region_perturbation(const Model& model, const at::Tensor& image, const at:
   const Flipping f = flipping(model, image, map, cls, options, most_relevant_first);
   return most_relevant_first ? f.morf : f.lerf;
 }
+
+namespace detail {
+namespace {
+
+FlippingOptions flipping_options(const Params& p) {
+  FlippingOptions o;
+  o.region = positive(p, "region", o.region);
+  o.steps = positive(p, "steps", o.steps);
+  read_substitution_options(p, o);
+  return o;
+}
+
+Declared flipping_parameters() {
+  const FlippingOptions o;
+  return Declared{integer_parameter("region", o.region, "side of the square regions, pixels", 1),
+                  integer_parameter("steps", o.steps, "regions flipped", 1)} +
+         substitution_parameters(o);
+}
+
+}  // namespace
+
+void add_flipping_metrics(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "pixel-flipping",
+       .group = Group::Faithfulness,
+       .summary = "regions flipped most- and least-relevant first; area over the perturbation "
+                  "curve (AOPC)",
+       .citation = "Samek, Binder, Montavon, Lapuschkin & Mueller, Evaluating the visualization of "
+                   "what a deep neural network has learned, IEEE TNNLS 2017",
+       .needs_model = true,
+       .values = {{"aopc_morf", true}, {"aopc_lerf", false}},
+       .curves = {"morf", "lerf"},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const Flipping f = pixel_flipping(model_of(s, "pixel-flipping"), s.image, s.map, s.cls,
+                                           flipping_options(p));
+         keep_curve(s, "morf", f.morf);
+         keep_curve(s, "lerf", f.lerf);
+         return {{"aopc_morf", f.aopc_morf}, {"aopc_lerf", f.aopc_lerf}};
+       },
+       .parameters = flipping_parameters()});
+  registry.push_back(
+      {.name = "region-perturbation",
+       .group = Group::Faithfulness,
+       .summary = "regions flipped most relevant first only (pixel flipping's MoRF curve, as "
+                  "Quantus's RegionPerturbation): its AOPC",
+       .citation = "Samek, Binder, Montavon, Lapuschkin & Mueller, Evaluating the visualization of "
+                   "what a deep neural network has learned, IEEE TNNLS 2017",
+       .needs_model = true,
+       .values = {{"region_perturbation_aopc", true}},
+       .curves = {"region_perturbation"},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const Curve curve = region_perturbation(model_of(s, "region-perturbation"), s.image, s.map,
+                                                 s.cls, flipping_options(p));
+         return {{"region_perturbation_aopc", aopc(keep_curve(s, "region_perturbation", curve))}};
+       },
+       .parameters = flipping_parameters()});
+  registry.push_back(
+      {.name = "selectivity",
+       .group = Group::Faithfulness,
+       .summary = "area under the score while square regions are removed most relevant first "
+                  "(region perturbation's MoRF curve)",
+       .citation = "Montavon, Samek & Mueller, Methods for interpreting and understanding deep "
+                   "neural networks, Digital Signal Processing 2018",
+       .needs_model = true,
+       .values = {{"selectivity_auc", false}},
+       .curves = {"selectivity"},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const Curve curve = region_perturbation(model_of(s, "selectivity"), s.image, s.map, s.cls,
+                                                 flipping_options(p));
+         return {{"selectivity_auc", keep_curve(s, "selectivity", curve).auc}};
+       },
+       .parameters = flipping_parameters()});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

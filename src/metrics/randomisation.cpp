@@ -8,9 +8,12 @@
 #include <random>
 
 #include "metrics/common.hpp"
+#include "metrics/registration.hpp"
 #include "ops/kernel.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/limits.hpp"
+#include "whitebox/metrics/complexity.hpp"
+#include "whitebox/metrics/randomisation.hpp"
 
 namespace whitebox::metrics {
 namespace {
@@ -233,5 +236,94 @@ double random_logit_similarity(const Model& model, const ClassExplainer& explain
   const at::Tensor other_map = explainer(x, random_other_class(cls, classes, seed));
   return ssim(map.to(at::kDouble), other_map[0].to(map.device(), at::kDouble));
 }
+
+namespace detail {
+namespace {
+
+// The sample's method on the trained model and on the model with every parameter layer
+// re-drawn (efficient and smooth MPRT), plain or SmoothGrad-averaged.
+RandomisationResult full_randomisation(const Sample& s, const std::string& metric, const Params& p,
+                                       int64_t smooth_samples) {
+  RandomisationOptions options;
+  options.all_at_once = true;
+  options.seed = seed_option(p, options.seed);
+  options.params = s.method_params;
+  options.smooth_samples = smooth_samples;
+  options.smooth_noise = p.number("noise", options.smooth_noise);
+  return parameter_randomisation(model_of(s, metric), s.image.unsqueeze(0), {method_of(s, metric)},
+                                 Target::index(s.cls), options);
+}
+
+// The randomisation metrics draw from the sanity checks' default seed.
+Hyperparameter randomisation_seed_parameter(std::string meaning) {
+  return integer_parameter("seed", RandomisationOptions{}.seed, std::move(meaning), 0, kMostSeed);
+}
+
+// Smooth MPRT's noisy copies per map (RandomisationOptions' 0 means plain maps).
+constexpr int64_t kSmoothMprtSamples = 10;
+
+}  // namespace
+
+void add_randomisation_metrics(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "random-logit",
+       .group = Group::Randomisation,
+       .summary = "SSIM between the map and the method's map for a class drawn at random: low "
+                  "for a class-discriminative method",
+       .citation = "Sixt, Granz & Landgraf, When Explanations Lie: Why Many Modified BP "
+                   "Attributions Fail, ICML 2020",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"random_logit_ssim", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"random_logit_ssim",
+                  random_logit_similarity(model_of(s, "random-logit"),
+                                          class_explainer_of(s, "random-logit"), s.image, s.map,
+                                          s.cls, seed_option(p, RandomisationOptions{}.seed))}};
+       },
+       .parameters = {randomisation_seed_parameter("random seed of the other class")}});
+  registry.push_back(
+      {.name = "efficient-mprt",
+       .group = Group::Randomisation,
+       .summary = "entropy of |map| on the model with every parameter layer re-drawn over its "
+                  "entropy on the trained model: above 1 when randomising the model turns the "
+                  "map into noise",
+       .citation = "Hedstrom, Weber, Lapuschkin & Hohne, A Fresh Look at Sanity Checks for "
+                   "Saliency Maps, xAI 2024 (arXiv:2405.02383)",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"complexity_rise", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const RandomisationResult r = full_randomisation(s, "efficient-mprt", p, 0);
+         return {{"complexity_rise", complexity_rise(r, r.methods.front())}};
+       },
+       .parameters = {randomisation_seed_parameter("random seed of the re-drawn weights")}});
+  registry.push_back(
+      {.name = "smooth-mprt",
+       .group = Group::Randomisation,
+       .summary = "similarity (Spearman of |map|, SSIM) between the method's SmoothGrad-averaged "
+                  "maps on the trained model and on the model with every parameter layer "
+                  "re-drawn: low when the map depends on the weights",
+       .citation = "Hedstrom, Weber, Lapuschkin & Hohne, A Fresh Look at Sanity Checks for "
+                   "Saliency Maps, xAI 2024 (arXiv:2405.02383)",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"smooth_mprt_spearman", false}, {"smooth_mprt_ssim", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const RandomisationResult r =
+             full_randomisation(s, "smooth-mprt", p, positive(p, "samples", kSmoothMprtSamples));
+         const MapSimilarity& last = r.steps.back().similarity.at(r.methods.front());
+         return {{"smooth_mprt_spearman", last.spearman_abs}, {"smooth_mprt_ssim", last.ssim}};
+       },
+       .parameters = {
+           randomisation_seed_parameter("random seed of the re-drawn weights"),
+           integer_parameter("samples", kSmoothMprtSamples, "noisy copies averaged per map", 1),
+           number_parameter("noise", RandomisationOptions{}.smooth_noise,
+                            "noise standard deviation, as a share of the input's "
+                            "range",
+                            0)}});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

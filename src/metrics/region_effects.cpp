@@ -1,6 +1,9 @@
 // Monotonicity correlation and non-sensitivity (Nguyen & Martinez, arXiv:2007.07584, 2020): does
 // a region's relevance follow what the region does to the score when it is replaced by noise?
 #include "metrics/common.hpp"
+#include "metrics/registration.hpp"
+#include "whitebox/metrics/axiomatic.hpp"
+#include "whitebox/metrics/faithfulness.hpp"
 #include "whitebox/similarity.hpp"
 
 namespace whitebox::metrics {
@@ -52,5 +55,71 @@ double non_sensitivity(const RegionEffects& effects, double eps) {
   const at::Tensor unattributed = effects.relevance <= eps, ineffective = effects.effect <= eps;
   return at::ne(unattributed, ineffective).to(at::kDouble).mean().item<double>();
 }
+
+namespace detail {
+namespace {
+
+RegionEffectOptions region_effect_options(const Params& p) {
+  RegionEffectOptions o;
+  o.region = positive(p, "region", o.region);
+  o.samples = positive(p, "samples", o.samples);
+  o.batch = positive(p, "batch", o.batch);
+  o.score = score_option(p, o.score);
+  o.seed = seed_option(p, o.seed);
+  return o;
+}
+
+Declared region_effect_parameters() {
+  const RegionEffectOptions o;
+  return Declared{integer_parameter("region", o.region, "side of the square regions, pixels", 1),
+                  integer_parameter("samples", o.samples, "noise draws per region", 1)} +
+         common_parameters(o) + score_parameter(o.score);
+}
+
+}  // namespace
+
+void add_monotonicity_correlation_metric(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "monotonicity-correlation",
+       .group = Group::Faithfulness,
+       .summary = "Spearman correlation between the summed |map| of square regions and the mean "
+                  "squared score change when each is replaced by noise",
+       .citation = "Nguyen & Martinez, On quantitative aspects of model interpretability, "
+                   "arXiv:2007.07584, 2020",
+       .needs_model = true,
+       .values = {{"monotonicity_correlation", true}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"monotonicity_correlation", monotonicity_correlation(region_effects(
+                                                  model_of(s, "monotonicity-correlation"), s.image,
+                                                  s.map, s.cls, region_effect_options(p)))}};
+       },
+       .parameters = region_effect_parameters()});
+}
+
+void add_non_sensitivity_metric(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "non-sensitivity",
+       .group = Group::Axiomatic,
+       .summary = "share of square regions that have no relevance (summed |map| <= eps) but do "
+                  "change the score under noise, or the reverse: 0 for a map that gives "
+                  "relevance exactly to what matters",
+       .citation = "Nguyen & Martinez, On quantitative aspects of model interpretability, "
+                   "arXiv:2007.07584, 2020",
+       .needs_model = true,
+       .values = {{"non_sensitivity", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"non_sensitivity",
+                  non_sensitivity(region_effects(model_of(s, "non-sensitivity"), s.image, s.map,
+                                                 s.cls, region_effect_options(p)),
+                                  p.number("eps", kNonSensitivityEps))}};
+       },
+       .parameters =
+           region_effect_parameters() +
+           Declared{number_parameter(
+               "eps", kNonSensitivityEps,
+               "at most this much relevance or mean squared score change counts as none", 0)}});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

@@ -2,6 +2,8 @@
 // Attribution-based Explanations", ICLR Workshop 2022).
 #include "methods/layers.hpp"
 #include "metrics/common.hpp"
+#include "metrics/registration.hpp"
+#include "whitebox/metrics/robustness.hpp"
 
 namespace whitebox::metrics {
 namespace {
@@ -72,5 +74,59 @@ RelativeStability relative_stability(const Model& model, const Explainer& explai
       detail::input_noise(image, options.samples, options.radius, options.seed, false, "stability"),
       options);
 }
+
+namespace detail {
+namespace {
+
+// What params "layer" gives for StabilityOptions::layer left empty: the last spatial feature map.
+constexpr const char* kAutoLayer = "auto";
+
+StabilityOptions stability_options(const Params& p) {
+  StabilityOptions o;
+  o.samples = positive(p, "samples", o.samples);
+  o.radius = p.number("radius", o.radius);
+  o.batch = positive(p, "batch", o.batch);
+  o.eps = p.number("eps", o.eps);
+  o.seed = seed_option(p, o.seed);
+  o.layer = p.text("layer", kAutoLayer);
+  if (o.layer == kAutoLayer) o.layer.clear();
+  return o;
+}
+
+Declared stability_parameters() {
+  const StabilityOptions o;
+  return Declared{integer_parameter("samples", o.samples, "perturbed inputs", 1),
+                  number_parameter("radius", o.radius,
+                                   "half-width of the uniform L-infinity noise (input units)", 0),
+                  number_parameter("eps", o.eps, "smallest divisor", 0),
+                  {"layer", kAutoLayer,
+                   "RRS's representation: a value name (default: the last spatial feature map)"}} +
+         common_parameters(o);
+}
+
+}  // namespace
+
+void add_relative_stability_metric(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "relative-stability",
+       .group = Group::Robustness,
+       .summary = "largest relative change of the map over the relative change of the input "
+                  "(RIS), of the logits (ROS) and of the last feature map (RRS), under uniform "
+                  "noise that keeps the predicted class",
+       .citation = "Agarwal, Johnson, Pawelczyk, Krishna, Saxena, Zitnik & Lakkaraju, Rethinking "
+                   "Stability for Attribution-based Explanations, ICLR Workshop 2022",
+       .needs_model = true,
+       .needs_explainer = true,
+       .values = {{"ris", false}, {"ros", false}, {"rrs", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const RelativeStability r = relative_stability(model_of(s, "relative-stability"),
+                                                        explainer_of(s, "relative-stability"),
+                                                        s.image, stability_options(p));
+         return {{"ris", r.input}, {"ros", r.output}, {"rrs", r.representation}};
+       },
+       .parameters = stability_parameters()});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

@@ -2,6 +2,8 @@
 #include <cmath>
 
 #include "metrics/common.hpp"
+#include "metrics/registration.hpp"
+#include "whitebox/metrics/faithfulness.hpp"
 
 namespace whitebox::metrics {
 namespace {
@@ -129,5 +131,52 @@ double road_combined(const Curve& morf, const Curve& lerf) {
   for (size_t i = 1; i < morf.score.size(); ++i) sum += (lerf.score[i] - morf.score[i]) / 2;
   return sum / static_cast<double>(morf.score.size() - 1);
 }
+
+namespace detail {
+
+RoadOptions road_options(const Params& p, RoadOptions o) {
+  if (p.has("fractions")) o.fractions = number_list(p.text("fractions", ""), "fractions");
+  o.noise = p.number("noise", o.noise);
+  o.batch = positive(p, "batch", o.batch);
+  o.seed = seed_option(p, o.seed);
+  return o;
+}
+
+Declared road_parameters(const RoadOptions& o, const std::string& fractions) {
+  return Declared{
+             {"fractions", number_list_text(o.fractions), fractions},
+             number_parameter("noise", o.noise, "std of the noise added to imputed values", 0)} +
+         common_parameters(o);
+}
+
+void add_road_metric(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "road",
+       .group = Group::Faithfulness,
+       .summary =
+           "score with the most / least relevant pixels removed and re-filled by noisy linear "
+           "imputation; combined: the mean of (LeRF - MoRF) / 2 over the fractions",
+       .citation = "Rong, Leemann, Borisov, Kasneci & Kasneci, A Consistent and Efficient "
+                   "Evaluation Strategy for Attribution Methods, ICML 2022",
+       .needs_model = true,
+       .values = {{"road_morf_auc", false}, {"road_lerf_auc", true}, {"road_combined", true}},
+       .curves = {"road_morf", "road_lerf"},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         RoadOptions o = road_options(p, RoadOptions{});
+         o.score = score_option(p, o.score);
+         const Model& model = model_of(s, "road");
+         const Curve morf = keep_curve(s, "road_morf", road(model, s.image, s.map, s.cls, o));
+         o.most_relevant_first = false;
+         const Curve lerf = keep_curve(s, "road_lerf", road(model, s.image, s.map, s.cls, o));
+         return {{"road_morf_auc", morf.auc},
+                 {"road_lerf_auc", lerf.auc},
+                 {"road_combined", road_combined(morf, lerf)}};
+       },
+       .parameters =
+           road_parameters(RoadOptions{}, "comma-separated fractions of the pixels removed") +
+           score_parameter(RoadOptions{}.score)});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

@@ -1,10 +1,13 @@
 // Robustness of an explanation to small input changes: max- and average sensitivity (Yeh et al.,
 // NeurIPS 2019), the local Lipschitz estimate (Alvarez-Melis & Jaakkola, 2018) and continuity
 // under translation (Montavon et al. 2018).
+#include "whitebox/metrics/robustness.hpp"
+
 #include <algorithm>
 #include <cmath>
 
 #include "metrics/common.hpp"
+#include "metrics/registration.hpp"
 
 namespace whitebox::metrics {
 namespace {
@@ -113,5 +116,95 @@ double continuity(const Explainer& explainer, const at::Tensor& image,
       perturbations.to(at::kCPU, at::kDouble).reshape({perturbations.size(0), -1}).norm(2, 1);
   return at::where(steps > 0, changes / steps, at::zeros_like(steps)).max().item<double>();
 }
+
+namespace detail {
+namespace {
+
+RobustnessOptions robustness_options(const Params& p) {
+  RobustnessOptions o;
+  o.samples = positive(p, "samples", o.samples);
+  o.radius = p.number("radius", o.radius);
+  o.batch = positive(p, "batch", o.batch);
+  o.normalize = p.integer("normalize", o.normalize) != 0;
+  o.seed = seed_option(p, o.seed);
+  return o;
+}
+
+Declared robustness_parameters() {
+  const RobustnessOptions o;
+  return Declared{integer_parameter("samples", o.samples, "perturbed inputs", 1),
+                  number_parameter("radius", o.radius,
+                                   "half-width of the uniform L-infinity noise (input units)", 0),
+                  integer_parameter("normalize", o.normalize, "1: maps normalised before comparing",
+                                    0, 1)} +
+         common_parameters(o);
+}
+
+ContinuityOptions continuity_options(const Params& p) {
+  ContinuityOptions o;
+  o.steps = positive(p, "steps", o.steps);
+  o.step = positive(p, "step", o.step);
+  o.batch = positive(p, "batch", o.batch);
+  return o;
+}
+
+Declared continuity_parameters() {
+  const ContinuityOptions o;
+  return {
+      integer_parameter("steps", o.steps, "translations", 1),
+      integer_parameter("step", o.step, "pixels added to the shift at each step", 1),
+      integer_parameter("batch", o.batch, "translated copies per explainer call", 1, kMostBatch)};
+}
+
+}  // namespace
+
+void add_robustness_metrics(std::vector<MetricInfo>& registry) {
+  registry.push_back(
+      {.name = "sensitivity",
+       .group = Group::Robustness,
+       .summary = "largest and average change of the map under uniform noise of a small radius "
+                  "(relative to the map)",
+       .citation =
+           "Yeh, Hsieh, Suggala, Inouye & Ravikumar, On the (In)fidelity and Sensitivity of "
+           "Explanations, NeurIPS 2019",
+       .needs_explainer = true,
+       .values = {{"max_sensitivity", false}, {"avg_sensitivity", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         const Sensitivity r =
+             sensitivity(explainer_of(s, "sensitivity"), s.image, robustness_options(p));
+         return {{"max_sensitivity", r.max}, {"avg_sensitivity", r.average}};
+       },
+       .parameters = robustness_parameters()});
+  registry.push_back(
+      {.name = "local-lipschitz",
+       .group = Group::Robustness,
+       .summary = "largest ratio of map change to input change under Gaussian noise",
+       .citation =
+           "Alvarez-Melis & Jaakkola, On the Robustness of Interpretability Methods, ICML Workshop "
+           "2018",
+       .needs_explainer = true,
+       .values = {{"local_lipschitz", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"local_lipschitz", local_lipschitz(explainer_of(s, "local-lipschitz"), s.image,
+                                                     robustness_options(p))}};
+       },
+       .parameters = robustness_parameters()});
+  registry.push_back(
+      {.name = "continuity",
+       .group = Group::Robustness,
+       .summary = "largest ratio of the map's L1 change to the input's L2 change when the image "
+                  "is moved sideways, a few pixels at a time",
+       .citation = "Montavon, Samek & Muller, Methods for Interpreting and Understanding Deep "
+                   "Neural Networks, Digital Signal Processing 2018",
+       .needs_explainer = true,
+       .values = {{"continuity", false}},
+       .run = [](const Sample& s, const Params& p) -> Values {
+         return {{"continuity",
+                  continuity(explainer_of(s, "continuity"), s.image, continuity_options(p))}};
+       },
+       .parameters = continuity_parameters()});
+}
+
+}  // namespace detail
 
 }  // namespace whitebox::metrics

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "metrics/common.hpp"
+#include "whitebox/metrics/perturbation.hpp"
 
 namespace whitebox::metrics {
 

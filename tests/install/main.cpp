@@ -1,8 +1,12 @@
 // Loads the small bundled model from the installed data folder and prints its size.
 #include <iostream>
 
+#include "whitebox/metrics.hpp"
 #include "whitebox/model.hpp"
 #include "whitebox/runtime.hpp"
+
+// The metrics' umbrella header and the group headers it includes are installed.
+static_assert(whitebox::metrics::PerturbationOptions{}.steps > 0);
 
 int main() {
   whitebox::set_threads(0);
