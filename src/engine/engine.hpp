@@ -5,7 +5,9 @@
 #include <utility>
 #include <vector>
 
-#include "whitebox/model.hpp"
+#include "whitebox/graph.hpp"
+#include "whitebox/rules.hpp"
+#include "whitebox/trace.hpp"
 
 namespace whitebox::engine {
 
