@@ -70,16 +70,6 @@ fs::path saved(const TempDir& dir, const onnx::ModelProto& model, const std::str
   return file;
 }
 
-template <typename Call>
-std::string message_of(Call&& call) {
-  try {
-    call();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
 bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }

@@ -23,17 +23,6 @@ std::string read_bytes(const std::filesystem::path& file) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-template <typename Exception, typename F>
-std::string message_of(F f) {
-  try {
-    f();
-  } catch (const Exception& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
-}
-
 TEST(Errors, MissingModelFile) {
   auto msg = message_of<FileError>([] { Model::load("/nonexistent/model.onnx"); });
   EXPECT_NE(msg.find("/nonexistent/model.onnx"), std::string::npos) << msg;

@@ -1,11 +1,13 @@
 #pragma once
 // Shared test helpers: paths, tolerances, tiny graphs.
 #include <ATen/ATen.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "whitebox/error.hpp"
 #include "whitebox/explain.hpp"
 #include "whitebox/model.hpp"
 
@@ -69,5 +71,17 @@ Explanation run(const std::string& method, const Model& model, const at::Tensor&
                 const std::vector<int64_t>& classes, const Params& params = {});
 
 at::Tensor sweep_gradient(const Model& model, const at::Tensor& x, const at::Tensor& seed);
+
+// The message of the `Exception` that `call` throws; a test failure, and "", when it throws none.
+template <typename Exception = Error, typename Call>
+std::string message_of(Call&& call) {
+  try {
+    call();
+  } catch (const Exception& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no exception";
+  return "";
+}
 
 }  // namespace whitebox::test

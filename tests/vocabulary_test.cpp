@@ -13,17 +13,6 @@ namespace whitebox::test {
 namespace {
 
 // The message of the LookupError that `lookup` throws.
-template <typename Lookup>
-std::string lookup_error(Lookup lookup) {
-  try {
-    lookup();
-  } catch (const LookupError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no LookupError";
-  return "";
-}
-
 TEST(Vocabulary, ClosestNamesAreNearestFirstAndNeverFar) {
   const std::vector<std::string> names{"gradcam", "xgradcam", "scorecam", "saliency", "GradCAM++"};
   EXPECT_EQ(closest("gradcan", names), (std::vector<std::string>{"gradcam", "xgradcam"}));
@@ -36,13 +25,13 @@ TEST(Vocabulary, ClosestNamesAreNearestFirstAndNeverFar) {
 }
 
 TEST(Vocabulary, AMisspeltMethodOrMetricGetsTheClosestNamesNotTheWholeList) {
-  const std::string method = lookup_error([] { find_method("gradcan"); });
+  const std::string method = message_of<LookupError>([] { find_method("gradcan"); });
   EXPECT_NE(method.find("did you mean 'gradcam'"), std::string::npos) << method;
   EXPECT_EQ(method.find("scorecam"), std::string::npos) << method;
   // An alias near the word is suggested as its method's name.
-  const std::string alias = lookup_error([] { find_method("grad-cam+"); });
+  const std::string alias = message_of<LookupError>([] { find_method("grad-cam+"); });
   EXPECT_NE(alias.find("'gradcam++'"), std::string::npos) << alias;
-  const std::string metric = lookup_error([] { metrics::find_metric("deletoin"); });
+  const std::string metric = message_of<LookupError>([] { metrics::find_metric("deletoin"); });
   EXPECT_NE(metric.find("did you mean 'deletion'"), std::string::npos) << metric;
 }
 
@@ -54,7 +43,7 @@ TEST(Vocabulary, LayersByValueOrNodeNameAndMisspeltOnes) {
   const std::string value = graph.values[last_clip.outputs[0]].name;
   ASSERT_NE(value, last_clip.name);
   EXPECT_EQ(graph.resolve(value), graph.resolve(last_clip.name));
-  const std::string error = lookup_error([&] { graph.resolve("y26_conv2d"); });
+  const std::string error = message_of<LookupError>([&] { graph.resolve("y26_conv2d"); });
   EXPECT_NE(error.find("did you mean 'y26_conv_2d'"), std::string::npos) << error;
 }
 
@@ -68,7 +57,7 @@ TEST(Vocabulary, RanksAndClasses) {
   Model model = Model::load(bundled("mobilenet_v1_0.25_128.onnx"));
   const at::Tensor logits = at::zeros({1, 1000});
   const std::string error =
-      lookup_error([&] { Target::parse("tabby catt").resolve(model, logits); });
+      message_of<LookupError>([&] { Target::parse("tabby catt").resolve(model, logits); });
   EXPECT_NE(error.find("did you mean 'tabby, tabby cat'"), std::string::npos) << error;
 }
 
