@@ -7,7 +7,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <stdexcept>
 
+#include "methods/parameters.hpp"
 #include "support.hpp"
 #include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
@@ -129,6 +131,33 @@ TEST(MethodsGradientProperties, ParametersAreCheckedAgainstTheMethods) {
   const Explanation e = explain(model, x, {"saliency"}, Target::top(2)).at("saliency");
   EXPECT_TRUE(at::equal(e.logits, model.logits(x)));
   EXPECT_EQ(e.classes, Target::top(2).resolve(model, model.logits(x)));
+}
+
+// A method reads its options through its declaration: what the caller leaves out comes from the
+// declared defaults, which are no given values, and a read of an undeclared key is a bug.
+TEST(MethodsGradientProperties, MethodsReadTheirDeclaredDefaults) {
+  using explainers::with_declared_defaults;
+  const Params ig = with_declared_defaults(find_method("ig"), Params().set("steps", "3"));
+  EXPECT_EQ(ig.integer("steps"), 3);
+  EXPECT_EQ(ig.integer("batch"), 4);
+  EXPECT_EQ(ig.text("baseline"), "black");
+  EXPECT_FALSE(ig.has("batch"));
+  EXPECT_EQ(ig.values(), (std::map<std::string, std::string>{{"steps", "3"}}));
+  try {
+    (void)ig.integer("window");
+    ADD_FAILURE() << "no error";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("'window'"), std::string::npos) << e.what();
+  }
+  // A computed default (the last feature map, window / 2) is shown, never read as a value.
+  const Params cam = with_declared_defaults(find_method("gradcam"), Params());
+  EXPECT_THROW((void)cam.text("layer"), std::logic_error);
+  EXPECT_EQ(cam.integer("aug_smooth"), 0);
+  EXPECT_THROW((void)with_declared_defaults(find_method("occlusion"), Params()).text("stride"),
+               std::logic_error);
+  // Another method's defaults give way to this one's.
+  EXPECT_THROW((void)with_declared_defaults(find_method("saliency"), ig).integer("batch"),
+               std::logic_error);
 }
 
 // Values are checked against the declared type and range before anything runs, naming the
@@ -283,7 +312,9 @@ TEST(MethodsGradientProperties, NoiseWrappers) {
   const Explanation b = run("smoothgrad", model, x, classes, Params(noisy).set("batch", "3"));
   EXPECT_EQ(a.map.sizes(), (at::IntArrayRef{2, 5, 6}));
   EXPECT_LT(relative_error(a.map, b.map), 1e-6);
-  EXPECT_GT(relative_error(a.map, run("occlusion", model, x, classes, noisy).map), 1e-3);
+  EXPECT_GT(
+      relative_error(a.map, run("occlusion", model, x, classes, Params().set("window", "2")).map),
+      1e-3);
   EXPECT_GT(relative_error(a.map, run("smoothgrad", model, x, classes, Params(noisy).set("seed", "1")).map), 1e-3);
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "methods/methods.hpp"
+#include "methods/parameters.hpp"
 #include "support.hpp"
 #include "whitebox/data.hpp"
 #include "whitebox/image.hpp"
@@ -49,7 +50,9 @@ TEST(MethodsLeanTrace, EveryMethodGivesTheMapOfAFullTrace) {
     const TraceOptions options = explainers::trace_options_for({&method}, model, params);
     lean += options.lean;
     const Explanation chosen = explain(model, x, {method.name}, classes, params).at(method.name);
-    const Explanation full = method.run(Context(model, x, classes, params, TraceOptions{}));
+    // The method itself, on a full trace, with the defaults explain() gives it.
+    const Params own = explainers::with_declared_defaults(method, params);
+    const Explanation full = method.run(Context(model, x, classes, own, TraceOptions{}));
     EXPECT_LT(relative_error(chosen.map, full.map), 1e-5);
     EXPECT_LT(relative_error(chosen.attribution, full.attribution), 1e-5);
   }

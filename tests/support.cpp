@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "methods/parameters.hpp"
+
 namespace whitebox::test {
 
 std::filesystem::path test_data(const std::string& name) {
@@ -147,8 +149,11 @@ Model conv_dense_model(const std::vector<int64_t>& input_shape, bool relu, bool 
 
 Explanation run(const std::string& method, const Model& model, const at::Tensor& x,
                 const std::vector<int64_t>& classes, const Params& params) {
-  const Context context(model, x, classes, params);
-  return find_method(method).run(context);
+  // As explain() runs it: the values checked against the declaration, which gives the defaults.
+  check_parameters({method}, params);
+  const MethodInfo& info = find_method(method);
+  const Params own = explainers::with_declared_defaults(info, params);
+  return info.run(Context(model, x, classes, own));
 }
 
 at::Tensor sweep_gradient(const Model& model, const at::Tensor& x, const at::Tensor& seed) {

@@ -66,7 +66,8 @@ Model conv_dense_model(const std::vector<int64_t>& input_shape, bool relu, bool 
 
 // The gradient of sum(output * seed) with respect to x through the model's sweep, and the same
 // computed by torch autograd on `reference(x)`.
-// Runs one registered method on a batch with these classes.
+// Runs one registered method on a batch with these classes, its parameters checked and
+// completed by its declaration as explain() does.
 Explanation run(const std::string& method, const Model& model, const at::Tensor& x,
                 const std::vector<int64_t>& classes, const Params& params = {});
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,20 +31,31 @@ struct Target {
   std::vector<int64_t> resolve(const Model& model, const at::Tensor& logits) const;
 };
 
-// Hyper-parameters by name, as text (from the command line) with typed accessors.
+// Hyper-parameters by name, as text (from the command line) with typed accessors: the values a
+// caller gives, over the declared defaults of the method that reads them (explain() adds those).
 class Params {
  public:
   Params() = default;
   Params(std::map<std::string, std::string> values) : values_(std::move(values)) {}
   Params& set(const std::string& name, const std::string& value);
+  // The value read when the caller gives none; not a given value (has(), values()).
+  Params& set_default(const std::string& name, const std::string& value);
   bool has(const std::string& name) const { return values_.count(name) > 0; }
+  // The given value, else the default. A key with neither is a read of an undeclared parameter:
+  // std::logic_error naming it.
+  std::string text(const std::string& name) const;
+  double number(const std::string& name) const;    // throws ArgumentError
+  int64_t integer(const std::string& name) const;  // throws ArgumentError
+  // The given value, else `fallback`.
   std::string text(const std::string& name, const std::string& fallback) const;
   double number(const std::string& name, double fallback) const;     // throws ArgumentError
   int64_t integer(const std::string& name, int64_t fallback) const;  // throws ArgumentError
+  // The given values only.
   const std::map<std::string, std::string>& values() const { return values_; }
 
  private:
-  std::map<std::string, std::string> values_;
+  const std::string& read(const std::string& name) const;
+  std::map<std::string, std::string> values_, defaults_;
 };
 
 // The result of one method on one batch.
@@ -88,9 +100,15 @@ class Context {
   std::vector<ValueId> layers() const;
   // The same method inputs for another batch (noisy copies, path points) with these classes.
   Context with_input(const at::Tensor& input, const std::vector<int64_t>& classes) const;
+  // The same batch, trace and gradients with other parameters (one method's of several), which
+  // must outlive the result.
+  Context with_params(const Params& params) const;
 
  private:
-  mutable std::map<ValueId, at::Tensor> gradients_;
+  Context(const Context& other, const Params& params);
+  // Shared with with_params() views: a gradient one method computes serves the next.
+  std::shared_ptr<std::map<ValueId, at::Tensor>> gradients_ =
+      std::make_shared<std::map<ValueId, at::Tensor>>();
 };
 
 enum class Family { BlackBox, Gradient, Relevance, Cam };
@@ -105,6 +123,9 @@ struct Hyperparameter {
   Type type = Type::Text;
   double lowest = -HUGE_VAL, highest = HUGE_VAL;  // Integer and Number, inclusive
   std::vector<std::string> choices;               // Choice
+  // The fallback describes a default the method computes ("auto", "window / 2"): it is shown,
+  // never given to the method as a value.
+  bool computed = false;
   // Throws ArgumentError unless `value` is of this type and range.
   void check(const std::string& value) const;
   // "an integer >= 1", "a number in [0, 1]", "one of max, l2, sum", "text".

@@ -12,34 +12,21 @@
 
 namespace whitebox::explainers {
 
-// An integer parameter that must be >= `minimum`.
-inline int64_t integer_at_least(const Params& params, const std::string& name, int64_t fallback,
-                                int64_t minimum) {
-  const int64_t v = params.integer(name, fallback);
-  if (v < minimum) {
-    throw ArgumentError("parameter " + name + "=" + std::to_string(v) + " must be at least " +
-                        std::to_string(minimum));
+// A number parameter that must be greater than `bound`, which its declared range admits.
+inline double number_above(const Params& params, const std::string& name, double bound) {
+  const double v = params.number(name);
+  if (!(v > bound)) {
+    throw ArgumentError("parameter " + name + "=" + params.text(name) + " must be greater than " +
+                        c10::str(bound));
   }
   return v;
 }
 
-// A finite number parameter that must be >= `minimum` (or > when `strict`).
-inline double number_at_least(const Params& params, const std::string& name, double fallback,
-                              double minimum, bool strict = false) {
-  const double v = params.number(name, fallback);
-  if (!std::isfinite(v) || v < minimum || (strict && v == minimum)) {
-    throw ArgumentError("parameter " + name + "=" + params.text(name, std::to_string(v)) +
-                        " must be " + (strict ? "greater than " : "at least ") +
-                        c10::str(minimum));
-  }
-  return v;
-}
-
-// The random generator of the seeded methods: a CPU generator, so that the numbers do not depend
-// on the device, and PyTorch reproduces them with torch.Generator().manual_seed(seed).
+// The random generator of the seeded methods, from their declared "seed": a CPU generator, so
+// that the numbers do not depend on the device, and PyTorch reproduces them with
+// torch.Generator().manual_seed(seed).
 inline at::Generator seeded_generator(const Params& params) {
-  const int64_t seed = integer_at_least(params, "seed", 0, 0);
-  return at::detail::createCPUGenerator(static_cast<uint64_t>(seed));
+  return at::detail::createCPUGenerator(static_cast<uint64_t>(params.integer("seed")));
 }
 
 // Each class repeated `times` times, image by image: the classes of a batch of derived copies.

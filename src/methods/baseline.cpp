@@ -53,12 +53,10 @@ at::Tensor gaussian_blur(const at::Tensor& x, double sigma) {
 
 }  // namespace
 
-at::Tensor make_baseline(const Context& c, const std::string& fallback) {
-  return named_baseline(c, c.params.text("baseline", fallback));
-}
+at::Tensor make_baseline(const Context& c) { return named_baseline(c, c.params.text("baseline")); }
 
-std::vector<at::Tensor> make_baselines(const Context& c, const std::string& fallback) {
-  const std::string list = c.params.text("baselines", fallback);
+std::vector<at::Tensor> make_baselines(const Context& c) {
+  const std::string list = c.params.text("baselines");
   std::error_code ec;
   std::vector<at::Tensor> baselines;
   if (std::filesystem::is_directory(list, ec)) {
@@ -82,7 +80,7 @@ at::Tensor named_baseline(const Context& c, const std::string& name) {
   if (name == "zero") return at::zeros_like(x);
   if (name == "black") return channel_constant(c, name, {0.0, 0.0, 0.0}).expand_as(x).contiguous();
   if (name == "mean") return x.mean({2, 3}, /*keepdim=*/true).expand_as(x).contiguous();
-  if (name == "blurred") return gaussian_blur(x, number_at_least(c.params, "sigma", 5.0, 0.0, true));
+  if (name == "blurred") return gaussian_blur(x, number_above(c.params, "sigma", 0.0));
   if (name == "uniform") {
     if (x.size(1) != 3) {
       throw ArgumentError("baseline=uniform needs a 3-channel input; use baseline=zero");

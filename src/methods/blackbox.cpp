@@ -39,14 +39,16 @@ Explanation occlusion(const Context& c) {
   require_image(c, "occlusion");
   const at::Tensor& x = c.input;
   const int64_t height = x.size(2), width = x.size(3);
-  const int64_t window = integer_at_least(c.params, "window", 32, 1);
+  const int64_t window = c.params.integer("window");
   if (window > height || window > width) {
     throw ArgumentError("occlusion window=" + std::to_string(window) + " is larger than the " +
                         std::to_string(height) + "x" + std::to_string(width) + " image");
   }
-  const int64_t stride = integer_at_least(c.params, "stride", std::max<int64_t>(1, window / 2), 1);
-  const double fill = c.params.number("fill", 0.0);
-  const int64_t batch = integer_at_least(c.params, "batch", 16, 1);
+  // The declared default of stride names this rule: it depends on the window.
+  const int64_t stride =
+      c.params.has("stride") ? c.params.integer("stride") : std::max<int64_t>(1, window / 2);
+  const double fill = c.params.number("fill");
+  const int64_t batch = c.params.integer("batch");
 
   // Window positions row-major over (row offset, column offset).
   std::vector<int64_t> top, left;
@@ -98,15 +100,15 @@ Explanation rise(const Context& c) {
   require_image(c, "rise");
   const at::Tensor& x = c.input;
   const int64_t height = x.size(2), width = x.size(3);
-  const int64_t masks = integer_at_least(c.params, "masks", 1000, 1);
-  const int64_t cells = integer_at_least(c.params, "cells", 7, 1);
+  const int64_t masks = c.params.integer("masks");
+  const int64_t cells = c.params.integer("cells");
   if (cells > std::min(height, width)) {
     throw ArgumentError("rise cells=" + std::to_string(cells) + " exceeds the image size " +
                         std::to_string(height) + "x" + std::to_string(width));
   }
-  const double p = number_at_least(c.params, "p", 0.5, 0.0, /*strict=*/true);
-  if (p > 1.0) throw ArgumentError("rise p=" + c.params.text("p", "") + " must be in (0, 1]");
-  const int64_t batch = integer_at_least(c.params, "batch", 16, 1);
+  // The declaration admits [0, 1]; a mask of nothing kept is no mask.
+  const double p = number_above(c.params, "p", 0.0);
+  const int64_t batch = c.params.integer("batch");
   at::Generator generator = seeded_generator(c.params);
 
   const int64_t cell_h = (height + cells - 1) / cells, cell_w = (width + cells - 1) / cells;
@@ -167,9 +169,9 @@ Explanation sobol(const Context& c) {
   require_image(c, "sobol");
   const at::Tensor& x = c.input;
   const int64_t height = x.size(2), width = x.size(3);
-  const int64_t grid = integer_at_least(c.params, "grid", 8, 1);
-  const int64_t designs = integer_at_least(c.params, "designs", 32, 2);
-  const int64_t batch = integer_at_least(c.params, "batch", 64, 1);
+  const int64_t grid = c.params.integer("grid");
+  const int64_t designs = c.params.integer("designs");
+  const int64_t batch = c.params.integer("batch");
   if (grid > std::min(height, width) || 2 * grid * grid > 21201) {  // SobolEngine.MAXDIM
     throw ArgumentError("sobol grid=" + std::to_string(grid) + " must be at most the image side (" +
                         std::to_string(std::min(height, width)) + ") and 102");
@@ -231,10 +233,10 @@ void add_blackbox_methods(std::vector<MethodInfo>& registry) {
        .cost = "1 forward per window position (batched): about ((H - window) / stride + 1)^2",
        .hyperparameters =
            {integer_parameter("window", "32", "side of the square occluding window, in pixels", 1),
-            integer_parameter("stride", "window / 2",
-                              "step between window positions (a last position flush "
-                              "with the far edge is added)",
-                              1),
+            computed(integer_parameter("stride", "window / 2",
+                                       "step between window positions (a last position flush "
+                                       "with the far edge is added)",
+                                       1)),
             number_parameter("fill", "0",
                              "value written into the window, in input (preprocessed) "
                              "space: 0 is the dataset mean colour for mean/std "

@@ -15,7 +15,7 @@
 namespace whitebox::explainers {
 
 at::Tensor rectified_channel_sum(const Context& c, const at::Tensor& P) {
-  if (c.params.integer("eigen_smooth", 0) == 0) return at::relu(P.sum(1));
+  if (c.params.integer("eigen_smooth") == 0) return at::relu(P.sum(1));
   return at::relu(principal_projection(P - P.mean({2, 3}, /*keepdim=*/true), P.sum(1)));
 }
 
@@ -86,9 +86,10 @@ Explanation cam_explanation(const Context& c, const std::vector<ValueId>& layers
 }
 
 Hyperparameter layer_parameter() {
-  return {"layer", "auto",
-          "feature map(s) to explain, by value or node name (default: the last spatial one); "
-          "a,b: maps of several layers, each scaled to max 1, upsampled and averaged"};
+  return computed({"layer", "auto",
+                   "feature map(s) to explain, by value or node name (default: the last spatial "
+                   "one); a,b: maps of several layers, each scaled to max 1, upsampled and "
+                   "averaged"});
 }
 
 namespace {
@@ -136,7 +137,7 @@ MethodInfo cam_entry(std::string name, std::vector<std::string> aliases, std::st
       "1.1), flipped back",
       0, 1));
   auto smoothed = [run = std::move(run)](const Context& c) {
-    return c.params.integer("aug_smooth", 0) != 0 ? augmentation_smoothed(c, run) : run(c);
+    return c.params.integer("aug_smooth") != 0 ? augmentation_smoothed(c, run) : run(c);
   };
   return {.name = std::move(name),
           .aliases = std::move(aliases),

@@ -59,8 +59,8 @@ at::Tensor gradcampp_map(const Context& c, const at::Tensor& A, const at::Tensor
 //   w_k = (1/S) sum_s sum_ij alpha^s_kij relu(g^s_kij),   map = relu(sum_k w_k A_k)
 // (without Grad-CAM++'s positive factor exp(Y), which only scales the map).
 Explanation smoothgradcampp(const Context& c) {
-  const double noise = number_at_least(c.params, "noise", 0.15, 0.0);
-  const int64_t samples = integer_at_least(c.params, "samples", 4, 1);
+  const double noise = c.params.number("noise");
+  const int64_t samples = c.params.integer("samples");
   at::Generator generator = seeded_generator(c.params);
   const at::Tensor& x = c.input;
   const at::Tensor flat = x.flatten(1);
@@ -192,10 +192,10 @@ at::Tensor finer_seed(const at::Tensor& output, const std::vector<int64_t>& clas
 }
 
 Explanation finercam(const Context& c) {
-  const GradientMap base = finer_base(c.params.text("base", "gradcam"));
+  const GradientMap base = finer_base(c.params.text("base"));
   const at::Tensor& output = c.trace[c.model.output()];
-  const at::Tensor seed = finer_seed(output, c.classes, c.params.number("alpha", 1.0),
-                                     integer_at_least(c.params, "compare", 3, 1));
+  const at::Tensor seed =
+      finer_seed(output, c.classes, c.params.number("alpha"), c.params.integer("compare"));
   const auto layers = c.layers();
   const std::vector<at::Tensor> grads = c.model.sweep(c.trace, {{c.model.output(), seed}}, layers);
   return cam_explanation(c, layers, [&](ValueId layer) {
@@ -212,7 +212,7 @@ Explanation finercam(const Context& c) {
 // its log-softmax, z_c + log p_c; with score=logit, S = z_c, whose Hessian vanishes on a
 // piecewise-linear head, which makes Shapley-CAM Grad-CAM there.
 Explanation shapleycam(const Context& c) {
-  const bool rest = c.params.text("score", "rest") == "rest";
+  const bool rest = c.params.text("score") == "rest";
   const at::Tensor index =
       at::tensor(c.classes, at::kLong).to(c.trace[c.model.output()].device()).unsqueeze(1);
   const ScoreFunction score = [&](const at::Tensor& output) {
@@ -236,7 +236,7 @@ Explanation shapleycam(const Context& c) {
 // shallow factors blur the product: on the bundled MobileNetV2 the object-to-background density
 // of the map falls from 2.5-11.7 to 0.9-1.3).
 Explanation refinecam(const Context& c) {
-  const GradientMap base = finer_base(c.params.text("base", "layercam"));
+  const GradientMap base = finer_base(c.params.text("base"));
   const auto layers = c.params.has("layers") ? cam_layers(c.model, c.trace, c.params, "layers")
                                              : stage_ends(c, "refinecam");
   c.prepare_gradients(layers);
@@ -278,8 +278,12 @@ Explanation segeigencam(const Context& c) {
 // Selvaraju et al.: guided backpropagation (from its own registry entry, so it is implemented
 // once) times the upsampled Grad-CAM, pixel by pixel.
 Explanation guided_gradcam(const Context& c) {
-  const Explanation cam = gradcam(c);
-  const Explanation guided = find_method("guided-backprop").run(c);
+  // Each part reads the options its own entry declares, at their defaults but the layer.
+  const Params cam_params = with_declared_defaults(find_method("gradcam"), c.params);
+  const Explanation cam = gradcam(c.with_params(cam_params));
+  const MethodInfo& backprop = find_method("guided-backprop");
+  const Params backprop_params = with_declared_defaults(backprop, Params());
+  const Explanation guided = backprop.run(c.with_params(backprop_params));
   Explanation e;
   e.layer = cam.layer;
   e.attribution = guided.attribution * cam.map.unsqueeze(1);
@@ -403,9 +407,9 @@ void add_gradient_cams(std::vector<MethodInfo>& registry) {
       "the base CAM at several layers, each min-max normalised, upsampled and multiplied: only "
       "what every layer agrees on remains",
       true, true, "1 forward + 1 backward to the shallowest layer",
-      {{"layers", "auto",
-        "comma-separated layers (default: the end of every resolution stage and the final "
-        "feature map)"},
+      {computed({"layers", "auto",
+                 "comma-separated layers (default: the end of every resolution stage and the "
+                 "final feature map)"}),
        eigen_smooth_parameter(),
        choice_parameter("base", "layercam", "the CAM computed at each layer", base_cam_names())},
       "Refine-CAM: per-layer class activation maps multiplied across layers. arXiv:2605.14641",

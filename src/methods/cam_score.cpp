@@ -14,12 +14,6 @@
 namespace whitebox::explainers {
 namespace {
 
-int64_t batch_size(const Context& c) {
-  const int64_t batch = c.params.integer("batch", 32);
-  if (batch < 1) throw ArgumentError("batch must be at least 1 (got " + std::to_string(batch) + ")");
-  return batch;
-}
-
 // The variants of the channels' masks [k, H, W] that a Score-CAM averages over: variant j of
 // `count`.
 struct MaskVariants {
@@ -35,9 +29,8 @@ struct MaskVariants {
 // weight over variants of the masks (scaled, or with noise).
 at::Tensor scorecam_map(const Context& c, ValueId layer, const MaskVariants& variants) {
   const at::Tensor& A = c.trace[layer];
-  const int64_t batch = batch_size(c);
-  const int64_t count = c.params.integer("channels", 0);
-  if (count < 0) throw ArgumentError("channels must be 0 (all) or positive");
+  const int64_t batch = c.params.integer("batch");
+  const int64_t count = c.params.integer("channels");
   const int64_t K = A.size(1);
   const int64_t used = count == 0 ? K : std::min(count, K);
   std::vector<at::Tensor> maps;
@@ -72,7 +65,7 @@ at::Tensor scorecam_map(const Context& c, ValueId layer, const MaskVariants& var
 at::Tensor ablationcam_map(const Context& c, ValueId layer) {
   const at::Tensor& A = c.trace[layer];
   const int64_t N = A.size(0), K = A.size(1);
-  const int64_t batch = batch_size(c);
+  const int64_t batch = c.params.integer("batch");
   const at::Tensor index = at::tensor(c.classes, at::kLong).to(A.device());
   std::vector<at::Tensor> scores;  // [N, n] chunks of y, y_0, ..., y_{K-1}
   for (int64_t start = 0; start <= K; start += batch) {
@@ -102,7 +95,7 @@ Explanation scorecam(const Context& c) {
 
 // Naidu et al.: the weights integrated along the masks' scale, (1/N) sum_{j=1..N} p(x * (j/N) H_k).
 Explanation iscam(const Context& c) {
-  const int64_t samples = c.params.integer("samples", 10);
+  const int64_t samples = c.params.integer("samples");
   const MaskVariants scaled{samples, [samples](const at::Tensor& masks, int64_t j) {
                               return masks * (static_cast<double>(j + 1) / static_cast<double>(samples));
                             }};
@@ -114,8 +107,8 @@ Explanation iscam(const Context& c) {
 // torch.randn((k, H, W), generator=torch.Generator().manual_seed(seed)) draw, float32 on the CPU,
 // times `noise`.
 Explanation sscam(const Context& c) {
-  const int64_t samples = c.params.integer("samples", 35);
-  const double sigma = c.params.number("noise", 2.0);
+  const int64_t samples = c.params.integer("samples");
+  const double sigma = c.params.number("noise");
   at::Generator generator = seeded_generator(c.params);
   const MaskVariants noisy{samples, [&](const at::Tensor& masks, int64_t) {
                              return masks + sigma * at::randn(masks.sizes(), generator, at::kFloat)
@@ -131,8 +124,8 @@ Explanation sscam(const Context& c) {
 at::Tensor reciprocam_map(const Context& c, ValueId layer) {
   const at::Tensor& A = c.trace[layer];
   const int64_t N = A.size(0), K = A.size(1), h = A.size(2), w = A.size(3), positions = h * w;
-  const int64_t batch = batch_size(c);
-  const std::string kernel = c.params.text("kernel", "gaussian");
+  const int64_t batch = c.params.integer("batch");
+  const std::string kernel = c.params.text("kernel");
   // masks[p] is position p's spatial mask [h, w].
   at::Tensor masks = at::eye(positions, A.options()).view({positions, 1, h, w});
   if (kernel == "gaussian") {

@@ -24,19 +24,28 @@ Context::Context(const Model& model, const at::Tensor& input, const Target& targ
       classes(target.resolve(model, trace[model.output()])),
       params(params) {}
 
+Context::Context(const Context& other, const Params& params)
+    : model(other.model),
+      trace_options(other.trace_options),
+      input(other.input),
+      trace(other.trace),
+      classes(other.classes),
+      params(params),
+      gradients_(other.gradients_) {}
+
 const at::Tensor& Context::gradient(ValueId value) const {
-  if (!gradients_.count(value)) prepare_gradients({value});
-  return gradients_.at(value);
+  if (!gradients_->count(value)) prepare_gradients({value});
+  return gradients_->at(value);
 }
 
 void Context::prepare_gradients(const std::vector<ValueId>& values) const {
   std::vector<ValueId> missing;
   for (ValueId v : values) {
-    if (!gradients_.count(v)) missing.push_back(v);
+    if (!gradients_->count(v)) missing.push_back(v);
   }
   if (missing.empty()) return;
   auto grads = model.gradient(trace, classes, missing);
-  for (size_t i = 0; i < missing.size(); ++i) gradients_[missing[i]] = grads[i];
+  for (size_t i = 0; i < missing.size(); ++i) (*gradients_)[missing[i]] = grads[i];
 }
 
 ValueId Context::layer() const { return layers().front(); }
@@ -46,5 +55,7 @@ std::vector<ValueId> Context::layers() const { return explainers::cam_layers(mod
 Context Context::with_input(const at::Tensor& new_input, const std::vector<int64_t>& new_classes) const {
   return Context(model, new_input, new_classes, params, trace_options);
 }
+
+Context Context::with_params(const Params& new_params) const { return Context(*this, new_params); }
 
 }  // namespace whitebox

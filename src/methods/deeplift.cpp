@@ -303,8 +303,8 @@ Explanation deeplift_from(const Context& c, const at::Tensor& baseline, Nonlinea
                           at::Tensor* delta = nullptr) {
   const Trace reference = c.model.forward(baseline);
   const Graph& graph = c.model.graph();
-  auto s = std::make_shared<Sweep>(Sweep{c.model, graph, c.trace, reference,
-                                         number_at_least(c.params, "eps", 1e-6, 0.0), {}, {}});
+  auto s = std::make_shared<Sweep>(
+      Sweep{c.model, graph, c.trace, reference, c.params.number("eps"), {}, {}});
   s->consumers.assign(graph.values.size(), 0);
   for (const Node& node : graph.nodes) {
     for (ValueId v : node.inputs) {
@@ -337,7 +337,7 @@ Explanation deeplift(const Context& c, Nonlinearity kind) {
 // DeepLIFT-SHAP (Lundberg & Lee 2017): the Rescale attributions of each reference of a
 // distribution, averaged. Each sums to f(x) - f(x0), so the average sums to f(x) - mean f(x0).
 Explanation deeplift_shap(const Context& c) {
-  const std::vector<at::Tensor> baselines = make_baselines(c, "zero,black,blurred");
+  const std::vector<at::Tensor> baselines = make_baselines(c);
   at::Tensor total, delta;
   for (const at::Tensor& baseline : baselines) {
     at::Tensor d;

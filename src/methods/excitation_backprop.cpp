@@ -8,6 +8,7 @@
 #include "methods/layers.hpp"
 #include "methods/lrp.hpp"
 #include "methods/methods.hpp"
+#include "methods/parameters.hpp"
 
 namespace whitebox::explainers {
 namespace {
@@ -56,8 +57,9 @@ Explanation excitation_backprop(const Context& c, bool contrastive) {
 
 void add_excitation_backprop_methods(std::vector<MethodInfo>& registry) {
   const std::vector<Hyperparameter> parameters = {
-      {"layer", "", "stop at this value (a 4-D feature map; the map is upsampled) instead of the "
-                    "input"}};
+      computed({"layer", "",
+                "stop at this value (a 4-D feature map; the map is upsampled) instead "
+                "of the input"})};
   const std::string citation =
       "Zhang, Bargal, Lin, Brandt, Shen, Sclaroff. Top-Down Neural Attention by Excitation "
       "Backprop. ECCV 2016 (IJCV 2018)";

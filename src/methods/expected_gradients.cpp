@@ -22,12 +22,11 @@ namespace {
 //   attribution_i = mean over draws of grad f(b + alpha (x~ - b)) * (x~ - b).
 // Images draw one after the other from the same generator.
 Explanation expected_gradients(const Context& c) {
-  const int64_t samples = integer_at_least(c.params, "samples", 50, 1);
-  const int64_t batch = integer_at_least(c.params, "batch", 4, 1);
-  const double stdev = number_at_least(c.params, "stdev", 0.0, 0.0);
-  const std::string reduce = c.params.text("reduce", "sum");
-  const at::Tensor baselines =
-      at::stack(make_baselines(c, "zero,black,blurred"), 1);  // [N, B, C, H, W]
+  const int64_t samples = c.params.integer("samples");
+  const int64_t batch = c.params.integer("batch");
+  const double stdev = c.params.number("stdev");
+  const std::string reduce = c.params.text("reduce");
+  const at::Tensor baselines = at::stack(make_baselines(c), 1);  // [N, B, C, H, W]
   const int64_t count = baselines.size(1);
   at::Generator generator = seeded_generator(c.params);
 

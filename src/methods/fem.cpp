@@ -28,11 +28,11 @@ at::Tensor kpcacam_map(const Context& c, ValueId layer) {
   const int64_t n = A.size(2) * A.size(3), channels = A.size(1);
   const at::Tensor points = A.flatten(2).transpose(1, 2);  // [N, hw, K]
   const at::Tensor X = points - points.mean(1, /*keepdim=*/true);
-  const double given = c.params.number("gamma", 0.0);
+  const double given = c.params.number("gamma");
   const double gamma = given > 0 ? given : 1.0 / static_cast<double>(channels);
   const at::Tensor inner = at::bmm(X, X.transpose(1, 2));
   at::Tensor G;
-  if (c.params.text("kernel", "sigmoid") == "rbf") {
+  if (c.params.text("kernel") == "rbf") {
     const at::Tensor norms = inner.diagonal(0, 1, 2);
     G = at::exp(-gamma * (norms.unsqueeze(2) + norms.unsqueeze(1) - 2 * inner).clamp_min(0));
   } else {
@@ -50,7 +50,7 @@ at::Tensor kpcacam_map(const Context& c, ValueId layer) {
 // Fuad et al.: channel k's binary mask A_k > mu_k + K sigma_k (mean and population standard
 // deviation over positions), weighted by mu_k, summed over channels, min-max normalised to [0, 1].
 at::Tensor fem_map(const Context& c, ValueId layer) {
-  const double k = c.params.number("k", 2.0);
+  const double k = c.params.number("k");
   const at::Tensor& A = c.trace[layer];
   const at::Tensor mu = A.mean({2, 3}, /*keepdim=*/true);
   const at::Tensor sigma = A.std({2, 3}, /*unbiased=*/false, /*keepdim=*/true);
@@ -142,9 +142,9 @@ void add_feature_cams(std::vector<MethodInfo>& registry) {
       "mlfem", {"multi-layer-fem"},
       "FEM at the end of every resolution stage, upsampled and averaged; class-agnostic", false,
       false, "1 forward",
-      {{"layers", "auto",
-        "comma-separated layers (default: the last value of each spatial resolution, i.e. before "
-        "each downsampling, and the final feature map)"},
+      {computed({"layers", "auto",
+                 "comma-separated layers (default: the last value of each spatial resolution, "
+                 "i.e. before each downsampling, and the final feature map)"}),
        number_parameter("k", "2", "threshold in standard deviations above each channel's mean",
                         -HUGE_VAL)},
       "Bourroux, Benois-Pineau, Bourqui, Peteri. Multi Layered Feature Explanation Method for "

@@ -21,7 +21,7 @@ namespace {
 Explanation saliency(const Context& c) {
   Explanation e;
   e.attribution = c.gradient(c.model.input());
-  const std::string reduce = c.params.text("reduce", "max");
+  const std::string reduce = c.params.text("reduce");
   e.map = reduce_channels(e.attribution, reduce);
   e.is_signed = reduce == "sum";
   return e;
@@ -30,7 +30,7 @@ Explanation saliency(const Context& c) {
 Explanation gradient_input(const Context& c) {
   Explanation e;
   e.attribution = c.gradient(c.model.input()) * c.input;
-  const std::string reduce = c.params.text("reduce", "sum");
+  const std::string reduce = c.params.text("reduce");
   e.map = reduce_channels(e.attribution, reduce);
   e.is_signed = reduce == "sum";
   return e;

@@ -15,10 +15,10 @@ namespace whitebox::explainers {
 namespace {
 
 Explanation integrated_gradients(const Context& c) {
-  const int64_t steps = integer_at_least(c.params, "steps", 50, 1);
-  const int64_t batch = integer_at_least(c.params, "batch", 4, 1);
-  const Quadrature q = quadrature(c.params.text("integration", "gauss-legendre"), steps);
-  const std::string reduce = c.params.text("reduce", "sum");
+  const int64_t steps = c.params.integer("steps");
+  const int64_t batch = c.params.integer("batch");
+  const Quadrature q = quadrature(c.params.text("integration"), steps);
+  const std::string reduce = c.params.text("reduce");
   if (reduce != "sum" && reduce != "max" && reduce != "l2") reduce_channels(c.input, reduce);  // throws early
 
   const at::Tensor& x = c.input;

@@ -22,7 +22,7 @@ std::vector<ValueId> cam_layers(const Model& model, const Trace& trace, const Pa
                                 const std::string& key) {
   std::vector<ValueId> layers;
   if (params.has(key)) {
-    const std::string text = params.text(key, "");
+    const std::string text = params.text(key);
     size_t start = 0;
     while (start <= text.size()) {
       size_t end = text.find(',', start);
@@ -50,7 +50,8 @@ std::vector<ValueId> cam_layers(const Model& model, const Trace& trace, const Pa
 std::vector<ValueId> named_layers(const Model& model, const Params& params) {
   std::vector<ValueId> layers;
   for (const char* key : {"layer", "layers"}) {
-    std::stringstream names(params.text(key, ""));
+    if (!params.has(key)) continue;
+    std::stringstream names(params.text(key));
     for (std::string name; std::getline(names, name, ',');) {
       if (!name.empty()) layers.push_back(model.graph().resolve(name));
     }

@@ -124,12 +124,13 @@ std::vector<std::string> preset_names();
 // naming it when relevance reaches it.
 Rules composite_rules(const Model& model, const Mapping& mapping, const Options& options);
 
-// The value of an LRP parameter: given, else the default of params "convention" (whitebox or
-// zennit: bias absorb, initial one, stabilizer and sum_epsilon 1e-6), else `fallback`.
-std::string setting(const Params& params, const std::string& name, const std::string& fallback);
+// The value of an LRP parameter (bias, initial, stabilizer or sum_epsilon): given, else the
+// default of params "convention": the declared one (whitebox), or zennit's (bias absorb,
+// initial one, stabilizer and sum_epsilon 1e-6).
+std::string setting(const Params& params, const std::string& name);
 
-// Options from params "bias" (ignore|absorb; `default_bias` when absent), "maxpool"
-// (winner|proportional), "stabilizer", "sum_epsilon", under params' convention.
-Options options_from(const Params& params, const std::string& default_bias = "ignore");
+// Options from params "bias" (ignore|absorb), "maxpool" (winner|proportional), "stabilizer",
+// "sum_epsilon", under params' convention.
+Options options_from(const Params& params);
 
 }  // namespace whitebox::explainers::lrp

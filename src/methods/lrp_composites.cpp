@@ -112,23 +112,18 @@ Mapping preset(const std::string& name, const Graph& graph) {
   throw LookupError("unknown LRP composite '" + name + "' (valid: " + valid + ")");
 }
 
-std::string setting(const Params& params, const std::string& name, const std::string& fallback) {
+std::string setting(const Params& params, const std::string& name) {
   // Zennit's conventions: biases in every z, relevance 1 put in at the target, and every
   // denominator stabilised by 1e-6 (its rules' default), the residual sums' as well.
   static const std::map<std::string, std::string> zennit = {
       {"bias", "absorb"}, {"initial", "one"}, {"stabilizer", "1e-6"}, {"sum_epsilon", "1e-6"}};
-  const std::string convention = params.text("convention", "whitebox");
-  if (convention != "whitebox" && convention != "zennit") {
-    throw ArgumentError("parameter convention='" + convention + "' must be whitebox or zennit");
-  }
-  if (params.has(name) || convention == "whitebox") return params.text(name, fallback);
-  const auto it = zennit.find(name);
-  return it != zennit.end() ? it->second : fallback;
+  if (params.has(name) || params.text("convention") == "whitebox") return params.text(name);
+  return zennit.at(name);
 }
 
-Options options_from(const Params& params, const std::string& default_bias) {
+Options options_from(const Params& params) {
   Options options;
-  const std::string bias = setting(params, "bias", default_bias);
+  const std::string bias = setting(params, "bias");
   if (bias == "ignore") {
     options.bias = Bias::Ignore;
   } else if (bias == "absorb") {
@@ -136,7 +131,7 @@ Options options_from(const Params& params, const std::string& default_bias) {
   } else {
     throw ArgumentError("parameter bias='" + bias + "' must be ignore or absorb");
   }
-  const std::string maxpool = params.text("maxpool", "winner");
+  const std::string maxpool = params.text("maxpool");
   if (maxpool == "winner") {
     options.maxpool = MaxPoolRule::Winner;
   } else if (maxpool == "proportional") {
@@ -144,11 +139,11 @@ Options options_from(const Params& params, const std::string& default_bias) {
   } else {
     throw ArgumentError("parameter maxpool='" + maxpool + "' must be winner or proportional");
   }
-  const auto non_negative = [&](const std::string& name) {
-    return number_at_least(Params().set(name, setting(params, name, "0")), name, 0.0, 0.0);
+  const auto number = [&](const std::string& name) {
+    return Params().set(name, setting(params, name)).number(name);
   };
-  options.stabilizer = non_negative("stabilizer");
-  options.sum_epsilon = non_negative("sum_epsilon");
+  options.stabilizer = number("stabilizer");
+  options.sum_epsilon = number("sum_epsilon");
   return options;
 }
 
@@ -201,21 +196,19 @@ Rules composite_rules(const Model& model, const Mapping& mapping, const Options&
 
 namespace {
 
-// The rule table that params choose over the method's composite and bias defaults.
-Rules rules_for(const Model& model, const Params& params, const std::string& fallback_composite,
-                const std::string& default_bias) {
-  const Options options = options_from(params, default_bias);
-  Mapping mapping = preset(params.text("composite", fallback_composite), model.graph());
-  if (params.has("rule")) parse_mapping(params.text("rule", ""), model.graph(), mapping);
+// The rule table that params choose (over the method's declared composite and bias).
+Rules rules_for(const Model& model, const Params& params) {
+  const Options options = options_from(params);
+  Mapping mapping = preset(params.text("composite"), model.graph());
+  if (params.has("rule")) parse_mapping(params.text("rule"), model.graph(), mapping);
   return composite_rules(model, mapping, options);
 }
 
-Explanation run(const Context& c, const std::string& fallback_composite,
-                const std::string& default_bias) {
-  const Rules rules = rules_for(c.model, c.params, fallback_composite, default_bias);
+Explanation run(const Context& c) {
+  const Rules rules = rules_for(c.model, c.params);
 
   // The relevance put in at the output: the target logit itself, or 1 (initial=one).
-  const std::string initial = setting(c.params, "initial", "logit");
+  const std::string initial = setting(c.params, "initial");
   if (initial != "logit" && initial != "one") {
     throw ArgumentError("parameter initial='" + initial + "' must be logit or one");
   }
@@ -298,22 +291,20 @@ void add_relevance_methods(std::vector<MethodInfo>& registry) {
     std::vector<Hyperparameter> params = common;
     params[1].fallback = bias;
     params.insert(params.begin(), {"composite", composite, "preset: " + lrp::composite_list()});
-    registry.push_back(
-        {.name = name,
-         .aliases = aliases,
-         .family = Family::Relevance,
-         .summary = summary + summary_tail,
-         .class_discriminative = true,
-         .needs_gradient = false,
-         .needs_reference = false,
-         .resolution = Resolution::Input,
-         .cost = "1 forward + 1 modified backward",
-         .hyperparameters = params,
-         .citation = cite,
-         .run = [composite, bias](const Context& c) { return lrp::run(c, composite, bias); }});
-    registry.back().scheduling.trace_reads = [composite, bias](const Model& model,
-                                                               const Params& params) {
-      return lrp::rules_for(model, params, composite, bias).values_read(model.graph());
+    registry.push_back({.name = name,
+                        .aliases = aliases,
+                        .family = Family::Relevance,
+                        .summary = summary + summary_tail,
+                        .class_discriminative = true,
+                        .needs_gradient = false,
+                        .needs_reference = false,
+                        .resolution = Resolution::Input,
+                        .cost = "1 forward + 1 modified backward",
+                        .hyperparameters = params,
+                        .citation = cite,
+                        .run = lrp::run});
+    registry.back().scheduling.trace_reads = [](const Model& model, const Params& params) {
+      return lrp::rules_for(model, params).values_read(model.graph());
     };
   };
   add("lrp", {"lrp-epsilon-plus-flat"},

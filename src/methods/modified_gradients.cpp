@@ -106,7 +106,7 @@ Rules rules_for(Mode mode) {
 
 // The sweep from the target logit to the input under `rules`, its channels reduced by "reduce".
 Explanation modified_sweep(const Context& c, const Rules& rules) {
-  const std::string reduce = c.params.text("reduce", "max");
+  const std::string reduce = c.params.text("reduce");
   Explanation e;
   e.attribution =
       c.model.sweep(c.trace, {{c.model.output(), target_one_hot(c)}}, {c.model.input()}, rules)[0];
@@ -121,7 +121,7 @@ Explanation modified_gradient(const Context& c, Mode mode) {
 }
 
 Explanation beta_smooth(const Context& c) {
-  const double beta = c.params.number("beta", 10.0);
+  const double beta = c.params.number("beta");
   return modified_sweep(
       c, rectifier_rules(
              [beta](const NodeContext& n, const Tensors& out) { return smooth_rule(beta, n, out); },

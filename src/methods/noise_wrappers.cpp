@@ -71,15 +71,16 @@ Params base_parameters(const Params& params, const std::vector<Hyperparameter>& 
 //   copy = x_i + sigma_i * torch.randn(x_i.shape, generator=g)     # float32, CPU, one call each
 // The copies go through the base method `batch` at a time, in that order.
 Explanation noise_wrapper(const Context& c, Aggregate how, const std::vector<Hyperparameter>& own) {
-  const MethodInfo& base = find_method(c.params.text("base", "saliency"));
+  const MethodInfo& base = find_method(c.params.text("base"));
   if (std::find(std::begin(kWrappers), std::end(kWrappers), base.name) != std::end(kWrappers)) {
     throw ArgumentError("base=" + base.name + ": the base of a noise wrapper cannot be a noise wrapper");
   }
-  const double noise = number_at_least(c.params, "noise", 0.15, 0.0);
-  const int64_t samples = integer_at_least(c.params, "samples", 50, 1);
-  const int64_t batch = integer_at_least(c.params, "batch", 4, 1);
+  const double noise = c.params.number("noise");
+  const int64_t samples = c.params.integer("samples");
+  const int64_t batch = c.params.integer("batch");
   at::Generator generator = seeded_generator(c.params);
-  const Params base_params = base_parameters(c.params, own);
+  // The base runs here, not through explain(): it is given its declared defaults here.
+  const Params base_params = with_declared_defaults(base, base_parameters(c.params, own));
 
   const at::Tensor& x = c.input;
   const int64_t n = x.size(0);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <stdexcept>
 
 #include "closest.hpp"
 #include "whitebox/error.hpp"
@@ -17,6 +18,47 @@ Params& Params::set(const std::string& name, const std::string& value) {
   return *this;
 }
 
+Params& Params::set_default(const std::string& name, const std::string& value) {
+  defaults_[name] = value;
+  return *this;
+}
+
+const std::string& Params::read(const std::string& name) const {
+  if (auto it = values_.find(name); it != values_.end()) return it->second;
+  if (auto it = defaults_.find(name); it != defaults_.end()) return it->second;
+  throw std::logic_error("parameter '" + name + "' is read but neither given nor declared");
+}
+
+namespace {
+
+double parsed_number(const std::string& name, const std::string& text) {
+  try {
+    size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw ArgumentError("parameter " + name + "='" + text + "' is not a number");
+}
+
+int64_t parsed_integer(const std::string& name, const std::string& text) {
+  const double v = parsed_number(name, text);
+  // 2^63 is the first double past int64: the cast of a larger value is undefined.
+  if (!(std::abs(v) < 9223372036854775808.0) || v != std::trunc(v)) {
+    throw ArgumentError("parameter " + name + "='" + text +
+                        "' must be an integer of at most 18 digits");
+  }
+  return static_cast<int64_t>(v);
+}
+
+}  // namespace
+
+std::string Params::text(const std::string& name) const { return read(name); }
+
+double Params::number(const std::string& name) const { return parsed_number(name, read(name)); }
+
+int64_t Params::integer(const std::string& name) const { return parsed_integer(name, read(name)); }
+
 std::string Params::text(const std::string& name, const std::string& fallback) const {
   auto it = values_.find(name);
   return it == values_.end() ? fallback : it->second;
@@ -24,24 +66,12 @@ std::string Params::text(const std::string& name, const std::string& fallback) c
 
 double Params::number(const std::string& name, double fallback) const {
   auto it = values_.find(name);
-  if (it == values_.end()) return fallback;
-  try {
-    size_t used = 0;
-    const double v = std::stod(it->second, &used);
-    if (used == it->second.size()) return v;
-  } catch (const std::exception&) {
-  }
-  throw ArgumentError("parameter " + name + "='" + it->second + "' is not a number");
+  return it == values_.end() ? fallback : parsed_number(name, it->second);
 }
 
 int64_t Params::integer(const std::string& name, int64_t fallback) const {
-  const double v = number(name, static_cast<double>(fallback));
-  // 2^63 is the first double past int64: the cast of a larger value is undefined.
-  if (!(std::abs(v) < 9223372036854775808.0) || v != std::trunc(v)) {
-    throw ArgumentError("parameter " + name + "='" + text(name, "") +
-                        "' must be an integer of at most 18 digits");
-  }
-  return static_cast<int64_t>(v);
+  auto it = values_.find(name);
+  return it == values_.end() ? fallback : parsed_integer(name, it->second);
 }
 
 namespace {

@@ -41,6 +41,16 @@ inline Hyperparameter choice_parameter(std::string name, std::string fallback, s
           -HUGE_VAL, HUGE_VAL, std::move(choices)};
 }
 
+// `params` over `method`'s declared defaults (but the computed ones), in place of any others: what
+// the method reads, so that its code never writes a default a second time.
+Params with_declared_defaults(const MethodInfo& method, const Params& params);
+
+// A declaration whose fallback describes what the method computes when the key is not given.
+inline Hyperparameter computed(Hyperparameter h) {
+  h.computed = true;
+  return h;
+}
+
 // What one method or metric declares.
 struct Declared {
   std::string owner;

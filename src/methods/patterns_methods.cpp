@@ -67,7 +67,7 @@ namespace explainers {
 namespace {
 
 Explanation run_patterns(const Context& c, PatternRule rule) {
-  const std::string folder = c.params.text("patterns", "");
+  const std::string folder = c.params.text("patterns");
   const Patterns patterns = Patterns::load(folder.empty() ? default_patterns_path(c.model)
                                                           : std::filesystem::path(folder));
   const Rules rules = pattern_rules(c.model, patterns, rule);
@@ -95,7 +95,7 @@ Explanation run_patterns(const Context& c, PatternRule rule) {
     }
   }
   e.stats["scale_log2"] = scale_log2;
-  const std::string reduce = c.params.text("reduce", rule == PatternRule::Signal ? "max" : "sum");
+  const std::string reduce = c.params.text("reduce");
   e.map = reduce_channels(e.attribution, reduce);
   e.is_signed = reduce == "sum";
   e.stats["pattern_images"] = static_cast<double>(patterns.images);

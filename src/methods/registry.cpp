@@ -127,6 +127,18 @@ void check_parameters(const std::vector<std::string>& methods, const Params& par
   explainers::check_declared(chosen, everyone, params);
 }
 
+namespace explainers {
+
+Params with_declared_defaults(const MethodInfo& method, const Params& params) {
+  Params own(params.values());
+  for (const Hyperparameter& h : method.hyperparameters) {
+    if (!h.computed) own.set_default(h.name, h.fallback);
+  }
+  return own;
+}
+
+}  // namespace explainers
+
 Params parameters_for(const MethodInfo& method, const Params& params) {
   const std::vector<std::string> names = parameter_names(method, params);
   Params kept;
@@ -152,7 +164,8 @@ TraceOptions trace_options_for(const std::vector<const MethodInfo*>& methods, co
   bool to_input = false;
   for (const MethodInfo* m : methods) {
     if (m->scheduling.trace_reads) {
-      const std::vector<ValueId> read = m->scheduling.trace_reads(model, params);
+      const std::vector<ValueId> read =
+          m->scheduling.trace_reads(model, with_declared_defaults(*m, params));
       options.keep.insert(options.keep.end(), read.begin(), read.end());
     }
     const bool at_layers = m->scheduling.trace_use == Use::LayerGradients ||
@@ -205,9 +218,11 @@ std::map<std::string, Explanation> explain_with(const Model& model,
   std::map<std::string, Explanation> result;
   for (const MethodInfo* method : chosen) {
     const auto own = std::chrono::steady_clock::now();
+    // What the caller leaves out, the method reads from its declaration.
+    const Params method_params = explainers::with_declared_defaults(*method, params);
     Explanation e;
     try {
-      e = method->run(context);
+      e = method->run(context.with_params(method_params));
     } catch (const NumericalError& error) {
       // The sweeps name the node; the method is named here, once for all.
       if (!error.method().empty()) throw;

@@ -23,20 +23,20 @@ namespace {
 at::Tensor segments_of(const Context& c, int64_t i) {
   const at::Tensor& x = c.input;
   const int64_t height = x.size(2), width = x.size(3);
-  const std::string how = c.params.text("segments", "slic");
+  const std::string how = c.params.text("segments");
   at::Tensor labels;
   if (how == "grid" || how == "slic" || how == "felzenszwalb") {
-    const int64_t size = integer_at_least(c.params, "region", 32, 2);
+    const int64_t size = c.params.integer("region");
     if (how == "grid") {
       const at::Tensor rows = at::arange(height, at::kLong).div(size, "floor").view({-1, 1});
       const at::Tensor cols = at::arange(width, at::kLong).div(size, "floor").view({1, -1});
       labels = rows * ((width + size - 1) / size) + cols;
     } else if (how == "slic") {
-      labels = superpixels(x[i], c.model.preprocessing, size, c.params.number("ruler", 10.0));
+      labels = superpixels(x[i], c.model.preprocessing, size, c.params.number("ruler"));
     } else {
       // Segments of at least a quarter of a region's square: about as many as SLIC's at most.
       labels = graph_segments(x[i], c.model.preprocessing, std::max<int64_t>(2, size * size / 4),
-                              c.params.number("scale", 300.0));
+                              c.params.number("scale"));
     }
   } else {
     labels = read_npy(how);
@@ -54,7 +54,7 @@ at::Tensor segments_of(const Context& c, int64_t i) {
 // The class logit of image i for each coalition row of `z` [B, S] (1: the segment keeps x).
 at::Tensor coalition_scores(const Context& c, int64_t i, const at::Tensor& labels,
                             const at::Tensor& baseline, const at::Tensor& z) {
-  const int64_t batch = integer_at_least(c.params, "batch", 16, 1);
+  const int64_t batch = c.params.integer("batch");
   const at::Tensor label = labels.to(c.input.device());
   std::vector<at::Tensor> scores;
   plan_inputs(z.size(0));
@@ -90,8 +90,9 @@ enum class Surrogate { Ablation, Lime, KernelShap };
 Explanation superpixel_attribution(const Context& c, Surrogate kind) {
   if (c.input.dim() != 4)
     throw ArgumentError("superpixel methods need an image input [N, C, H, W]");
-  const at::Tensor baseline = make_baseline(c, "zero");
-  const int64_t samples = integer_at_least(c.params, "samples", 200, 1);
+  const at::Tensor baseline = make_baseline(c);
+  // Feature ablation draws no coalitions: it takes no "samples".
+  const int64_t samples = kind == Surrogate::Ablation ? 0 : c.params.integer("samples");
   at::Generator generator = seeded_generator(c.params);
   std::vector<at::Tensor> maps;
   double segment_count = 0, efficiency_gap = 0;
@@ -111,12 +112,11 @@ Explanation superpixel_attribution(const Context& c, Surrogate kind) {
       // full coalition.
       const at::Tensor z = (at::rand({samples, S}, generator, at::kFloat) < 0.5).to(at::kDouble);
       const at::Tensor y = coalition_scores(c, i, labels, baseline, z);
-      const double width = c.params.number("kernel_width", 0.25);
+      const double width = c.params.number("kernel_width");
       const at::Tensor cosine =
           z.sum(1) / (at::sqrt(z.sum(1)) * std::sqrt(static_cast<double>(S))).clamp_min(1e-12);
       const at::Tensor distance = 1 - cosine;
-      values =
-          fit(z, y, at::exp(-distance * distance / (width * width)), c.params.number("ridge", 1.0));
+      values = fit(z, y, at::exp(-distance * distance / (width * width)), c.params.number("ridge"));
     } else {
       // Coalition sizes k in 1..S-1 drawn with probability proportional to the Shapley kernel's
       // total weight (S - 1) / (k (S - k)), then k segments at random; the empty and the full
