@@ -136,8 +136,8 @@ NodeRule addition_rule(const Model&, const Node&, const Options& options) {
   })};
 }
 
-// The computed first input of a binary node whose second may be computed too: a constant minus
-// or divided by a computed value has no rule.
+// Whether both inputs of a binary node (Sub, Div) are computed; a constant minus or divided by a
+// computed value has no rule.
 bool both_computed(const NodeContext& n) {
   if (n.node.inputs.size() != 2 || only_computed(n) == 1) {
     no_rule(n.node, "a constant minus / divided by a computed value has no rule");

@@ -3,6 +3,7 @@
 // is smoothed (beta-smooth). Implemented as rule tables for the model's reverse sweep.
 #include <ATen/ATen.h>
 
+#include <functional>
 #include <optional>
 
 #include "methods/arguments.hpp"
@@ -68,9 +69,8 @@ Tensors clip_rule(Mode mode, const NodeContext& n, const Tensors& out) {
 // of its softplus smoothing, sigmoid(beta x) for Relu and, for Clip(lo, hi), that of the smooth
 // clip softplus(x - lo) - softplus(x - hi): sigmoid(beta (x - lo)) - sigmoid(beta (x - hi)), a
 // missing bound dropping its term. The forward pass is unchanged.
-Tensors smooth_rule(double beta, const NodeContext& n, const Tensors& out) {
+Tensors smooth_rule(double beta, bool relu, const NodeContext& n, const Tensors& out) {
   if (out.empty() || !out[0].defined()) return Tensors(n.inputs.size());
-  const bool relu = ops::traits(n.node).layer == ops::Layer::Relu;
   if (!relu && computed_bounds(n)) return n.vjp(out);
   const at::Tensor& x = n.inputs[0];
   at::Tensor slope;
@@ -86,20 +86,25 @@ Tensors smooth_rule(double beta, const NodeContext& n, const Tensors& out) {
   return in;
 }
 
-// A rule table giving every rectifier (Relu, Clip) `rule`, reading what `reads` says.
-Rules rectifier_rules(const Rule& rule, Reads reads) {
+// A rule table giving every rectifier the rule `make` returns for it (for Relu: relu true; for
+// Clip: false), reading what `reads` says. The operator is told apart once, here, not per node.
+Rules rectifier_rules(const std::function<Rule(bool relu)>& make, Reads reads) {
   Rules rules;
   for (const std::string& op : ops::supported_operators()) {
-    if (guided_treatment(op) == Treatment::Rule) rules.by_op(op, rule, reads);
+    if (guided_treatment(op) == Treatment::Rule) {
+      rules.by_op(op, make(ops::traits(op).layer == ops::Layer::Relu), reads);
+    }
   }
   return rules;
 }
 
 Rules rules_for(Mode mode) {
   return rectifier_rules(
-      [mode](const NodeContext& n, const Tensors& out) {
-        return ops::traits(n.node).layer == ops::Layer::Relu ? relu_rule(mode, n, out)
-                                                             : clip_rule(mode, n, out);
+      [mode](bool relu) -> Rule {
+        if (relu)
+          return
+              [mode](const NodeContext& n, const Tensors& out) { return relu_rule(mode, n, out); };
+        return [mode](const NodeContext& n, const Tensors& out) { return clip_rule(mode, n, out); };
       },
       Reads{});
 }
@@ -122,10 +127,13 @@ Explanation modified_gradient(const Context& c, Mode mode) {
 
 Explanation beta_smooth(const Context& c) {
   const double beta = c.params.number("beta");
-  return modified_sweep(
-      c, rectifier_rules(
-             [beta](const NodeContext& n, const Tensors& out) { return smooth_rule(beta, n, out); },
-             Reads{/*inputs=*/true, /*outputs=*/false}));
+  return modified_sweep(c, rectifier_rules(
+                               [beta](bool relu) -> Rule {
+                                 return [beta, relu](const NodeContext& n, const Tensors& out) {
+                                   return smooth_rule(beta, relu, n, out);
+                                 };
+                               },
+                               Reads{/*inputs=*/true, /*outputs=*/false}));
 }
 
 const char* kReluOnly =
