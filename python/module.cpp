@@ -19,6 +19,7 @@
 #include <optional>
 #include <thread>
 
+#include "whitebox/concepts.hpp"
 #include "whitebox/data.hpp"
 #include "whitebox/dataset.hpp"
 #include "whitebox/error.hpp"
@@ -185,6 +186,31 @@ auto interruptible(F f, const py::object& progress = py::none()) -> decltype(f()
     }
   }
   return result.get();
+}
+
+// The target of a call with one image: None (top class), a text ("top3", a label) or [index].
+Target single_target(const py::object& target) {
+  if (target.is_none()) return Target::top();
+  if (py::isinstance<py::str>(target)) return Target::parse(target.cast<std::string>());
+  const auto classes = target.cast<std::vector<int64_t>>();
+  if (classes.size() != 1) throw ArgumentError("concepts take one image and one target");
+  return Target::index(classes[0]);
+}
+
+ConceptOptions concept_options(const std::string& method,
+                               const std::map<std::string, std::string>& params,
+                               const std::vector<int64_t>& channels, int64_t top,
+                               const std::vector<std::pair<std::string, std::vector<int64_t>>>& conditions,
+                               bool maps, int64_t batch) {
+  ConceptOptions options;
+  options.method = method;
+  options.params = Params(params);
+  options.channels = channels;
+  options.top = top;
+  for (const auto& [layer, kept] : conditions) options.conditions.push_back({layer, kept});
+  options.maps = maps;
+  options.batch = batch;
+  return options;
 }
 
 py::dict explanation_dict(const Explanation& e) {
@@ -376,6 +402,63 @@ PYBIND11_MODULE(_whitebox, m) {
            },
            py::arg("x"), py::arg("methods"), py::arg("target"), py::arg("params"),
            py::arg("progress") = py::none());
+
+  // Concept relevance of one image (whitebox/concepts.hpp).
+  m.def(
+      "concepts",
+      [](const std::shared_ptr<Model>& model, const py::array& x, const std::string& layer,
+         const py::object& target, const std::string& method,
+         const std::map<std::string, std::string>& params, const std::vector<int64_t>& channels,
+         int64_t top, const std::vector<std::pair<std::string, std::vector<int64_t>>>& conditions,
+         bool maps, int64_t batch, const py::object& progress) {
+        const at::Tensor input = to_tensor(x);
+        const ConceptOptions options =
+            concept_options(method, params, channels, top, conditions, maps, batch);
+        const Concepts c = interruptible(
+            [&] { return concepts(*model, input, layer, single_target(target), options); },
+            progress);
+        py::dict d;
+        d["method"] = c.method;
+        d["layer"] = c.layer;
+        d["target"] = c.target;
+        d["seed"] = c.seed;
+        d["relevance"] = to_array(c.relevance);
+        d["channels"] = c.channels;
+        d["maps"] = c.maps.defined() ? py::object(to_array(c.maps)) : py::object(py::none());
+        d["attributions"] = c.attributions.defined() ? py::object(to_array(c.attributions))
+                                                     : py::object(py::none());
+        return d;
+      },
+      py::arg("model"), py::arg("x"), py::arg("layer"), py::arg("target"), py::arg("method"),
+      py::arg("params"), py::arg("channels"), py::arg("top"), py::arg("conditions"),
+      py::arg("maps"), py::arg("batch"), py::arg("progress") = py::none());
+  m.def(
+      "concept_graph",
+      [](const std::shared_ptr<Model>& model, const py::array& x,
+         const std::vector<std::string>& layers, const py::object& target,
+         const std::string& method, const std::map<std::string, std::string>& params,
+         const std::vector<int64_t>& channels, int64_t top, int64_t subtop,
+         const std::vector<std::pair<std::string, std::vector<int64_t>>>& conditions,
+         const py::object& progress) {
+        const at::Tensor input = to_tensor(x);
+        const ConceptOptions options =
+            concept_options(method, params, channels, top, conditions, false, 1);
+        const auto nodes = interruptible(
+            [&] {
+              return concept_graph(*model, input, layers, single_target(target), options, subtop);
+            },
+            progress);
+        py::list out;
+        for (const ConceptNode& n : nodes) {
+          out.append(py::dict(py::arg("layer") = n.layer, py::arg("channel") = n.channel,
+                              py::arg("relevance") = n.relevance, py::arg("parent") = n.parent));
+        }
+        return out;
+      },
+      py::arg("model"), py::arg("x"), py::arg("layers"), py::arg("target"), py::arg("method"),
+      py::arg("params"), py::arg("channels"), py::arg("top"), py::arg("subtop"),
+      py::arg("conditions"), py::arg("progress") = py::none());
+  m.def("concept_methods", &concept_methods);
 
   // The images of a data set, as the command line reads them (whitebox/dataset.hpp).
   py::class_<DataItem>(m, "DataItem")

@@ -152,6 +152,15 @@ struct Scheduling {
   std::function<std::vector<ValueId>(const Model&, const Params&)> trace_reads;
 };
 
+// A method that is one rule-based sweep from the output to the input (LRP, deep Taylor,
+// excitation backprop, gradient x input): its rule table and seed, so that concepts() can
+// condition the sweep on channels of hidden layers.
+struct RelevanceSweep {
+  Rules rules;
+  at::Tensor seed;        // at the model's output, shaped like the logits
+  bool gradient = false;  // the signal is a gradient: the relevance is signal (.) value
+};
+
 // One entry of the taxonomy, written with designated initialisers.
 struct MethodInfo {
   std::string name;
@@ -167,6 +176,8 @@ struct MethodInfo {
   std::string citation;
   std::function<Explanation(const Context&)> run;
   Scheduling scheduling;
+  // Set for the methods whose map is one relevance sweep (RelevanceSweep).
+  std::function<RelevanceSweep(const Context&)> relevance_sweep;
 };
 
 // A method's mathematics as markdown (notation: docs/methods.md), by registry name; what a

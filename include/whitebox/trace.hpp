@@ -54,6 +54,9 @@ struct TraceOptions {
   // Keep the last spatial feature map ([N, C, H, W] with H * W > 1: a CAM's default layer) and
   // every value computed after it (the head), so that a sweep can stop at it.
   bool keep_last_map = false;
+  // Compute only the nodes that these values are computed from: a sweep from one of them
+  // down needs nothing after it (the graph's outputs are then missing from the trace).
+  std::optional<std::vector<ValueId>> until;
 };
 
 // A score per image [N] computed from a model's first output [N, ...].

@@ -1,5 +1,6 @@
 #pragma once
 // Everything of the public API in one include.
+#include "whitebox/concepts.hpp"
 #include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/explain.hpp"

@@ -34,9 +34,9 @@ from . import metrics  # noqa: E402  (the metrics of `whitebox evaluate`, callab
 from ._evaluate import evaluate  # noqa: E402
 from ._report import report  # noqa: E402
 
-__all__ = ["Model", "Explanation", "read_image", "preprocess", "overlay", "methods", "metrics",
-           "sanity", "evaluate", "report", "set_threads", "limits", "set_limits", "UnsupportedOperator", "NumericalError",
-           "__version__"]
+__all__ = ["Model", "Explanation", "Concepts", "read_image", "preprocess", "overlay", "methods",
+           "concept_methods", "metrics", "sanity", "evaluate", "report", "set_threads", "limits",
+           "set_limits", "UnsupportedOperator", "NumericalError", "__version__"]
 
 __version__ = _core.__version__
 
@@ -62,6 +62,30 @@ class Explanation:
     def __repr__(self):
         shape = list(self.map.shape)
         return f"Explanation(method={self.method!r}, map shape {shape}, layer={self.layer!r})"
+
+
+class Concepts:
+    """The concepts of one image at one layer (concept relevance propagation).
+
+    Attributes:
+        method, layer, target: the relevance method, the layer and the class explained.
+        relevance: [C] each channel's relevance at the layer over the relevance put in at the
+            output: its share of the decision.
+        channels: the mapped channels, most relevant first unless chosen.
+        maps: [k, H, W] the input relevance conditioned on each channel (None with maps=False).
+        attributions: [k, C, H, W] the same before the colour channels are summed.
+    """
+
+    __slots__ = ("method", "layer", "target", "relevance", "channels", "maps", "attributions")
+
+    def __init__(self, method, layer, target, relevance, channels, maps, attributions):
+        self.method, self.layer, self.target = method, layer, target
+        self.relevance, self.channels = relevance, channels
+        self.maps, self.attributions = maps, attributions
+
+    def __repr__(self):
+        return (f"Concepts(method={self.method!r}, layer={self.layer!r}, target={self.target}, "
+                f"channels={self.channels})")
 
 
 class Model:
@@ -270,6 +294,80 @@ class Model:
                                        layer_name, r["stats"], r["is_signed"])
         return result
 
+    def _concept_arguments(self, x, target, condition, params):
+        """The core's image, target, conditions (output first) and parameter texts."""
+        array, like = self._input(x)
+        if array.shape[0] != 1:
+            raise ValueError(f"x: concepts explain one image, not {array.shape[0]}")
+        target = _inputs.targets(target, 1, self.labels)
+        if condition is None:
+            condition = {}
+        _inputs.check_type(condition, "condition", dict,
+                           "a dict {layer: [channels]} from the output down")
+        conditions = [(self._layer(layer, "condition"), _inputs.channel_list(kept, "condition"))
+                      for layer, kept in condition.items()]
+        return array, like, target, conditions, params
+
+    def concepts(self, x, layer, channels=None, top=8, method="lrp", target=None,
+                 condition=None, maps=True, batch=16, progress=None, **params):
+        """Concept relevance: each channel's share of the decision at `layer` and the map of the
+        input relevance that flows through each chosen channel (Achtibat et al. 2023).
+
+        Args:
+            x: one image, as for ``logits``.
+            layer: a layer as ``explain`` takes it (a graph value or node name, or for a model
+                made with from_torch a module or its dotted name).
+            channels: None (the `top` most relevant), "all", or a list of channel indices.
+            top: how many of the most relevant channels to map.
+            method: a relevance method (``whitebox.concept_methods()``: the LRP composites,
+                deep Taylor, excitation backprop, gradient x input).
+            target: as for ``explain`` (one class).
+            condition: {layer: [channels]} on layers after `layer`, from the output down: the
+                relevance goes on from those channels only (the lower concepts of an upper one).
+            maps: False computes the relevance and ranking only (one sweep).
+            batch: conditional maps per sweep.
+            progress: as for ``explain``.
+            **params: the method's hyper-parameters.
+
+        Returns:
+            Concepts; its arrays are NumPy arrays, or torch tensors on x's device when x is one.
+        """
+        array, like, target, conditions, params = self._concept_arguments(
+            x, target, condition, params)
+        chosen, top = _inputs.channel_choice(channels, top)
+        with _inputs.param_texts(params) as (text,):
+            raw = _core.concepts(self._core, array, self._layer(layer), target, method, text,
+                                 chosen, top, conditions, bool(maps), batch, progress)
+        name = layer if isinstance(layer, str) else (
+            self._layers.name_of(raw["layer"]) if self._layers else raw["layer"])
+        optional = lambda a: None if a is None else like(a)  # noqa: E731
+        return Concepts(raw["method"], name, raw["target"], like(raw["relevance"]),
+                        raw["channels"], optional(raw["maps"]), optional(raw["attributions"]))
+
+    def concept_graph(self, x, layers, top=4, subtop=3, method="lrp", target=None,
+                      channels=None, condition=None, progress=None, **params):
+        """Hierarchical concepts: the `top` most relevant channels of the first of `layers`
+        (from the output down), under each the `subtop` most relevant of the next layer
+        conditioned on it, and so on.
+
+        Returns:
+            A list of dicts (layer, channel, relevance, parent), parents before their children;
+            parent is the index of the concept a channel makes up, -1 at the first layer.
+        """
+        if isinstance(layers, (str, os.PathLike)) or not isinstance(layers, (list, tuple)):
+            raise _inputs.type_error("layers", "a list of layers, from the output down", layers)
+        array, _, target, conditions, params = self._concept_arguments(
+            x, target, condition, params)
+        chosen, top = _inputs.channel_choice(channels, top)
+        with _inputs.param_texts(params) as (text,):
+            nodes = _core.concept_graph(self._core, array, [self._layer(l) for l in layers],
+                                        target, method, text, chosen, top, subtop, conditions,
+                                        progress)
+        names = {self._layer(l): l for l in layers if isinstance(l, str)}
+        for node in nodes:
+            node["layer"] = names.get(node["layer"], node["layer"])
+        return nodes
+
     def fit_patterns(self, x, estimator="twocomponent", folder=None):
         """Learns PatternNet's and PatternAttribution's signal patterns from a batch of inputs x
         (as for ``logits``) and saves them to `folder` (default: beside the model file, where
@@ -331,6 +429,11 @@ def overlay(picture, explanation, image=0, alpha=0.5, colormap=None, normalizati
     colormap = colormap or ("red-blue" if signed else "jet")
     normalization = normalization or ("signed" if signed else "positive")
     return _core.overlay(rgb, heat, alpha, colormap, normalization, percentile)
+
+
+def concept_methods():
+    """The methods whose relevance ``Model.concepts`` can condition on channels."""
+    return list(_core.concept_methods())
 
 
 def methods():

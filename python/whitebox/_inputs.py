@@ -206,6 +206,30 @@ def targets(target, count, labels, name="target"):
     return classes
 
 
+def channel_list(value, name):
+    """Channel indices: a list (or array, tensor) of integers."""
+    if is_torch(value) or isinstance(value, np.ndarray):
+        value = as_numpy(value, name, "a list of channel indices").reshape(-1).tolist()
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(
+            isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in value):
+        raise type_error(name, "a list of channel indices", value)
+    return [int(c) for c in value]
+
+
+def channel_choice(channels, top):
+    """The core's (channels, top) for concepts' channels=None | "all" | [indices]."""
+    check_type(top, "top", (int, np.integer), "a number of channels >= 0")
+    if channels is None:
+        return [], int(top)
+    if isinstance(channels, str):
+        if channels != "all":
+            raise ValueError(f"channels: None, 'all' or a list of indices, not {channels!r}")
+        return [], 0
+    return channel_list(channels, "channels"), int(top)
+
+
 def param_text(name, value, folder):
     """An option as the engine's parameter text; an array (a baseline) goes to a .npy file in
     `folder`."""

@@ -74,6 +74,23 @@ Keeping keeping(const Graph& graph, const TraceOptions& options) {
   return {std::move(last_reader), std::move(swept_nodes)};
 }
 
+// Which nodes a forward pass runs: all, or with options.until those its values are computed from.
+std::vector<char> computed_nodes(const Graph& graph, const TraceOptions& options) {
+  if (!options.until) return std::vector<char>(graph.nodes.size(), 1);
+  std::vector<char> wanted(graph.values.size(), 0), computed(graph.nodes.size(), 0);
+  for (ValueId v : *options.until) wanted[v] = 1;
+  for (size_t n = graph.nodes.size(); n-- > 0;) {
+    const Node& node = graph.nodes[n];
+    computed[n] = std::any_of(node.outputs.begin(), node.outputs.end(),
+                              [&](ValueId v) { return v != kNoValue && wanted[v]; });
+    if (!computed[n]) continue;
+    for (ValueId v : node.inputs) {
+      if (v != kNoValue) wanted[v] = 1;
+    }
+  }
+  return computed;
+}
+
 }  // namespace
 
 Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& options) {
@@ -94,9 +111,11 @@ Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& optio
   const auto drops_now = [&](ValueId v, size_t n) {
     return v != kNoValue && !held[v] && drop[v] == static_cast<int>(n);
   };
+  const std::vector<char> computed = computed_nodes(graph, options);
   ops::Tensors inputs;
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     if (interrupt_requested()) throw Interrupted("interrupted");
+    if (!computed[n]) continue;
     const Node& node = graph.nodes[n];
     inputs.clear();
     for (ValueId v : node.inputs) inputs.push_back(v == kNoValue ? at::Tensor() : values[v]);

@@ -87,6 +87,14 @@ void add_excitation_backprop_methods(std::vector<MethodInfo>& registry) {
            return lrp::composite_rules(model, excitation_mapping(model.graph()), {})
                .values_read(model.graph());
          }}});
+    // The contrastive map is the difference of two sweeps: no one sweep to condition.
+    if (!contrastive) {
+      registry.back().relevance_sweep = [](const Context& c) {
+        return RelevanceSweep{
+            lrp::composite_rules(c.model, excitation_mapping(c.model.graph()), {}),
+            target_one_hot(c)};
+      };
+    }
   };
   method("excitation-backprop", {"eb"},
          "excitation backprop: the marginal winning probability of each unit, passed down from "

@@ -3,6 +3,7 @@
 // integrated_gradients.cpp and modified_gradients.cpp.
 #include <ATen/ATen.h>
 
+#include "methods/arguments.hpp"
 #include "methods/methods.hpp"
 #include "methods/parameters.hpp"
 #include "whitebox/error.hpp"
@@ -74,7 +75,10 @@ void add_gradient_methods(std::vector<MethodInfo>& registry) {
                    "Important Features Through Propagating Activation Differences. arXiv "
                    "1605.01713, 2016",
        .run = gradient_input,
-       .scheduling = {.input_gradient = true, .trace_use = Scheduling::TraceUse::InputGradients}});
+       .scheduling = {.input_gradient = true, .trace_use = Scheduling::TraceUse::InputGradients},
+       .relevance_sweep = [](const Context& c) {
+         return RelevanceSweep{Rules(), target_one_hot(c), /*gradient=*/true};
+       }});
   add_integrated_gradients_method(registry);
   add_expected_gradients_method(registry);
   add_modified_gradient_methods(registry);

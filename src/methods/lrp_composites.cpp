@@ -204,21 +204,26 @@ Rules rules_for(const Model& model, const Params& params) {
   return composite_rules(model, mapping, options);
 }
 
-Explanation run(const Context& c) {
-  const Rules rules = rules_for(c.model, c.params);
-
-  // The relevance put in at the output: the target logit itself, or 1 (initial=one).
+// The sweep of a composite: its rule table from the target's relevance, the target logit itself
+// or 1 (initial=one).
+RelevanceSweep relevance_sweep(const Context& c) {
   const std::string initial = setting(c.params, "initial");
   if (initial != "logit" && initial != "one") {
     throw ArgumentError("parameter initial='" + initial + "' must be logit or one");
   }
   at::Tensor seed = target_one_hot(c);
   if (initial == "logit") seed = seed * c.trace[c.model.output()];
+  return {rules_for(c.model, c.params), seed};
+}
+
+Explanation run(const Context& c) {
+  const RelevanceSweep sweep = relevance_sweep(c);
   Explanation e;
-  e.attribution = sweep_finite(c, {{c.model.output(), seed}}, {c.model.input()}, rules)[0];
+  e.attribution =
+      sweep_finite(c, {{c.model.output(), sweep.seed}}, {c.model.input()}, sweep.rules)[0];
   e.map = e.attribution.sum(1);
   e.is_signed = true;
-  const double total_seed = seed.sum().item<double>();
+  const double total_seed = sweep.seed.sum().item<double>();
   const double total = e.attribution.sum().item<double>();
   e.stats["conservation"] = total_seed != 0.0 ? total / total_seed : 0.0;
   e.stats["absorbed"] = total_seed - total;
@@ -302,7 +307,8 @@ void add_relevance_methods(std::vector<MethodInfo>& registry) {
                         .cost = "1 forward + 1 modified backward",
                         .hyperparameters = params,
                         .citation = cite,
-                        .run = lrp::run});
+                        .run = lrp::run,
+                        .relevance_sweep = lrp::relevance_sweep});
     registry.back().scheduling.trace_reads = [](const Model& model, const Params& params) {
       return lrp::rules_for(model, params).values_read(model.graph());
     };

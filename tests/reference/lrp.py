@@ -13,7 +13,9 @@ winner (or proportionally to the window's inputs); average pooling is LRP-0. The
 configurations follow Zennit's conventions: biases in every z, relevance 1 at the target, every
 denominator stabilised by 1e-6. Written to the case folder: ref_lrp_<name>.npy ([1, 3, H, W], <f8),
 ref_lrp.json (method and params of each, and how many signed inputs and negative residual
-branches the rules met) and the marker ref_lrp_done.
+branches the rules met) and the marker ref_lrp_done. For vgg16_bn and resnet18, concept relevance
+too: each channel's relevance at one hidden layer and the input relevance with the relevance at
+that layer kept at one channel (ref_crp.json, ref_crp.npy).
 
 Independent of the C++ code: the layer structure comes from the torch modules, not the graph.
 """
@@ -33,7 +35,7 @@ import runner  # noqa: E402
 
 CASES = ["vgg16_bn", "resnet18", "mobilenet_v2"]
 MARKER = "ref_lrp_done"
-VERSION = "6"
+VERSION = "7"
 MEAN = [0.485, 0.456, 0.406]   # imagenet preprocessing: the fixtures have no sidecar
 STD = [0.229, 0.224, 0.225]
 ZENNIT_EPS = 1e-6
@@ -206,6 +208,20 @@ class Lrp:
         self.maxpool = maxpool
         self.first, self.last = first, last
         self.census = Census()
+        # Concept relevance: the relevance at the output of module `layer` (`seen`), kept at
+        # `channels` only when they are given.
+        self.layer, self.channels, self.seen = None, None, None
+
+    def at(self, module, r):
+        """The relevance arriving at `module`'s output, conditioned when it is the layer."""
+        if module is not self.layer:
+            return r
+        self.seen = r
+        if self.channels is None:
+            return r
+        mask = torch.zeros_like(r)
+        mask[:, self.channels] = 1
+        return r * mask
 
     def rule(self, module, kind):
         if module is self.first and "first" in self.mapping:
@@ -257,6 +273,7 @@ def sequential_relevance(layers, x, r, lrp):
         acts.append(layer(acts[-1]))
     for i in reversed(range(len(layers))):
         layer, inp = layers[i], acts[i]
+        r = lrp.at(layer, r)
         if isinstance(layer, nn.Conv2d):
             r = lrp.conv(layer, inp, r)
         elif isinstance(layer, nn.Linear):
@@ -301,6 +318,7 @@ def resnet_relevance(model, x, seed, lrp):
     r = lrp.dense(model.fc, gap, seed)
     r = lrp.avg_pool(model.avgpool, h, r.reshape(model.avgpool(h).shape))
     for blk, inp in zip(reversed(blocks), reversed(inputs)):
+        r = lrp.at(blk, r)
         h1 = blk.relu(blk.bn1(blk.conv1(inp)))
         h2 = blk.bn2(blk.conv2(h1))
         short = blk.downsample(inp) if blk.downsample is not None else inp
@@ -391,11 +409,45 @@ def compute(case, case_dir):
                              {"last": ("alphabeta", 0.0, -1.0)}, first, last), onehot)
         save("excitation_backprop", "excitation-backprop", {}, eb)
         save("contrastive_excitation_backprop", "contrastive-excitation-backprop", {}, eb - dual)
+        if case in CONCEPT_LAYERS:
+            concepts = conditional_relevance(case, case_dir, model, x, seed, first, last, fn)
+    if case in CONCEPT_LAYERS:
+        with open(os.path.join(case_dir, "ref_crp.json"), "w") as f:
+            json.dump(concepts, f, indent=1)
     with open(os.path.join(case_dir, "ref_lrp.json"), "w") as f:
         json.dump({"target": target, "references": refs,
                    "layers_with_signed_inputs": census.signed_inputs,
                    "residual_sums_with_negative_branches": census.negative_branches}, f, indent=1)
     return sorted(refs)
+
+
+# Concept relevance at one layer per family: the torch module whose output it is, the graph
+# value the C++ test names, and the configuration.
+CONCEPT_LAYERS = {
+    "vgg16_bn": (lambda m: m.features[13], "/features/features.13/MaxPool_output_0",
+                 "epsilon_plus"),
+    "resnet18": (lambda m: m.layer2[1], "/layer2/layer2.1/relu_1/Relu_output_0", "deep_taylor"),
+}
+
+
+def conditional_relevance(case, case_dir, model, x, seed, first, last, fn):
+    """Each channel's relevance at the layer and the input relevance conditioned on the three
+    most relevant channels, one masked sweep each: ref_crp.npy [3, 3, H, W]."""
+    module, layer, name = CONCEPT_LAYERS[case]
+    method, params, preset, convention, maxpool, extra = CONFIGS[name]
+    lrp = Lrp(preset, convention, maxpool, extra, first, last)
+    lrp.layer = module(model)
+    fn(model, x, seed, lrp)
+    relevance = lrp.seen.flatten(2).sum(2)[0]
+    channels = [int(c) for c in torch.argsort(relevance, descending=True)[:3]]
+    maps = []
+    for channel in channels:
+        lrp.channels = [channel]
+        maps.append(fn(model, x, seed, lrp))
+    np.save(os.path.join(case_dir, "ref_crp.npy"), torch.cat(maps).numpy().astype("<f8"))
+    return {"layer": layer, "method": method, "params": params, "channels": channels,
+            "maps": "ref_crp.npy", "relevance": [float(v) for v in relevance],
+            "seed": float(seed.sum())}
 
 
 def main(argv):

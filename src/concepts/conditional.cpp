@@ -1,0 +1,218 @@
+// Concept relevance propagation: a method's relevance sweep stopped at a hidden layer, ranked by
+// channel, and continued from each chosen channel alone, many channels per sweep.
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <numeric>
+#include <optional>
+
+#include "methods/methods.hpp"
+#include "methods/parameters.hpp"
+#include "whitebox/concepts.hpp"
+#include "whitebox/error.hpp"
+
+namespace whitebox {
+namespace {
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
+const MethodInfo& concept_method(const std::string& name) {
+  const MethodInfo& method = find_method(name);
+  if (!method.relevance_sweep) {
+    throw ArgumentError("method " + method.name +
+                        " is not one relevance sweep, so it has no concepts; these have: " +
+                        joined(concept_methods()));
+  }
+  return method;
+}
+
+// Whether `later` is computed from `earlier`: some path of nodes leads from one to the other.
+bool computed_from(const Graph& graph, ValueId later, ValueId earlier) {
+  std::vector<char> seen(graph.values.size(), 0);
+  std::vector<ValueId> stack = {later};
+  while (!stack.empty()) {
+    const ValueId v = stack.back();
+    stack.pop_back();
+    if (v == earlier) return true;
+    if (seen[v] || graph.values[v].producer < 0) continue;
+    seen[v] = 1;
+    for (ValueId input : graph.nodes[graph.values[v].producer].inputs) {
+      if (input != kNoValue) stack.push_back(input);
+    }
+  }
+  return false;
+}
+
+// [rows, C, 1, ...] of `value`'s rank: row r passes the channels of channels[r].
+at::Tensor channel_masks(const at::Tensor& value, const std::vector<std::vector<int64_t>>& rows) {
+  std::vector<int64_t> shape(value.dim(), 1);
+  shape[0] = static_cast<int64_t>(rows.size());
+  shape[1] = value.size(1);
+  at::Tensor mask = at::zeros(shape, value.options());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    for (int64_t channel : rows[r]) mask[r][channel].fill_(1);
+  }
+  return mask;
+}
+
+// Checks that `layer`'s value has channels (dimension 1) and that `channels` are among them.
+void check_channels(const Graph& graph, ValueId layer, const at::Tensor& value,
+                    const std::vector<int64_t>& channels) {
+  const std::string& name = graph.values[layer].name;
+  if (value.dim() < 2) {
+    throw ArgumentError("layer " + name + " has no channels (its shape is " +
+                        c10::str(value.sizes()) + ")");
+  }
+  for (int64_t channel : channels) {
+    if (channel < 0 || channel >= value.size(1)) {
+      throw ArgumentError("channel " + std::to_string(channel) + " of layer " + name +
+                          ": it has channels 0 to " + std::to_string(value.size(1) - 1));
+    }
+  }
+}
+
+// The channels to map: the given ones, else the `top` most relevant (all with top = 0), most
+// relevant first and ties by index.
+std::vector<int64_t> chosen_channels(const at::Tensor& relevance, const ConceptOptions& options) {
+  if (!options.channels.empty()) return options.channels;
+  if (options.top < 0) throw ArgumentError("top must be >= 0, not " + std::to_string(options.top));
+  std::vector<int64_t> order(relevance.size(0));
+  std::iota(order.begin(), order.end(), 0);
+  const auto* r = relevance.data_ptr<double>();
+  std::stable_sort(order.begin(), order.end(), [r](int64_t a, int64_t b) { return r[a] > r[b]; });
+  if (options.top > 0 && options.top < static_cast<int64_t>(order.size())) order.resize(options.top);
+  return order;
+}
+
+}  // namespace
+
+std::vector<std::string> concept_methods() {
+  std::vector<std::string> names;
+  for (const MethodInfo& method : methods()) {
+    if (method.relevance_sweep) names.push_back(method.name);
+  }
+  return names;
+}
+
+Concepts concepts(const Model& model, const at::Tensor& image, const std::string& layer_name,
+                  const Target& target, const ConceptOptions& options) {
+  const MethodInfo& method = concept_method(options.method);
+  check_parameters({method.name}, options.params);
+  if (image.dim() != 4 || image.size(0) != 1) {
+    throw InputError("concepts explain one image [1, C, H, W], not a tensor of shape " +
+                     c10::str(image.sizes()));
+  }
+  if (options.batch < 1) {
+    throw ArgumentError("batch must be >= 1, not " + std::to_string(options.batch));
+  }
+  const Graph& graph = model.graph();
+  // The stops of the sweep, from the output down: the conditions' layers, then the layer.
+  std::vector<ValueId> stops;
+  for (const Condition& condition : options.conditions) stops.push_back(graph.resolve(condition.layer));
+  const ValueId layer = graph.resolve(layer_name);
+  stops.push_back(layer);
+  for (size_t i = 0; i + 1 < stops.size(); ++i) {
+    if (!computed_from(graph, stops[i], stops[i + 1])) {
+      throw ArgumentError("layer " + graph.values[stops[i + 1]].name + " is not before layer " +
+                          graph.values[stops[i]].name +
+                          ": conditions go from the output down to the concepts' layer");
+    }
+  }
+
+  const Params params = explainers::with_declared_defaults(method, options.params);
+  TraceOptions trace_options = explainers::trace_options_for({&method}, model, params);
+  trace_options.keep.insert(trace_options.keep.end(), stops.begin(), stops.end());
+  const Context c(model, image.to(model.device(), model.dtype()), target, params, trace_options);
+  const RelevanceSweep sweep = method.relevance_sweep(c);
+
+  // The signal from the output down to the layer, through each condition's channels only.
+  at::Tensor signal =
+      explainers::sweep_finite(c, {{model.output(), sweep.seed}}, {stops.front()}, sweep.rules)[0];
+  for (size_t i = 0; i < options.conditions.size(); ++i) {
+    check_channels(graph, stops[i], signal, options.conditions[i].channels);
+    signal = signal * channel_masks(signal, {options.conditions[i].channels});
+    signal = explainers::sweep_finite(c, {{stops[i], signal}}, {stops[i + 1]}, sweep.rules)[0];
+  }
+  check_channels(graph, layer, signal, options.channels);
+
+  Concepts result;
+  result.method = method.name;
+  result.layer = graph.values[layer].name;
+  result.target = c.classes.at(0);
+  result.seed = sweep.seed.sum().item<double>();
+  const at::Tensor relevance = sweep.gradient ? signal * c.trace[layer] : signal;
+  result.relevance = (relevance.dim() > 2 ? relevance.flatten(2).sum(2) : relevance)[0]
+                         .to(at::kCPU, at::kDouble)
+                         .div(result.seed != 0 ? result.seed : 1.0);
+  result.channels = chosen_channels(result.relevance, options);
+  if (!options.maps || result.channels.empty()) return result;
+
+  // One sweep per batch of channels from the layer to the input, each row of the batch seeded
+  // with the layer's signal at its channel alone, on a forward pass that stops at the layer.
+  // Batches are of equal size but the last.
+  const int64_t k = static_cast<int64_t>(result.channels.size());
+  const int64_t sweeps = (k + options.batch - 1) / options.batch;
+  const int64_t rows = (k + sweeps - 1) / sweeps;
+  TraceOptions up_to_layer = trace_options;
+  up_to_layer.until = std::vector<ValueId>{layer};
+  std::optional<Context> batch;
+  std::vector<at::Tensor> attributions;
+  for (int64_t start = 0; start < k; start += rows) {
+    const int64_t size = std::min(rows, k - start);
+    if (!batch || batch->input.size(0) != size) {
+      std::vector<int64_t> shape = c.input.sizes().vec();
+      shape[0] = size;
+      batch.emplace(model, c.input.expand(shape).contiguous(),
+                    std::vector<int64_t>(size, result.target), params, up_to_layer);
+    }
+    std::vector<std::vector<int64_t>> channels;
+    for (int64_t r = start; r < start + size; ++r) channels.push_back({result.channels[r]});
+    std::vector<int64_t> shape = signal.sizes().vec();
+    shape[0] = size;
+    const at::Tensor seeds = signal.expand(shape) * channel_masks(signal, channels);
+    at::Tensor attribution =
+        explainers::sweep_finite(*batch, {{layer, seeds}}, {model.input()}, sweep.rules)[0];
+    attributions.push_back(sweep.gradient ? attribution * batch->input : attribution);
+  }
+  result.attributions = at::cat(attributions);
+  result.maps = result.attributions.sum(1);
+  return result;
+}
+
+std::vector<ConceptNode> concept_graph(const Model& model, const at::Tensor& image,
+                                       const std::vector<std::string>& layers,
+                                       const Target& target, const ConceptOptions& options,
+                                       int64_t subtop) {
+  if (layers.empty()) throw ArgumentError("an attribution graph needs at least one layer");
+  if (subtop < 1) throw ArgumentError("subtop must be >= 1, not " + std::to_string(subtop));
+  ConceptOptions ranking = options;
+  ranking.maps = false;
+  std::vector<ConceptNode> nodes;
+  // The concepts of one layer under the conditions of `parent` and its ancestors.
+  const auto add = [&](size_t level, int parent) {
+    ranking.conditions = options.conditions;
+    std::vector<Condition> path;
+    for (int p = parent; p >= 0; p = nodes[p].parent) path.push_back({nodes[p].layer, {nodes[p].channel}});
+    ranking.conditions.insert(ranking.conditions.end(), path.rbegin(), path.rend());
+    ranking.channels = parent < 0 ? options.channels : std::vector<int64_t>();
+    ranking.top = parent < 0 ? options.top : subtop;
+    const Concepts found = concepts(model, image, layers[level], target, ranking);
+    for (int64_t channel : found.channels) {
+      nodes.push_back({found.layer, channel, found.relevance[channel].item<double>(), parent});
+    }
+  };
+  add(0, -1);
+  size_t begin = 0;
+  for (size_t level = 1; level < layers.size(); ++level) {
+    const size_t end = nodes.size();
+    for (size_t p = begin; p < end; ++p) add(level, static_cast<int>(p));
+    begin = end;
+  }
+  return nodes;
+}
+
+}  // namespace whitebox
