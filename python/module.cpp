@@ -422,6 +422,7 @@ PYBIND11_MODULE(_whitebox, m) {
         d["layer"] = c.layer;
         d["target"] = c.target;
         d["seed"] = c.seed;
+        d["magnitude"] = c.magnitude;
         d["relevance"] = to_array(c.relevance);
         d["channels"] = c.channels;
         d["maps"] = c.maps.defined() ? py::object(to_array(c.maps)) : py::object(py::none());
@@ -438,11 +439,11 @@ PYBIND11_MODULE(_whitebox, m) {
          const std::vector<std::string>& layers, const py::object& target,
          const std::string& method, const std::map<std::string, std::string>& params,
          const std::vector<int64_t>& channels, int64_t top, int64_t subtop,
-         const std::vector<std::pair<std::string, std::vector<int64_t>>>& conditions,
-         const py::object& progress) {
+         const std::vector<std::pair<std::string, std::vector<int64_t>>>& conditions, bool maps,
+         int64_t batch, const py::object& progress) {
         const at::Tensor input = to_tensor(x);
         const ConceptOptions options =
-            concept_options(method, params, channels, top, conditions, false, 1);
+            concept_options(method, params, channels, top, conditions, maps, batch);
         const auto nodes = interruptible(
             [&] {
               return concept_graph(*model, input, layers, single_target(target), options, subtop);
@@ -450,14 +451,16 @@ PYBIND11_MODULE(_whitebox, m) {
             progress);
         py::list out;
         for (const ConceptNode& n : nodes) {
-          out.append(py::dict(py::arg("layer") = n.layer, py::arg("channel") = n.channel,
-                              py::arg("relevance") = n.relevance, py::arg("parent") = n.parent));
+          py::dict node(py::arg("layer") = n.layer, py::arg("channel") = n.channel,
+                        py::arg("relevance") = n.relevance, py::arg("parent") = n.parent);
+          if (n.map.defined()) node["map"] = to_array(n.map);
+          out.append(node);
         }
         return out;
       },
       py::arg("model"), py::arg("x"), py::arg("layers"), py::arg("target"), py::arg("method"),
       py::arg("params"), py::arg("channels"), py::arg("top"), py::arg("subtop"),
-      py::arg("conditions"), py::arg("progress") = py::none());
+      py::arg("conditions"), py::arg("maps"), py::arg("batch"), py::arg("progress") = py::none());
   m.def("concept_methods", &concept_methods);
 
   // The images of a data set, as the command line reads them (whitebox/dataset.hpp).

@@ -79,6 +79,7 @@ TEST(MethodsConceptsBundled, LowerConceptsMakeUpTheUpperOne) {
   const Concepts lower = concepts(b.model, b.x, "y2_conv_2d", Target::top(), under);
   EXPECT_EQ(graph[2].channel, lower.channels[0]);
   EXPECT_DOUBLE_EQ(graph[2].relevance, lower.relevance[lower.channels[0]].item<double>());
+  EXPECT_LT(relative_error(graph[2].map, lower.maps[0]), 1e-12);
 
   ConceptOptions alone = options;
   alone.channels = {upper.channel};
@@ -156,7 +157,8 @@ TEST_P(MethodsConcepts, MatchTheMaskedPyTorchReference) {
   const auto channels = ref["channels"].get<std::vector<int64_t>>();
   EXPECT_EQ(found.channels, channels);
   const at::Tensor relevance = at::tensor(ref["relevance"].get<std::vector<double>>(), at::kDouble);
-  EXPECT_LT(relative_error(found.relevance * found.seed, relevance), 1e-8);
+  EXPECT_LT(relative_error(found.relevance * found.magnitude, relevance), 1e-8);
+  EXPECT_NEAR(found.relevance.abs().sum().item<double>(), 1.0, 1e-12);
   EXPECT_NEAR(found.seed, ref["seed"].get<double>(), 1e-9 * std::abs(found.seed));
   EXPECT_LT(relative_error(found.attributions, read_npy(dir / ref["maps"].get<std::string>())), 1e-8);
 }
@@ -174,7 +176,7 @@ TEST_P(MethodsConcepts, EachChannelsRelevanceIsItsMapsTotal) {
   options.top = 4;
   const Concepts found = concepts(model, x, ref["layer"].get<std::string>(), Target::top(), options);
   for (size_t i = 0; i < found.channels.size(); ++i) {
-    const double relevance = found.relevance[found.channels[i]].item<double>() * found.seed;
+    const double relevance = found.relevance[found.channels[i]].item<double>() * found.magnitude;
     const double total = found.attributions[static_cast<int64_t>(i)].sum().item<double>();
     EXPECT_NEAR(total, relevance, 1e-3 * std::abs(relevance)) << found.channels[i];
   }

@@ -39,6 +39,7 @@ Command add_evaluate(CLI::App& parent);
 Command add_patterns(CLI::App& parent);
 Command add_sanity(CLI::App& parent);
 Command add_compare(CLI::App& parent);
+Command add_concepts(CLI::App& parent);
 
 // The help of every --target option.
 inline constexpr const char* kTargetHelp =

@@ -38,9 +38,12 @@ struct Concepts {
   std::string layer;   // the layer's value name
   int64_t target = 0;
   double seed = 0;  // the relevance put in at the output (the target logit, or 1)
-  // Each channel's relevance at the layer, summed over its positions, over `seed`: its share of
-  // the decision. [C], float64 on the CPU.
+  // Each channel's relevance at the layer, summed over its positions, over `magnitude`: its
+  // share of the relevance that reaches the layer. [C], float64 on the CPU.
   at::Tensor relevance;
+  // The sum of the channels' |relevance| (relevance * magnitude is in the seed's units); it is
+  // less than |seed| where rules absorb relevance or paths bypass the layer.
+  double magnitude = 0;
   std::vector<int64_t> channels;  // the mapped channels, most relevant first unless given
   // Input relevance conditioned on each channel [k, C, H, W] and its map [k, H, W] (summed over
   // colour channels); undefined with maps = false.
@@ -64,13 +67,15 @@ std::vector<std::string> concept_methods();
 struct ConceptNode {
   std::string layer;
   int64_t channel = 0;
-  double relevance = 0;
+  double relevance = 0;  // its share (Concepts::relevance) under its ancestors' conditions
   int parent = -1;  // index of the concept it makes up, -1 at the first layer
+  at::Tensor map;   // [H, W], conditioned on the concept and its ancestors (with options.maps)
 };
 
 // Hierarchical concepts over `layers` (from the output down): the `top` most relevant channels
-// of the first layer, then under each the `subtop` most relevant of the next layer conditioned
-// on it (and on its ancestors), and so on. Parents come before their children.
+// of the first layer (or options.channels), then under each the `subtop` most relevant of the
+// next layer conditioned on it (and on its ancestors), and so on. Parents come before their
+// children.
 std::vector<ConceptNode> concept_graph(const Model& model, const at::Tensor& image,
                                        const std::vector<std::string>& layers,
                                        const Target& target, const ConceptOptions& options,

@@ -69,19 +69,23 @@ class Concepts:
 
     Attributes:
         method, layer, target: the relevance method, the layer and the class explained.
-        relevance: [C] each channel's relevance at the layer over the relevance put in at the
-            output: its share of the decision.
+        relevance: [C] each channel's relevance at the layer (summed over its positions) over
+            `magnitude`: its share of the relevance that reaches the layer.
+        magnitude: the sum of the channels' |relevance|, in the units of `seed`.
+        seed: the relevance put in at the output (the target logit, or 1).
         channels: the mapped channels, most relevant first unless chosen.
         maps: [k, H, W] the input relevance conditioned on each channel (None with maps=False).
         attributions: [k, C, H, W] the same before the colour channels are summed.
     """
 
-    __slots__ = ("method", "layer", "target", "relevance", "channels", "maps", "attributions")
+    __slots__ = ("method", "layer", "target", "relevance", "magnitude", "seed", "channels",
+                 "maps", "attributions")
 
-    def __init__(self, method, layer, target, relevance, channels, maps, attributions):
+    def __init__(self, method, layer, target, relevance, magnitude, seed, channels, maps,
+                 attributions):
         self.method, self.layer, self.target = method, layer, target
-        self.relevance, self.channels = relevance, channels
-        self.maps, self.attributions = maps, attributions
+        self.relevance, self.magnitude, self.seed = relevance, magnitude, seed
+        self.channels, self.maps, self.attributions = channels, maps, attributions
 
     def __repr__(self):
         return (f"Concepts(method={self.method!r}, layer={self.layer!r}, target={self.target}, "
@@ -342,30 +346,36 @@ class Model:
             self._layers.name_of(raw["layer"]) if self._layers else raw["layer"])
         optional = lambda a: None if a is None else like(a)  # noqa: E731
         return Concepts(raw["method"], name, raw["target"], like(raw["relevance"]),
-                        raw["channels"], optional(raw["maps"]), optional(raw["attributions"]))
+                        raw["magnitude"], raw["seed"], raw["channels"], optional(raw["maps"]),
+                        optional(raw["attributions"]))
 
     def concept_graph(self, x, layers, top=4, subtop=3, method="lrp", target=None,
-                      channels=None, condition=None, progress=None, **params):
+                      channels=None, condition=None, maps=False, batch=16, progress=None,
+                      **params):
         """Hierarchical concepts: the `top` most relevant channels of the first of `layers`
         (from the output down), under each the `subtop` most relevant of the next layer
-        conditioned on it, and so on.
+        conditioned on it, and so on. The other arguments are those of ``concepts``.
 
         Returns:
-            A list of dicts (layer, channel, relevance, parent), parents before their children;
-            parent is the index of the concept a channel makes up, -1 at the first layer.
+            A list of dicts (layer, channel, relevance, parent, and with maps=True the map
+            [H, W] conditioned on the concept and its ancestors), parents before their
+            children; parent is the index of the concept a channel makes up, -1 at the first
+            layer.
         """
         if isinstance(layers, (str, os.PathLike)) or not isinstance(layers, (list, tuple)):
             raise _inputs.type_error("layers", "a list of layers, from the output down", layers)
-        array, _, target, conditions, params = self._concept_arguments(
+        array, like, target, conditions, params = self._concept_arguments(
             x, target, condition, params)
         chosen, top = _inputs.channel_choice(channels, top)
         with _inputs.param_texts(params) as (text,):
             nodes = _core.concept_graph(self._core, array, [self._layer(l) for l in layers],
                                         target, method, text, chosen, top, subtop, conditions,
-                                        progress)
+                                        bool(maps), batch, progress)
         names = {self._layer(l): l for l in layers if isinstance(l, str)}
         for node in nodes:
             node["layer"] = names.get(node["layer"], node["layer"])
+            if "map" in node:
+                node["map"] = like(node["map"])
         return nodes
 
     def fit_patterns(self, x, estimator="twocomponent", folder=None):

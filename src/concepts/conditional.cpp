@@ -145,9 +145,10 @@ Concepts concepts(const Model& model, const at::Tensor& image, const std::string
   result.target = c.classes.at(0);
   result.seed = sweep.seed.sum().item<double>();
   const at::Tensor relevance = sweep.gradient ? signal * c.trace[layer] : signal;
-  result.relevance = (relevance.dim() > 2 ? relevance.flatten(2).sum(2) : relevance)[0]
-                         .to(at::kCPU, at::kDouble)
-                         .div(result.seed != 0 ? result.seed : 1.0);
+  const at::Tensor by_channel =
+      (relevance.dim() > 2 ? relevance.flatten(2).sum(2) : relevance)[0].to(at::kCPU, at::kDouble);
+  result.magnitude = by_channel.abs().sum().item<double>();
+  result.relevance = by_channel / (result.magnitude > 0 ? result.magnitude : 1.0);
   result.channels = chosen_channels(result.relevance, options);
   if (!options.maps || result.channels.empty()) return result;
 
@@ -190,7 +191,6 @@ std::vector<ConceptNode> concept_graph(const Model& model, const at::Tensor& ima
   if (layers.empty()) throw ArgumentError("an attribution graph needs at least one layer");
   if (subtop < 1) throw ArgumentError("subtop must be >= 1, not " + std::to_string(subtop));
   ConceptOptions ranking = options;
-  ranking.maps = false;
   std::vector<ConceptNode> nodes;
   // The concepts of one layer under the conditions of `parent` and its ancestors.
   const auto add = [&](size_t level, int parent) {
@@ -201,8 +201,10 @@ std::vector<ConceptNode> concept_graph(const Model& model, const at::Tensor& ima
     ranking.channels = parent < 0 ? options.channels : std::vector<int64_t>();
     ranking.top = parent < 0 ? options.top : subtop;
     const Concepts found = concepts(model, image, layers[level], target, ranking);
-    for (int64_t channel : found.channels) {
-      nodes.push_back({found.layer, channel, found.relevance[channel].item<double>(), parent});
+    for (size_t i = 0; i < found.channels.size(); ++i) {
+      const int64_t channel = found.channels[i];
+      nodes.push_back({found.layer, channel, found.relevance[channel].item<double>(), parent,
+                       options.maps ? found.maps[static_cast<int64_t>(i)] : at::Tensor()});
     }
   };
   add(0, -1);
