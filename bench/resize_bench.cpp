@@ -30,8 +30,7 @@ Model resize_model(int64_t channels, int64_t side, int64_t out, const std::strin
            "Resize",
            {0, kNoValue, kNoValue, 1},
            {2},
-           {{"mode", mode}, {"coordinate_transformation_mode", std::string("half_pixel")}},
-           nullptr});
+           {{"mode", mode}, {"coordinate_transformation_mode", std::string("half_pixel")}}});
   graph.outputs = {2};
   graph.index_producers();
   return Model::from_graph(std::move(graph));

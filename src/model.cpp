@@ -5,34 +5,17 @@
 #include <map>
 #include <mutex>
 
+#include "canonicalize/canonicalize.hpp"
 #include "engine/engine.hpp"
-#include "graph/canonicalize.hpp"
 #include "io/sidecar.hpp"
 #include "onnx/import.hpp"
-#include "ops/kernel.hpp"
+#include "ops/program.hpp"
 #include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/files.hpp"
 
 namespace whitebox {
 namespace {
-
-std::shared_ptr<const Graph> with_kernels(Graph graph) {
-  for (auto& node : graph.nodes) {
-    try {
-      node.kernel = ops::build(graph, node);
-    } catch (const Error&) {
-      throw;
-    } catch (const c10::Error& e) {
-      // ATen refused a constant input or an attribute while the kernel was built.
-      throw ModelFormatError("node '" + node.name + "' (" + node.op_type +
-                             "): " + e.what_without_backtrace());
-    } catch (const std::runtime_error& e) {  // ATen's shape checks (reshape) throw these
-      throw ModelFormatError("node '" + node.name + "' (" + node.op_type + "): " + e.what());
-    }
-  }
-  return std::make_shared<const Graph>(std::move(graph));
-}
 
 // Reads the optional sidecar `<model>.json`: {"preprocessing": preset, "crop": f, "labels": file}.
 void read_sidecar(Model& model, const std::filesystem::path& onnx_file) {
@@ -108,15 +91,17 @@ struct Model::DerivedCache {
 
 Model Model::from_graph(Graph graph) {
   Model model;
-  model.graph_ = with_kernels(std::move(graph));
+  model.program_ = std::make_shared<const ops::Program>(std::move(graph));
   model.derived_ = std::make_shared<DerivedCache>();
-  for (const auto& value : model.graph_->values) {
+  for (const auto& value : model.graph().values) {
     if (value.is_constant() && value.constant.is_floating_point()) {
       model.derived_->budget += value.constant.nbytes();
     }
   }
   return model;
 }
+
+const Graph& Model::graph() const { return program_->graph(); }
 
 Model Model::with_graph(Graph graph) const {
   Model model = from_graph(std::move(graph));
@@ -127,7 +112,7 @@ Model Model::with_graph(Graph graph) const {
 
 at::Tensor Model::derived(ValueId weight, const std::string& kind,
                           const std::function<at::Tensor()>& make) const {
-  if (!derived_ || weight < 0 || !graph_->values.at(weight).is_constant()) return make();
+  if (!derived_ || weight < 0 || !graph().values.at(weight).is_constant()) return make();
   const auto key = std::make_pair(weight, kind);
   {
     std::lock_guard<std::mutex> lock(derived_->mutex);
@@ -188,14 +173,14 @@ Model Model::to(c10::ScalarType dtype) const {
 }
 
 c10::Device Model::device() const {
-  for (const auto& value : graph_->values) {
+  for (const auto& value : graph().values) {
     if (value.is_constant() && value.constant.is_floating_point()) return value.constant.device();
   }
   return c10::Device(c10::kCPU);
 }
 
 c10::ScalarType Model::dtype() const {
-  for (const auto& value : graph_->values) {
+  for (const auto& value : graph().values) {
     if (value.is_constant() && value.constant.is_floating_point()) {
       return value.constant.scalar_type();
     }
@@ -203,12 +188,12 @@ c10::ScalarType Model::dtype() const {
   return at::kFloat;
 }
 
-std::vector<int64_t> Model::input_shape() const { return graph_->values[input()].shape; }
+std::vector<int64_t> Model::input_shape() const { return graph().values[input()].shape; }
 
 int64_t Model::num_classes() const {
   // Classifiers ending in a 1x1 convolution give [N, K, 1, 1]: the classes are all non-batch
   // positions, as the methods and metrics read them.
-  const auto& shape = graph_->values[output()].shape;
+  const auto& shape = graph().values[output()].shape;
   if (shape.empty()) return -1;
   int64_t classes = 1;
   for (size_t i = 1; i < shape.size(); ++i) {
@@ -233,10 +218,10 @@ Trace Model::forward(const at::Tensor& x, const TraceOptions& options) const {
   }
   // Computation happens in the type of the model's weights (a weightless model keeps x's).
   bool weighted = false;
-  for (const auto& value : graph_->values) {
+  for (const auto& value : graph().values) {
     weighted = weighted || (value.is_constant() && value.constant.is_floating_point());
   }
-  return engine::forward(*graph_, x.to(device(), weighted ? dtype() : x.scalar_type()), options);
+  return engine::forward(*program_, x.to(device(), weighted ? dtype() : x.scalar_type()), options);
 }
 
 at::Tensor Model::logits(const at::Tensor& x) const {
@@ -247,7 +232,7 @@ at::Tensor Model::logits(const at::Tensor& x) const {
   // Not a number to report: the first node whose output is not finite is to blame (NaN or
   // infinite weights, or values past float's range).
   const Trace trace = forward(x);
-  for (const auto& node : graph_->nodes) {
+  for (const auto& node : graph().nodes) {
     for (const ValueId v : node.outputs) {
       if (v != kNoValue && trace[v].defined() && trace[v].is_floating_point() &&
           !at::isfinite(trace[v]).all().item<bool>()) {
@@ -261,15 +246,16 @@ at::Tensor Model::logits(const at::Tensor& x) const {
 }
 
 Trace Model::forward_from(const Trace& trace, ValueId value, const at::Tensor& replacement) const {
-  if (value < 0 || value >= static_cast<ValueId>(graph_->values.size()) || !trace[value].defined()) {
+  if (value < 0 || value >= static_cast<ValueId>(graph().values.size()) ||
+      !trace[value].defined()) {
     throw ArgumentError("forward_from: no traced value " + std::to_string(value));
   }
-  return engine::forward_from(*graph_, trace, value, replacement);
+  return engine::forward_from(*program_, trace, value, replacement);
 }
 
 Curvature Model::hessian_vector_product(const Trace& trace, ValueId value, const at::Tensor& v,
                                         const ScoreFunction& score) const {
-  if (value < 0 || value >= static_cast<ValueId>(graph_->values.size()) ||
+  if (value < 0 || value >= static_cast<ValueId>(graph().values.size()) ||
       !trace[value].defined()) {
     throw ArgumentError("hessian_vector_product: no traced value " + std::to_string(value));
   }
@@ -277,19 +263,19 @@ Curvature Model::hessian_vector_product(const Trace& trace, ValueId value, const
     throw ArgumentError("hessian_vector_product: the direction must have the value's shape " +
                         c10::str(trace[value].sizes()));
   }
-  return engine::hessian_vector_product(*graph_, trace, value, v, score);
+  return engine::hessian_vector_product(*program_, trace, value, v, score);
 }
 
 std::vector<at::Tensor> Model::sweep(const Trace& trace,
                                      const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
                                      const std::vector<ValueId>& targets, const Rules& rules) const {
-  return engine::sweep(*graph_, trace, seeds, targets_or_input(targets, input()), rules);
+  return engine::sweep(*program_, trace, seeds, targets_or_input(targets, input()), rules);
 }
 
 std::vector<at::Tensor> Model::sweep(Trace&& trace,
                                      const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
                                      const std::vector<ValueId>& targets, const Rules& rules) const {
-  return engine::sweep(*graph_, trace, seeds, targets_or_input(targets, input()), rules, &trace);
+  return engine::sweep(*program_, trace, seeds, targets_or_input(targets, input()), rules, &trace);
 }
 
 std::vector<at::Tensor> Model::gradient(const Trace& trace, const std::vector<int64_t>& classes,

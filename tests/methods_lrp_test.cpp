@@ -10,6 +10,7 @@
 
 #include "methods/lrp.hpp"
 #include "ops/kernel.hpp"
+#include "ops/program.hpp"
 #include "support.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/explain.hpp"
@@ -243,8 +244,8 @@ TEST(MethodsLrpGates, RelevanceGoesToTheGatedInput) {
     graph.values.push_back(Value{"y", {}, {}, -1});
     std::map<std::string, Attribute> attributes;
     if (gate_op == "ReduceMean") attributes["axes"] = std::vector<int64_t>{2, 3};
-    graph.nodes.push_back(Node{"gate", gate_op, {0}, {1}, attributes, nullptr});
-    graph.nodes.push_back(Node{"mul", "Mul", {0, 1}, {2}, {}, nullptr});
+    graph.nodes.push_back(Node{"gate", gate_op, {0}, {1}, attributes});
+    graph.nodes.push_back(Node{"mul", "Mul", {0, 1}, {2}, {}});
     graph.inputs = {0};
     graph.outputs = {2};
     graph.opset = 13;
@@ -347,8 +348,7 @@ TEST(MethodsLrpLinearForms, MatchForwardAndVjp) {
   };
   for (const auto& c : cases) {
     const Model model = one_node_model(c.op, c.shape, c.constants, c.attributes);
-    const Node& node = model.graph().nodes[0];
-    const ops::LinearForm* form = node.kernel->linear();
+    const ops::LinearForm* form = model.program().kernel(0).linear();
     ASSERT_NE(form, nullptr) << c.op;
     const at::Tensor x = at::randn(c.shape, d);
     const Trace trace = model.forward(x);
@@ -365,7 +365,7 @@ TEST(MethodsLrpLinearForms, MatchForwardAndVjp) {
                                          {"strides", std::vector<int64_t>{2, 2}},
                                          {"pads", std::vector<int64_t>{1, 1, 0, 0}},
                                          {"ceil_mode", int64_t{1}}});
-  const ops::LinearForm* form = pool.graph().nodes[0].kernel->linear();
+  const ops::LinearForm* form = pool.program().kernel(0).linear();
   ASSERT_NE(form, nullptr);
   const at::Tensor x = at::rand({1, 2, 7, 7}, d) + 1.0;
   const at::Tensor sums = form->apply(x, {}, {});

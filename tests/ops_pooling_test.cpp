@@ -177,8 +177,8 @@ TEST(OpsPooling, MaxPoolTraceKeepsTheArgmaxForTheSweep) {
     const Node& node = model.graph().nodes[0];
     const at::Tensor y = trace[node.outputs[0]];
     const Tensors signal{at::randn_like(y)};
-    const Tensors kept = node.kernel->vjp({x}, {y, trace.saved(0)[0]}, signal, {true});
-    const Tensors pooled_again = node.kernel->vjp({x}, {y}, signal, {true});
+    const Tensors kept = kernel_of(model).vjp({x}, {y, trace.saved(0)[0]}, signal, {true});
+    const Tensors pooled_again = kernel_of(model).vjp({x}, {y}, signal, {true});
     EXPECT_TRUE(kept[0].equal(pooled_again[0]));
   }
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ops/kernel.hpp"
+#include "ops/program.hpp"
 #include "support.hpp"
 
 namespace whitebox::test {
@@ -58,6 +59,6 @@ inline std::pair<double, double> compare_with_reference(const Model& model, cons
 }
 
 // The kernel of a one-node model.
-inline const ops::Kernel& kernel_of(const Model& model) { return *model.graph().nodes.at(0).kernel; }
+inline const ops::Kernel& kernel_of(const Model& model) { return model.program().kernel(0); }
 
 }  // namespace whitebox::test

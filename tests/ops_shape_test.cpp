@@ -2,7 +2,7 @@
 
 #include <limits>
 
-#include "graph/canonicalize.hpp"
+#include "canonicalize/canonicalize.hpp"
 #include "ops_reference.hpp"
 
 namespace whitebox::test {
@@ -39,7 +39,7 @@ Graph flatten_by_shape_graph(const Ints& input_shape) {
   const ValueId rest = value("rest", ints({-1})), target = value("target"), y = value("y");
   auto node = [&](const std::string& op, std::vector<ValueId> in, ValueId out,
                   std::map<std::string, Attribute> attributes = {}) {
-    graph.nodes.push_back(Node{op, op, std::move(in), {out}, std::move(attributes), nullptr});
+    graph.nodes.push_back(Node{op, op, std::move(in), {out}, std::move(attributes)});
   };
   node("Shape", {x}, shape);
   node("Gather", {shape, index}, batch);

@@ -174,6 +174,40 @@ TEST(OpsTraits, MethodsAndMetricsNeverCompareOperatorNames) {
   }
 }
 
+// The folders depend on each other in one direction: graph <- ops <- canonicalize <- engine <-
+// methods, metrics. The IR holds no kernels (ops::Program binds them to the nodes), so nothing
+// under src/graph/ includes a header of the layers above it, and the public graph.hpp does not
+// name the kernels.
+TEST(Layering, TheGraphIncludesNothingAboveIt) {
+  const std::filesystem::path source(WHITEBOX_SOURCE_DIR);
+  const std::regex above(R"(^\s*#\s*include\s*["<](ops|canonicalize|engine|methods|metrics)/)");
+  int files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(source / "src/graph")) {
+    if (!entry.is_regular_file()) continue;
+    ++files;
+    std::istringstream lines(test::read_text(entry.path()));
+    int number = 0;
+    for (std::string line; std::getline(lines, line);) {
+      ++number;
+      EXPECT_FALSE(std::regex_search(line, above))
+          << std::filesystem::relative(entry.path(), source).string() << ":" << number
+          << " includes a header of a layer above the graph (" << line
+          << "): the IR may not depend on kernels, passes, the engine, methods or metrics; put "
+             "the code that needs them in that layer";
+    }
+  }
+  EXPECT_GT(files, 0) << "no sources under src/graph/";
+  const std::regex kernels(R"(\bKernel\b|\bops::|namespace ops\b)");
+  std::istringstream lines(test::read_text(source / "include/whitebox/graph.hpp"));
+  int number = 0;
+  for (std::string line; std::getline(lines, line);) {
+    ++number;
+    EXPECT_FALSE(std::regex_search(line, kernels))
+        << "include/whitebox/graph.hpp:" << number << " names the kernels (" << line
+        << "): the IR holds none; ops::Program binds them to the nodes";
+  }
+}
+
 // docs/operators.md's table names every operator that has a kernel.
 TEST(OpsTraits, TheOperatorsPageListsEveryOperator) {
   const std::string page = test::read_text(std::string(WHITEBOX_SOURCE_DIR) + "/docs/operators.md");

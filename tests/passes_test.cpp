@@ -1,7 +1,7 @@
 // Canonicalization passes keep what the graph computes and produce the expected structure.
 #include <gtest/gtest.h>
 
-#include "graph/canonicalize.hpp"
+#include "canonicalize/canonicalize.hpp"
 #include "support.hpp"
 
 namespace whitebox::test {
@@ -19,7 +19,11 @@ Graph residual_graph() {
   };
   auto node = [&](const std::string& op, std::vector<ValueId> in, ValueId out,
                   std::map<std::string, Attribute> attributes = {}) {
-    g.nodes.push_back(Node{op + "_" + std::to_string(g.nodes.size()), op, std::move(in), {out}, std::move(attributes), nullptr});
+    g.nodes.push_back(Node{op + "_" + std::to_string(g.nodes.size()),
+                           op,
+                           std::move(in),
+                           {out},
+                           std::move(attributes)});
   };
   const auto opts = at::TensorOptions().dtype(at::kDouble);
   const ValueId x = value("x");

@@ -132,15 +132,15 @@ Model conv_dense_model(const std::vector<int64_t>& input_shape, bool relu, bool 
   const ValueId fw = value("fw", at::randn({5, features}, at::kDouble));
   const ValueId fb = value("fb", at::randn({5}, at::kDouble));
   const ValueId y = value("y");
-  graph.nodes.push_back(Node{"conv0", "Conv", {x, w, b}, {c}, {}, nullptr});
-  if (relu) graph.nodes.push_back(Node{"relu0", "Relu", {c}, {r}, {}, nullptr});
-  graph.nodes.push_back(Node{"flat0", "Flatten", {relu ? r : c}, {f}, {}, nullptr});
-  graph.nodes.push_back(Node{"fc0", "Gemm", {f, fw, fb}, {y}, {{"transB", int64_t{1}}}, nullptr});
+  graph.nodes.push_back(Node{"conv0", "Conv", {x, w, b}, {c}, {}});
+  if (relu) graph.nodes.push_back(Node{"relu0", "Relu", {c}, {r}, {}});
+  graph.nodes.push_back(Node{"flat0", "Flatten", {relu ? r : c}, {f}, {}});
+  graph.nodes.push_back(Node{"fc0", "Gemm", {f, fw, fb}, {y}, {{"transB", int64_t{1}}}});
   graph.inputs = {x};
   graph.outputs = {y};
   if (softmax) {
     const ValueId p = value("p");
-    graph.nodes.push_back(Node{"prob", "Softmax", {y}, {p}, {{"axis", int64_t{1}}}, nullptr});
+    graph.nodes.push_back(Node{"prob", "Softmax", {y}, {p}, {{"axis", int64_t{1}}}});
     graph.outputs = {p};
   }
   graph.index_producers();

@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,10 +12,6 @@
 #include <vector>
 
 namespace whitebox {
-
-namespace ops {
-class Kernel;
-}
 
 using ValueId = int;
 inline constexpr ValueId kNoValue = -1;  // an omitted optional input
@@ -38,7 +33,6 @@ struct Node {
   std::vector<ValueId> inputs;   // kNoValue for omitted optional inputs
   std::vector<ValueId> outputs;
   std::map<std::string, Attribute> attributes;
-  std::shared_ptr<const ops::Kernel> kernel;  // built after canonicalization
 };
 
 class Graph {

@@ -20,6 +20,10 @@
 
 namespace whitebox {
 
+namespace ops {
+class Program;  // the graph bound to its kernels (src/ops/program.hpp), internal to the library
+}
+
 struct LoadOptions {
   bool canonicalize = true;             // fold constants, drop Identity/Dropout, fold BatchNorm
   c10::ScalarType dtype = c10::kFloat;  // floating type of the weights and the computation
@@ -36,7 +40,9 @@ class Model {
   // node), with this model's preprocessing and labels.
   Model with_graph(Graph graph) const;
 
-  const Graph& graph() const { return *graph_; }
+  const Graph& graph() const;
+  // The graph with the kernel of each node, as the engine runs it: for the library's own code.
+  const ops::Program& program() const { return *program_; }
   const std::filesystem::path& path() const { return path_; }
 
   // A copy whose constants live on `device` / are of floating type `dtype` (kFloat, kDouble).
@@ -49,8 +55,8 @@ class Model {
 
   // Declared input shape [N, C, H, W] (N as exported, usually 1).
   std::vector<int64_t> input_shape() const;
-  ValueId input() const { return graph_->inputs.at(0); }
-  ValueId output() const { return graph_->outputs.at(0); }
+  ValueId input() const { return graph().inputs.at(0); }
+  ValueId output() const { return graph().outputs.at(0); }
   int64_t num_classes() const;
 
   // Runs the graph on a batch [N, C, H, W]; throws InputError when the shape does not fit.
@@ -109,7 +115,7 @@ class Model {
 
   struct DerivedCache;
   std::shared_ptr<DerivedCache> derived_;
-  std::shared_ptr<const Graph> graph_;
+  std::shared_ptr<const ops::Program> program_;
   std::filesystem::path path_;
   LoadOptions options_;
 };

@@ -14,6 +14,10 @@
 
 namespace whitebox {
 
+namespace ops {
+class Kernel;  // a node's operator kernel (src/ops/kernel.hpp), internal to the library
+}
+
 using Tensors = std::vector<at::Tensor>;
 
 // What a rule sees of one node during the sweep.
@@ -21,6 +25,7 @@ struct NodeContext {
   const Graph& graph;
   int node_index;
   const Node& node;
+  const ops::Kernel& kernel;  // the node's kernel: its forward, its VJP, its linear form
   const Tensors& inputs;   // the forward values of the node's inputs (undefined for omitted ones)
   // The forward values of its outputs, then what its kernel saved for its VJP (Trace::saved).
   const Tensors& outputs;

@@ -7,12 +7,12 @@
 
 namespace whitebox::engine {
 
-Curvature hessian_vector_product(const Graph& graph, const Trace& trace, ValueId value,
+Curvature hessian_vector_product(const ops::Program& program, const Trace& trace, ValueId value,
                                  const at::Tensor& v, const ScoreFunction& score) {
   at::AutoGradMode recording(true);
   const at::Tensor leaf = trace[value].detach().requires_grad_(true);
-  const Trace rerun = forward_from(graph, trace, value, leaf, /*differentiable=*/true);
-  const at::Tensor total = score(rerun[graph.outputs.at(0)]).sum();
+  const Trace rerun = forward_from(program, trace, value, leaf, /*differentiable=*/true);
+  const at::Tensor total = score(rerun[program.graph().outputs.at(0)]).sum();
   // A score that does not depend on the value (or only linearly) has no gradient (or no
   // curvature) for autograd to return: zeros.
   at::Tensor gradient, curvature;

@@ -38,7 +38,8 @@ struct Keeping {
   std::vector<char> swept_nodes;
 };
 
-Keeping keeping(const Graph& graph, const TraceOptions& options) {
+Keeping keeping(const ops::Program& program, const TraceOptions& options) {
+  const Graph& graph = program.graph();
   std::vector<int> last_reader(graph.values.size(), -1);
   std::vector<char> swept_nodes(graph.nodes.size(), 0);
   std::vector<char> needed(graph.values.size(), 0);
@@ -58,7 +59,8 @@ Keeping keeping(const Graph& graph, const TraceOptions& options) {
     for (ValueId v : node.outputs) {
       if (v != kNoValue) swept[v] = swept[v] || in_sweep;
     }
-    const ops::VjpReads reads = in_sweep ? node.kernel->vjp_reads() : ops::VjpReads{false, false};
+    const ops::VjpReads reads =
+        in_sweep ? program.kernel(static_cast<int>(n)).vjp_reads() : ops::VjpReads{false, false};
     for (ValueId v : node.inputs) {
       if (v == kNoValue) continue;
       last_reader[v] = static_cast<int>(n);
@@ -93,10 +95,11 @@ std::vector<char> computed_nodes(const Graph& graph, const TraceOptions& options
 
 }  // namespace
 
-Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& options) {
+Trace forward(const ops::Program& program, const at::Tensor& x, const TraceOptions& options) {
   at::NoGradGuard no_grad;
+  const Graph& graph = program.graph();
   const bool drops = options.lean || options.outputs_only;
-  const Keeping kept = drops ? keeping(graph, options) : Keeping{};
+  const Keeping kept = drops ? keeping(program, options) : Keeping{};
   const std::vector<int>& drop = kept.drop_after;
   std::vector<at::Tensor> values(graph.values.size());
   std::vector<ops::Tensors> saved(graph.nodes.size());
@@ -117,6 +120,7 @@ Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& optio
     if (interrupt_requested()) throw Interrupted("interrupted");
     if (!computed[n]) continue;
     const Node& node = graph.nodes[n];
+    const ops::Kernel& kernel = program.kernel(static_cast<int>(n));
     inputs.clear();
     for (ValueId v : node.inputs) inputs.push_back(v == kNoValue ? at::Tensor() : values[v]);
     // Input 0 dropped after this node, and no other tensor on its storage (a view, a kept
@@ -128,7 +132,7 @@ Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& optio
       reusable = inputs[0].use_count() == 1 && inputs[0].storage().use_count() == 1;
     }
     ops::Tensors outputs = run_node(graph, node, [&] {
-      return reusable ? node.kernel->forward_reusing_input(inputs) : node.kernel->forward(inputs);
+      return reusable ? kernel.forward_reusing_input(inputs) : kernel.forward(inputs);
     });
     inputs.clear();
     for (size_t o = 0; o < node.outputs.size() && o < outputs.size(); ++o) {
@@ -166,9 +170,10 @@ Trace forward(const Graph& graph, const at::Tensor& x, const TraceOptions& optio
   return Trace(std::move(values), std::move(saved));
 }
 
-Trace forward_from(const Graph& graph, const Trace& trace, ValueId value,
+Trace forward_from(const ops::Program& program, const Trace& trace, ValueId value,
                    const at::Tensor& replacement, bool differentiable) {
   at::AutoGradMode recording(differentiable);
+  const Graph& graph = program.graph();
   const at::Tensor& original = trace[value];
   const int64_t batch = original.dim() > 0 ? original.size(0) : 1;
   if (replacement.dim() != original.dim() || replacement.dim() == 0 ||
@@ -196,7 +201,8 @@ Trace forward_from(const Graph& graph, const Trace& trace, ValueId value,
     return values[v];
   };
   ops::Tensors inputs;
-  for (const auto& node : graph.nodes) {
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& node = graph.nodes[n];
     bool downstream = false;
     for (ValueId v : node.inputs) downstream = downstream || (v != kNoValue && dirty[v]);
     if (!downstream) continue;
@@ -204,7 +210,8 @@ Trace forward_from(const Graph& graph, const Trace& trace, ValueId value,
     for (ValueId v : node.inputs) {
       inputs.push_back(v == kNoValue ? at::Tensor() : dirty[v] ? values[v] : upstream(v));
     }
-    ops::Tensors outputs = run_node(graph, node, [&] { return node.kernel->forward(inputs); });
+    const ops::Kernel& kernel = program.kernel(static_cast<int>(n));
+    ops::Tensors outputs = run_node(graph, node, [&] { return kernel.forward(inputs); });
     for (size_t o = 0; o < node.outputs.size() && o < outputs.size(); ++o) {
       values[node.outputs[o]] = std::move(outputs[o]);
       dirty[node.outputs[o]] = 1;

@@ -11,7 +11,7 @@
 namespace whitebox {
 
 Tensors NodeContext::vjp(const Tensors& output_signal) const {
-  return node.kernel->vjp(inputs, outputs, output_signal, wanted);
+  return kernel.vjp(inputs, outputs, output_signal, wanted);
 }
 
 Rules& Rules::by_op(const std::string& op_type, Rule rule, Reads reads) {
@@ -102,11 +102,12 @@ void check_finite(const Graph& graph, const Node& node, ValueId value, const at:
 
 }  // namespace
 
-std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
+std::vector<at::Tensor> sweep(const ops::Program& program, const Trace& trace,
                               const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
                               const std::vector<ValueId>& targets, const Rules& rules,
                               Trace* owned) {
   at::NoGradGuard no_grad;
+  const Graph& graph = program.graph();
   const size_t num_values = graph.values.size();
   // live[v]: signal arriving at v can still reach a target.
   std::vector<char> live(num_values, 0), is_target(num_values, 0);
@@ -167,7 +168,7 @@ std::vector<at::Tensor> sweep(const Graph& graph, const Trace& trace,
 
     inputs.clear();
     for (ValueId v : node.inputs) inputs.push_back(v == kNoValue ? at::Tensor() : trace[v]);
-    const NodeContext context{graph, n, node, inputs, outputs, wanted};
+    const NodeContext context{graph, n, node, program.kernel(n), inputs, outputs, wanted};
     const Rule* rule = rules.find(n, node);
     Tensors in_signal = rule ? (*rule)(context, out_signal) : context.vjp(out_signal);
     for (size_t i = 0; i < node.inputs.size() && i < in_signal.size(); ++i) {

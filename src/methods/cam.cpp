@@ -10,6 +10,7 @@
 #include "methods/parameters.hpp"
 #include "methods/treatments.hpp"
 #include "ops/kernel.hpp"
+#include "ops/program.hpp"
 #include "whitebox/error.hpp"
 
 namespace whitebox::explainers {
@@ -288,7 +289,9 @@ at::Tensor cam_head_weights(const Model& model, const Trace& trace, ValueId laye
   }
   // A layer without a bias of its own (MatMul) may have it added by the next node.
   ValueId out = node->outputs.empty() ? kNoValue : node->outputs[0];
-  const bool has_bias = node->kernel->linear() && node->kernel->linear()->bias_input() >= 0;
+  const ops::LinearForm* form =
+      model.program().kernel(static_cast<int>(node - graph.nodes.data())).linear();
+  const bool has_bias = form && form->bias_input() >= 0;
   if (const Node* add = sole_reader(out);
       !has_bias && add && ops::traits(*add).layer == ops::Layer::Addition) {
     const ops::NodeView bias(graph, *add);

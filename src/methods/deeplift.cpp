@@ -25,6 +25,7 @@
 #include "methods/quadrature.hpp"
 #include "methods/treatments.hpp"
 #include "ops/kernel.hpp"
+#include "ops/program.hpp"
 
 namespace whitebox::explainers {
 namespace {
@@ -81,21 +82,23 @@ std::vector<int> computed_inputs(const Graph& graph, const Node& node) {
 at::Tensor rerun(const NodeContext& n, int input, const at::Tensor& value) {
   Tensors inputs = n.inputs;
   inputs[input] = value;
-  return n.node.kernel->forward(inputs)[0];
+  return n.kernel.forward(inputs)[0];
 }
 
 // A linear producer of the value an activation reads, whose input differences RevealCancel
 // splits by sign: a Conv / Gemm / MatMul / average pool (not max-pooling's stand-in), or a Sum.
-bool splits_by_sign(const Node& producer) {
-  const ops::OpKind kind = ops::traits(producer).kind;
-  if (kind == ops::OpKind::Sum) return ops::traits(producer).layer == ops::Layer::Addition;
-  return kind == ops::OpKind::Linear && producer.kernel->linear();
+bool splits_by_sign(const Model& model, int producer) {
+  const Node& node = model.graph().nodes[producer];
+  const ops::OpKind kind = ops::traits(node).kind;
+  if (kind == ops::OpKind::Sum) return ops::traits(node).layer == ops::Layer::Addition;
+  return kind == ops::OpKind::Linear && model.program().kernel(producer).linear();
 }
 
 // The positive and negative parts of dx at a linear producer's output: the sums of its input
 // differences' positive and negative contributions (biases cancel in differences).
-std::pair<at::Tensor, at::Tensor> signed_parts(const Sweep& s, const Node& producer) {
-  if (const ops::LinearForm* form = producer.kernel->linear();
+std::pair<at::Tensor, at::Tensor> signed_parts(const Sweep& s, int producer_index) {
+  const Node& producer = s.graph.nodes[producer_index];
+  if (const ops::LinearForm* form = s.model.program().kernel(producer_index).linear();
       form && ops::traits(producer).kind == ops::OpKind::Linear) {
     const ValueId a = producer.inputs[form->data_input()];
     const at::Tensor da = s.delta(a);
@@ -134,11 +137,11 @@ Tensors elementwise(const std::shared_ptr<Sweep>& s, Nonlinearity kind, const No
   // RevealCancel: dy+ and dy- are the average effects of adding dx+ (dx-) before and after the
   // other part.
   const int producer = s->graph.values[xv].producer;
-  const bool split = producer >= 0 && splits_by_sign(s->graph.nodes[producer]) &&
-                     s->consumers[xv] == 1 && !s->graph.values[xv].is_constant();
+  const bool split = producer >= 0 && splits_by_sign(s->model, producer) && s->consumers[xv] == 1 &&
+                     !s->graph.values[xv].is_constant();
   at::Tensor up, down;
   if (split) {
-    std::tie(up, down) = signed_parts(*s, s->graph.nodes[producer]);
+    std::tie(up, down) = signed_parts(*s, producer);
   } else {
     up = dx.clamp_min(0);
     down = dx.clamp_max(0);
@@ -166,7 +169,7 @@ Tensors split_producer(const Sweep& s, const NodeContext& n, const at::Tensor& m
   auto by_sign = [](const at::Tensor& da, const at::Tensor& when_up, const at::Tensor& when_down) {
     return at::where(da > 0, when_up, at::where(da < 0, when_down, 0.5 * (when_up + when_down)));
   };
-  if (const ops::LinearForm* form = n.node.kernel->linear();
+  if (const ops::LinearForm* form = n.kernel.linear();
       form && ops::traits(n.node).kind == ops::OpKind::Linear) {
     const int data = form->data_input();
     const at::Tensor& a = n.inputs[data];
@@ -201,7 +204,7 @@ Tensors maximum(const Sweep& s, const NodeContext& n, const Tensors& out) {
   for (ValueId v : n.node.outputs) reference_outputs.push_back(s.reference[v]);
   const at::Tensor rose = n.vjp({out[0] * dy.clamp_min(0)})[0];
   const at::Tensor fell =
-      n.node.kernel->vjp(reference_inputs, reference_outputs, {out[0] * dy.clamp_max(0)}, n.wanted)[0];
+      n.kernel.vjp(reference_inputs, reference_outputs, {out[0] * dy.clamp_max(0)}, n.wanted)[0];
   result[0] = s.ratio(rose + fell, dx, [&] { return n.vjp(out)[0]; });
   return result;
 }
@@ -218,15 +221,15 @@ Tensors shapley_pair(const Sweep& s, const NodeContext& n, const Tensors& out) {
     const ValueId self = n.node.inputs[k], other = n.node.inputs[1 - k];
     Tensors inputs = n.inputs;
     inputs[k] = s.reference[self];
-    const at::Tensor without_self = n.node.kernel->forward(inputs)[0];  // (x0_k, x_other)
+    const at::Tensor without_self = n.kernel.forward(inputs)[0];  // (x0_k, x_other)
     inputs = n.inputs;
     inputs[1 - k] = s.reference[other];
-    const at::Tensor only_self = n.node.kernel->forward(inputs)[0];  // (x_k, x0_other)
+    const at::Tensor only_self = n.kernel.forward(inputs)[0];  // (x_k, x0_other)
     const at::Tensor contribution = 0.5 * ((only_self - y0) + (y - without_self));
     std::vector<bool> wanted(n.inputs.size(), false);
     wanted[k] = true;
     auto limit = [&] {
-      return 0.5 * (n.vjp(out)[k] + n.node.kernel->vjp(inputs, {only_self}, out, wanted)[k]);
+      return 0.5 * (n.vjp(out)[k] + n.kernel.vjp(inputs, {only_self}, out, wanted)[k]);
     };
     result[k] = s.ratio(at::sum_to(out[0] * contribution, n.inputs[k].sizes()), s.delta(self), limit);
   }
@@ -246,8 +249,8 @@ Tensors path_integral(const Sweep& s, const NodeContext& n, const Tensors& out, 
   for (size_t i = 0; i < q.alphas.size(); ++i) {
     Tensors inputs = n.inputs;
     inputs[k] = x0 + q.alphas[i] * dx;
-    const Tensors outputs = n.node.kernel->forward(inputs);
-    m += q.weights[i] * n.node.kernel->vjp(inputs, outputs, out, wanted)[k];
+    const Tensors outputs = n.kernel.forward(inputs);
+    m += q.weights[i] * n.kernel.vjp(inputs, outputs, out, wanted)[k];
   }
   result[k] = m;
   return result;
@@ -283,7 +286,7 @@ Rules deeplift_rules(const std::shared_ptr<Sweep>& s, Nonlinearity kind) {
       rules.by_node(i, [s, kind, k](const NodeContext& n, const Tensors& out) {
         return elementwise(s, kind, n, out, k);
       });
-    } else if (kind == Nonlinearity::RevealCancel && splits_by_sign(node)) {
+    } else if (kind == Nonlinearity::RevealCancel && splits_by_sign(s->model, i)) {
       // Receives m+ as its signal and m- from the activation reading its output, if split there.
       rules.by_node(i, [s](const NodeContext& n, const Tensors& out) {
         auto it = s->negative.find(n.node.outputs[0]);

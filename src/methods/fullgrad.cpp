@@ -5,6 +5,7 @@
 
 #include "methods/cam_common.hpp"
 #include "ops/kernel.hpp"
+#include "ops/program.hpp"
 #include "whitebox/error.hpp"
 
 namespace whitebox::explainers {
@@ -28,14 +29,16 @@ at::Tensor post_process(const at::Tensor& t, const at::Tensor& input) {
 
 // The bias of a layer, as added to its output, or undefined: a linear layer's constant bias
 // (a Conv's [C]), a BatchNormalization's beta - gamma mean / sqrt(var + eps).
-at::Tensor bias_of(const Graph& graph, const Node& node) {
+at::Tensor bias_of(const Model& model, int index) {
+  const Graph& graph = model.graph();
+  const Node& node = graph.nodes[index];
   const ops::NodeView view(graph, node);
   const auto constant = [&](int i) {
     return i >= 0 && view.is_constant(static_cast<size_t>(i))
                ? view.constant(static_cast<size_t>(i))
                : at::Tensor();
   };
-  if (const ops::LinearForm* form = node.kernel ? node.kernel->linear() : nullptr) {
+  if (const ops::LinearForm* form = model.program().kernel(index).linear()) {
     return constant(form->bias_input());
   }
   if (ops::traits(node).layer == ops::Layer::BatchNormalization) {
@@ -50,11 +53,12 @@ Explanation fullgrad(const Context& c) {
   const Graph& graph = c.model.graph();
   std::vector<ValueId> values = {c.model.input()};
   std::vector<at::Tensor> biases = {at::Tensor()};
-  for (const Node& node : graph.nodes) {
+  for (int i = 0; i < static_cast<int>(graph.nodes.size()); ++i) {
+    const Node& node = graph.nodes[i];
     if (node.outputs.empty() || node.outputs[0] == kNoValue) continue;
     const at::Tensor& out = c.trace[node.outputs[0]];
     if (!out.defined() || out.dim() != 4) continue;
-    at::Tensor b = bias_of(graph, node);
+    at::Tensor b = bias_of(c.model, i);
     if (!b.defined() || b.numel() != out.size(1)) continue;
     b = b.to(out.options());
     values.push_back(node.outputs[0]);

@@ -101,8 +101,7 @@ at::Tensor signed_weight(const Model& model, ValueId weight, const at::Tensor& w
 // MaxPool per `options.maxpool`. Returns
 // nullopt when the op keeps its exact VJP (shape operators: Concat, Split, Reshape, ...); for any
 // other op, a rule that throws ArgumentError naming the node when relevance reaches it.
-std::optional<NodeRule> structural_rule(const Model& model, const Node& node,
-                                       const Options& options);
+std::optional<NodeRule> structural_rule(const Model& model, int node, const Options& options);
 
 // Which linear rules a composite assigns: by layer kind ("conv", "dense", "pool"), by position
 // ("first", "last": the first and last linear layers in topological order) and by node name.

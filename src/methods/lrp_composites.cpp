@@ -8,6 +8,7 @@
 #include "methods/methods.hpp"
 #include "methods/parameters.hpp"
 #include "ops/kernel.hpp"
+#include "ops/program.hpp"
 #include "whitebox/error.hpp"
 
 namespace whitebox::explainers::lrp {
@@ -15,9 +16,9 @@ namespace {
 
 // The layer kind of a linear node, or "" for other nodes. MaxPool has a linear stand-in (window
 // sums) but is not a layer that composites assign rules to.
-std::string kind_of(const Node& node) {
-  if (!node.kernel || !node.kernel->linear()) return "";
-  switch (ops::traits(node).layer) {
+std::string kind_of(const Model& model, int node) {
+  if (!model.program().kernel(node).linear()) return "";
+  switch (ops::traits(model.graph().nodes[node]).layer) {
     case ops::Layer::Convolution: return "conv";
     case ops::Layer::Dense: return "dense";
     case ops::Layer::AveragePool:
@@ -151,16 +152,16 @@ Rules composite_rules(const Model& model, const Mapping& mapping, const Options&
   const Graph& graph = model.graph();
   int first = -1, last = -1;
   for (int i = 0; i < static_cast<int>(graph.nodes.size()); ++i) {
-    if (kind_of(graph.nodes[i]).empty()) continue;
+    if (kind_of(model, i).empty()) continue;
     if (first < 0) first = i;
     last = i;
   }
   Rules rules;
   for (int i = 0; i < static_cast<int>(graph.nodes.size()); ++i) {
     const Node& node = graph.nodes[i];
-    const std::string kind = kind_of(node);
+    const std::string kind = kind_of(model, i);
     if (kind.empty()) {
-      if (std::optional<NodeRule> rule = structural_rule(model, node, options)) {
+      if (std::optional<NodeRule> rule = structural_rule(model, i, options)) {
         rules.by_node(i, rule->rule, rule->reads);
       }
       continue;

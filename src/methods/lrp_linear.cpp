@@ -517,7 +517,7 @@ bool reads_output(const LinearRule& rule) {
 
 NodeRule linear_rule(const LinearRule& rule, const Options& options, const Model& model) {
   return {[rule, options, &model](const NodeContext& n, const Tensors& out) {
-            const ops::LinearForm* form = n.node.kernel->linear();
+            const ops::LinearForm* form = n.kernel.linear();
             if (!form) {
               throw ArgumentError("LRP: node '" + n.node.name + "' (" + n.node.op_type +
                                   ") is not a linear layer with constant weights");

@@ -11,6 +11,7 @@
 #include "methods/lrp.hpp"
 #include "methods/treatments.hpp"
 #include "ops/kernel.hpp"
+#include "ops/program.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/model.hpp"
 
@@ -97,20 +98,22 @@ double attribute(const Node& node, const std::string& name, double fallback) {
 }
 
 // The rules of the nodes that are not linear layers with constant weights, one per trait.
-NodeRule pass_through_rule(const Model&, const Node&, const Options&) {
+NodeRule pass_through_rule(const Model&, int, const Options&) {
   return NodeRule{pass_through, Reads{false, false}};
 }
 
 // The gradient's routing (nullopt: the exact VJP), or the window sums of a pooling's linear
 // stand-in.
-std::optional<NodeRule> maximum_rule(const Model& model, const Node& node, const Options& options) {
-  if (options.maxpool == MaxPoolRule::Winner || !node.kernel->linear()) return std::nullopt;
+std::optional<NodeRule> maximum_rule(const Model& model, int node, const Options& options) {
+  if (options.maxpool == MaxPoolRule::Winner || !model.program().kernel(node).linear()) {
+    return std::nullopt;
+  }
   Options window = options;
   window.bias = Bias::Ignore;
   return linear_rule(zero_rule(), window, model);
 }
 
-NodeRule addition_rule(const Model&, const Node&, const Options& options) {
+NodeRule addition_rule(const Model&, int, const Options& options) {
   return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
     Tensors result(n.inputs.size());
     if (out.empty() || !out[0].defined()) return result;
@@ -145,7 +148,7 @@ bool both_computed(const NodeContext& n) {
   return only_computed(n) < 0;
 }
 
-NodeRule subtraction_rule(const Model&, const Node&, const Options& options) {
+NodeRule subtraction_rule(const Model&, int, const Options& options) {
   return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
     if (!both_computed(n)) return affine(n, out, 0, n.inputs[0], -n.inputs[1], options);
     // a - b of two computed values (a normalisation's centring): the shares a and -b of z.
@@ -160,7 +163,7 @@ NodeRule subtraction_rule(const Model&, const Node&, const Options& options) {
   })};
 }
 
-NodeRule division_rule(const Model&, const Node&, const Options& options) {
+NodeRule division_rule(const Model&, int, const Options& options) {
   return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
     // A computed divisor (a normalisation's deviation) is held constant, as a gate is.
     if (both_computed(n)) return gated(n, out, 1);
@@ -168,7 +171,7 @@ NodeRule division_rule(const Model&, const Node&, const Options& options) {
   })};
 }
 
-NodeRule product_rule(const Model&, const Node&, const Options& options) {
+NodeRule product_rule(const Model&, int, const Options& options) {
   return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
     if (n.node.inputs.size() != 2) no_rule(n.node, "");
     const int computed = only_computed(n);
@@ -193,7 +196,7 @@ NodeRule product_rule(const Model&, const Node&, const Options& options) {
 
 // The deviation held constant (Ali et al. 2022): y = (x - mean x) g / sigma (+ b) is linear in
 // x, and the z-rule through it is R_in = x (.) (u - mean u) with u = g R / (z sigma).
-NodeRule layer_normalization_rule(const Model&, const Node&, const Options& options) {
+NodeRule layer_normalization_rule(const Model&, int, const Options& options) {
   return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
     Tensors result(n.inputs.size());
     if (out.empty() || !out[0].defined()) return result;
@@ -216,7 +219,7 @@ NodeRule layer_normalization_rule(const Model&, const Node&, const Options& opti
 
 // Linear without constant weights to modify (ReduceMean, ReduceSum): the z-rule through the
 // node's own VJP.
-NodeRule linear_vjp_rule(const Model&, const Node&, const Options& options) {
+NodeRule linear_vjp_rule(const Model&, int, const Options& options) {
   return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
     Tensors result(n.inputs.size());
     if (out.empty() || !out[0].defined()) return result;
@@ -226,7 +229,7 @@ NodeRule linear_vjp_rule(const Model&, const Node&, const Options& options) {
   })};
 }
 
-NodeRule batch_normalization_rule(const Model&, const Node&, const Options& options) {
+NodeRule batch_normalization_rule(const Model&, int, const Options& options) {
   return NodeRule{Rule([options](const NodeContext& n, const Tensors& out) {
     for (size_t i = 1; i < 5 && i < n.node.inputs.size(); ++i) {
       if (!is_constant(n.graph, n.node.inputs[i])) no_rule(n.node, "non-constant statistics");
@@ -246,7 +249,7 @@ NodeRule batch_normalization_rule(const Model&, const Node&, const Options& opti
 // they cannot disagree. `rule` is set exactly when the treatment is Treatment::Rule.
 struct Entry {
   Treatment treatment;
-  std::function<std::optional<NodeRule>(const Model&, const Node&, const Options&)> rule;
+  std::function<std::optional<NodeRule>(const Model&, int, const Options&)> rule;
 };
 
 Entry entry(const ops::Traits& traits) {
@@ -284,9 +287,8 @@ Entry entry(const ops::Traits& traits) {
 
 }  // namespace
 
-std::optional<NodeRule> structural_rule(const Model& model, const Node& node,
-                                       const Options& options) {
-  const Entry e = entry(ops::traits(node));
+std::optional<NodeRule> structural_rule(const Model& model, int node, const Options& options) {
+  const Entry e = entry(ops::traits(model.graph().nodes[node]));
   switch (e.treatment) {
     case Treatment::Exact: return std::nullopt;
     case Treatment::Unsupported:

@@ -14,6 +14,7 @@
 
 #include "methods/patterns_layers.hpp"
 #include "ops/kernel.hpp"
+#include "ops/program.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/patterns.hpp"
@@ -81,7 +82,7 @@ struct PatternFitter::State {
 
 PatternFitter::PatternFitter(const Model& model, const PatternOptions& options)
     : state_(std::make_unique<State>(State{model, options, {}, {}, {}, 0})) {
-  state_->layers = explainers::patterns::pattern_layers(model.graph());
+  state_->layers = explainers::patterns::pattern_layers(model);
   if (state_->layers.empty()) {
     throw InputError(
         "the model has no linear layer with a constant weight (Conv, Gemm, MatMul): "
@@ -120,7 +121,7 @@ void PatternFitter::add(const at::Tensor& batch) {
     for (ValueId v : node.inputs) inputs.push_back(v == kNoValue ? at::Tensor() : trace[v]);
     const at::Tensor weight = inputs[layer.weight].detach().requires_grad_(true);
     inputs[layer.weight] = weight;
-    const at::Tensor rerun = node.kernel->forward(inputs)[0];
+    const at::Tensor rerun = s.model.program().kernel(layer.node).forward(inputs)[0];
     const auto weighted_x = [&](const at::Tensor& g, bool last) {
       const at::Tensor sum =
           torch::autograd::grad({rerun}, {weight}, {g}, /*retain_graph=*/!last)[0];

@@ -37,7 +37,7 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 std::vector<LayerFingerprint> fingerprint(const Model& model) {
   const Graph& graph = model.graph();
   std::vector<LayerFingerprint> layers;
-  for (const auto& layer : explainers::patterns::pattern_layers(graph)) {
+  for (const auto& layer : explainers::patterns::pattern_layers(model)) {
     const Node& node = graph.nodes[layer.node];
     const at::Tensor& weight = graph.values[node.inputs[layer.weight]].constant;
     const at::Tensor w = weight.to(at::kDouble).flatten();

@@ -4,14 +4,14 @@
 #include <ATen/ATen.h>
 
 #include "ops/kernel.hpp"
+#include "ops/program.hpp"
 
 namespace whitebox::explainers::patterns {
 
-std::vector<PatternLayer> pattern_layers(const Graph& graph) {
+std::vector<PatternLayer> pattern_layers(const Model& model) {
   std::vector<PatternLayer> layers;
-  for (int i = 0; i < static_cast<int>(graph.nodes.size()); ++i) {
-    const Node& node = graph.nodes[i];
-    const ops::LinearForm* form = node.kernel ? node.kernel->linear() : nullptr;
+  for (int i = 0; i < static_cast<int>(model.graph().nodes.size()); ++i) {
+    const ops::LinearForm* form = model.program().kernel(i).linear();
     if (!form || form->weight_input() < 0) continue;
     const std::optional<ops::LinearForm::Units> units = form->units();
     if (!units) continue;  // no unit structure to estimate per output

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "whitebox/graph.hpp"
+#include "whitebox/model.hpp"
 
 namespace whitebox::explainers::patterns {
 
@@ -20,7 +20,7 @@ struct PatternLayer {
 
 // In topological order. Average pooling (implicit weight), max pooling and every other node have
 // none: the pattern methods pass their gradient.
-std::vector<PatternLayer> pattern_layers(const Graph& graph);
+std::vector<PatternLayer> pattern_layers(const Model& model);
 
 // A per-unit vector [K] shaped to broadcast along `axis` of a tensor of rank `rank`.
 at::Tensor along(const at::Tensor& units, int64_t axis, int64_t rank);

@@ -20,7 +20,7 @@ Rules pattern_rules(const Model& model, const Patterns& patterns, PatternRule ru
   const Graph& graph = model.graph();
   Rules rules;
   const auto consumers = graph.consumers();
-  for (const auto& layer : explainers::patterns::pattern_layers(graph)) {
+  for (const auto& layer : explainers::patterns::pattern_layers(model)) {
     const Node& node = graph.nodes[layer.node];
     const at::Tensor& w = graph.values[node.inputs[layer.weight]].constant;
     // apply_transpose multiplies by the layer's scale (Gemm's alpha): A / scale goes back through
@@ -48,7 +48,7 @@ Rules pattern_rules(const Model& model, const Patterns& patterns, PatternRule ru
     rules.by_node(layer.node, [positive, negative, data](const NodeContext& n, const Tensors& out) {
       Tensors result(n.inputs.size());
       if (out.empty() || !out[0].defined()) return result;
-      const ops::LinearForm& form = *n.node.kernel->linear();
+      const ops::LinearForm& form = *n.kernel.linear();
       const at::Tensor& x = n.inputs[data];
       if (!negative.defined()) {
         result[data] = form.apply_transpose(out[0], x, positive);

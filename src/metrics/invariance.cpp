@@ -5,6 +5,7 @@
 
 #include "metrics/registration.hpp"
 #include "ops/kernel.hpp"
+#include "ops/program.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/metrics/axiomatic.hpp"
 #include "whitebox/randomisation.hpp"
@@ -26,7 +27,7 @@ Model shifted_input_model(const Model& model, double shift, int64_t height, int6
   ops::Tensors inputs{at::full({1, model.input_shape().at(1), height, width}, shift,
                                weight.options()),
                       weight};
-  const at::Tensor response = layer.kernel->forward(inputs)[0];
+  const at::Tensor response = model.program().kernel(n).forward(inputs)[0];
 
   Graph graph = original;
   const ValueId output = layer.outputs.at(0);

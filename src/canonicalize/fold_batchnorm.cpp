@@ -1,6 +1,6 @@
 #include <ATen/ATen.h>
 
-#include "graph/canonicalize.hpp"
+#include "canonicalize/canonicalize.hpp"
 
 namespace whitebox::passes {
 namespace {

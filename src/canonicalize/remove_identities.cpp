@@ -1,4 +1,4 @@
-#include "graph/canonicalize.hpp"
+#include "canonicalize/canonicalize.hpp"
 
 #include <algorithm>
 
