@@ -24,6 +24,7 @@
 #include "whitebox/dataset.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/explain.hpp"
+#include "whitebox/files.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/limits.hpp"
 #include "whitebox/metrics.hpp"
@@ -32,6 +33,7 @@
 #include "whitebox/randomisation.hpp"
 #include "whitebox/render.hpp"
 #include "whitebox/report.hpp"
+#include "whitebox/run_folder.hpp"
 #include "whitebox/runtime.hpp"
 
 namespace py = pybind11;
@@ -487,6 +489,30 @@ PYBIND11_MODULE(_whitebox, m) {
     };
     return py::make_tuple(to_array(input.tensor), optional(a.mask), optional(a.reference));
   });
+  // The locked output folder of a resumable run, shared with the command line
+  // (whitebox/run_folder.hpp): a context manager that holds the lock until its block ends.
+  py::class_<RunFolder>(m, "RunFolder")
+      .def(py::init<std::filesystem::path, const std::string&, const std::string&>(),
+           py::arg("folder"), py::arg("settings"), py::arg("argument") = "folder")
+      .def_property_readonly("path", [](const RunFolder& f) { return f.path().string(); })
+      .def("prepare_records", &RunFolder::prepare_records, py::arg("records"))
+      .def("release", &RunFolder::release)
+      .def(
+          "__enter__", [](RunFolder& f) -> RunFolder& { return f; },
+          py::return_value_policy::reference)
+      .def("__exit__", [](RunFolder& f, const py::args&) { f.release(); });
+  // Atomic writes (a temporary renamed: never a half-written file) and content digests, as the
+  // command line's records use them (whitebox/files.hpp). `data`: str (written as UTF-8) or bytes.
+  m.def(
+      "write_file",
+      [](const std::filesystem::path& file, const std::string& data) { write_file(file, data); },
+      py::arg("file"), py::arg("data"));
+  m.def(
+      "file_digest",
+      [](const std::filesystem::path& file, const std::string& what) {
+        return file_digest(file, what);
+      },
+      py::arg("file"), py::arg("what") = "file");
   m.def("default_model_path", [] { return default_model().string(); });
   m.def("bundled_path", [](const std::string& name) { return bundled(name).string(); });
   m.def("read_image", [](const std::filesystem::path& path) { return to_array(read_image(path)); });

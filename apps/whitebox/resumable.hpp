@@ -1,7 +1,8 @@
 #pragma once
 // The loop of a resumable data-set run, which explain and evaluate share: the output folder locked
-// for the run's settings, the items whose records say they are done skipped, the others dealt out
-// over the cluster's ranks, and their progress shown.
+// for the run's settings (the library's RunFolder, which Python's evaluate() shares too), the
+// items whose records say they are done skipped, the others dealt out over the cluster's ranks,
+// and their progress shown.
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -9,32 +10,15 @@
 #include <vector>
 
 #include "progress.hpp"
+#include "whitebox/run_folder.hpp"
 
 namespace whitebox::cli {
 
-// The output folder of a resumable run (explain, evaluate). The constructor creates it if needed
-// and locks it for runs of `settings`: runs of the same settings share it (each image's files are
-// written whole, by one or the other), a run of other settings is refused with FileError while
-// one runs. A folder the run created and wrote no result into is removed when the run ends, as
-// when an argument that only the first image can check (a window larger than the image) fails it.
-class RunFolder {
- public:
-  RunFolder(std::filesystem::path folder, const std::string& settings);
-  ~RunFolder();
-  RunFolder(const RunFolder&) = delete;
-  RunFolder& operator=(const RunFolder&) = delete;
-
- private:
-  std::filesystem::path folder_;
-  bool created_ = false;
-  int lock_ = -1;
-};
-
 class ResumableRun {
  public:
-  // On rank 0: locks `folder` for `settings` (RunFolder) and prepares `records`, the folder in
-  // it where each item leaves the record that makes it done (created, cleared of the temporary
-  // files of a run that was killed). Throws FileError when a folder cannot be made.
+  // On rank 0: locks `folder` for `settings` (whitebox::RunFolder) and prepares `records`, the
+  // folder in it where each item leaves the record that makes it done (created, cleared of the
+  // temporary files of a run that was killed). Throws FileError when a folder cannot be made.
   ResumableRun(const std::filesystem::path& folder, const std::filesystem::path& records,
                const std::string& settings);
 

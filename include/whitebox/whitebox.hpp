@@ -16,5 +16,6 @@
 #include "whitebox/randomisation.hpp"
 #include "whitebox/render.hpp"
 #include "whitebox/rules.hpp"
+#include "whitebox/run_folder.hpp"
 #include "whitebox/runtime.hpp"
 #include "whitebox/similarity.hpp"

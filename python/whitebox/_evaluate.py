@@ -1,8 +1,15 @@
 """whitebox.evaluate: every metric of every method on every image of a data set, one row per image
-and method, as ``whitebox evaluate`` computes them, resumable from its output folder."""
+and method, as ``whitebox evaluate`` computes them, resumable from its output folder. The folder
+is the command line's: locked for the call's settings by the library's RunFolder, one record per
+image written whole (out/images/<key>.json), an image done when its record has these settings."""
 
+import contextlib
+import csv
+import hashlib
+import io
 import json
 import os
+import re
 
 import numpy as np
 
@@ -14,10 +21,13 @@ _LIST_SUFFIXES = (".csv", ".txt", ".lst")
 
 
 class _Item:
-    """One image of the run: its key, file, target and how to read it."""
+    """One image of the run: its key, file, target, how to read it and how to know it again (a
+    digest of its content, which its record holds: a replaced image is computed again)."""
 
-    def __init__(self, key, file="", target=None, load=None):
+    def __init__(self, key, file="", target=None, load=None, digest=None):
         self.key, self.file, self.target, self.load = key, file, target, load
+        self.digest = digest or (lambda: f"{_core.file_digest(file, 'image file')} "
+                                         f"target {target}")
 
 
 def _items(model, images, boxes, masks):
@@ -47,43 +57,89 @@ def _items(model, images, boxes, masks):
         _inputs.float_array(masks, "masks", 3, "[N, H, W]", np.bool_)
     if planes is not None and planes.shape[0] != batch.shape[0]:
         raise ValueError(f"masks: {planes.shape[0]} masks for {batch.shape[0]} images")
+    def digest(i):
+        content = hashlib.sha256(np.ascontiguousarray(batch[i]).tobytes())
+        if planes is not None:
+            content.update(np.ascontiguousarray(planes[i]).tobytes())
+        return f"{batch.dtype} {list(batch.shape[1:])} {content.hexdigest()}"
+
     return [_Item(f"image-{i}", load=lambda i=i: (
-        batch[i:i + 1], None if planes is None else planes[i], None))
-        for i in range(batch.shape[0])]
+        batch[i:i + 1], None if planes is None else planes[i], None),
+        digest=lambda i=i: digest(i)) for i in range(batch.shape[0])]
 
 
-def _settings(model, methods, metrics, targets, method_params, metric_params):
-    return {"model": model.path, "methods": methods, "metrics": metrics,
-            "targets": repr(targets), "method_params": repr(sorted(method_params.items())),
-            "metric_params": repr(sorted(metric_params.items()))}
+def _plain(value):
+    """A value json cannot write as it is (arrays, tensors, NumPy numbers, paths) as one it can."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "__array__"):
+        return np.asarray(value).tolist()
+    return repr(value)
 
 
-def _resume(out, settings):
-    """The rows already in `out` for these settings (by image key); a folder of other settings
-    is refused rather than mixed."""
-    os.makedirs(out, exist_ok=True)
-    settings_file = os.path.join(out, "settings.json")
-    if os.path.exists(settings_file):
-        with open(settings_file, encoding="utf-8") as f:
-            if json.load(f) != settings:
-                raise ValueError(f"out: {out} holds the results of other settings (methods, "
-                                 f"metrics, targets or options): choose another folder")
-    else:
-        temporary = settings_file + ".tmp"
-        with open(temporary, "w", encoding="utf-8") as f:
-            json.dump(settings, f, indent=2)
-        os.replace(temporary, settings_file)
-    done = {}
-    rows_file = os.path.join(out, "rows.jsonl")
-    if os.path.exists(rows_file):
-        with open(rows_file, encoding="utf-8") as f:
-            for line in f:
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:  # a line cut short by an interrupted run
-                    continue
-                done.setdefault(row["image"], []).append(row)
-    return done
+def _fingerprint(model, images, boxes, masks, methods, metrics, targets, method_params,
+                 metric_params):
+    """What the rows depend on, as deterministic JSON (the lock's settings and every record's
+    "config"): the model, the inputs named by path, the methods, metrics, targets and options.
+    The images' contents are in their records."""
+    def named(value):
+        if isinstance(value, (str, os.PathLike)):
+            return os.fspath(value)
+        if isinstance(value, (list, tuple)) and value and all(
+                isinstance(v, (str, os.PathLike)) for v in value):
+            return [os.fspath(v) for v in value]
+        return None  # arrays: their digests are in the records
+
+    settings = {"model": model.path, "dtype": model._core.dtype,
+                "preprocessing": model.preprocessing, "images": named(images),
+                "boxes": named(boxes), "masks": named(masks), "methods": methods,
+                "metrics": metrics, "targets": targets, "method_params": method_params,
+                "metric_params": metric_params}
+    return json.dumps(settings, sort_keys=True, separators=(",", ":"), default=_plain)
+
+
+# A key that is a plain file name (letters, digits, "_", "+", "-", ".", spaces; no leading dot) is
+# its record's name, as on the command line; any other (a separator, a control character, a name
+# too long for a file system, one that is not UTF-8) is named by a hash.
+_PLAIN_NAME = re.compile(r"[\w+-][\w.+\- ]*")
+
+
+def _record_names(keys):
+    """The record's file name in out/images/ for each image key: "<key>.json", as the command
+    line names it, where the key is a plain file name; else a readable part of it and a hash. A
+    key that repeats (image files of one name in two folders) names its later images by their
+    position too, so that no two images share a record."""
+    seen, names = {}, []
+    for key in keys:
+        repeat = seen.get(key, 0)
+        seen[key] = repeat + 1
+        if repeat == 0 and _PLAIN_NAME.fullmatch(key) and len(key.encode("utf-8")) <= 200:
+            names.append(key + ".json")
+            continue
+        unique = key if repeat == 0 else f"{key}\n{repeat}"
+        readable = re.sub(r"[^\w.+\- ]", "_", key)[:48].lstrip(".")
+        hashed = hashlib.sha256(unique.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        names.append(f"{readable}-{hashed}.json")
+    return names
+
+
+def _saved_rows(record, item, digest, fingerprint):
+    """The rows of `item` in its record, if it was written by a call of these settings for this
+    image; None (computed again) when it is missing, unreadable or of other settings."""
+    if not os.path.isfile(record):
+        return None
+    try:
+        with open(record, encoding="utf-8") as f:
+            saved = json.load(f)
+        if (saved["config"] == fingerprint and saved["image"] == item.key
+                and saved["file"] == item.file and saved["digest"] == digest
+                and isinstance(saved["rows"], list)):
+            return saved["rows"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
 
 
 def evaluate(model, images, methods=_core.evaluate_methods, metrics=_core.evaluate_metrics,
@@ -101,8 +157,12 @@ def evaluate(model, images, methods=_core.evaluate_methods, metrics=_core.evalua
             label for all, or one per image.
         boxes: with a folder, the boxes file (JSON, as ``--boxes``).
         masks: with a folder, a folder of masks named like the images; with arrays, [N, H, W].
-        out: a folder: each image's rows are appended to out/rows.jsonl as it is done, a call
-            with the same settings resumes from them, and out/rows.csv has every row at the end.
+        out: a folder, resumable as the command line's: each image's rows are written, whole,
+            to its record out/images/<key>.json as it is done; a call with the same settings
+            computes only the images without one (a record of other settings or of a replaced
+            image is computed again, never mixed in), and out/rows.csv has every row at the
+            end. The folder is locked for the call: another call or ``whitebox`` run of other
+            settings on it meanwhile raises FileNotFoundError ("another whitebox run ...").
         progress: a bar per image (None: on a terminal, True always, False never).
         method_params, metric_params: dicts of the methods' and the metrics' options.
 
@@ -132,25 +192,34 @@ def evaluate(model, images, methods=_core.evaluate_methods, metrics=_core.evalua
     items = _items(model, images, boxes, masks)
     if isinstance(targets, (list, tuple, np.ndarray)) and len(targets) != len(items):
         raise ValueError(f"targets: {len(targets)} targets for {len(items)} images")
-    settings = _settings(model, method_names, metric_names, targets, method_params,
-                         metric_params)
-    done = _resume(os.fspath(out), settings) if out is not None else {}
-    rows = []
-    with _progress.Images(len(items), "evaluate", progress) as bar:
-        for index, item in enumerate(items):
-            if item.key in done:
-                rows += done[item.key]
+    fingerprint = _fingerprint(model, images, boxes, masks, method_names, metric_names,
+                               targets, method_params, metric_params)
+    out = None if out is None else os.fspath(out)
+    folder = contextlib.nullcontext() if out is None else _core.RunFolder(out, fingerprint)
+    with folder:
+        records = None
+        if out is not None:
+            records = os.path.join(out, "images")
+            folder.prepare_records(records)
+            names = _record_names([item.key for item in items])
+        rows = []
+        with _progress.Images(len(items), "evaluate", progress) as bar:
+            for index, item in enumerate(items):
+                image_rows = None
+                if records is not None:
+                    record, digest = os.path.join(records, names[index]), item.digest()
+                    image_rows = _saved_rows(record, item, digest, fingerprint)
+                if image_rows is None:
+                    image_rows = _evaluate_image(model, item, index, method_names, metric_names,
+                                                 targets, method_params, metric_params)
+                    if records is not None:
+                        _core.write_file(record, json.dumps(
+                            {"image": item.key, "file": item.file, "digest": digest,
+                             "config": fingerprint, "rows": image_rows}, indent=1) + "\n")
+                rows += image_rows
                 bar.step(item.key)
-                continue
-            image_rows = _evaluate_image(model, item, index, method_names, metric_names,
-                                         targets, method_params, metric_params)
-            if out is not None:
-                with open(os.path.join(out, "rows.jsonl"), "a", encoding="utf-8") as f:
-                    f.write("".join(json.dumps(row) + "\n" for row in image_rows))
-            rows += image_rows
-            bar.step(item.key)
-    if out is not None:
-        _write_csv(os.path.join(out, "rows.csv"), rows)
+        if out is not None:
+            _write_csv(os.path.join(out, "rows.csv"), rows)
     try:
         import pandas
     except ImportError:
@@ -194,11 +263,9 @@ def _evaluate_image(model, item, index, methods, metrics, targets, method_params
 
 
 def _write_csv(path, rows):
-    import csv
     columns = list(dict.fromkeys(k for row in rows for k in row))
-    temporary = path + ".tmp"
-    with open(temporary, "w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(temporary, path)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    _core.write_file(path, text.getvalue())

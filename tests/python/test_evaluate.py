@@ -1,7 +1,12 @@
 """whitebox.evaluate: the command line's data-set run from Python, over a list file with boxes and
-over arrays with masks, equal to the metric functions called image by image, and resumed."""
+over arrays with masks, equal to the metric functions called image by image, and resumed on the
+command line's locked folder (whitebox::RunFolder): one record per image, redone when it is of
+other settings or cut short, and the folder refused to a run of other settings meanwhile."""
 
+import json
+import os
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -24,7 +29,7 @@ def rows_of(result):
 
 
 def test_a_list_file_with_boxes_gives_the_metric_functions_values_and_resumes(small, folder,
-                                                                          tmp_path):
+                                                                          tmp_path, monkeypatch):
     listing = tmp_path / "data.csv"
     listing.write_text("image,target,box\n"
                        f"{folder / IMAGES[0]},285,40 40 300 260\n"
@@ -46,14 +51,61 @@ def test_a_list_file_with_boxes_gives_the_metric_functions_values_and_resumes(sm
         assert row["deletion_auc"] == pytest.approx(deletion["deletion_auc"], abs=1e-12)
         assert row["pointing_game"] in (0.0, 1.0)
     assert (out / "rows.csv").exists()
-    lines = (out / "rows.jsonl").read_text().splitlines()
-    assert len(lines) == 4
+    records = sorted((out / "images").iterdir())
+    assert [r.name for r in records] == sorted(f"{r['image']}.json" for r in rows[::2])
+    saved = {r.name: r.read_text() for r in records}
+    assert all(json.loads(text)["config"] == json.loads(saved[records[0].name])["config"]
+               for text in saved.values())
+
     # Resumed: nothing is computed again, the rows come back as they were.
+    computed = []
+    evaluate_image = whitebox._evaluate._evaluate_image
+    monkeypatch.setattr(whitebox._evaluate, "_evaluate_image",
+                        lambda model, item, *a: computed.append(item.key) or
+                        evaluate_image(model, item, *a))
     again = rows_of(whitebox.evaluate(small, listing, **options))
-    assert again == rows
-    assert (out / "rows.jsonl").read_text().splitlines() == lines
-    with pytest.raises(ValueError, match="other settings"):
-        whitebox.evaluate(small, listing, **dict(options, methods="saliency"))
+    assert again == rows and computed == []
+    assert {r.name: r.read_text() for r in records} == saved
+
+    # A record of other settings, and one cut short by a killed call, are computed again.
+    first = json.loads(saved[records[0].name])
+    records[0].write_text(json.dumps(dict(first, config="the settings of another call")))
+    records[1].write_text(saved[records[1].name][:40])
+    again = rows_of(whitebox.evaluate(small, listing, **options))
+    assert computed == [rows[0]["image"], rows[2]["image"]]
+    assert len(again) == len(rows) and all(a == pytest.approx(r) for a, r in zip(again, rows))
+    assert all(json.loads(r.read_text())["config"] == first["config"] for r in records)
+
+
+def test_a_folder_is_refused_to_a_run_of_other_settings_while_one_holds_it(small, folder,
+                                                                           tmp_path):
+    out = tmp_path / "eval"
+    # Two locks in one process exclude each other as two processes do; same settings share.
+    with whitebox._whitebox.RunFolder(out, "other settings") as held:
+        with whitebox._whitebox.RunFolder(out, "other settings"):
+            pass
+        with pytest.raises(FileNotFoundError, match="another whitebox run with other settings"):
+            whitebox.evaluate(small, folder, "saliency", "sparseness", out=out, progress=False)
+        cli = os.environ.get("WHITEBOX_CLI")
+        if cli:  # the command line takes the same lock
+            r = subprocess.run([cli, "--threads", "1", "evaluate", "--images", str(folder),
+                                "-m", "saliency", "--metric", "sparseness", "--out", str(out)],
+                               capture_output=True, text=True, timeout=300)
+            assert r.returncode == 1 and "another whitebox run" in r.stderr, r.stderr
+        held.release()
+        held.release()
+    # Released, a folder the lock created and nothing was written into is gone.
+    assert not out.exists()
+
+
+def test_record_names_are_plain_file_names_one_per_image():
+    keys = ["cat.png", "my photo.jpg", "cat.png", "a/b.png", "..", ".hidden", "x" * 300,
+            "bad\x1b[31m.png", "ü.png"]
+    names = whitebox._evaluate._record_names(keys)
+    assert names[:2] == ["cat.png.json", "my photo.jpg.json"] and names[-1] == "ü.png.json"
+    assert len(set(names)) == len(keys)
+    assert all("/" not in n and not n.startswith(".") and len(n.encode()) < 255 and
+               n.isprintable() for n in names)
 
 
 def test_arrays_with_masks_and_wrong_arguments(small, folder):
