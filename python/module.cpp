@@ -672,8 +672,12 @@ PYBIND11_MODULE(_whitebox, m) {
                      const std::map<std::string, std::string>& curve_params,
                      const std::vector<std::string>& metrics,
                      const std::map<std::string, std::string>& metric_params,
-                     const py::object& progress) {
+                     const std::string& concept_layer, int64_t concepts,
+                     const std::string& concept_method, const py::object& progress) {
     ReportOptions options;
+    options.concept_layer = concept_layer;
+    options.concepts = concepts;
+    options.concept_method = concept_method;
     options.methods = methods;
     options.target = target;
     options.title = title;

@@ -105,6 +105,33 @@ TEST(CliCompare, AddsRegisteredMetricsAsColumns) {
       "steps");
 }
 
+// The concept section: each image's most relevant channels of a layer with their maps.
+TEST(CliCompare, AddsEachImagesConcepts) {
+  if (cli_binary().empty()) GTEST_SKIP() << "the whitebox CLI is not built";
+  TempDir out;
+  const auto report = out / "r.html";
+  const auto r = compare({photo("chelsea.png"), photo("coffee.png"), "--method", "saliency",
+                          "--curve-steps", "4", "--concept-layer", "y4_conv_2d", "--concepts",
+                          "3", "--concept-method", "deep-taylor", "--report", report.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string html = read_text(report);
+  const size_t section = html.find("<section id=\"concepts\">");
+  ASSERT_NE(section, std::string::npos);
+  const std::string concepts = html.substr(section, html.find("</section>", section) - section);
+  EXPECT_NE(concepts.find("deep-taylor"), std::string::npos);
+  EXPECT_NE(concepts.find("<code>y4_conv_2d</code>"), std::string::npos);
+  // 2 photos and 2 x 3 concepts.
+  EXPECT_EQ(count(concepts, "<img src=\"data:image/png;base64,"), 8u);
+  EXPECT_EQ(count(concepts, "<figcaption>channel "), 6u);
+
+  expect_one_line_error(compare({photo("chelsea.png"), "--concept-layer", "y4_conv_2d",
+                                 "--concept-method", "gradcam", "--report", report.string()}),
+                        "relevance sweep");
+  expect_one_line_error(compare({photo("chelsea.png"), "--concept-layer", "nope", "--report",
+                                 report.string()}),
+                        "nope");
+}
+
 TEST(CliCompare, BadInputIsOneLineAndWritesNothing) {
   if (cli_binary().empty()) GTEST_SKIP() << "the whitebox CLI is not built";
   TempDir out;

@@ -32,6 +32,9 @@ struct CompareOptions {
   std::vector<std::string> params;
   std::string metrics;  // registered metrics added as columns
   std::vector<std::string> metric_params;
+  std::string concept_layer;
+  int64_t concepts = ReportOptions{}.concepts;
+  std::string concept_method = ReportOptions{}.concept_method;
 };
 
 void run_compare(const Global& global, const CompareOptions& options) {
@@ -47,6 +50,9 @@ void run_compare(const Global& global, const CompareOptions& options) {
                                 {"batch", options.batch}});
   report.metrics = split_list(options.metrics);
   report.metric_params = parse_params(options.metric_params, "--metric-param");
+  report.concept_layer = options.concept_layer;
+  report.concepts = options.concepts;
+  report.concept_method = options.concept_method;
   const std::filesystem::path report_file = options.report;
   if (report_file.has_parent_path() && !std::filesystem::is_directory(report_file.parent_path())) {
     throw FileError("no folder " + report_file.parent_path().string() + " for the report");
@@ -92,6 +98,15 @@ Command add_compare(CLI::App& parent) {
                   "more columns: comma-separated metrics of whitebox evaluate (no annotations)");
   app->add_option("--metric-param", o->metric_params, "metric option key=value (repeatable)")
       ->allow_extra_args(false);
+  app->add_option("--concept-layer", o->concept_layer,
+                  "add each image's concepts: the most relevant channels of this layer and "
+                  "their maps (`whitebox inspect` lists the layers)");
+  app->add_option("--concepts", o->concepts, "concepts per image with --concept-layer")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->capture_default_str();
+  app->add_option("--concept-method", o->concept_method,
+                  "the relevance method of the concepts (see `whitebox concepts --help`)")
+      ->capture_default_str();
   return {app, [o](const Global& global) { run_compare(global, *o); }};
 }
 

@@ -28,6 +28,12 @@ struct ReportOptions {
   Params curve_params;
   std::vector<std::string> metrics;  // registered metrics added as columns
   Params metric_params;
+  // A concept section when a layer is given: for each image, the `concepts` most relevant
+  // channels of the layer by `concept_method` (whitebox/concepts.hpp), each with its share of
+  // the relevance and its conditional map. The method's parameters are taken from `params`.
+  std::string concept_layer;
+  int64_t concepts = 6;
+  std::string concept_method = "lrp";
 };
 
 // One image of the report: its name and its picture as read ([H, W, 3] uint8 RGB).

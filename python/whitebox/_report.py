@@ -36,7 +36,8 @@ def _pictures(images):
 def report(model, images, path="report.html", methods=_core.report_methods, target=None,
            title="Explanation methods compared", alpha=0.5, metrics=(), metric_params=None,
            steps=int(_CURVES["steps"]["default"]), substitution=_CURVES["substitution"]["default"],
-           batch=int(_CURVES["batch"]["default"]), progress=None, **params):
+           batch=int(_CURVES["batch"]["default"]), concept_layer=None, concepts=6,
+           concept_method="lrp", progress=None, **params):
     """Writes the comparison page of ``whitebox compare`` and returns its path.
 
     Args:
@@ -49,6 +50,9 @@ def report(model, images, path="report.html", methods=_core.report_methods, targ
         metrics, metric_params: registered metrics added as columns, and their options.
         steps, substitution, batch: the deletion and insertion curves' options (the deletion
             metric's defaults).
+        concept_layer, concepts, concept_method: with a layer, a concept section: each image's
+            `concepts` most relevant channels of the layer by `concept_method` with their
+            conditional maps (``Model.concepts``).
         progress: a bar per image (None: on a terminal, True always, False never).
         **params: the methods' hyper-parameters.
     """
@@ -59,6 +63,8 @@ def report(model, images, path="report.html", methods=_core.report_methods, targ
     metric_names = [] if not metrics else _inputs.method_names(metrics, "metrics")
     _inputs.check_type(title, "title", str, "a string")
     _inputs.check_type(alpha, "alpha", (int, float), "a number in [0, 1]")
+    _inputs.check_type(concepts, "concepts", int, "a number of concepts >= 1")
+    _inputs.check_type(concept_method, "concept_method", str, "a relevance method's name")
     if target is None:
         target = "top1"
     elif not isinstance(target, str):
@@ -71,7 +77,8 @@ def report(model, images, path="report.html", methods=_core.report_methods, targ
         with _progress.Inputs("report", progress, "image") as bar:
             page = _core.report(model._core, labels, pictures, names, target, title,
                                 float(alpha), text, curve, metric_names, metric_text,
-                                bar.callback())
+                                "" if concept_layer is None else model._layer(concept_layer),
+                                concepts, concept_method, bar.callback())
     path = os.fspath(path)
     temporary = f"{path}.{os.getpid()}.tmp"
     with open(temporary, "w", encoding="utf-8") as f:

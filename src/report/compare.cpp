@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "report/report.hpp"
+#include "whitebox/concepts.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/metrics.hpp"
@@ -107,6 +108,21 @@ std::string comparison_report(
   metrics::check_parameters({"deletion", "insertion"}, options.curve_params);
   const auto added = added_metrics(options);
   if (pictures.empty()) throw ArgumentError("the report needs at least one image");
+  ConceptOptions concept_options;
+  if (!options.concept_layer.empty()) {
+    const std::vector<std::string> can = concept_methods();
+    concept_options.method = find_method(options.concept_method).name;
+    if (std::find(can.begin(), can.end(), concept_options.method) == can.end()) {
+      std::string list;
+      for (const auto& name : can) list += (list.empty() ? "" : ", ") + name;
+      throw ArgumentError("concept method " + concept_options.method +
+                          " is not one relevance sweep; these are: " + list);
+    }
+    model.graph().resolve(options.concept_layer);
+    if (options.concepts < 1) throw ArgumentError("the report's concepts must be >= 1");
+    concept_options.params = parameters_for(find_method(concept_options.method), options.params);
+    concept_options.top = options.concepts;
+  }
   const metrics::MetricInfo& deletion = metrics::find_metric("deletion");
   const metrics::MetricInfo& insertion = metrics::find_metric("insertion");
 
@@ -189,6 +205,20 @@ std::string comparison_report(
           method.values[value].push_back(number);
       }
       samples[m].push_back(std::move(sample));
+    }
+    if (!options.concept_layer.empty()) {
+      const Concepts found =
+          concepts(model, x, options.concept_layer, Target::index(cls), concept_options);
+      for (size_t k = 0; k < found.channels.size(); ++k) {
+        const at::Tensor heat = colorize(
+            normalize_map(found.maps[static_cast<int64_t>(k)], Normalization::Signed, 99.0),
+            Colormap::RedBlue);
+        entry.concepts.push_back({found.channels[k],
+                                  found.relevance[found.channels[k]].item<double>(),
+                                  report::png_data_uri(overlay(input.image, heat, options.alpha))});
+      }
+      report.concept_layer = found.layer;
+      report.concept_method = found.method;
     }
     report.images.push_back(std::move(entry));
   }

@@ -312,6 +312,40 @@ std::string maps_section(const Report& report) {
   return html.str();
 }
 
+// For each image, its most relevant channels at the concept layer with their conditional maps.
+std::string concepts_section(const Report& report) {
+  if (report.concept_layer.empty()) return "";
+  size_t columns = 1;
+  for (const auto& image : report.images) columns = std::max(columns, image.concepts.size() + 1);
+  std::ostringstream html;
+  html << "<section id=\"concepts\"><h2>Concepts</h2><p class=\"lead\">What the model saw, in "
+          "terms of its own channels (concept relevance propagation, "
+       << escape(report.concept_method) << "): the most relevant channels of layer <code>"
+       << escape(report.concept_layer)
+       << "</code>, each with its share of the relevance that reaches the layer and the map of "
+          "the relevance that flows through it alone.</p><div class=\"scroll\">"
+       << "<div class=\"maps\" style=\"grid-template-columns: repeat(" << columns
+       << ", minmax(120px, 1fr)); min-width:" << columns * 130 << "px\">";
+  for (const ReportImage& image : report.images) {
+    html << "<figure><img src=\"" << image.photo << "\" alt=\"" << escape(image.name)
+         << "\"><figcaption><b>" << escape(image.label) << "</b><br>" << escape(image.name)
+         << "</figcaption></figure>";
+    for (size_t k = 0; k + 1 < columns; ++k) {
+      if (k >= image.concepts.size()) {
+        html << "<figure></figure>";
+        continue;
+      }
+      const ReportConcept& c = image.concepts[k];
+      html << "<figure><img src=\"" << c.overlay << "\" alt=\""
+           << escape(image.name + " channel " + std::to_string(c.channel))
+           << "\"><figcaption>channel " << c.channel << " &middot; " << shown(100 * c.share, 1)
+           << "%</figcaption></figure>";
+    }
+  }
+  html << "</div></div></section>";
+  return html.str();
+}
+
 std::string metrics_section(const Report& report) {
   std::ostringstream html;
   html << "<section id=\"metrics\"><h2>Metrics</h2><p class=\"lead\">Mean over the images (standard deviation "
@@ -441,7 +475,8 @@ std::string render_report(const Report& report) {
     html << "<span class=\"chip\">" << escape(key) << ": <b>" << escape(value) << "</b></span>";
   }
   html << "</div></div></header><main class=\"wrap\">";
-  html << maps_section(report) << metrics_section(report) << curves_section(report) << methods_section(report);
+  html << maps_section(report) << concepts_section(report) << metrics_section(report)
+       << curves_section(report) << methods_section(report);
   html << "</main><footer>Made by whitebox: every picture and plot is inside this file.</footer>"
        << "<script>" << kScript << "</script></body></html>\n";
   return html.str();

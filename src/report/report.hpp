@@ -38,6 +38,14 @@ struct ReportMethod {
   ReportCurve deletion, insertion;
 };
 
+// One concept of an image: a channel of the concept layer, its share of the relevance there and
+// its conditional map drawn over the input.
+struct ReportConcept {
+  int64_t channel = 0;
+  double share = 0;
+  std::string overlay;  // PNG data URI
+};
+
 struct ReportImage {
   std::string name;                   // file name
   std::string label;                  // predicted (or chosen) class
@@ -45,6 +53,7 @@ struct ReportImage {
   double score = 0;                   // its softmax probability
   std::string photo;                  // PNG data URI of the network input
   std::vector<std::string> overlays;  // PNG data URIs, one per method, in method order
+  std::vector<ReportConcept> concepts;  // most relevant first
 };
 
 struct Report {
@@ -54,6 +63,7 @@ struct Report {
   std::vector<ReportMetric> metrics;
   std::vector<ReportMethod> methods;
   std::vector<ReportImage> images;
+  std::string concept_layer, concept_method;  // empty: no concept section
 };
 
 // The page. Everything the user supplied is HTML-escaped.

@@ -98,3 +98,15 @@ def test_errors(small, x):
     with pytest.raises(ValueError, match="no layer or value named 'no_such_layer'"):
         small.concepts(x, "no_such_layer")
     assert "lrp" in whitebox.concept_methods() and "gradcam" not in whitebox.concept_methods()
+
+
+def test_the_report_shows_the_concepts(small, tmp_path):
+    path = whitebox.report(small, [bundled("images/chelsea.png")], tmp_path / "r.html",
+                           methods="saliency", steps=4, concept_layer="y4_conv_2d", concepts=2,
+                           progress=False)
+    page = open(path, encoding="utf-8").read()
+    assert page.count("<figcaption>channel ") == 2
+    with pytest.raises(ValueError, match="relevance sweep"):
+        whitebox.report(small, [bundled("images/chelsea.png")], tmp_path / "s.html",
+                        methods="saliency", steps=4, concept_layer="y4_conv_2d",
+                        concept_method="gradcam", progress=False)
