@@ -60,5 +60,21 @@ TEST(MethodsLeanTrace, EveryMethodGivesTheMapOfAFullTrace) {
   EXPECT_GT(lean, 20) << "methods served by a lean trace";
 }
 
+// TraceOptions::until: the values a layer is computed from, as the full pass computes them, and
+// nothing after it.
+TEST(MethodsLeanTrace, UntilComputesOnlyWhatTheLayerNeeds) {
+  const Model model = Model::load(bundled("mobilenet_v1_0.25_128.onnx"));
+  const at::Tensor x = preprocess(read_image(bundled("images/chelsea.png")), model.preprocessing).tensor;
+  const ValueId layer = model.graph().resolve("y4_conv_2d");
+  TraceOptions options;
+  options.until = std::vector<ValueId>{layer};
+  const Trace full = model.forward(x), part = model.forward(x, options);
+  EXPECT_TRUE(at::equal(part[layer], full[layer]));
+  EXPECT_FALSE(part[model.output()].defined());
+  for (ValueId v = 0; v < static_cast<ValueId>(model.graph().values.size()); ++v) {
+    if (part[v].defined()) EXPECT_TRUE(at::equal(part[v], full[v])) << model.graph().values[v].name;
+  }
+}
+
 }  // namespace
 }  // namespace whitebox::test
