@@ -435,6 +435,18 @@ PYBIND11_MODULE(_whitebox, m) {
       py::arg("model"), py::arg("x"), py::arg("layer"), py::arg("target"), py::arg("method"),
       py::arg("params"), py::arg("channels"), py::arg("top"), py::arg("conditions"),
       py::arg("maps"), py::arg("batch"), py::arg("progress") = py::none());
+  // Each channel's largest value over positions at `layer` (activation maximization's score).
+  m.def(
+      "channel_peaks",
+      [](const std::shared_ptr<Model>& model, const py::array& x, const std::string& layer) {
+        const ValueId id = model->graph().resolve(layer);
+        TraceOptions options;
+        options.until = std::vector<ValueId>{id};
+        const at::Tensor value =
+            model->forward(to_tensor(x).to(model->device(), model->dtype()), options)[id];
+        return to_array((value.dim() > 2 ? value[0].flatten(1).amax(1) : value[0]).to(at::kCPU));
+      },
+      py::arg("model"), py::arg("x"), py::arg("layer"));
   m.def(
       "concept_graph",
       [](const std::shared_ptr<Model>& model, const py::array& x,

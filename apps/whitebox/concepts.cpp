@@ -1,11 +1,13 @@
 // whitebox concepts: what the model saw in an image, in terms of the channels of hidden layers
 // (concept relevance propagation): each concept's share of the decision and its own map.
+#include "whitebox/concepts.hpp"
+
 #include <ATen/ATen.h>
 
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "whitebox/concepts.hpp"
+#include "concept_index.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/npy.hpp"
@@ -28,6 +30,7 @@ struct ConceptsOptions {
   std::string target = "top1";
   std::vector<std::string> params;
   std::string out = "whitebox-out";
+  std::string index;  // a concepts-index folder: reference examples of the first layer's concepts
 };
 
 std::vector<int64_t> channel_list(const std::string& text) {
@@ -66,6 +69,10 @@ void run_concepts(const Global& global, const ConceptsOptions& options) {
   concept_options.batch = options.batch;
   const Target target = Target::parse(options.target);
   const fs::path out_dir = options.out;
+  // Checked before any image: an index of another model or without the layer is refused.
+  const nlohmann::json index = options.index.empty()
+                                   ? nlohmann::json()
+                                   : index_layer(options.index, model, options.layers[0]);
 
   const auto images = images_or_default(options.images);
   Progress progress(images.size(), "concepts");
@@ -99,6 +106,31 @@ void run_concepts(const Global& global, const ConceptsOptions& options) {
                         {"relevance", node.relevance},
                         {"parent", node.parent},
                         {"map", fs::path(name + ".npy").filename().string()}});
+      if (index.is_null() || node.parent >= 0) continue;
+      // The concept's reference examples by relevance, their patches shown at the image's size.
+      nlohmann::json references = nlohmann::json::array();
+      const auto& channels = index.at("channels");
+      if (node.channel < static_cast<int64_t>(channels.size())) {
+        int rank = 0;
+        for (const auto& example : channels.at(node.channel).at("relevance")) {
+          const fs::path patch = fs::path(options.index) / example.at("patch").get<std::string>();
+          references.push_back({{"image", example.at("image")},
+                                {"value", example.at("value")},
+                                {"patch", patch.string()}});
+          const at::Tensor picture =
+              read_image(patch).permute({2, 0, 1}).unsqueeze(0).to(at::kFloat);
+          pictures.push_back(
+              at::upsample_bilinear2d(picture, {input.image.size(0), input.image.size(1)}, false)[0]
+                  .permute({1, 2, 0})
+                  .round()
+                  .clamp(0, 255)
+                  .to(at::kByte)
+                  .contiguous());
+          titles.push_back("c" + std::to_string(node.channel) + " example " +
+                           std::to_string(++rank));
+        }
+      }
+      listed.back()["references"] = references;
     }
     write_image(stem + ".png", grid(pictures, titles, 4));
     const at::Tensor shares = first.relevance.contiguous();
@@ -162,6 +194,9 @@ Command add_concepts(CLI::App& parent) {
   app->add_option("--param,-p", o->params, "method hyper-parameter key=value (repeatable)")
       ->allow_extra_args(false);
   app->add_option("--out,-o", o->out, "output folder")->capture_default_str();
+  app->add_option("--index", o->index,
+                  "a `whitebox concepts-index` folder of this model and the first --layer: each "
+                  "top concept's reference examples with their patches");
   return {app, [o](const Global& global) { run_concepts(global, *o); }};
 }
 

@@ -10,6 +10,7 @@
 
 #include "cluster.hpp"
 #include "commands.hpp"
+#include "concept_index.hpp"
 #include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/image.hpp"
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
 
   const std::vector<Command> commands{add_predict(app), add_inspect(app), add_explain(app), add_methods(app),
                                        add_evaluate(app), add_patterns(app), add_sanity(app),
-                                       add_compare(app), add_concepts(app)};
+                                       add_compare(app), add_concepts(app), add_concepts_index(app)};
   // Set after the subcommands, which would inherit it: the MPI line closes the top-level help only.
   app.footer(Cluster::build_info());
 

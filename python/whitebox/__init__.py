@@ -33,9 +33,12 @@ from . import _inputs, _progress, _torch
 from . import metrics  # noqa: E402  (the metrics of `whitebox evaluate`, callable on arrays)
 from ._evaluate import evaluate  # noqa: E402
 from ._report import report  # noqa: E402
+from . import _concept_index  # noqa: E402
+from ._concept_index import ConceptIndex, concept_index, load_concept_index  # noqa: E402,F401
 
 __all__ = ["Model", "Explanation", "Concepts", "read_image", "preprocess", "overlay", "methods",
-           "concept_methods", "metrics", "sanity", "evaluate", "report", "set_threads", "limits",
+           "concept_methods", "concept_index", "load_concept_index", "ConceptIndex", "metrics",
+           "sanity", "evaluate", "report", "set_threads", "limits",
            "set_limits", "UnsupportedOperator", "NumericalError", "__version__"]
 
 __version__ = _core.__version__
@@ -76,16 +79,19 @@ class Concepts:
         channels: the mapped channels, most relevant first unless chosen.
         maps: [k, H, W] the input relevance conditioned on each channel (None with maps=False).
         attributions: [k, C, H, W] the same before the colour channels are summed.
+        references: with ``index=``, {channel: [reference examples by relevance, best first]}
+            for each mapped channel (``ConceptIndex.references``); else None.
     """
 
     __slots__ = ("method", "layer", "target", "relevance", "magnitude", "seed", "channels",
-                 "maps", "attributions")
+                 "maps", "attributions", "references")
 
     def __init__(self, method, layer, target, relevance, magnitude, seed, channels, maps,
                  attributions):
         self.method, self.layer, self.target = method, layer, target
         self.relevance, self.magnitude, self.seed = relevance, magnitude, seed
         self.channels, self.maps, self.attributions = channels, maps, attributions
+        self.references = None
 
     def __repr__(self):
         return (f"Concepts(method={self.method!r}, layer={self.layer!r}, target={self.target}, "
@@ -313,7 +319,7 @@ class Model:
         return array, like, target, conditions, params
 
     def concepts(self, x, layer, channels=None, top=8, method="lrp", target=None,
-                 condition=None, maps=True, batch=16, progress=None, **params):
+                 condition=None, maps=True, batch=16, progress=None, index=None, **params):
         """Concept relevance: each channel's share of the decision at `layer` and the map of the
         input relevance that flows through each chosen channel (Achtibat et al. 2023).
 
@@ -331,11 +337,18 @@ class Model:
             maps: False computes the relevance and ranking only (one sweep).
             batch: conditional maps per sweep.
             progress: as for ``explain``.
+            index: a concept index (a folder of ``whitebox concepts-index`` or
+                ``concept_index``, or one loaded) of this model and layer: each mapped channel's
+                reference examples go to ``references``.
             **params: the method's hyper-parameters.
 
         Returns:
             Concepts; its arrays are NumPy arrays, or torch tensors on x's device when x is one.
         """
+        if index is not None:
+            if not isinstance(index, _concept_index.ConceptIndex):
+                index = _concept_index.load_concept_index(index)
+            _concept_index.check_index(index, self, self._layer(layer))
         array, like, target, conditions, params = self._concept_arguments(
             x, target, condition, params)
         chosen, top = _inputs.channel_choice(channels, top)
@@ -345,9 +358,12 @@ class Model:
         name = layer if isinstance(layer, str) else (
             self._layers.name_of(raw["layer"]) if self._layers else raw["layer"])
         optional = lambda a: None if a is None else like(a)  # noqa: E731
-        return Concepts(raw["method"], name, raw["target"], like(raw["relevance"]),
-                        raw["magnitude"], raw["seed"], raw["channels"], optional(raw["maps"]),
-                        optional(raw["attributions"]))
+        found = Concepts(raw["method"], name, raw["target"], like(raw["relevance"]),
+                         raw["magnitude"], raw["seed"], raw["channels"], optional(raw["maps"]),
+                         optional(raw["attributions"]))
+        if index is not None:
+            found.references = {c: index.references(raw["layer"], c) for c in raw["channels"]}
+        return found
 
     def concept_graph(self, x, layers, top=4, subtop=3, method="lrp", target=None,
                       channels=None, condition=None, maps=False, batch=16, progress=None,

@@ -1,0 +1,116 @@
+"""Reference examples of concepts over a data set (whitebox concepts-index) on a synthetic model
+whose answer is known: channel 0 of its only convolution fires on a bright vertical bar and on
+nothing else, so the images with a bar are that channel's top examples, by activation and by
+relevance, and their patches lie over the bar. Two MPI ranks give the index of one process byte
+for byte.
+"""
+import json
+import os
+import pathlib
+import subprocess
+
+import numpy
+import pytest
+
+onnx = pytest.importorskip("onnx")
+Image = pytest.importorskip("PIL.Image")
+from onnx import helper, numpy_helper  # noqa: E402
+
+WHITEBOX = os.environ["WHITEBOX_CLI"]
+MPIEXEC = os.environ.get("MPIEXEC", "")
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1")
+SIZE = 32
+BARS = {"img03.png": 6, "img07.png": 20, "img10.png": 13}  # image -> the bar's column
+
+
+def bar_model(path):
+    """x [1, 3, 32, 32] -> conv 3x3 (4 channels) -> ReLU "features" -> mean -> 2 logits."""
+    w = numpy.zeros((4, 3, 3, 3), numpy.float32)
+    w[0, :, :, :] = numpy.array([-1, 2, -1], numpy.float32) / 3  # a bright 1-pixel column
+    w[1] = 1 / 27  # brightness
+    w[2, :, :, 0], w[2, :, :, 2] = -1 / 9, 1 / 9  # a left-to-right edge
+    w[3, :, 0, :], w[3, :, 2, :] = -1 / 9, 1 / 9  # a top-to-bottom edge
+    b = numpy.array([-1.0, 0, 0, 0], numpy.float32)  # the bar's filter ignores texture
+    head = numpy.array([[4, 0.1, 0.1, 0.1], [0, 0.5, 0.5, 0.5]], numpy.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w", "b"], ["conv"], pads=[1, 1, 1, 1]),
+         helper.make_node("Relu", ["conv"], ["features"]),
+         helper.make_node("GlobalAveragePool", ["features"], ["pooled"]),
+         helper.make_node("Flatten", ["pooled"], ["flat"]),
+         helper.make_node("Gemm", ["flat", "head"], ["logits"], transB=1)],
+        "bar", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, SIZE, SIZE])],
+        [helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, [1, 2])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b"),
+         numpy_helper.from_array(head, "head")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 7
+    onnx.save(model, path)
+    path.with_suffix(".json").write_text(json.dumps({"preprocessing": "unit", "crop": 1.0}))
+
+
+@pytest.fixture
+def data(tmp_path):
+    """bar.onnx and twelve noisy grey images in pics/, three of them with a vertical bar."""
+    bar_model(tmp_path / "bar.onnx")
+    (tmp_path / "pics").mkdir()
+    rng = numpy.random.default_rng(7)
+    for i in range(12):
+        name = f"img{i:02d}.png"
+        picture = rng.uniform(60, 120, (SIZE, SIZE)).round()
+        if name in BARS:
+            picture[8:24, BARS[name]] = 255
+        Image.fromarray(numpy.repeat(picture[:, :, None], 3, 2).astype(numpy.uint8)).save(
+            tmp_path / "pics" / name)
+    return tmp_path
+
+
+def index(data, out, ranks=None):
+    command = [WHITEBOX, "--threads", "1", "--model", str(data / "bar.onnx"), "concepts-index",
+               "--images", str(data / "pics"), "--layer", "features", "--top-n", "3",
+               "--target", "0", "--out", str(data / out)]
+    if ranks:
+        command = [MPIEXEC, "-np", str(ranks), *command]
+    r = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return json.loads((data / out / "index.json").read_text())
+
+
+def test_the_images_of_the_pattern_come_first_with_patches_over_it(data):
+    idx = index(data, "idx")
+    channel = idx["layers"][0]["channels"][0]
+    for ranking in ["activation", "relevance"]:
+        examples = channel[ranking]
+        assert {e["key"] for e in examples} == set(BARS), ranking
+        assert all(e["value"] > 0 for e in examples)
+        for e in examples:
+            x0, y0, x1, y1 = e["box"]
+            assert x0 <= BARS[e["key"]] < x1 and y0 < 24 and y1 > 8, e
+            assert Image.open(data / "idx" / e["patch"]).size == (x1 - x0, y1 - y0)
+    # `concepts --index` shows the reference examples of the image's top concepts.
+    r = subprocess.run([WHITEBOX, "--threads", "1", "--model", str(data / "bar.onnx"), "concepts",
+                        str(data / "pics" / "img07.png"), "--layer", "features", "--top", "1",
+                        "--target", "0", "--index", str(data / "idx"), "--out", str(data / "c")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    concept = json.loads((data / "c" / "img07_concepts.json").read_text())["concepts"][0]
+    assert concept["channel"] == 0
+    assert {pathlib.Path(e["image"]).name for e in concept["references"]} == set(BARS)
+    # An index without the layer asked for is refused in one line.
+    r = subprocess.run([WHITEBOX, "--model", str(data / "bar.onnx"), "concepts",
+                        str(data / "pics" / "img07.png"), "--layer", "conv", "--index",
+                        str(data / "idx"), "--out", str(data / "c")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and "has no layer conv" in r.stderr
+
+
+@pytest.mark.skipif(not MPIEXEC, reason="the CLI is built without MPI")
+def test_two_ranks_give_the_index_of_one_process(data):
+    index(data, "one")
+    index(data, "two", ranks=2)
+    one, two = data / "one", data / "two"
+    assert (one / "index.json").read_bytes() == (two / "index.json").read_bytes()
+    patches = sorted(p.relative_to(one) for p in (one / "patches").rglob("*.png"))
+    assert patches == sorted(p.relative_to(two) for p in (two / "patches").rglob("*.png"))
+    for p in patches:
+        assert (one / p).read_bytes() == (two / p).read_bytes()
