@@ -87,6 +87,15 @@ def test_the_images_of_the_pattern_come_first_with_patches_over_it(data):
             x0, y0, x1, y1 = e["box"]
             assert x0 <= BARS[e["key"]] < x1 and y0 < 24 and y1 > 8, e
             assert Image.open(data / "idx" / e["patch"]).size == (x1 - x0, y1 - y0)
+    # A second run reuses every record and writes the same index; a lost record is made again.
+    before = (data / "idx" / "index.json").read_bytes()
+    records = {f: f.stat().st_mtime_ns for f in (data / "idx" / "records").glob("*.json")}
+    (data / "idx" / "records" / "img05.png.json").unlink()
+    index(data, "idx")
+    assert (data / "idx" / "index.json").read_bytes() == before
+    again = {f: f.stat().st_mtime_ns for f in (data / "idx" / "records").glob("*.json")}
+    assert {f for f in records if again.get(f) != records[f]} == {
+        data / "idx" / "records" / "img05.png.json"}
     # `concepts --index` shows the reference examples of the image's top concepts.
     r = subprocess.run([WHITEBOX, "--threads", "1", "--model", str(data / "bar.onnx"), "concepts",
                         str(data / "pics" / "img07.png"), "--layer", "features", "--top", "1",
