@@ -435,18 +435,15 @@ PYBIND11_MODULE(_whitebox, m) {
       py::arg("model"), py::arg("x"), py::arg("layer"), py::arg("target"), py::arg("method"),
       py::arg("params"), py::arg("channels"), py::arg("top"), py::arg("conditions"),
       py::arg("maps"), py::arg("batch"), py::arg("progress") = py::none());
-  // Each channel's largest value over positions at `layer` (activation maximization's score).
   m.def(
       "channel_peaks",
       [](const std::shared_ptr<Model>& model, const py::array& x, const std::string& layer) {
-        const ValueId id = model->graph().resolve(layer);
-        TraceOptions options;
-        options.until = std::vector<ValueId>{id};
-        const at::Tensor value =
-            model->forward(to_tensor(x).to(model->device(), model->dtype()), options)[id];
-        return to_array((value.dim() > 2 ? value[0].flatten(1).amax(1) : value[0]).to(at::kCPU));
+        return to_array(channel_peaks(*model, to_tensor(x), layer));
       },
       py::arg("model"), py::arg("x"), py::arg("layer"));
+  m.def("patch_box", [](const py::array& map, double fraction) {
+    return patch_box(to_tensor(map), fraction);
+  });
   m.def(
       "concept_graph",
       [](const std::shared_ptr<Model>& model, const py::array& x,
@@ -528,6 +525,9 @@ PYBIND11_MODULE(_whitebox, m) {
   m.def("default_model_path", [] { return default_model().string(); });
   m.def("bundled_path", [](const std::string& name) { return bundled(name).string(); });
   m.def("read_image", [](const std::filesystem::path& path) { return to_array(read_image(path)); });
+  m.def("write_image", [](const std::filesystem::path& path, const py::array& picture) {
+    write_image(path, to_tensor(picture));
+  });
   m.def("preprocess", [](const py::array& image, const std::shared_ptr<Model>& model) {
     const Input input = preprocess(to_tensor(image), model->preprocessing);
     return py::make_tuple(to_array(input.tensor), to_array(input.image));

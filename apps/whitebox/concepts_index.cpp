@@ -71,24 +71,6 @@ std::vector<double> doubles(const at::Tensor& t) {
   return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
 }
 
-// The square window (x0, y0, x1, y1) of side `fraction` of the map's shorter side, centred on
-// the peak of its smoothed positive part and clipped to the map.
-std::vector<int64_t> patch_box(const at::Tensor& map, double fraction) {
-  const int64_t h = map.size(0), w = map.size(1);
-  const int64_t side =
-      std::clamp<int64_t>(std::llround(fraction * std::min(h, w)), 1, std::min(h, w));
-  const int64_t k = side | 1;  // odd, so that the smoothed map keeps the map's size
-  const at::Tensor smooth =
-      at::avg_pool2d(map.to(at::kCPU, at::kDouble).clamp_min(0).reshape({1, 1, h, w}), {k, k},
-                     {1, 1}, {k / 2, k / 2}, false, false)
-          .reshape({h, w});
-  const int64_t peak = smooth.flatten().argmax().item<int64_t>();
-  const int64_t y = peak / w, x = peak % w;
-  const int64_t y0 = std::clamp<int64_t>(y - side / 2, 0, h - side);
-  const int64_t x0 = std::clamp<int64_t>(x - side / 2, 0, w - side);
-  return {x0, y0, x0 + side, y0 + side};
-}
-
 void run_index(const Global& global, const IndexOptions& options) {
   if (options.images.empty() == options.list.empty()) {
     throw ArgumentError(
@@ -150,13 +132,9 @@ void run_index(const Global& global, const IndexOptions& options) {
           const Concepts c =
               concepts(model, input.tensor, options.layers[l], target_of(i), ranking);
           cls = c.target;
-          TraceOptions until;
-          until.until = std::vector<ValueId>{layer_ids[l]};
-          const at::Tensor value =
-              model.forward(input.tensor.to(model.device(), model.dtype()), until)[layer_ids[l]];
-          const at::Tensor activation = value.dim() > 2 ? value[0].flatten(1).amax(1) : value[0];
-          layers.push_back({{"relevance", doubles(c.relevance * c.magnitude)},
-                            {"activation", doubles(activation)}});
+          layers.push_back(
+              {{"relevance", doubles(c.relevance * c.magnitude)},
+               {"activation", doubles(channel_peaks(model, input.tensor, options.layers[l]))}});
         }
         write_file(record_file(i), json{{"image", items[i].file.string()},
                                         {"image_digest", item_digest(items[i])},

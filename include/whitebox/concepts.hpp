@@ -81,4 +81,12 @@ std::vector<ConceptNode> concept_graph(const Model& model, const at::Tensor& ima
                                        const Target& target, const ConceptOptions& options,
                                        int64_t subtop);
 
+// Reference examples (docs/concepts.md): the score of activation maximization, each channel's
+// largest value over the positions of `layer` for one image [1, C, H, W], [C] on the CPU (the
+// forward pass stops at the layer); and the patch a conditional map [H, W] points to, the square
+// window {x0, y0, x1, y1} of side `fraction` of the map's shorter side centred on the peak of its
+// positive part smoothed over the window, clipped to the map.
+at::Tensor channel_peaks(const Model& model, const at::Tensor& image, const std::string& layer);
+std::vector<int64_t> patch_box(const at::Tensor& map, double fraction);
+
 }  // namespace whitebox

@@ -5,8 +5,6 @@ each mapped channel's reference patches."""
 
 import json
 import os
-import struct
-import zlib
 
 import numpy as np
 
@@ -14,17 +12,6 @@ from . import _inputs
 from . import _whitebox as _core
 
 FORMAT = "whitebox concept index 1"
-
-
-def _write_png(path, picture):
-    """An RGB picture [h, w, 3] uint8 as a PNG file (written whole, as the core writes files)."""
-    h, w, _ = picture.shape
-    rows = b"".join(b"\0" + np.ascontiguousarray(picture[y], np.uint8).tobytes() for y in range(h))
-    chunk = lambda kind, data: (struct.pack(">I", len(data)) + kind + data +  # noqa: E731
-                                struct.pack(">I", zlib.crc32(kind + data)))
-    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    _core.write_file(path, b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) +
-                     chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def _items(model, images):
@@ -38,21 +25,6 @@ def _items(model, images):
             isinstance(i, (str, os.PathLike)) for i in images):
         return [_core.data_item(os.fspath(i)) for i in images]
     raise _inputs.type_error("images", "a folder, a list file or a list of image files", images)
-
-
-def patch_box(heat, fraction):
-    """(x0, y0, x1, y1): the square window of side `fraction` of the map's shorter side, centred
-    on the peak of its positive part smoothed over the window, clipped to the map."""
-    h, w = heat.shape
-    side = int(min(max(round(fraction * min(h, w)), 1), min(h, w)))
-    k = side | 1
-    padded = np.pad(np.clip(np.asarray(heat, np.float64), 0, None), k // 2)
-    ones = np.pad(np.ones((h, w)), k // 2)
-    sums = lambda a: np.lib.stride_tricks.sliding_window_view(a, (k, k)).sum((2, 3))  # noqa
-    smooth = sums(padded) / sums(ones)
-    y, x = divmod(int(np.argmax(smooth)), w)
-    y0, x0 = min(max(y - side // 2, 0), h - side), min(max(x - side // 2, 0), w - side)
-    return [x0, y0, x0 + side, y0 + side]
 
 
 class ConceptIndex(dict):
@@ -157,10 +129,11 @@ def concept_index(model, images, layers, out, top_n=8, method="lrp", target=None
                                    target=tgt, **params)
             for m, c in enumerate(found.channels):
                 heat = np.asarray(found.maps[m])
-                box = patch_box(heat, patch)
+                box = _core.patch_box(heat, patch)
                 name = f"patches/l{l}/{item.key}_c{c}.png"
                 os.makedirs(os.path.dirname(os.path.join(out, name)), exist_ok=True)
-                _write_png(os.path.join(out, name), picture[box[1]:box[3], box[0]:box[2]])
+                _core.write_image(os.path.join(out, name),
+                                  np.ascontiguousarray(picture[box[1]:box[3], box[0]:box[2]]))
                 boxes[(i, l, c)] = (name, box)
     for l, layer in enumerate(layers):
         channels = []

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <optional>
 
@@ -182,6 +183,31 @@ Concepts concepts(const Model& model, const at::Tensor& image, const std::string
   result.attributions = at::cat(attributions);
   result.maps = result.attributions.sum(1);
   return result;
+}
+
+at::Tensor channel_peaks(const Model& model, const at::Tensor& image, const std::string& layer) {
+  const ValueId id = model.graph().resolve(layer);
+  TraceOptions options;
+  options.until = std::vector<ValueId>{id};
+  const at::Tensor value = model.forward(image.to(model.device(), model.dtype()), options)[id];
+  return (value.dim() > 2 ? value[0].flatten(1).amax(1) : value[0]).to(at::kCPU);
+}
+
+std::vector<int64_t> patch_box(const at::Tensor& map, double fraction) {
+  if (map.dim() != 2 || map.numel() == 0 || !(fraction > 0 && fraction <= 1)) {
+    throw ArgumentError("a patch needs a map [H, W] and a fraction in (0, 1]");
+  }
+  const int64_t h = map.size(0), w = map.size(1), shorter = std::min(h, w);
+  const int64_t side = std::clamp<int64_t>(std::llround(fraction * shorter), 1, shorter);
+  const int64_t k = side | 1;  // odd, so that the smoothed map keeps the map's size
+  const at::Tensor smooth =
+      at::avg_pool2d(map.to(at::kCPU, at::kDouble).clamp_min(0).reshape({1, 1, h, w}), {k, k},
+                     {1, 1}, {k / 2, k / 2}, false, false)
+          .reshape({h, w});
+  const int64_t peak = smooth.flatten().argmax().item<int64_t>();
+  const int64_t y0 = std::clamp<int64_t>(peak / w - side / 2, 0, h - side);
+  const int64_t x0 = std::clamp<int64_t>(peak % w - side / 2, 0, w - side);
+  return {x0, y0, x0 + side, y0 + side};
 }
 
 std::vector<ConceptNode> concept_graph(const Model& model, const at::Tensor& image,
