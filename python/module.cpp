@@ -35,6 +35,7 @@
 #include "whitebox/report.hpp"
 #include "whitebox/run_folder.hpp"
 #include "whitebox/runtime.hpp"
+#include "whitebox/tcav.hpp"
 
 namespace py = pybind11;
 using namespace whitebox;
@@ -473,6 +474,52 @@ PYBIND11_MODULE(_whitebox, m) {
       py::arg("params"), py::arg("channels"), py::arg("top"), py::arg("subtop"),
       py::arg("conditions"), py::arg("maps"), py::arg("batch"), py::arg("progress") = py::none());
   m.def("concept_methods", &concept_methods);
+
+  // TCAV (whitebox/tcav.hpp): concepts are (name, images) pairs of model inputs.
+  m.def(
+      "tcav",
+      [](const std::shared_ptr<Model>& model, const std::string& layer,
+         const std::vector<std::pair<std::string, py::array>>& concepts, const py::array& random,
+         const py::array& images, const py::object& target, int64_t runs, int64_t examples,
+         uint64_t seed, double alpha, bool bonferroni, int64_t batch, const py::object& progress) {
+        std::vector<ConceptExamples> examples_of;
+        for (const auto& [name, array] : concepts) examples_of.push_back({name, to_tensor(array)});
+        const at::Tensor pool = to_tensor(random), scored = to_tensor(images);
+        TcavOptions options;
+        options.runs = runs;
+        options.examples = examples;
+        options.seed = seed;
+        options.alpha = alpha;
+        options.bonferroni = bonferroni;
+        options.batch = batch;
+        const Target chosen = target.is_none() ? Target::top()
+                              : py::isinstance<py::str>(target)
+                                  ? Target::parse(target.cast<std::string>())
+                                  : Target::index(target.cast<int64_t>());
+        const TcavResult r = interruptible(
+            [&] { return tcav(*model, layer, examples_of, pool, scored, chosen, options); },
+            progress);
+        py::list found;
+        for (const TcavConcept& c : r.concepts) {
+          found.append(py::dict(
+              py::arg("name") = c.name, py::arg("scores") = c.scores, py::arg("mean") = c.mean,
+              py::arg("std") = c.std, py::arg("cav_accuracies") = c.cav_accuracies,
+              py::arg("cav_accuracy") = c.cav_accuracy, py::arg("t") = c.t,
+              py::arg("p_value") = c.p_value, py::arg("significant") = c.significant));
+        }
+        return py::dict(
+            py::arg("layer") = r.layer, py::arg("target") = r.target, py::arg("images") = r.images,
+            py::arg("examples") = r.examples, py::arg("random_scores") = r.random_scores,
+            py::arg("random_mean") = r.random_mean, py::arg("random_std") = r.random_std,
+            py::arg("threshold") = r.threshold, py::arg("concepts") = found);
+      },
+      py::arg("model"), py::arg("layer"), py::arg("concepts"), py::arg("random"), py::arg("images"),
+      py::arg("target"), py::arg("runs"), py::arg("examples"), py::arg("seed"), py::arg("alpha"),
+      py::arg("bonferroni"), py::arg("batch"), py::arg("progress") = py::none());
+  m.def("read_inputs",
+        [](const std::filesystem::path& folder, const std::shared_ptr<Model>& model) {
+          return to_array(read_inputs(folder, model->preprocessing));
+        });
 
   // The images of a data set, as the command line reads them (whitebox/dataset.hpp).
   py::class_<DataItem>(m, "DataItem")

@@ -19,3 +19,4 @@
 #include "whitebox/run_folder.hpp"
 #include "whitebox/runtime.hpp"
 #include "whitebox/similarity.hpp"
+#include "whitebox/tcav.hpp"

@@ -19,6 +19,7 @@ ValueError naming the node), a result that would not be finite ``NumericalError`
 ArithmeticError naming the method and node). Ctrl-C interrupts a long call.
 """
 
+import dataclasses
 import os
 
 import numpy as np
@@ -36,9 +37,10 @@ from ._report import report  # noqa: E402
 from . import _concept_index  # noqa: E402
 from ._concept_index import ConceptIndex, concept_index, load_concept_index  # noqa: E402,F401
 
-__all__ = ["Model", "Explanation", "Concepts", "read_image", "preprocess", "overlay", "methods",
-           "concept_methods", "concept_index", "load_concept_index", "ConceptIndex", "metrics",
-           "sanity", "evaluate", "report", "set_threads", "limits",
+__all__ = ["Model", "Explanation", "Concepts", "Tcav", "TcavConcept", "tcav", "read_image",
+           "preprocess", "overlay", "methods", "concept_methods", "concept_index",
+           "load_concept_index", "ConceptIndex", "metrics", "sanity", "evaluate", "report",
+           "set_threads", "limits",
            "set_limits", "UnsupportedOperator", "NumericalError", "__version__"]
 
 __version__ = _core.__version__
@@ -96,6 +98,62 @@ class Concepts:
     def __repr__(self):
         return (f"Concepts(method={self.method!r}, layer={self.layer!r}, target={self.target}, "
                 f"channels={self.channels})")
+
+
+@dataclasses.dataclass
+class TcavConcept:
+    """One concept's TCAV test.
+
+    Attributes:
+        name: the concept's name.
+        scores: the TCAV score of each run: the fraction of the class's images whose logit rises
+            along that run's concept activation vector (CAV).
+        mean, std: of the scores (std with n - 1).
+        p_value, t: the two-sided Student t-test (equal variances) of the scores against the
+            scores of the CAVs of random images against random images.
+        significant: p_value below the threshold (alpha, or alpha over the concepts).
+        cav_accuracy: the mean of cav_accuracies, the balanced accuracy of each run's CAV on the
+            concept's and random images that run did not draw: how well the layer tells the
+            concept from random images (near 0.5: it does not, and the scores mean little).
+    """
+
+    name: str
+    scores: list
+    mean: float
+    std: float
+    p_value: float
+    t: float
+    significant: bool
+    cav_accuracy: float
+    cav_accuracies: list
+
+
+@dataclasses.dataclass
+class Tcav:
+    """The result of ``whitebox.tcav``: ``result["striped"]`` is a concept's TcavConcept.
+
+    Attributes:
+        layer, target: the layer and the class scored.
+        images: how many images of the class were scored.
+        examples: the images on each side of every CAV.
+        random_scores, random_mean, random_std: the null, the scores of CAVs of random images
+            against other random images, one per run.
+        threshold: what p must be below.
+        concepts: {name: TcavConcept}, in the order given.
+    """
+
+    layer: str
+    target: int
+    images: int
+    examples: int
+    random_scores: list
+    random_mean: float
+    random_std: float
+    threshold: float
+    concepts: dict
+
+    def __getitem__(self, name):
+        return self.concepts[name]
 
 
 class Model:
@@ -455,6 +513,96 @@ def overlay(picture, explanation, image=0, alpha=0.5, colormap=None, normalizati
     colormap = colormap or ("red-blue" if signed else "jet")
     normalization = normalization or ("signed" if signed else "positive")
     return _core.overlay(rgb, heat, alpha, colormap, normalization, percentile)
+
+
+def _image_set(model, images, name):
+    """Model inputs [N, C, H, W] from a folder, a list of folders, or anything ``Model.logits``
+    takes (image files, pictures, arrays or tensors of any layout)."""
+    is_folder = lambda p: isinstance(p, (str, os.PathLike)) and os.path.isdir(p)  # noqa: E731
+    if is_folder(images):
+        return _core.read_inputs(os.fspath(images), model._core)
+    if isinstance(images, (list, tuple)) and images and all(is_folder(p) for p in images):
+        return np.concatenate([_core.read_inputs(os.fspath(p), model._core) for p in images])
+    if isinstance(images, (list, tuple)) and not images:
+        raise ValueError(f"{name} is empty")
+    return model._input(images)[0]
+
+
+def tcav(model, layer, concepts, random, images, target=None, runs=10, examples=0, seed=0,
+         alpha=0.05, bonferroni=False, batch=32, progress=None):
+    """Testing with concept activation vectors (Kim et al., ICML 2018): how often the logit of a
+    class rises along a concept, given by example images, at a hidden layer, and whether more
+    often than along random images (docs/concepts.md, TCAV).
+
+    Each of the `runs` runs draws `examples` images of every concept and two disjoint sets of as
+    many random images R and R'. A concept's CAV is the unit normal of an L2-regularised logistic
+    regression that separates its activations at `layer` from R's; a null CAV separates R''s from
+    R's. A score is the fraction of the class's images whose logit's gradient at the layer points
+    along the CAV; a concept's scores are compared with the null ones by a two-sided t-test.
+
+    Args:
+        model: a whitebox.Model.
+        layer: as for ``Model.explain`` (a graph value or node name, or for a model made with
+            from_torch a module or its dotted name).
+        concepts: {name: images}, or a list of folders (each named by its folder). Images are a
+            folder, a list of folders, or anything ``Model.logits`` takes (image files, pictures,
+            float arrays or tensors [N, C, H, W] of any layout).
+        random: the random images (counterexamples), as a concept's; several folders are pooled.
+        images: the images of the class.
+        target: the class: an index, a label, or None / "topK" where all images agree on it.
+        runs: runs of the test (>= 2; the paper asks for 10 or more).
+        examples: images on each side of a CAV; 0: a quarter of the fewer of a concept's images
+            and half the random ones (at least 2).
+        seed: of the draws.
+        alpha: the significance level; bonferroni=True divides it by the number of concepts.
+        batch: images per forward pass.
+        progress: a bar of the images passed through the network (None: on a terminal once the
+            call has run for a second, True always, False never).
+
+    Returns:
+        Tcav, with a TcavConcept per concept.
+    """
+    _inputs.check_type(model, "model", Model, "a whitebox.Model")
+    for name, value in (("runs", runs), ("examples", examples), ("seed", seed), ("batch", batch)):
+        _inputs.check_type(value, name, (int, np.integer), "a whole number")
+    _inputs.check_type(alpha, "alpha", (int, float, np.floating), "a number in (0, 1)")
+    _inputs.check_type(bonferroni, "bonferroni", bool, "True or False")
+    if target is not None and not isinstance(target, str):
+        _inputs.check_type(target, "target", (int, np.integer), "a class index, a label or 'topK'")
+    if isinstance(concepts, (list, tuple)):
+        named = {}
+        for folder in concepts:
+            if not (isinstance(folder, (str, os.PathLike)) and os.path.isdir(folder)):
+                raise ValueError(f"concepts: a list names folders, and {folder!r} is none; give "
+                                 "{name: images} for images of another kind")
+            key = os.path.basename(os.path.normpath(os.fspath(folder)))
+            if key in named:
+                raise ValueError(f"concepts: two folders are named {key!r}; give {{name: folder}}")
+            named[key] = folder
+        concepts = named
+    _inputs.check_type(concepts, "concepts", dict, "{name: images} or a list of folders")
+    if not concepts:
+        raise ValueError("concepts names no concept")
+    pairs = []
+    for name, value in concepts.items():
+        _inputs.check_type(name, "a concept's name", str, "a string")
+        pairs.append((name, _image_set(model, value, f"concepts[{name!r}]")))
+    pool = _image_set(model, random, "random")
+    scored = _image_set(model, images, "images")
+    with _progress.Inputs("tcav", progress) as inputs:
+        raw = _core.tcav(model._core, model._layer(layer), pairs, pool, scored,
+                         None if target is None else (target if isinstance(target, str)
+                                                      else int(target)),
+                         int(runs), int(examples), int(seed), float(alpha), bonferroni,
+                         int(batch), inputs.callback())
+    layer_name = layer if isinstance(layer, str) else (
+        model._layers.name_of(raw["layer"]) if model._layers else raw["layer"])
+    found = {c["name"]: TcavConcept(c["name"], list(c["scores"]), c["mean"], c["std"],
+                                    c["p_value"], c["t"], c["significant"], c["cav_accuracy"],
+                                    list(c["cav_accuracies"])) for c in raw["concepts"]}
+    return Tcav(layer_name, raw["target"], raw["images"], raw["examples"],
+                list(raw["random_scores"]), raw["random_mean"], raw["random_std"],
+                raw["threshold"], found)
 
 
 def concept_methods():
