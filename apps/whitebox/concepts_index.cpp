@@ -96,16 +96,16 @@ void run_index(const Global& global, const IndexOptions& options) {
   }
 
   const std::string model_digest = file_digest(model.path(), "model file", limits().model_bytes);
-  const std::string config = json{
-      {"model", model.path().string()},
-      {"model_digest", model_digest},
-      {"preprocessing", model.preprocessing.name},
-      {"method", options.method},
-      {"params", ranking.params.values()},
-      {"target", options.target},
-      {"layers", layer_names},
-      {"images", options.images},
-      {"list", options.list}}.dump();
+  // What the records and the index both depend on.
+  const json settings{{"model", model.path().string()},
+                      {"model_digest", model_digest},
+                      {"preprocessing", model.preprocessing.name},
+                      {"method", options.method},
+                      {"params", ranking.params.values()},
+                      {"target", options.target}};
+  json run = settings;
+  run.update({{"layers", layer_names}, {"images", options.images}, {"list", options.list}});
+  const std::string config = run.dump();
   const fs::path out = options.out, records = out / "records", patches = out / "patches";
   const auto record_file = [&](size_t i) { return records / (items[i].key + ".json"); };
   const auto patch_record = [&](size_t i) { return records / (items[i].key + ".patches.json"); };
@@ -291,19 +291,13 @@ void run_index(const Global& global, const IndexOptions& options) {
     layers.push_back(
         {{"layer", options.layers[l]}, {"value", layer_names[l]}, {"channels", channels}});
   }
-  write_file(out / "index.json", json{{"format", "whitebox concept index 1"},
-                                      {"model", model.path().string()},
-                                      {"model_digest", model_digest},
-                                      {"preprocessing", model.preprocessing.name},
-                                      {"method", options.method},
-                                      {"params", ranking.params.values()},
-                                      {"target", options.target},
-                                      {"top_n", options.top_n},
-                                      {"patch", options.patch},
-                                      {"images", items.size()},
-                                      {"layers", layers}}
-                                         .dump(1) +
-                                     "\n");
+  json index = settings;
+  index.update({{"format", "whitebox concept index 1"},
+                {"top_n", options.top_n},
+                {"patch", options.patch},
+                {"images", items.size()},
+                {"layers", layers}});
+  write_file(out / "index.json", index.dump(1) + "\n");
   resumable.progress().print("index of " + std::to_string(items.size()) +
                              " images: " + (out / "index.json").string());
 }
