@@ -22,7 +22,10 @@ Params quick(const std::string& method, const std::filesystem::path& patterns) {
   if (method == "rise") return Params().set("masks", "16");
   if (method == "sobol") return Params().set("grid", "3").set("designs", "4");
   if (method == "occlusion") return Params().set("window", "32").set("stride", "32");
-  if (method == "integrated-gradients") return Params().set("steps", "3");
+  if (method == "integrated-gradients" || method == "layer-integrated-gradients" ||
+      method == "layer-conductance" || method == "neuron-integrated-gradients") {
+    return Params().set("steps", "3");
+  }
   if (method == "smoothgrad" || method == "smoothgrad-squared" || method == "vargrad") {
     return Params().set("samples", "2");
   }

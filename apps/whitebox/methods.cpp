@@ -53,7 +53,10 @@ std::string_view family_blurb(Family family) {
              "reverse sweep through the network; variants modify the backward pass at ReLU-like "
              "nodes (guided backpropagation, deconvnet), integrate it along a path (integrated "
              "gradients) or average it over noisy copies of the input (SmoothGrad and its "
-             "relatives, which wrap any registered method).";
+             "relatives, which wrap any registered method). Captum's layer and neuron forms "
+             "attribute the class score to the units of a hidden layer (`layer-*`: an "
+             "attribution per unit, $K \\times h \\times w$) or one unit's value, in place of "
+             "the class score, to the pixels (`neuron-*`).";
     case Family::Relevance:
       return "The class score is decomposed into contributions of the inputs by a backward pass "
              "with conservation rules: layer-wise relevance propagation and deep Taylor "

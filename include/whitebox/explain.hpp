@@ -62,9 +62,11 @@ class Params {
 struct Explanation {
   std::string method;
   at::Tensor map;          // [N, H, W] over input pixels (CAMs upsampled): what is drawn
-  at::Tensor attribution;  // the raw result: [N, C, H, W] over the input, or [N, h, w] over a layer
+  // The raw result: [N, C, H, W] over the input, [N, h, w] over a layer (a CAM) or [N, K, h, w]
+  // per unit of a layer (the layer attributions).
+  at::Tensor attribution;
   bool is_signed = false;  // whether negative values carry meaning (diverging colormap)
-  std::string layer;       // the layer a CAM was computed at
+  std::string layer;       // the layer a CAM, layer or neuron attribution was computed at
   std::map<std::string, double> stats;  // e.g. completeness gap
   // Set by explain(): the batch's logits [N, K] from the forward trace the methods shared, and
   // the class each image was explained for.

@@ -52,8 +52,10 @@ class Explanation:
     Attributes:
         method: the method's canonical name.
         map: [N, H, W] over the input pixels (CAMs upsampled): what is drawn.
-        attribution: the raw result: [N, C, H, W] over the input, or [N, h, w] over a layer.
-        layer: the layer a CAM was computed at ("" for input-space methods).
+        attribution: the raw result: [N, C, H, W] over the input, [N, h, w] over a layer (a
+            CAM) or [N, K, h, w] per unit of a layer (the layer attributions).
+        layer: the layer a CAM, layer or neuron attribution was computed at ("" for the other
+            input-space methods).
         stats: the method's statistics (conservation, completeness gap, seconds, ...).
         is_signed: whether negative values carry meaning (drawn with a diverging colormap).
     """

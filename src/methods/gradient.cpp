@@ -1,6 +1,7 @@
 // The gradient family: maps over the input built from the input gradient of the target logit.
-// Integrated gradients and the modified-gradient methods (guided backprop, deconvnet) live in
-// integrated_gradients.cpp and modified_gradients.cpp.
+// Integrated gradients, the modified-gradient methods (guided backprop, deconvnet) and the layer
+// and neuron forms live in integrated_gradients.cpp, modified_gradients.cpp,
+// layer_attribution.cpp and neuron_attribution.cpp.
 #include <ATen/ATen.h>
 
 #include "methods/arguments.hpp"
@@ -82,6 +83,8 @@ void add_gradient_methods(std::vector<MethodInfo>& registry) {
   add_integrated_gradients_method(registry);
   add_expected_gradients_method(registry);
   add_modified_gradient_methods(registry);
+  add_layer_attribution_methods(registry);
+  add_neuron_gradient_methods(registry);
 }
 
 }  // namespace whitebox::explainers

@@ -9,48 +9,75 @@
 #include "methods/baseline.hpp"
 #include "methods/methods.hpp"
 #include "methods/parameters.hpp"
-#include "methods/quadrature.hpp"
+#include "methods/path_integral.hpp"
 
 namespace whitebox::explainers {
+
+at::Tensor integrate_path(const at::Tensor& start, const at::Tensor& end, const Quadrature& q,
+                          int64_t batch, const PathGradient& gradient) {
+  const auto steps = static_cast<int64_t>(q.alphas.size());
+  const at::Tensor diff = end - start;
+  const at::Tensor alphas = at::tensor(q.alphas, at::kDouble).to(start.options());
+  const at::Tensor weights = at::tensor(q.weights, at::kDouble).to(start.options());
+  const auto index_options = start.options().dtype(at::kLong);
+  std::vector<int64_t> per_point(start.dim(), 1);  // [-1, 1, 1, ...]: one scalar per path point
+  per_point[0] = -1;
+
+  // The weighted gradients are summed per image.
+  at::Tensor total = at::zeros_like(start);
+  const int64_t count = start.size(0) * steps;
+  for (int64_t first = 0; first < count; first += batch) {
+    const int64_t last = std::min(count, first + batch);
+    const at::Tensor flat = at::arange(first, last, index_options);
+    const at::Tensor image = at::div(flat, steps, c10::string_view("floor"));
+    const at::Tensor k = at::remainder(flat, steps);
+    const at::Tensor points =
+        start.index_select(0, image) +
+        alphas.index_select(0, k).view(per_point) * diff.index_select(0, image);
+    std::vector<int64_t> images;
+    for (int64_t f = first; f < last; ++f) images.push_back(f / steps);
+    total.index_add_(0, image,
+                     gradient(points, images) * weights.index_select(0, k).view(per_point));
+  }
+  return total;
+}
+
+std::vector<Hyperparameter> path_hyperparameters() {
+  std::vector<Hyperparameter> parameters = {
+      integer_parameter("steps", "50", "number of path points (gradient evaluations)", 1),
+      choice_parameter(
+          "integration", "gauss-legendre",
+          "quadrature over [0, 1]: gauss-legendre, riemann-left, riemann-right, "
+          "riemann-middle, trapezoid (endpoints included)",
+          {"gauss-legendre", "riemann-left", "riemann-right", "riemann-middle", "trapezoid"}),
+      integer_parameter("batch", "4", "path points per forward/backward pass", 1, kMostBatch)};
+  const auto baseline = baseline_hyperparameters();
+  parameters.insert(parameters.begin(), baseline[0]);
+  parameters.insert(parameters.end(), baseline.begin() + 1, baseline.end());
+  return parameters;
+}
+
 namespace {
 
 Explanation integrated_gradients(const Context& c) {
   const int64_t steps = c.params.integer("steps");
-  const int64_t batch = c.params.integer("batch");
   const Quadrature q = quadrature(c.params.text("integration"), steps);
   const std::string reduce = c.params.text("reduce");
   if (reduce != "sum" && reduce != "max" && reduce != "l2") reduce_channels(c.input, reduce);  // throws early
 
   const at::Tensor& x = c.input;
   const at::Tensor baseline = make_baseline(c);
-  const at::Tensor diff = x - baseline;
-  const at::Tensor alphas = at::tensor(q.alphas, at::kDouble).to(x.options());
-  const at::Tensor weights = at::tensor(q.weights, at::kDouble).to(x.options());
-  const auto index_options = x.options().dtype(at::kLong);
-  std::vector<int64_t> per_point(x.dim(), 1);  // [-1, 1, 1, ...]: one scalar per path point
-  per_point[0] = -1;
-
-  // Path points image by image (image i, point k at flat index i * steps + k), `batch` at a time;
-  // the weighted gradients are summed per image.
-  at::Tensor total = at::zeros_like(x);
-  const int64_t count = x.size(0) * steps;
-  const std::vector<int64_t> classes = repeat_each(c.classes, steps);
-  for (int64_t start = 0; start < count; start += batch) {
-    const int64_t end = std::min(count, start + batch);
-    const at::Tensor flat = at::arange(start, end, index_options);
-    const at::Tensor image = at::div(flat, steps, c10::string_view("floor"));
-    const at::Tensor k = at::remainder(flat, steps);
-    const at::Tensor points = baseline.index_select(0, image) +
-                              alphas.index_select(0, k).view(per_point) * diff.index_select(0, image);
-    // A one-shot sweep: the batch's trace is freed on the way back.
-    const at::Tensor gradient =
-        c.model.gradient(c.model.forward(points, c.trace_options),
-                         std::vector<int64_t>(classes.begin() + start, classes.begin() + end))[0];
-    total.index_add_(0, image, gradient * weights.index_select(0, k).view(per_point));
-  }
+  // A one-shot sweep per batch of path points: its trace is freed on the way back.
+  const at::Tensor total = integrate_path(
+      baseline, x, q, c.params.integer("batch"),
+      [&](const at::Tensor& points, const std::vector<int64_t>& images) {
+        std::vector<int64_t> classes;
+        for (int64_t image : images) classes.push_back(c.classes[image]);
+        return c.model.gradient(c.model.forward(points, c.trace_options), classes)[0];
+      });
 
   Explanation e;
-  e.attribution = diff * total;
+  e.attribution = (x - baseline) * total;
   e.map = reduce_channels(e.attribution, reduce);
   e.is_signed = reduce == "sum";
 
@@ -66,6 +93,10 @@ Explanation integrated_gradients(const Context& c) {
 }  // namespace
 
 void add_integrated_gradients_method(std::vector<MethodInfo>& registry) {
+  std::vector<Hyperparameter> parameters = path_hyperparameters();
+  parameters.push_back(choice_parameter(
+      "reduce", "sum", "channel reduction of the map: sum (signed), max (of |a|), l2",
+      {"sum", "max", "l2"}));
   registry.push_back(
       {.name = "integrated-gradients",
        .aliases = {"ig"},
@@ -79,24 +110,10 @@ void add_integrated_gradients_method(std::vector<MethodInfo>& registry) {
        .needs_reference = true,
        .resolution = Resolution::Input,
        .cost = "steps forwards + steps backwards (in batches), + 1 forward of the baseline",
-       .hyperparameters =
-           {integer_parameter("steps", "50", "number of path points (gradient evaluations)", 1),
-            choice_parameter(
-                "integration", "gauss-legendre",
-                "quadrature over [0, 1]: gauss-legendre, riemann-left, riemann-right, "
-                "riemann-middle, trapezoid (endpoints included)",
-                {"gauss-legendre", "riemann-left", "riemann-right", "riemann-middle", "trapezoid"}),
-            integer_parameter("batch", "4", "path points per forward/backward pass", 1, kMostBatch),
-            choice_parameter("reduce", "sum",
-                             "channel reduction of the map: sum (signed), max (of |a|), l2",
-                             {"sum", "max", "l2"})},
+       .hyperparameters = parameters,
        .citation = "Sundararajan, Taly, Yan. Axiomatic Attribution for Deep Networks. ICML 2017",
        .run = integrated_gradients,
        .scheduling = {.trace_use = Scheduling::TraceUse::InputGradients}});
-  auto& parameters = registry.back().hyperparameters;
-  const auto baseline = baseline_hyperparameters();
-  parameters.insert(parameters.begin(), baseline[0]);
-  parameters.insert(parameters.begin() + 4, baseline.begin() + 1, baseline.end());
 }
 
 }  // namespace whitebox::explainers

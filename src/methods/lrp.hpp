@@ -123,6 +123,14 @@ std::vector<std::string> preset_names();
 // naming it when relevance reaches it.
 Rules composite_rules(const Model& model, const Mapping& mapping, const Options& options);
 
+// The rule table that params choose: the preset params "composite", the entries of params "rule"
+// over it, and the options of options_from().
+Rules rules_for(const Model& model, const Params& params);
+
+// The hyper-parameters of a composite's method: composite (this preset), rule, bias (this
+// default), maxpool, stabilizer, sum_epsilon, initial, convention.
+std::vector<Hyperparameter> hyperparameters(const std::string& composite, const std::string& bias);
+
 // The value of an LRP parameter (bias, initial, stabilizer or sum_epsilon): given, else the
 // default of params "convention": the declared one (whitebox), or zennit's (bias absorb,
 // initial one, stabilizer and sum_epsilon 1e-6).

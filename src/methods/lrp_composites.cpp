@@ -195,15 +195,14 @@ Rules composite_rules(const Model& model, const Mapping& mapping, const Options&
   return rules;
 }
 
-namespace {
-
-// The rule table that params choose (over the method's declared composite and bias).
 Rules rules_for(const Model& model, const Params& params) {
   const Options options = options_from(params);
   Mapping mapping = preset(params.text("composite"), model.graph());
   if (params.has("rule")) parse_mapping(params.text("rule"), model.graph(), mapping);
   return composite_rules(model, mapping, options);
 }
+
+namespace {
 
 // The sweep of a composite: its rule table from the target's relevance, the target logit itself
 // or 1 (initial=one).
@@ -238,6 +237,34 @@ std::string composite_list() {
 }
 
 }  // namespace
+
+std::vector<Hyperparameter> hyperparameters(const std::string& composite, const std::string& bias) {
+  return {
+      {"composite", composite, "preset: " + composite_list()},
+      {"rule", "",
+       "per-layer rules over the composite: KEY=RULE;... with KEY conv, dense, pool, "
+       "first, last or a node name, RULE " +
+           rule_syntax()},
+      choice_parameter("bias", bias,
+                       "ignore (relevance conserved) or absorb (biases take their share)",
+                       {"ignore", "absorb"}),
+      choice_parameter("maxpool", "winner",
+                       "winner (gradient routing) or proportional (window z-rule)",
+                       {"winner", "proportional"}),
+      number_parameter("stabilizer", "0",
+                       "added to every denominator but the epsilon rule's, with its sign; 0: "
+                       "exact, relevance of a unit whose denominator is 0 is dropped",
+                       0),
+      number_parameter("sum_epsilon", "0", "stabilizer of the residual Sum split", 0),
+      choice_parameter("initial", "logit",
+                       "relevance put in at the target: logit (the target logit) or one",
+                       {"logit", "one"}),
+      choice_parameter("convention", "whitebox",
+                       "whitebox, or zennit: Zennit's defaults for bias (absorb), initial (one), "
+                       "stabilizer and sum_epsilon (1e-6)",
+                       {"whitebox", "zennit"})};
+}
+
 }  // namespace whitebox::explainers::lrp
 
 namespace whitebox::explainers {
@@ -260,29 +287,6 @@ void add_relevance_methods(std::vector<MethodInfo>& registry) {
       "gives Zennit's maps (bias absorb, initial one, stabilizer and sum_epsilon 1e-6). A "
       "signal that stops being finite is an error naming the node. stats: conservation = sum "
       "R_in / initial relevance, absorbed = initial relevance - sum R_in.";
-  const std::vector<Hyperparameter> common = {
-      {"rule", "",
-       "per-layer rules over the composite: KEY=RULE;... with KEY conv, dense, pool, "
-       "first, last or a node name, RULE " +
-           lrp::rule_syntax()},
-      choice_parameter("bias", "ignore",
-                       "ignore (relevance conserved) or absorb (biases take their share)",
-                       {"ignore", "absorb"}),
-      choice_parameter("maxpool", "winner",
-                       "winner (gradient routing) or proportional (window z-rule)",
-                       {"winner", "proportional"}),
-      number_parameter("stabilizer", "0",
-                       "added to every denominator but the epsilon rule's, with its sign; 0: "
-                       "exact, relevance of a unit whose denominator is 0 is dropped",
-                       0),
-      number_parameter("sum_epsilon", "0", "stabilizer of the residual Sum split", 0),
-      choice_parameter("initial", "logit",
-                       "relevance put in at the target: logit (the target logit) or one",
-                       {"logit", "one"}),
-      choice_parameter("convention", "whitebox",
-                       "whitebox, or zennit: Zennit's defaults for bias (absorb), initial (one), "
-                       "stabilizer and sum_epsilon (1e-6)",
-                       {"whitebox", "zennit"})};
   const std::string citation =
       "Bach, Binder, Montavon, Klauschen, Mueller, Samek. On Pixel-Wise Explanations for "
       "Non-Linear Classifier Decisions by Layer-Wise Relevance Propagation. PLoS ONE 2015; "
@@ -294,9 +298,7 @@ void add_relevance_methods(std::vector<MethodInfo>& registry) {
   // opposite signs. The z+ / alpha-beta / box composites are stable either way.
   auto add = [&](std::string name, std::vector<std::string> aliases, std::string summary,
                  std::string composite, std::string cite, std::string bias = "ignore") {
-    std::vector<Hyperparameter> params = common;
-    params[1].fallback = bias;
-    params.insert(params.begin(), {"composite", composite, "preset: " + lrp::composite_list()});
+    const std::vector<Hyperparameter> params = lrp::hyperparameters(composite, bias);
     registry.push_back({.name = name,
                         .aliases = aliases,
                         .family = Family::Relevance,
@@ -331,6 +333,7 @@ void add_relevance_methods(std::vector<MethodInfo>& registry) {
       "deep-taylor",
       "Montavon, Lapuschkin, Binder, Samek, Mueller. Explaining Nonlinear Classification "
       "Decisions with Deep Taylor Decomposition. Pattern Recognition 2017");
+  add_neuron_lrp_method(registry);
 }
 
 }  // namespace whitebox::explainers

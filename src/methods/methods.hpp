@@ -28,6 +28,12 @@ TraceOptions trace_options_for(const std::vector<const MethodInfo*>& methods, co
 void add_integrated_gradients_method(std::vector<MethodInfo>& registry);
 void add_expected_gradients_method(std::vector<MethodInfo>& registry);
 void add_modified_gradient_methods(std::vector<MethodInfo>& registry);  // guided backprop, deconvnet
+// Captum's layer and neuron attribution: gradient x activation, integrated gradients and
+// conductance at a layer; gradient and integrated gradients of one unit (by add_gradient_methods);
+// LRP from one unit (by add_relevance_methods).
+void add_layer_attribution_methods(std::vector<MethodInfo>& registry);
+void add_neuron_gradient_methods(std::vector<MethodInfo>& registry);
+void add_neuron_lrp_method(std::vector<MethodInfo>& registry);
 
 // Model::sweep on the context's trace. A result that is not finite is swept again with every
 // node checked (Rules::check_finite), so that the NumericalError names the first node whose

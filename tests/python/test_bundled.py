@@ -15,7 +15,9 @@ QUICK = {"rise": {"masks": 64}, "occlusion": {"window": 32, "stride": 32},
          "smoothgrad-squared": {"samples": 3}, "vargrad": {"samples": 3},
          "scorecam": {"batch": 64}, "iscam": {"channels": 16, "samples": 2},
          "sscam": {"channels": 16, "samples": 2}, "expected-gradients": {"samples": 4},
-         "deeplift-shap": {"baselines": "zero,black"}, "sobol": {"grid": 3, "designs": 4}}
+         "deeplift-shap": {"baselines": "zero,black"}, "sobol": {"grid": 3, "designs": 4},
+         "layer-integrated-gradients": {"steps": 4}, "layer-conductance": {"steps": 4},
+         "neuron-integrated-gradients": {"steps": 4}}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,8 @@ def test_every_registered_method_runs_and_is_finite(small, photo):
             # [N, C, H, W] over the input (one channel for occlusion's per-pixel scores)
             assert e.attribution.shape in ((1, 3, 128, 128), (1, 1, 128, 128)), name
         else:
-            assert e.attribution.ndim == 3 and e.layer, name
+            # [N, h, w] (a CAM) or [N, K, h, w] (a layer attribution) at the layer
+            assert e.attribution.ndim in (3, 4) and e.layer, name
         assert all(np.isfinite(v) for v in e.stats.values()), name
     rgb = whitebox.overlay(picture, e)
     assert rgb.shape == (128, 128, 3) and rgb.dtype == np.uint8

@@ -39,7 +39,7 @@ import make_fixtures  # noqa: E402  (reuses its seeded model construction)
 import runner  # noqa: E402
 
 MARKER = "ref_gradient_done"
-VERSION = "7"           # in the marker with the fixture's hash; another stamp means redo
+VERSION = "8"           # in the marker with the fixture's hash; another stamp means redo
 CASES = ["resnet18", "vgg16_bn", "densenet121", "mobilenet_v2",
          "efficientnet_b0"]
 BLACKBOX_CASES = {"resnet18", "mobilenet_v2"}   # forward-heavy: fewer models
@@ -201,6 +201,145 @@ def beta_smooth(model, x, target, beta):
     return rectifier_gradient(model, x, target, smooth, any_minimum=True)
 
 
+# ------------------------------------------------------- layers and neurons
+
+# Per case: the hidden layers of the layer and neuron methods, as (torch module, graph value):
+# the feature map of the CAMs, and on ResNet-18 a layer inside the network, a residual branch's
+# last BatchNorm, which the block's shortcut bypasses.
+LAYERS = {
+    "resnet18": [("layer4", "features"),
+                 ("layer3.1.bn2", "/layer3/layer3.1/bn2/BatchNormalization_output_0")],
+    "vgg16_bn": [("features", "features")],
+}
+
+
+def run_with_layer(model, x, module, replace=None):
+    """model(x) with module's output captured as a fresh leaf A (requiring grad), or replaced by
+    the leaf `replace`; the rest of the network reads a copy (residual blocks add in place).
+    Returns (logits, A)."""
+    leaf = []
+
+    def hook(m, inputs, output):
+        a = output.detach().clone() if replace is None else replace
+        leaf.append(a.requires_grad_(True))
+        return a * 1.0
+    handle = module.register_forward_hook(hook)
+    try:
+        logits = model(x)
+    finally:
+        handle.remove()
+    return logits, leaf[0]
+
+
+def layer_value_and_grad(model, x, target, module):
+    """A = module's output for the batch x and d sum logits[:, target] / dA (A's gradient)."""
+    logits, a = run_with_layer(model, x, module)
+    (g,) = torch.autograd.grad(logits[:, target].sum(), [a])
+    return a.detach(), g, logits.detach()[:, target]
+
+
+def layer_integrated_gradients(model, x, target, module, steps, rule, baseline):
+    """Captum's LayerIntegratedGradients: the straight path from A(baseline) to A(x) in the
+    layer's space, the model run on x with the layer's output replaced by each point."""
+    b = baseline_of(x, baseline)
+    a_x = layer_value_and_grad(model, x, target, module)[0]
+    a_b = layer_value_and_grad(model, b, target, module)[0]
+    alphas, weights = quadrature(rule, steps)
+    alphas = torch.tensor(alphas, dtype=x.dtype).view(-1, 1, 1, 1)
+    weights = torch.tensor(weights, dtype=x.dtype).view(-1, 1, 1, 1)
+    points = (a_b + alphas * (a_x - a_b)).requires_grad_(True)
+    logits, _ = run_with_layer(model, x.expand(steps, -1, -1, -1), module, points)
+    (grads,) = torch.autograd.grad(logits[:, target].sum(), [points])
+    return (a_x - a_b) * (grads * weights).sum(0, keepdim=True)
+
+
+def layer_conductance(model, x, target, module, steps, rule, baseline):
+    """Conductance: sum over the intervals of the input path of the layer gradient (at the left
+    end, the right end or their mean) times the change of the layer's value."""
+    b = baseline_of(x, baseline)
+    t = torch.arange(steps + 1, dtype=x.dtype).view(-1, 1, 1, 1) / steps
+    a, g, _ = layer_value_and_grad(model, b + t * (x - b), target, module)
+    left, right = {"trapezoid": (0.5, 0.5), "riemann-left": (1.0, 0.0),
+                   "riemann-right": (0.0, 1.0)}[rule]
+    return ((left * g[:-1] + right * g[1:]) * (a[1:] - a[:-1])).sum(0, keepdim=True)
+
+
+def neuron_gradient(model, x, module, unit):
+    """d u / dx for the batch x, u = module's output at channel unit[0], summed over its
+    positions, or at (unit[1], unit[2])."""
+    x = x.detach().clone().requires_grad_(True)
+    values = []
+
+    def hook(m, inputs, output):
+        channel = output[:, unit[0]]
+        values.append(channel.flatten(1).sum(1) if len(unit) == 1 else channel[:, unit[1], unit[2]])
+        return output * 1.0
+    handle = module.register_forward_hook(hook)
+    try:
+        model(x)
+    finally:
+        handle.remove()
+    (grad,) = torch.autograd.grad(values[0].sum(), [x])
+    return grad
+
+
+def neuron_integrated_gradients(model, x, module, unit, steps, rule, baseline):
+    b = baseline_of(x, baseline)
+    alphas, weights = quadrature(rule, steps)
+    alphas = torch.tensor(alphas, dtype=x.dtype).view(-1, 1, 1, 1)
+    weights = torch.tensor(weights, dtype=x.dtype).view(-1, 1, 1, 1)
+    grads = neuron_gradient(model, b + alphas * (x - b), module, unit)
+    return (x - b) * (grads * weights).sum(0, keepdim=True)
+
+
+def layer_references(case_name, model, x, target):
+    """Yields the layer and neuron methods' references, as references() does: every method at
+    the first layer of LAYERS (on the heavy cases with the fewest path points that check each
+    quadrature); at the inner one the layer's paths with other quadratures and a position's
+    gradient."""
+    modules = dict(model.named_modules())
+    heavy = case_name in HEAVY_CASES
+    steps = 2 if heavy else 4
+    for index, (module_name, value) in enumerate(LAYERS.get(case_name, [])):
+        module = modules[module_name]
+        a, g, _ = layer_value_and_grad(model, x, target, module)
+        inner = index > 0
+        tag = "_inner" if inner else ""
+        ga = a * g
+        yield (f"layer_gxa{tag}", "layer-gradient-x-activation", {"layer": value}, ga,
+               F.interpolate(ga.sum(1, keepdim=True), size=x.shape[2:], mode="bilinear",
+                             align_corners=False)[:, 0])
+        rule, baseline = ("riemann-middle", "zero") if inner else ("gauss-legendre", "black")
+        yield (f"layer_ig{tag}", "layer-integrated-gradients",
+               {"layer": value, "steps": str(steps), "integration": rule,
+                "baseline": baseline, "batch": "3"},
+               layer_integrated_gradients(model, x, target, module, steps, rule, baseline),
+               None)
+        rule = "riemann-left" if inner else "trapezoid"
+        intervals = 1 if heavy else steps
+        yield (f"layer_conductance{tag}", "layer-conductance",
+               {"layer": value, "steps": str(intervals), "integration": rule,
+                "baseline": "black", "batch": "3"},
+               layer_conductance(model, x, target, module, intervals, rule, "black"), None)
+        # The most active channel: over its positions at the first layer, at its most active
+        # position at the inner one.
+        channel = int(a[0].flatten(1).sum(1).argmax())
+        if inner:
+            y, z = divmod(int(a[0, channel].argmax()), a.shape[3])
+            unit, text = (channel, y, z), f"{value}:{channel}:{y}:{z}"
+        else:
+            unit, text = (channel,), f"{value}:{channel}"
+        grad = neuron_gradient(model, x, module, unit)
+        yield (f"neuron_gradient{tag}", "neuron-gradient", {"neuron": text}, grad,
+               grad.abs().amax(1))
+        if not inner:
+            points = 1 if heavy else steps
+            yield ("neuron_ig", "neuron-integrated-gradients",
+                   {"neuron": text, "steps": str(points), "baseline": "black", "batch": "4"},
+                   neuron_integrated_gradients(model, x, module, unit, points, "gauss-legendre",
+                                               "black"), None)
+
+
 # ---------------------------------------------------------------- black box
 
 @torch.no_grad()
@@ -319,6 +458,8 @@ def references(case_name, model, x, target):
                 "seed": "5"},
                expected_gradients(model, x, target, 10, 0.2, 5, ["zero", "black", "blurred"]),
                None)
+
+    yield from layer_references(case_name, model, x, target)
 
     if case_name in BLACKBOX_CASES:
         side = x.shape[-1]

@@ -35,7 +35,7 @@ import runner  # noqa: E402
 
 CASES = ["vgg16_bn", "resnet18", "mobilenet_v2"]
 MARKER = "ref_lrp_done"
-VERSION = "7"
+VERSION = "8"
 MEAN = [0.485, 0.456, 0.406]   # imagenet preprocessing: the fixtures have no sidecar
 STD = [0.229, 0.224, 0.225]
 ZENNIT_EPS = 1e-6
@@ -211,9 +211,14 @@ class Lrp:
         # Concept relevance: the relevance at the output of module `layer` (`seen`), kept at
         # `channels` only when they are given.
         self.layer, self.channels, self.seen = None, None, None
+        # Neuron LRP: (module, relevance) put in at the output of `module` in place of what
+        # arrives there (nothing: the sweep starts with zero relevance at the logits).
+        self.source = None
 
     def at(self, module, r):
         """The relevance arriving at `module`'s output, conditioned when it is the layer."""
+        if self.source is not None and module is self.source[0]:
+            return self.source[1]
         if module is not self.layer:
             return r
         self.seen = r
@@ -411,6 +416,8 @@ def compute(case, case_dir):
         save("contrastive_excitation_backprop", "contrastive-excitation-backprop", {}, eb - dual)
         if case in CONCEPT_LAYERS:
             concepts = conditional_relevance(case, case_dir, model, x, seed, first, last, fn)
+        for name, method, params, r in neuron_relevance(case, model, x, seed, first, last, fn):
+            save(name, method, params, r)
     if case in CONCEPT_LAYERS:
         with open(os.path.join(case_dir, "ref_crp.json"), "w") as f:
             json.dump(concepts, f, indent=1)
@@ -448,6 +455,49 @@ def conditional_relevance(case, case_dir, model, x, seed, first, last, fn):
     return {"layer": layer, "method": method, "params": params, "channels": channels,
             "maps": "ref_crp.npy", "relevance": [float(v) for v in relevance],
             "seed": float(seed.sum())}
+
+
+# Neuron LRP at one hidden layer per family: the torch module whose output it is and the graph
+# value the C++ method names.
+NEURON_LAYERS = {
+    "vgg16_bn": (lambda m: m.features[29], "/features/features.29/Relu_output_0"),
+    "resnet18": (lambda m: m.layer2[1], "/layer2/layer2.1/relu_1/Relu_output_0"),
+}
+
+
+def neuron_relevance(case, model, x, seed, first, last, fn):
+    """neuron-lrp from the layer's most active channel (its activation at every position, the
+    default composite) and, on ResNet-18, from that channel's most active position (LRP-0,
+    biases absorbed): yields (name, method, params, input relevance)."""
+    if case not in NEURON_LAYERS:
+        return
+    module, layer = NEURON_LAYERS[case]
+    module = module(model)
+    values = []
+    handle = module.register_forward_hook(lambda m, inputs, output: values.append(output.clone()))
+    try:
+        model(x)
+    finally:
+        handle.remove()
+    a = values[0]
+    channel = int(a[0].flatten(1).sum(1).argmax())
+    y, z = divmod(int(a[0, channel].argmax()), a.shape[3])
+    whole, one = torch.zeros_like(a), torch.zeros_like(a)
+    whole[:, channel] = 1
+    one[:, channel, y, z] = 1
+    configs = [("neuron_lrp", f"{layer}:{channel}", "epsilon_plus_flat", whole)]
+    if case == "resnet18":   # VGG's float64 sweeps cost ten times as much: one there
+        configs.append(("neuron_lrp0_position", f"{layer}:{channel}:{y}:{z}", "lrp0", one))
+    for name, text, config, mask in configs:
+        method, params, preset, convention, maxpool, extra = CONFIGS[config]
+        lrp = Lrp(preset, convention, maxpool, extra, first, last)
+        lrp.source = (module, a * mask)
+        params = dict(params, neuron=text)
+        if method != "lrp":
+            params["composite"] = preset
+        if convention[0] == "absorb":
+            params["bias"] = "absorb"
+        yield name, "neuron-lrp", params, fn(model, x, torch.zeros_like(seed), lrp)
 
 
 def main(argv):
