@@ -18,6 +18,7 @@ packages=(
   python3-matplotlib                         # examples/python
   chromium                                   # the HTML report test renders the page headless
   libopenmpi-dev openmpi-bin                 # data-set runs over MPI ranks (mpirun)
+  libcpp-httplib-dev                         # the viewer's HTTP server (whitebox serve)
 )
 missing=()
 for p in "${packages[@]}"; do

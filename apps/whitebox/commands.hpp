@@ -41,6 +41,7 @@ Command add_sanity(CLI::App& parent);
 Command add_compare(CLI::App& parent);
 Command add_concepts(CLI::App& parent);
 Command add_tcav(CLI::App& parent);
+Command add_serve(CLI::App& parent);
 
 // The help of every --target option.
 inline constexpr const char* kTargetHelp =

@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands{
       add_predict(app),  add_inspect(app), add_explain(app),  add_methods(app),
       add_evaluate(app), add_patterns(app), add_sanity(app),  add_compare(app),
-      add_concepts(app), add_concepts_index(app), add_tcav(app)};
+      add_concepts(app), add_concepts_index(app), add_tcav(app), add_serve(app)};
   // Set after the subcommands, which would inherit it: the MPI line closes the top-level help only.
   app.footer(Cluster::build_info());
 

@@ -16,6 +16,8 @@ namespace whitebox {
 at::Tensor read_image(const std::filesystem::path& file);
 // Writes a [H, W, 3] uint8 RGB tensor; the format follows the extension. Throws FileError.
 void write_image(const std::filesystem::path& file, const at::Tensor& rgb);
+// The bytes of that file for an extension such as ".png"; throws ArgumentError for an unknown one.
+std::string encode_image(const at::Tensor& rgb, const std::string& extension);
 
 // Whether the extension is that of an image (png, jpg, jpeg, bmp, tif, tiff, webp, ppm, pgm; any
 // case).

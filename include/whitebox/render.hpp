@@ -24,6 +24,9 @@ Normalization parse_normalization(const std::string& name);  // "absolute", "pos
 at::Tensor normalize_map(const at::Tensor& map, Normalization how, double percentile = 100.0);
 // A [H, W] map in [0, 1] ([-1, 1] for RedBlue) to a [H, W, 3] uint8 RGB picture.
 at::Tensor colorize(const at::Tensor& normalized, Colormap colormap);
+// The default drawing of a [H, W] map: a signed one red-blue over m / max|m|, an unsigned one jet
+// over its positive part, both saturating at the `percentile` of the magnitudes.
+at::Tensor heat(const at::Tensor& map, bool is_signed, double percentile = 99.0);
 // The photo [H, W, 3] uint8 blended with a colorized map resized to it: (1 - alpha) photo + alpha map.
 at::Tensor overlay(const at::Tensor& image, const at::Tensor& colored, double alpha = 0.5);
 // Pictures of equal size side by side in rows of `columns`, each with its title written above.

@@ -229,12 +229,10 @@ at::Tensor read_image(const std::filesystem::path& file) {
   return imaging::to_tensor(rgb);
 }
 
-void write_image(const std::filesystem::path& file, const at::Tensor& rgb) {
+std::string encode_image(const at::Tensor& rgb, const std::string& extension) {
   const at::Tensor picture = imaging::as_picture(rgb, "an image to write");
   cv::Mat bgr;
   cv::cvtColor(imaging::wrap(picture), bgr, cv::COLOR_RGB2BGR);
-
-  const std::string extension = file.extension().string();
   std::vector<uchar> encoded;
   try {
     if (extension.empty() || !cv::imencode(extension, bgr, encoded)) encoded.clear();
@@ -242,11 +240,21 @@ void write_image(const std::filesystem::path& file, const at::Tensor& rgb) {
     encoded.clear();  // unknown extension
   }
   if (encoded.empty()) {
-    throw FileError("cannot write image " + file.string() + ": unsupported format '" + extension +
-                    "' (use .png, .jpg, .bmp, ...)");
+    throw ArgumentError("cannot encode an image as '" + extension +
+                        "': unsupported format (use .png, .jpg, .bmp, ...)");
   }
+  return {reinterpret_cast<const char*>(encoded.data()), encoded.size()};
+}
 
-  write_file(file, std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
+void write_image(const std::filesystem::path& file, const at::Tensor& rgb) {
+  std::string encoded;
+  try {
+    encoded = encode_image(rgb, file.extension().string());
+  } catch (const ArgumentError&) {
+    throw FileError("cannot write image " + file.string() + ": unsupported format '" +
+                    file.extension().string() + "' (use .png, .jpg, .bmp, ...)");
+  }
+  write_file(file, encoded);
 }
 
 Input preprocess(const at::Tensor& rgb, const Preprocessing& preprocessing) {

@@ -102,6 +102,11 @@ at::Tensor colorize(const at::Tensor& normalized, Colormap colormap) {
   return imaging::to_tensor(rgb);
 }
 
+at::Tensor heat(const at::Tensor& map, bool is_signed, double percentile) {
+  return is_signed ? colorize(normalize_map(map, Normalization::Signed, percentile), Colormap::RedBlue)
+                   : colorize(normalize_map(map, Normalization::Positive, percentile), Colormap::Jet);
+}
+
 at::Tensor overlay(const at::Tensor& image, const at::Tensor& colored, double alpha) {
   if (!(alpha >= 0.0 && alpha <= 1.0)) {
     throw ArgumentError("the overlay alpha must be in [0, 1], not " + c10::str(alpha));

@@ -21,7 +21,7 @@ constexpr Dtype kDtypes[] = {{"<f4", at::kFloat}, {"<f8", at::kDouble}, {"<i8", 
 
 }  // namespace
 
-void write_npy(const std::filesystem::path& file, const at::Tensor& tensor) {
+std::string npy_bytes(const at::Tensor& tensor) {
   const at::Tensor t = tensor.detach().to(at::kCPU).contiguous();
   const Dtype* dtype = nullptr;
   for (const auto& d : kDtypes) {
@@ -44,7 +44,11 @@ void write_npy(const std::filesystem::path& file, const at::Tensor& tensor) {
   bytes.push_back(static_cast<char>(header.size() >> 8));
   bytes += header;
   bytes.append(static_cast<const char*>(t.data_ptr()), t.nbytes());
-  write_file(file, bytes);
+  return bytes;
+}
+
+void write_npy(const std::filesystem::path& file, const at::Tensor& tensor) {
+  write_file(file, npy_bytes(tensor));
 }
 
 namespace {

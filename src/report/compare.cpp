@@ -174,11 +174,8 @@ std::string comparison_report(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const at::Tensor map = e.map[0].detach();
 
-      const at::Tensor heat =
-          e.is_signed
-              ? colorize(normalize_map(map, Normalization::Signed, 99.0), Colormap::RedBlue)
-              : colorize(normalize_map(map, Normalization::Positive, 99.0), Colormap::Jet);
-      entry.overlays.push_back(report::png_data_uri(overlay(input.image, heat, options.alpha)));
+      entry.overlays.push_back(
+          report::png_data_uri(overlay(input.image, heat(map, e.is_signed), options.alpha)));
 
       metrics::Sample sample;
       sample.model = &model;
@@ -210,12 +207,10 @@ std::string comparison_report(
       const Concepts found =
           concepts(model, x, options.concept_layer, Target::index(cls), concept_options);
       for (size_t k = 0; k < found.channels.size(); ++k) {
-        const at::Tensor heat = colorize(
-            normalize_map(found.maps[static_cast<int64_t>(k)], Normalization::Signed, 99.0),
-            Colormap::RedBlue);
+        const at::Tensor drawn = heat(found.maps[static_cast<int64_t>(k)], true);
         entry.concepts.push_back({found.channels[k],
                                   found.relevance[found.channels[k]].item<double>(),
-                                  report::png_data_uri(overlay(input.image, heat, options.alpha))});
+                                  report::png_data_uri(overlay(input.image, drawn, options.alpha))});
       }
       report.concept_layer = found.layer;
       report.concept_method = found.method;

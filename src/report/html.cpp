@@ -7,11 +7,10 @@
 #include <cmath>
 #include <iomanip>
 #include <numeric>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 #include <sstream>
 
 #include "whitebox/error.hpp"
+#include "whitebox/image.hpp"
 
 namespace whitebox::report {
 namespace {
@@ -447,17 +446,8 @@ std::string methods_section(const Report& report) {
 }  // namespace
 
 std::string png_data_uri(const at::Tensor& rgb) {
-  if (!rgb.defined() || rgb.dim() != 3 || rgb.size(2) != 3) {
-    throw ArgumentError("a report picture must be [H, W, 3] RGB");
-  }
-  const at::Tensor pixels = rgb.to(at::kCPU, at::kByte).contiguous();
-  const cv::Mat view(static_cast<int>(pixels.size(0)), static_cast<int>(pixels.size(1)), CV_8UC3,
-                     const_cast<uint8_t*>(pixels.data_ptr<uint8_t>()));
-  cv::Mat bgr;
-  cv::cvtColor(view, bgr, cv::COLOR_RGB2BGR);
-  std::vector<unsigned char> png;
-  if (!cv::imencode(".png", bgr, png)) throw Error("cannot encode a report picture as PNG");
-  return "data:image/png;base64," + base64(png);
+  const std::string png = encode_image(rgb, ".png");
+  return "data:image/png;base64," + base64({png.begin(), png.end()});
 }
 
 std::string render_report(const Report& report) {
