@@ -371,7 +371,8 @@ struct Server::State {
             {"layers", layers},
             {"concept_methods", concept_methods()},
             {"evaluation", !evaluation.is_null()},
-            {"cache_bytes", cache.budget()}};
+            {"cache_bytes", cache.budget()},
+            {"cache_used", cache.used()}};
   }
 
   Json images(const Query& query) const {

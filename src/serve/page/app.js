@@ -42,10 +42,8 @@ async function runJob(fields, bar, cancel) {
   let job = await getJson("/api/jobs?" + query(fields), { method: "POST" });
   if (cancel) cancel(() => job.id && fetch("/api/jobs/" + job.id, { method: "DELETE" }));
   while (job.state === "queued" || job.state === "running") {
-    if (bar) {
-      bar.value = job.planned ? job.done / job.planned : NaN;
-      if (!job.planned) bar.removeAttribute("value");
-    }
+    if (bar && job.planned) bar.value = job.done / job.planned;
+    else if (bar) bar.removeAttribute("value");  // indeterminate
     await new Promise((resolve) => setTimeout(resolve, 250));
     job = await getJson("/api/jobs/" + job.id);
   }
