@@ -34,6 +34,7 @@
 #include "whitebox/render.hpp"
 #include "whitebox/report.hpp"
 #include "whitebox/run_folder.hpp"
+#include "whitebox/serve.hpp"
 #include "whitebox/runtime.hpp"
 #include "whitebox/tcav.hpp"
 
@@ -805,6 +806,32 @@ PYBIND11_MODULE(_whitebox, m) {
     }
     set_limits(l);
   });
+  // The viewer (whitebox.serve): started here, answering on threads of its own that never call
+  // into Python.
+  py::class_<Server>(m, "Server")
+      .def(py::init([](const std::shared_ptr<Model>& model, const std::string& images,
+                       const std::string& eval, const std::string& host, int port,
+                       uint64_t cache_bytes) {
+             ServeOptions options;
+             options.images = images;
+             options.eval = eval;
+             options.host = host;
+             options.port = port;
+             options.cache_bytes = cache_bytes;
+             py::gil_scoped_release release;
+             auto server = std::make_unique<Server>(*model, options);
+             server->start();
+             return server;
+           }),
+           py::arg("model"), py::arg("images"), py::arg("eval"), py::arg("host"), py::arg("port"),
+           py::arg("cache_bytes"))
+      .def_property_readonly("url", &Server::url)
+      .def_property_readonly("port", &Server::port)
+      .def("stop", [](Server& server) {
+        py::gil_scoped_release release;
+        server.stop();
+        server.wait();
+      });
   // For the benchmark: seconds of one explain() call made from C++ (the baseline of the Python
   // call's overhead).
   m.def("_time_explain", [](const std::shared_ptr<Model>& model, const py::array& x,

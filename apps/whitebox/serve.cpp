@@ -2,6 +2,8 @@
 // or list of images, method by method, and an evaluate run's metrics (docs/viewer.md).
 #include "whitebox/serve.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -19,6 +21,10 @@ struct ServeCommandOptions {
   int cache_mb = 256;
 };
 
+// Set by Ctrl-C or SIGTERM (a signal handler may only set a lock-free flag).
+std::atomic<bool> stop_requested{false};
+extern "C" void request_stop(int) { stop_requested = true; }
+
 bool loopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1";
 }
@@ -33,14 +39,6 @@ void run_serve(const Global& global, const ServeCommandOptions& options) {
   settings.images = options.list.empty() ? options.images : options.list;
   settings.eval = options.eval;
   settings.cache_bytes = static_cast<uint64_t>(options.cache_mb) << 20;
-  // Ctrl-C and SIGTERM are taken by a thread of their own, which stops the server: blocked here,
-  // before any thread starts, so that every thread inherits the mask.
-  sigset_t stopping;
-  sigemptyset(&stopping);
-  sigaddset(&stopping, SIGINT);
-  sigaddset(&stopping, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stopping, nullptr);
-
   Server server(load_model(global), settings);
   server.start();
   if (!loopback(options.host)) {
@@ -48,11 +46,10 @@ void run_serve(const Global& global, const ServeCommandOptions& options) {
               << ": anyone who can reach this address sees the images and can run the model\n";
   }
   std::cout << "whitebox: viewer at " << server.url() << " (Ctrl-C stops it)" << std::endl;
-  std::thread([&server, stopping] {
-    int signal = 0;
-    sigwait(&stopping, &signal);
-    server.stop();
-  }).detach();
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+  while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  server.stop();
   server.wait();
 }
 

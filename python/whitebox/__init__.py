@@ -36,11 +36,12 @@ from ._evaluate import evaluate  # noqa: E402
 from ._report import report  # noqa: E402
 from . import _concept_index  # noqa: E402
 from ._concept_index import ConceptIndex, concept_index, load_concept_index  # noqa: E402,F401
+from ._serve import Viewer, serve  # noqa: E402,F401
 
 __all__ = ["Model", "Explanation", "Concepts", "Tcav", "TcavConcept", "tcav", "read_image",
            "preprocess", "overlay", "methods", "concept_methods", "concept_index",
            "load_concept_index", "ConceptIndex", "metrics", "sanity", "evaluate", "report",
-           "set_threads", "limits",
+           "serve", "Viewer", "set_threads", "limits",
            "set_limits", "UnsupportedOperator", "NumericalError", "__version__"]
 
 __version__ = _core.__version__
