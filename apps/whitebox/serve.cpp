@@ -40,17 +40,28 @@ void run_serve(const Global& global, const ServeCommandOptions& options) {
   settings.eval = options.eval;
   settings.cache_bytes = static_cast<uint64_t>(options.cache_mb) << 20;
   Server server(load_model(global), settings);
-  server.start();
-  if (!loopback(options.host)) {
-    std::cerr << "whitebox: warning: serving on " << options.host
-              << ": anyone who can reach this address sees the images and can run the model\n";
-  }
-  std::cout << "whitebox: viewer at " << server.url() << " (Ctrl-C stops it)" << std::endl;
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
-  while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  server.stop();
-  server.wait();
+  std::thread watcher([&server] {
+    while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    server.stop();
+  });
+  try {
+    // Prints the address once the server answers; run() then computes on this thread, the
+    // one that loaded the model (whitebox/serve.hpp says why).
+    server.run([&] {
+      if (!loopback(options.host)) {
+        std::cerr << "whitebox: warning: serving on " << options.host
+                  << ": anyone who can reach this address sees the images and can run the model\n";
+      }
+      std::cout << "whitebox: viewer at " << server.url() << " (Ctrl-C stops it)" << std::endl;
+    });
+  } catch (...) {
+    stop_requested = true;
+    watcher.join();
+    throw;
+  }
+  watcher.join();
 }
 
 }  // namespace

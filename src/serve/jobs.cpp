@@ -32,18 +32,13 @@ std::string message_of(const std::exception_ptr& error) {
 
 }  // namespace
 
-JobQueue::JobQueue(Cache& cache) : cache_(cache), worker_([this] { run(); }) {}
-
-JobQueue::~JobQueue() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    for (auto& job : queue_) finish(job, Job::State::Cancelled);
-    queue_.clear();
-    if (running_) request_interrupt();
-  }
+void JobQueue::stop() {
+  std::lock_guard lock(mutex_);
+  stopping_ = true;
+  for (auto& job : queue_) finish(job, Job::State::Cancelled);
+  queue_.clear();
+  if (running_) request_interrupt();
   changed_.notify_all();
-  worker_.join();
 }
 
 std::shared_ptr<Job> JobQueue::submit(const std::string& key, const std::string& title,
@@ -106,7 +101,7 @@ bool JobQueue::cancel(const std::string& id) {
     return true;
   }
   if (job->state == Job::State::Running) {
-    request_interrupt();  // the engine stops at its next node; run() records the cancellation
+    request_interrupt();  // the engine stops at its next node; work() records the cancellation
     return true;
   }
   return false;
@@ -124,7 +119,7 @@ void JobQueue::finish(const std::shared_ptr<Job>& job, Job::State state) {
   changed_.notify_all();
 }
 
-void JobQueue::run() {
+void JobQueue::work() {
   adopt_threads();
   std::unique_lock lock(mutex_);
   while (true) {

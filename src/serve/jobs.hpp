@@ -1,6 +1,6 @@
 #pragma once
-// The viewer's computations, run one at a time on a thread of their own: the engine already uses
-// every core for one, and whitebox's progress count and interrupt are the process's. Requests for
+// The viewer's computations, run one at a time on one thread: the engine already uses every core
+// for one, and whitebox's progress count and interrupt are the process's. Requests for
 // a result that is being computed share its job; a job can be cancelled while queued or running.
 #include <condition_variable>
 #include <cstdint>
@@ -12,7 +12,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 
 #include "cache.hpp"
 
@@ -32,8 +31,13 @@ struct Job {
 class JobQueue {
  public:
   // Finished results go to `cache` under their job's key.
-  explicit JobQueue(Cache& cache);
-  ~JobQueue();  // cancels what is queued, interrupts what runs, and waits for it
+  explicit JobQueue(Cache& cache) : cache_(cache) {}
+  ~JobQueue() { stop(); }  // work() must have returned
+
+  // Runs the jobs, one after the other, on the calling thread until stop().
+  void work();
+  // Cancels what is queued, interrupts what runs; later jobs are cancelled at once.
+  void stop();
 
   // The job computing `key`: the queued or running one, else a new one at the end of the queue.
   std::shared_ptr<Job> submit(const std::string& key, const std::string& title,
@@ -48,7 +52,6 @@ class JobQueue {
   bool cancel(const std::string& id);
 
  private:
-  void run();
   void finish(const std::shared_ptr<Job>& job, Job::State state);
 
   Cache& cache_;
@@ -60,7 +63,6 @@ class JobQueue {
   std::shared_ptr<Job> running_;
   uint64_t next_id_ = 1;
   bool stopping_ = false;
-  std::thread worker_;
 };
 
 }  // namespace whitebox::serve

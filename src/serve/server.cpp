@@ -193,11 +193,14 @@ struct Server::State {
     return result;
   }
 
-  // The network input of an item and the picture it shows (the crop the maps lie on).
-  Input input_of(const DataItem& item) const {
-    Input input = preprocess(catalogue.read(item), model.preprocessing);
-    input.tensor = input.tensor.to(model.device());
-    return input;
+  // The network input [1, C, H, W] of an item, kept in the cache: decoding and resizing a photo
+  // took as long as a Grad-CAM map of MobileNetV2.
+  at::Tensor input_of(const DataItem& item) {
+    const std::string key = "input|" + item.key;
+    if (const auto found = cache.find(key)) return found->tensor;
+    const at::Tensor x = preprocess(catalogue.read(item), model.preprocessing).tensor.to(model.device());
+    cache.put(key, std::make_shared<const Result>(Result{x, {}, {}}));
+    return x;
   }
 
   // PNG of the picture the network sees, or its thumbnail.
@@ -221,7 +224,7 @@ struct Server::State {
   // Softmax probabilities [K] (float64) of an item.
   Spec prediction_spec(const DataItem& item) {
     return {"predict|" + item.key, "prediction of " + item.key, [this, &item] {
-              const at::Tensor logits = model.logits(input_of(item).tensor);
+              const at::Tensor logits = model.logits(input_of(item));
               const at::Tensor probabilities = at::softmax(logits.to(at::kCPU, at::kDouble), 1)[0];
               return Result{probabilities.contiguous(), {}, {}};
             }};
@@ -252,10 +255,9 @@ struct Server::State {
     check_parameters({method.name}, params);
     return {"map|" + item.key + "|" + target_text + "|" + method.name + "|" + key_of(params),
             method.name + " of " + item.key, [this, &item, &method, target, params] {
-              const Input input = input_of(item);
+              const at::Tensor x = input_of(item);
               const auto start = std::chrono::steady_clock::now();
-              const Explanation e =
-                  explain(model, input.tensor, {method.name}, target, params).begin()->second;
+              const Explanation e = explain(model, x, {method.name}, target, params).begin()->second;
               const double seconds =
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
               const at::Tensor map = e.map[0].detach().to(at::kCPU, at::kFloat).contiguous();
@@ -296,11 +298,11 @@ struct Server::State {
             kind + " curve of " + map.title, [this, &item, kind, options, map] {
               const auto drawn = obtain_here(map);
               const int64_t cls = drawn->meta.at("class").get<int64_t>();
-              const Input input = input_of(item);
+              const at::Tensor x = input_of(item)[0];
               const at::Tensor values = drawn->tensor.to(model.device());
-              const metrics::Curve curve =
-                  kind == "deletion" ? metrics::deletion(model, input.tensor[0], values, cls, options)
-                                     : metrics::insertion(model, input.tensor[0], values, cls, options);
+              const metrics::Curve curve = kind == "deletion"
+                                               ? metrics::deletion(model, x, values, cls, options)
+                                               : metrics::insertion(model, x, values, cls, options);
               return Result{{}, {{"kind", kind}, {"fraction", curve.fraction}, {"score", curve.score}, {"auc", curve.auc}}, {}};
             }};
   }
@@ -324,7 +326,7 @@ struct Server::State {
     return {"concepts|" + item.key + "|" + target_text + "|" + layer + "|" + options.method + "|" +
                 std::to_string(options.top) + "|" + key_of(options.params),
             "concepts of " + item.key, [this, &item, layer, target, options] {
-              const Concepts found = concepts(model, input_of(item).tensor, layer, target, options);
+              const Concepts found = concepts(model, input_of(item), layer, target, options);
               std::vector<double> shares;
               for (int64_t c : found.channels) shares.push_back(found.relevance[c].item<double>());
               return Result{found.maps.to(at::kCPU, at::kFloat).contiguous(),
@@ -521,10 +523,10 @@ struct Server::State {
   mutable std::mutex labels_mutex;
   std::map<std::string, std::string> labels;  // by key: the list's class, else the prediction
   httplib::Server http;
-  std::thread listener;
-  std::mutex listener_mutex;  // one joins it
+  std::thread listener, computer;  // the HTTP server's, and the jobs' unless run() lends one
+  std::mutex join_mutex;           // one thread joins them
   std::atomic<bool> listening_ended{false};
-  int port = 0;
+  std::atomic<int> port{0};
 };
 
 Server::Server(Model model, ServeOptions options)
@@ -536,8 +538,13 @@ Server::~Server() {
 }
 
 void Server::start() {
+  start_listening();
+  state_->computer = std::thread([this] { state_->jobs.work(); });
+}
+
+void Server::start_listening() {
   State& s = *state_;
-  if (s.listener.joinable()) return;
+  if (s.listener.joinable()) throw Error("the viewer is already started");
   s.routes();
   const int connections = std::max(2, s.options.connections);
   s.http.new_task_queue = [connections] { return new httplib::ThreadPool(connections); };
@@ -561,17 +568,29 @@ void Server::start() {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   if (!s.http.is_running()) {
+    stop();
     wait();
     throw Error("cannot serve on " + url());
   }
 }
 
-void Server::wait() {
-  std::lock_guard lock(state_->listener_mutex);
-  if (state_->listener.joinable()) state_->listener.join();
+void Server::run(const std::function<void()>& ready) {
+  start_listening();
+  if (ready) ready();
+  state_->jobs.work();
+  wait();
 }
 
-void Server::stop() { state_->http.stop(); }
+void Server::wait() {
+  std::lock_guard lock(state_->join_mutex);
+  if (state_->listener.joinable()) state_->listener.join();
+  if (state_->computer.joinable()) state_->computer.join();
+}
+
+void Server::stop() {
+  state_->http.stop();
+  state_->jobs.stop();
+}
 
 int Server::port() const { return state_->port; }
 
