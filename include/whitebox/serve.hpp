@@ -22,7 +22,7 @@ struct ServeOptions {
   // Bytes of computed maps, pictures and predictions kept for later requests; the least recently
   // used go first.
   uint64_t cache_bytes = uint64_t{256} << 20;
-  int connections = 8;  // requests answered at once; computations run one at a time
+  int connections = 16;  // requests answered at once; computations run one at a time
 };
 
 class Server {

@@ -53,7 +53,7 @@ async function runJob(fields, bar, cancel) {
 
 // ---- colours ---------------------------------------------------------------------------------
 
-// Jet and a red-white-blue diverging map, as the report and `whitebox explain` draw them.
+// Jet and a red-white-blue diverging map, the colours of the report and `whitebox explain`.
 function jet(t) {
   const c = (x) => Math.round(255 * Math.min(1, Math.max(0, x)));
   return [c(1.5 - Math.abs(4 * t - 3)), c(1.5 - Math.abs(4 * t - 2)), c(1.5 - Math.abs(4 * t - 1))];
@@ -82,10 +82,13 @@ function draw(entry) {
   const pixels = picture.data;
   for (let i = 0; i < width * height; ++i) {
     const v = values.data[i] / scale;
-    const [r, g, b] = meta.signed ? redBlue(Math.max(-1, Math.min(1, v))) : jet(Math.max(0, Math.min(1, v)));
-    pixels[4 * i] = (1 - alpha) * pixels[4 * i] + alpha * r;
-    pixels[4 * i + 1] = (1 - alpha) * pixels[4 * i + 1] + alpha * g;
-    pixels[4 * i + 2] = (1 - alpha) * pixels[4 * i + 2] + alpha * b;
+    // A signed map covers the photo in proportion to |v|: where it is zero, the photo shows.
+    const clipped = meta.signed ? Math.max(-1, Math.min(1, v)) : Math.max(0, Math.min(1, v));
+    const [r, g, b] = meta.signed ? redBlue(clipped) : jet(clipped);
+    const a = meta.signed ? alpha * Math.abs(clipped) : alpha;
+    pixels[4 * i] = (1 - a) * pixels[4 * i] + a * r;
+    pixels[4 * i + 1] = (1 - a) * pixels[4 * i + 1] + a * g;
+    pixels[4 * i + 2] = (1 - a) * pixels[4 * i + 2] + a * b;
   }
   context.putImageData(picture, 0, 0);
   canvas.dataset.state = "drawn";
