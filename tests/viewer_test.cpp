@@ -42,6 +42,18 @@ at::Tensor parse_npy(const std::string& bytes) {
   return at::from_blob(const_cast<char*>(data.data()), shape, at::kFloat).clone();
 }
 
+// Chromium, headless, on a page of the viewer (`extra`: --dump-dom or --screenshot=FILE).
+ProcessResult open_page(const std::string& chromium, const TempDir& profile, const std::string& url,
+                        const std::vector<std::string>& extra) {
+  std::vector<std::string> args{"120", chromium, "--headless", "--disable-gpu", "--no-sandbox",
+                                "--no-first-run", "--disable-extensions", "--disable-dev-shm-usage",
+                                "--hide-scrollbars", "--user-data-dir=" + profile.path().string(),
+                                "--virtual-time-budget=30000", "--window-size=1200,900"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.push_back(url);
+  return run_process("timeout", args);
+}
+
 }  // namespace
 
 class Viewer : public ::testing::Test {
@@ -214,16 +226,20 @@ TEST_F(Viewer, JobsReportProgressAndCanBeCancelled) {
   EXPECT_EQ(Json::parse(c.Post("/api/jobs?job=map&image=parrot.jpg&method=rise&p.masks=64")->body)["state"], "done");
 }
 
+// The load of docs/viewer.md, Speed, in small: 8 clients x 50 requests at once, every other one
+// a new map (another class), the others cached maps; all answered, the cache within its budget.
 TEST_F(Viewer, ConcurrentClientsAllGetAnswers) {
   std::atomic<int> failures{0};
   std::vector<std::thread> clients;
   const std::vector<std::string> methods{"saliency", "gradcam", "gradient-input", "gradcam++"};
+  for (const auto& method : methods) get("/api/map?image=coffee.png&method=" + method);
   for (int t = 0; t < 8; ++t) {
     clients.emplace_back([&, t] {
       httplib::Client c = client();
-      for (int i = 0; i < 6; ++i) {
-        const std::string path = "/api/map?image=coffee.png&method=" + methods[(t + i) % 4] +
-                                 (i % 2 ? "&format=npy" : "");
+      for (int i = 0; i < 50; ++i) {
+        const std::string path =
+            i % 2 ? "/api/map?format=npy&image=coffee.png&method=" + methods[(t + i) % 4]
+                  : "/api/map?method=gradcam&image=bird.bmp&target=" + std::to_string(t * 50 + i);
         const auto r = c.Get(path);
         if (!r || r->status != 200) ++failures;
       }
@@ -231,6 +247,8 @@ TEST_F(Viewer, ConcurrentClientsAllGetAnswers) {
   }
   for (auto& t : clients) t.join();
   EXPECT_EQ(failures, 0);
+  const Json info = get_json("/api/info");
+  EXPECT_LE(info["cache_used"].get<uint64_t>(), info["cache_bytes"].get<uint64_t>());
 }
 
 TEST(ViewerCatalogue, ServesOnlyTheFolderAndKeepsTheCacheBound) {
@@ -239,7 +257,10 @@ TEST(ViewerCatalogue, ServesOnlyTheFolderAndKeepsTheCacheBound) {
   fs::copy_file(bundled("images/coffee.png"), outside / "secret.png");
   fs::create_symlink(outside / "secret.png", folder / "link.png");
   fs::create_directory(folder / "eval");
-  write_file(folder / "eval" / "results.json", R"({"summary": {"saliency": {}}, "images": {}})");
+  write_file(folder / "eval" / "results.json",
+             R"({"summary": {"saliency": {"deletion_auc": {"n": 1, "mean": 0.25, "std": 0,
+                 "ci95": [0.25, 0.25], "higher_is_better": false}}},
+                 "images": {"cat.png": {"saliency": {"deletion_auc": 0.25}}}})");
 
   ServeOptions options;
   options.port = 0;
@@ -261,6 +282,17 @@ TEST(ViewerCatalogue, ServesOnlyTheFolderAndKeepsTheCacheBound) {
     ASSERT_EQ(c.Get("/api/map?image=cat.png&method=" + method)->status, 200) << method;
     EXPECT_LE(Json::parse(c.Get("/api/info")->body)["cache_used"].get<uint64_t>(), options.cache_bytes);
   }
+
+  // The data-set view shows the summary and the per-image table.
+  const std::string chromium = find_chromium();
+  if (!chromium.empty()) {
+    TempDir profile;
+    const auto dom = open_page(chromium, profile, server.url() + "#view=dataset", {"--dump-dom"});
+    ASSERT_EQ(dom.code, 0) << dom.err;
+    EXPECT_NE(dom.out.find("<td>cat.png</td><td>saliency</td><td>0.2500</td>"), std::string::npos)
+        << dom.out.substr(0, 3000);
+    EXPECT_NE(dom.out.find("<td>deletion_auc</td><td>0.2500</td>"), std::string::npos);
+  }
   server.stop();
   server.wait();
 }
@@ -271,13 +303,7 @@ TEST_F(Viewer, ThePageShowsTheChosenMapsInChromium) {
   if (chromium.empty()) GTEST_SKIP() << "chromium is not installed (apt-get install chromium)";
   TempDir profile;
   const auto open = [&](const std::string& hash, const std::vector<std::string>& extra) {
-    std::vector<std::string> args{"120", chromium, "--headless", "--disable-gpu", "--no-sandbox",
-                                  "--no-first-run", "--disable-extensions", "--disable-dev-shm-usage",
-                                  "--hide-scrollbars", "--user-data-dir=" + profile.path().string(),
-                                  "--virtual-time-budget=30000", "--window-size=1200,900"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    args.push_back(server_->url() + hash);
-    return run_process("timeout", args);
+    return open_page(chromium, profile, server_->url() + hash, extra);
   };
   const auto dom = open("#image=chelsea.png&methods=gradcam,saliency", {"--dump-dom"});
   ASSERT_EQ(dom.code, 0) << dom.err;

@@ -370,7 +370,8 @@ function table(headers, rows, onRow) {
     body.replaceChildren();
     for (const row of rows) {
       const tr = body.insertRow();
-      for (const cell of row.cells) tr.insertCell().textContent = typeof cell === "number" ? cell.toPrecision(4) : cell ?? "–";
+      for (const cell of row.cells) tr.insertCell().textContent =
+        typeof cell === "number" && !Number.isInteger(cell) ? cell.toPrecision(4) : cell ?? "–";
       if (onRow) tr.onclick = () => onRow(row);
     }
   };
@@ -423,7 +424,7 @@ function showView(name) {
   $("tab-dataset").classList.toggle("active", name === "dataset");
 }
 
-// ---- the hash: #image=NAME&methods=a,b&target=top1 -------------------------------------------
+// ---- the hash: #image=NAME&methods=a,b&target=top1, or #view=dataset ---------------------------
 
 function setHash(fields) {
   const next = "#" + query(fields);
@@ -432,11 +433,18 @@ function setHash(fields) {
 
 async function applyHash() {
   const fields = new URLSearchParams(location.hash.slice(1));
+  if (fields.get("view") === "dataset" && state.info.evaluation) {
+    showView("dataset");
+    await loadDataset().catch((e) => { $("summary").textContent = e.message; });
+    document.body.dataset.ready = "true";
+    return;
+  }
   if (fields.has("target")) $("target").value = fields.get("target");
   const methods = (fields.get("methods") || "").split(",").filter(Boolean);
   if (methods.length) {
     for (const check of document.querySelectorAll("input[name=method]")) check.checked = methods.includes(check.value);
   }
+  showView("images");
   if (fields.get("image")) {
     await openImage(fields.get("image"));
     if (methods.length) await explainChosen();
@@ -458,9 +466,9 @@ async function start() {
   for (const method of state.info.concept_methods) $("concept-method").add(new Option(method, method));
   if (state.info.evaluation) {
     $("tab-dataset").hidden = false;
-    $("tab-dataset").onclick = () => { showView("dataset"); loadDataset().catch((e) => { $("summary").textContent = e.message; }); };
+    $("tab-dataset").onclick = () => setHash({ view: "dataset" });
   }
-  $("tab-images").onclick = () => showView("images");
+  $("tab-images").onclick = () => setHash({ image: state.image, methods: chosenMethods().join(",") });
   $("search").oninput = () => { state.offset = 0; loadGallery(); };
   $("prev").onclick = () => { state.offset = Math.max(0, state.offset - state.limit); loadGallery(); };
   $("next").onclick = () => { state.offset += state.limit; loadGallery(); };
