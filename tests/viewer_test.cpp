@@ -226,6 +226,37 @@ TEST_F(Viewer, JobsReportProgressAndCanBeCancelled) {
   EXPECT_EQ(Json::parse(c.Post("/api/jobs?job=map&image=parrot.jpg&method=rise&p.masks=64")->body)["state"], "done");
 }
 
+TEST_F(Viewer, RefusesJobsBeyondTheQueueBoundAndCancelsThem) {
+  httplib::Client c = client();
+  std::vector<std::string> ids;
+  int refused = 0;
+  for (int k = 0; k < 300; ++k) {
+    const auto r = c.Post("/api/jobs?job=map&image=bird.bmp&method=rise&p.masks=50000&p.seed=" +
+                          std::to_string(k));
+    if (r->status == 503) {
+      ++refused;
+      EXPECT_NE(Json::parse(r->body)["error"].get<std::string>().find("too many"), std::string::npos);
+    } else {
+      ASSERT_EQ(r->status, 200) << r->body;
+      ids.push_back(Json::parse(r->body)["id"]);
+    }
+  }
+  // One runs, 256 wait: the rest are refused.
+  EXPECT_GE(refused, 300 - 257);
+  for (const auto& id : ids) c.Delete("/api/jobs/" + id);
+  // Each ends cancelled (the oldest ended jobs are forgotten: 404).
+  for (const auto& id : ids) {
+    std::string state;
+    for (int i = 0; i < 200 && state != "cancelled"; ++i) {
+      const auto r = c.Get("/api/jobs/" + id);
+      state = r->status == 404 ? "cancelled" : Json::parse(r->body)["state"].get<std::string>();
+      if (state != "cancelled") std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_EQ(state, "cancelled") << id;
+  }
+  EXPECT_EQ(c.Get("/api/map?image=bird.bmp&method=saliency")->status, 200);
+}
+
 // The load of docs/viewer.md, Speed, in small: 8 clients x 50 requests at once, every other one
 // a new map (another class), the others cached maps; all answered, the cache within its budget.
 TEST_F(Viewer, ConcurrentClientsAllGetAnswers) {

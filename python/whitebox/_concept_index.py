@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _inputs
 from . import _whitebox as _core
+from ._evaluate import _record_names, _saved
 
 FORMAT = "whitebox concept index 1"
 
@@ -92,24 +93,56 @@ def concept_index(model, images, layers, out, top_n=8, method="lrp", target=None
     if not items:
         raise ValueError("images: the data set has no images")
     from . import preprocess  # the package's, which imports this module
+    out = os.fspath(out)
+    # What the scores depend on: the lock's settings and every record's; the images' contents
+    # are in their records.
+    fingerprint = json.dumps({"format": FORMAT,
+                              "model_digest": _core.file_digest(model.path, "model file"),
+                              "preprocessing": model.preprocessing, "method": method,
+                              "params": {k: str(v) for k, v in params.items()},
+                              "target": None if target is None else str(target),
+                              "layers": [model._layer(layer) for layer in layers]},
+                             sort_keys=True, default=str)
+    with _core.RunFolder(out, fingerprint) as folder:
+        records = os.path.join(out, "records")
+        folder.prepare_records(records)
+        return _build_index(model, items, layers, out, records, fingerprint, top_n, method,
+                            target, patch, params, preprocess)
+
+
+def _build_index(model, items, layers, out, records, fingerprint, top_n, method, target, patch,
+                 params, preprocess):
+    """concept_index's work in its locked folder: each image's channel scores from its record,
+    or computed and recorded (a second call computes only the images without one); then the
+    patches of the chosen images and index.json."""
     kinds = ("relevance", "activation")
     top = {k: [None] * len(layers) for k in kinds}  # [kind][layer] -> per channel [(value, key, i)]
+    names = _record_names([item.key for item in items])
     for i, item in enumerate(items):
-        x, _ = preprocess(item.file, model)
-        for l, layer in enumerate(layers):
+        record = os.path.join(records, names[i])
+        digest = _core.file_digest(item.file, "image file")
+        scores = _saved(record, item, digest, fingerprint, "scores")
+        if scores is None:
+            x, _ = preprocess(item.file, model)
             tgt = item.target if item.target is not None else target
-            found = model.concepts(x, layer, channels="all", method=method, target=tgt,
-                                   maps=False, **params)
-            scores = {"relevance": np.asarray(found.relevance, np.float64) * found.magnitude,
-                      "activation": np.asarray(
-                          _core.channel_peaks(model._core, x, model._layer(layer)), np.float64)}
+            scores = []
+            for layer in layers:
+                found = model.concepts(x, layer, channels="all", method=method, target=tgt,
+                                       maps=False, **params)
+                relevance = np.asarray(found.relevance, np.float64) * found.magnitude
+                peaks = _core.channel_peaks(model._core, x, model._layer(layer))
+                scores.append({"relevance": relevance.tolist(),
+                               "activation": np.asarray(peaks, np.float64).tolist()})
+            _core.write_file(record, json.dumps(
+                {"image": item.key, "file": item.file, "digest": digest, "config": fingerprint,
+                 "scores": scores}) + "\n")
+        for l in range(len(layers)):
             for k in kinds:
-                lists = top[k][l] = top[k][l] or [[] for _ in scores[k]]
-                for c, v in enumerate(scores[k]):
+                lists = top[k][l] = top[k][l] or [[] for _ in scores[l][k]]
+                for c, v in enumerate(scores[l][k]):
                     lists[c].append((-float(v), item.key, i))
                     lists[c].sort()
                     del lists[c][top_n:]
-    out = os.fspath(out)
     entries = []
     chosen = {}
     for l in range(len(layers)):

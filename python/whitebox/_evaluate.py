@@ -125,9 +125,10 @@ def _record_names(keys):
     return names
 
 
-def _saved_rows(record, item, digest, fingerprint):
-    """The rows of `item` in its record, if it was written by a call of these settings for this
-    image; None (computed again) when it is missing, unreadable or of other settings."""
+def _saved(record, item, digest, fingerprint, field="rows"):
+    """The results (`field`) of `item` in its record, if it was written by a call of these
+    settings for this image; None (computed again) when it is missing, unreadable or of other
+    settings. The records of whitebox.concept_index are read alike."""
     if not os.path.isfile(record):
         return None
     try:
@@ -135,8 +136,8 @@ def _saved_rows(record, item, digest, fingerprint):
             saved = json.load(f)
         if (saved["config"] == fingerprint and saved["image"] == item.key
                 and saved["file"] == item.file and saved["digest"] == digest
-                and isinstance(saved["rows"], list)):
-            return saved["rows"]
+                and isinstance(saved[field], list)):
+            return saved[field]
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return None
@@ -208,7 +209,7 @@ def evaluate(model, images, methods=_core.evaluate_methods, metrics=_core.evalua
                 image_rows = None
                 if records is not None:
                     record, digest = os.path.join(records, names[index]), item.digest()
-                    image_rows = _saved_rows(record, item, digest, fingerprint)
+                    image_rows = _saved(record, item, digest, fingerprint)
                 if image_rows is None:
                     image_rows = _evaluate_image(model, item, index, method_names, metric_names,
                                                  targets, method_params, metric_params)

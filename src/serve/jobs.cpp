@@ -48,6 +48,7 @@ std::shared_ptr<Job> JobQueue::submit(const std::string& key, const std::string&
   for (const auto& job : queue_) {
     if (job->key == key) return job;
   }
+  if (queue_.size() >= kMostQueued) return nullptr;
   auto job = std::make_shared<Job>();
   job->id = std::to_string(next_id_++);
   job->key = key;

@@ -39,7 +39,9 @@ class JobQueue {
   // Cancels what is queued, interrupts what runs; later jobs are cancelled at once.
   void stop();
 
-  // The job computing `key`: the queued or running one, else a new one at the end of the queue.
+  // The job computing `key`: the queued or running one, else a new one at the end of the queue;
+  // null when kMostQueued jobs wait already.
+  static constexpr size_t kMostQueued = 256;
   std::shared_ptr<Job> submit(const std::string& key, const std::string& title,
                               std::function<Result()> work);
   // Blocks until the job has ended; its result, or rethrows its error (Interrupted when it was

@@ -183,7 +183,16 @@ struct Server::State {
   // The result of `spec`: from the cache, else computed by the job queue (waiting for it).
   std::shared_ptr<const Result> obtain(const Spec& spec) {
     if (auto found = cache.find(spec.key)) return found;
-    return jobs.wait(jobs.submit(spec.key, spec.title, spec.work));
+    return jobs.wait(submit(spec));
+  }
+  // A job for `spec`; refused while the queue is full.
+  std::shared_ptr<serve::Job> submit(const Spec& spec) {
+    auto job = jobs.submit(spec.key, spec.title, spec.work);
+    if (!job) {
+      throw Refusal(503, "too many computations are waiting (" +
+                             std::to_string(serve::JobQueue::kMostQueued) + "); ask again later");
+    }
+    return job;
   }
   // The same from the job queue's own thread: computed in place.
   std::shared_ptr<const Result> obtain_here(const Spec& spec) {
@@ -488,7 +497,7 @@ struct Server::State {
                   send_json(response, Json{{"state", "done"}, {"title", spec.title}});
                   return;
                 }
-                const auto job = jobs.submit(spec.key, spec.title, spec.work);
+                const auto job = submit(spec);
                 Json described = jobs.describe(job->id);
                 send_json(response, described.is_null() ? Json{{"state", "cancelled"}} : described);
               }));

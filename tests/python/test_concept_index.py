@@ -6,55 +6,23 @@ import json
 import os
 import pathlib
 import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import whitebox
 
-onnx = pytest.importorskip("onnx")
-Image = pytest.importorskip("PIL.Image")
-from onnx import helper, numpy_helper  # noqa: E402
-
-SIZE = 32
-BARS = {"img03.png": 6, "img07.png": 20, "img10.png": 13}
+pytest.importorskip("onnx")
+pytest.importorskip("PIL.Image")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "shared"))
+from bars import BARS, write_bar_data  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    """bar.onnx (conv 3x3 with 4 channels -> ReLU "features" -> mean -> 2 logits) and twelve
-    noisy grey images, three with a vertical bar."""
-    root = tmp_path_factory.mktemp("bars")
-    w = np.zeros((4, 3, 3, 3), np.float32)
-    w[0] = np.array([-1, 2, -1], np.float32) / 3
-    w[1] = 1 / 27
-    w[2, :, :, 0], w[2, :, :, 2] = -1 / 9, 1 / 9
-    w[3, :, 0, :], w[3, :, 2, :] = -1 / 9, 1 / 9
-    b = np.array([-1.0, 0, 0, 0], np.float32)
-    head = np.array([[4, 0.1, 0.1, 0.1], [0, 0.5, 0.5, 0.5]], np.float32)
-    graph = helper.make_graph(
-        [helper.make_node("Conv", ["x", "w", "b"], ["conv"], pads=[1, 1, 1, 1]),
-         helper.make_node("Relu", ["conv"], ["features"]),
-         helper.make_node("GlobalAveragePool", ["features"], ["pooled"]),
-         helper.make_node("Flatten", ["pooled"], ["flat"]),
-         helper.make_node("Gemm", ["flat", "head"], ["logits"], transB=1)],
-        "bar", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, SIZE, SIZE])],
-        [helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, [1, 2])],
-        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b"),
-         numpy_helper.from_array(head, "head")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 7
-    onnx.save(model, root / "bar.onnx")
-    (root / "pics").mkdir()
-    rng = np.random.default_rng(7)
-    for i in range(12):
-        name = f"img{i:02d}.png"
-        picture = rng.uniform(60, 120, (SIZE, SIZE)).round()
-        if name in BARS:
-            picture[8:24, BARS[name]] = 255
-        Image.fromarray(np.repeat(picture[:, :, None], 3, 2).astype(np.uint8)).save(
-            root / "pics" / name)
-    return root
+    """bar.onnx and twelve noisy grey images in pics/, three with a vertical bar."""
+    return write_bar_data(tmp_path_factory.mktemp("bars"))
 
 
 def test_the_images_of_the_pattern_are_the_references(data):
@@ -100,3 +68,23 @@ def test_the_command_line_index_is_the_same(data):
             assert [r["box"] for r in a] == [r["box"] for r in b]
             np.testing.assert_allclose([r["value"] for r in a], [r["value"] for r in b],
                                        rtol=1e-5)
+
+
+def test_a_second_call_reuses_the_records_and_redoes_a_lost_one(data):
+    model = whitebox.Model.load(data / "bar.onnx", preprocessing={"name": "unit", "crop": 1.0})
+    out = data / "resumed"
+    first = whitebox.concept_index(model, data / "pics", ["features"], out, top_n=3, target=0)
+    records = {f: f.stat().st_mtime_ns for f in (out / "records").glob("*.json")}
+    assert len(records) == 12
+    index = (out / "index.json").read_bytes()
+    (out / "records" / "img05.png.json").unlink()
+    second = whitebox.concept_index(model, data / "pics", ["features"], out, top_n=3, target=0)
+    assert (out / "index.json").read_bytes() == index and second == first
+    for f, written in records.items():
+        if f.name != "img05.png.json":
+            assert f.stat().st_mtime_ns == written, f  # read, not computed again
+    assert (out / "records" / "img05.png.json").is_file()
+    # Other settings write other records: the old ones are not mixed in.
+    other = whitebox.concept_index(model, data / "pics", ["features"], out, top_n=3, target=1)
+    assert other["target"] == "1"
+    assert all(f.stat().st_mtime_ns != records.get(f) for f in (out / "records").glob("*.json"))
