@@ -9,7 +9,7 @@ _running = []  # viewers run until stop(), whether or not their caller keeps a r
 
 
 class Viewer:
-    """A running viewer: open ``url`` in a browser; ``stop()`` ends it."""
+    """A running viewer: open ``url`` (also ``str(viewer)``) in a browser; ``stop()`` ends it."""
 
     def __init__(self, core):
         self._core = core
@@ -33,6 +33,9 @@ class Viewer:
 
     def __exit__(self, *exc):
         self.stop()
+
+    def __str__(self):
+        return self.url
 
     def __repr__(self):
         return f"whitebox viewer at {self.url}"

@@ -27,7 +27,7 @@ def test_the_viewer_serves_the_maps_the_package_computes(model, tmp_path):
     shutil.copy(whitebox._core.bundled_path("images/parrot.jpg"), tmp_path / "parrot.jpg")
     viewer = whitebox.serve(model, images=tmp_path, port=0)
     try:
-        assert viewer.url == f"http://127.0.0.1:{viewer.port}/"
+        assert viewer.url == str(viewer) == f"http://127.0.0.1:{viewer.port}/"
         listed = json.loads(fetch(viewer.url + "api/images"))
         assert [image["name"] for image in listed["images"]] == ["parrot.jpg"]
         served = np.load(io.BytesIO(fetch(viewer.url + "api/map?image=parrot.jpg&method=gradcam&format=npy")))
