@@ -154,9 +154,8 @@ struct Server::State {
       if (item.target) labels[item.key] = label_of(*item.target);
     }
     // The layers a CAM or concept can look at: the feature maps of a forward pass.
-    const Preprocessing& p = this->model.preprocessing;
-    const Trace trace = this->model.forward(
-        at::zeros({1, 3, p.height, p.width}, at::TensorOptions(this->model.dtype()).device(this->model.device())));
+    const Trace trace = this->model.forward(at::zeros(
+        input_shape(), at::TensorOptions(this->model.dtype()).device(this->model.device())));
     const Graph& graph = this->model.graph();
     for (const auto& node : graph.nodes) {
       if (node.outputs.empty()) continue;
@@ -165,6 +164,13 @@ struct Server::State {
         layers.push_back(graph.values[node.outputs[0]].name);
       }
     }
+  }
+
+  // [1, C, H, W]: the model's channels, the preprocessing's size.
+  std::vector<int64_t> input_shape() const {
+    const auto declared = model.input_shape();
+    const int64_t channels = declared.size() == 4 && declared[1] > 0 ? declared[1] : 3;
+    return {1, channels, model.preprocessing.height, model.preprocessing.width};
   }
 
   std::string label_of(int64_t cls) const {
@@ -194,7 +200,8 @@ struct Server::State {
     }
     return job;
   }
-  // The same from the job queue's own thread: computed in place.
+  // The same computed on the calling thread: on the job queue's own, or for work that needs no
+  // network (pictures).
   std::shared_ptr<const Result> obtain_here(const Spec& spec) {
     if (auto found = cache.find(spec.key)) return found;
     auto result = std::make_shared<const Result>(spec.work());
@@ -373,9 +380,9 @@ struct Server::State {
                               {"citation", method.citation},
                               {"parameters", parameters}});
     }
-    const Preprocessing& p = model.preprocessing;
+    const auto shape = input_shape();
     return {{"model", model.path().filename().string()},
-            {"input", {3, p.height, p.width}},
+            {"input", {shape[1], shape[2], shape[3]}},
             {"classes", model.num_classes()},
             {"images", catalogue.items().size()},
             {"methods", methods_json},
@@ -439,14 +446,8 @@ struct Server::State {
                if (size != "input" && size != "thumb") {
                  throw Refusal(400, "'size' must be input or thumb");
                }
-               // Pictures need no network: computed on this thread, not queued.
-               const Spec spec = picture_spec(item, size == "thumb");
-               std::shared_ptr<const Result> picture = cache.find(spec.key);
-               if (!picture) {
-                 picture = std::make_shared<const Result>(spec.work());
-                 cache.put(spec.key, picture);
-               }
-               response.set_content(picture->bytes, "image/png");
+               response.set_content(obtain_here(picture_spec(item, size == "thumb"))->bytes,
+                                    "image/png");
              }));
     http.Get("/api/predict", guard([this](const auto& request, auto& response) {
                const Query query(request);

@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { info: null, offset: 0, limit: 48, total: 0, image: null, maps: [], evaluation: null };
+const state = { info: null, offset: 0, limit: 48, total: 0, image: null, maps: [], concepts: [] };
 
 // ---- requests --------------------------------------------------------------------------------
 
@@ -70,12 +70,16 @@ function scaleOf(data, signed) {
   return magnitudes[Math.min(magnitudes.length - 1, Math.floor(0.99 * magnitudes.length))] || 1;
 }
 
-function draw(entry) {
+// The scale a map of the image's maps is drawn with: its own, or with the shared colour scale
+// the largest of them all.
+function scaleFor(entry) {
+  return $("shared").checked ? Math.max(...state.maps.filter((m) => m.values).map((m) => m.scale)) : entry.scale;
+}
+
+function draw(entry, scale = scaleFor(entry)) {
   const { canvas, values, meta } = entry;
   const [height, width] = values.shape;
   const context = canvas.getContext("2d");
-  const shared = $("shared").checked;
-  const scale = shared ? Math.max(...state.maps.filter((m) => m.values).map((m) => m.scale)) : entry.scale;
   const alpha = Number($("opacity").value);
   context.drawImage(state.photo, 0, 0, width, height);
   const picture = context.getImageData(0, 0, width, height);
@@ -93,7 +97,10 @@ function draw(entry) {
   context.putImageData(picture, 0, 0);
   canvas.dataset.state = "drawn";
 }
-const redraw = () => state.maps.filter((m) => m.values).forEach(draw);
+function redraw() {
+  state.maps.filter((m) => m.values).forEach((m) => draw(m));
+  state.concepts.forEach((c) => draw(c, c.scale));  // each concept on its own scale
+}
 
 // ---- the gallery -----------------------------------------------------------------------------
 
@@ -211,6 +218,7 @@ async function openImage(name) {
   $("maps").replaceChildren();
   $("concept-maps").replaceChildren();
   state.maps = [];
+  state.concepts = [];
   const classes = $("classes");
   classes.replaceChildren();
   try {
@@ -220,7 +228,10 @@ async function openImage(name) {
       const pick = document.createElement("a");
       pick.href = "#";
       pick.textContent = `${c.label} (${c.index})`;
-      pick.onclick = (event) => { event.preventDefault(); $("target").value = String(c.index); explainChosen(); };
+      pick.onclick = (event) => {
+        event.preventDefault();
+        setHash({ image: name, methods: chosenMethods().join(","), target: String(c.index) });
+      };
       li.append(pick, ` ${(100 * c.probability).toFixed(1)}%`);
       classes.append(li);
     }
@@ -326,6 +337,7 @@ async function showCurves(entry, ui) {
 async function showConcepts() {
   const root = $("concept-maps");
   root.replaceChildren("computing…");
+  state.concepts = [];
   const fields = { image: state.image, layer: $("concept-layer").value, method: $("concept-method").value,
                    top: $("concept-top").value, target: $("target").value || "top1" };
   try {
@@ -349,10 +361,8 @@ async function showConcepts() {
       caption.textContent = `channel ${meta.channels[k]} · ${(100 * meta.shares[k]).toFixed(1)}%`;
       figure.append(canvas, caption);
       root.append(figure);
-      const saved = $("shared").checked;
-      $("shared").checked = false;
-      draw(entry);
-      $("shared").checked = saved;
+      state.concepts.push(entry);
+      draw(entry, entry.scale);
     }
   } catch (error) {
     root.replaceChildren("concepts failed: " + error.message);
