@@ -48,6 +48,37 @@ bool computed_from(const Graph& graph, ValueId later, ValueId earlier) {
   return false;
 }
 
+// The trace of one image as `rows` identical ones: each value computed from the input (and what
+// its node saved) viewed `rows` times along the batch, without a copy or a computation; the
+// constants as they are. The conditional sweeps of many channels read it.
+Trace repeated(const Model& model, const Trace& trace, int64_t rows) {
+  const Graph& graph = model.graph();
+  std::vector<char> batched(graph.values.size(), 0);
+  for (ValueId input : graph.inputs) batched[input] = 1;
+  const auto repeat = [rows](const at::Tensor& t) {
+    if (!t.defined() || t.dim() == 0) return t;
+    std::vector<int64_t> shape = t.sizes().vec();
+    shape[0] = rows;
+    return t.expand(shape);
+  };
+  std::vector<at::Tensor> values = trace.values();
+  std::vector<Tensors> saved(graph.nodes.size());
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {  // in topological order
+    const Node& node = graph.nodes[n];
+    if (std::none_of(node.inputs.begin(), node.inputs.end(),
+                     [&](ValueId v) { return v != kNoValue && batched[v]; })) {
+      saved[n] = trace.saved(static_cast<int>(n));
+      continue;
+    }
+    for (ValueId output : node.outputs) batched[output] = 1;
+    for (const at::Tensor& t : trace.saved(static_cast<int>(n))) saved[n].push_back(repeat(t));
+  }
+  for (size_t v = 0; v < values.size(); ++v) {
+    if (batched[v]) values[v] = repeat(values[v]);
+  }
+  return Trace(std::move(values), std::move(saved));
+}
+
 // [rows, C, 1, ...] of `value`'s rank: row r passes the channels of channels[r].
 at::Tensor channel_masks(const at::Tensor& value, const std::vector<std::vector<int64_t>>& rows) {
   std::vector<int64_t> shape(value.dim(), 1);
@@ -154,31 +185,26 @@ Concepts concepts(const Model& model, const at::Tensor& image, const std::string
   if (!options.maps || result.channels.empty()) return result;
 
   // One sweep per batch of channels from the layer to the input, each row of the batch seeded
-  // with the layer's signal at its channel alone, on a forward pass that stops at the layer.
-  // Batches are of equal size but the last.
+  // with the layer's signal at its channel alone, on the image's own trace viewed once per row
+  // (the forward pass is not run again). Batches are of equal size but the last.
   const int64_t k = static_cast<int64_t>(result.channels.size());
   const int64_t sweeps = (k + options.batch - 1) / options.batch;
   const int64_t rows = (k + sweeps - 1) / sweeps;
-  TraceOptions up_to_layer = trace_options;
-  up_to_layer.until = std::vector<ValueId>{layer};
-  std::optional<Context> batch;
+  std::optional<Trace> batch;
   std::vector<at::Tensor> attributions;
   for (int64_t start = 0; start < k; start += rows) {
     const int64_t size = std::min(rows, k - start);
-    if (!batch || batch->input.size(0) != size) {
-      std::vector<int64_t> shape = c.input.sizes().vec();
-      shape[0] = size;
-      batch.emplace(model, c.input.expand(shape).contiguous(),
-                    std::vector<int64_t>(size, result.target), params, up_to_layer);
+    if (!batch || batch->values().at(model.input()).size(0) != size) {
+      batch = repeated(model, c.trace, size);
     }
     std::vector<std::vector<int64_t>> channels;
     for (int64_t r = start; r < start + size; ++r) channels.push_back({result.channels[r]});
     std::vector<int64_t> shape = signal.sizes().vec();
     shape[0] = size;
     const at::Tensor seeds = signal.expand(shape) * channel_masks(signal, channels);
-    at::Tensor attribution =
-        explainers::sweep_finite(*batch, {{layer, seeds}}, {model.input()}, sweep.rules)[0];
-    attributions.push_back(sweep.gradient ? attribution * batch->input : attribution);
+    const at::Tensor attribution = explainers::sweep_finite(model, *batch, {{layer, seeds}},
+                                                            {model.input()}, sweep.rules)[0];
+    attributions.push_back(sweep.gradient ? attribution * c.input : attribution);
   }
   result.attributions = at::cat(attributions);
   result.maps = result.attributions.sum(1);

@@ -12,13 +12,19 @@ namespace whitebox::explainers {
 std::vector<at::Tensor> sweep_finite(const Context& c,
                                      const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
                                      const std::vector<ValueId>& targets, const Rules& rules) {
-  std::vector<at::Tensor> result = c.model.sweep(c.trace, seeds, targets, rules);
+  return sweep_finite(c.model, c.trace, seeds, targets, rules);
+}
+
+std::vector<at::Tensor> sweep_finite(const Model& model, const Trace& trace,
+                                     const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
+                                     const std::vector<ValueId>& targets, const Rules& rules) {
+  std::vector<at::Tensor> result = model.sweep(trace, seeds, targets, rules);
   const bool finite = std::all_of(result.begin(), result.end(), [](const at::Tensor& t) {
     return at::isfinite(t).all().item<bool>();
   });
   if (finite) return result;
   Rules checked = rules;
-  c.model.sweep(c.trace, seeds, targets, checked.check_finite());  // throws at the node
+  model.sweep(trace, seeds, targets, checked.check_finite());  // throws at the node
   throw NumericalError("", "", "the signal is not finite where the sweep ends");
 }
 

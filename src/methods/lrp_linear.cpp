@@ -220,7 +220,8 @@ namespace {
 // fresh output): saves an allocation as large as the layer's input.
 at::Tensor times(const at::Tensor& x, at::Tensor c) {
   const bool owned = c.use_count() == 1 && c.storage().use_count() == 1 &&
-                     c.is_non_overlapping_and_dense() && c.sizes().equals(x.sizes()) &&
+                     c.is_non_overlapping_and_dense() &&
+                     c.sizes().equals(at::infer_size(x.sizes(), c.sizes())) &&
                      c.scalar_type() == x.scalar_type();
   return owned ? c.mul_(x) : x * c;
 }
@@ -257,7 +258,12 @@ class Evaluation {
  public:
   Evaluation(const LinearRule& rule, const Options& options, const Model& model,
              const NodeContext& n, const ops::LinearForm& form)
-      : rule_(rule), model_(model), n_(n), form_(form), data_(form.data_input()) {
+      : rule_(rule),
+        model_(model),
+        n_(n),
+        form_(form),
+        data_(form.data_input()),
+        x_(first_of_repeated(n.inputs[form.data_input()])) {
     const int w = form.weight_input(), b = form.bias_input();
     if (w >= 0) weight_ = n.inputs[w], weight_value_ = n.node.inputs[w];
     if (b >= 0 && n.inputs[b].defined()) bias_ = n.inputs[b];
@@ -284,7 +290,14 @@ class Evaluation {
   }
 
  private:
-  const at::Tensor& x() const { return n_.inputs[data_]; }
+  // The layer's input. Where it is one image's viewed once per row (concept relevance's sweeps
+  // of many channels), the forward products are made for that image alone and broadcast over the
+  // rows of the relevance: only the quotients and the transposed passes differ per row.
+  const at::Tensor& x() const { return x_; }
+  static at::Tensor first_of_repeated(const at::Tensor& t) {
+    const bool repeated = t.defined() && t.dim() > 0 && t.size(0) > 1 && t.stride(0) == 0;
+    return repeated ? t.narrow(0, 0, 1) : t;
+  }
 
   // The input part, undefined where it is zero (x- after a ReLU). Ones is made only for the
   // forward products that read it.
@@ -334,7 +347,7 @@ class Evaluation {
   at::Tensor wx(bool with_bias) {
     std::optional<at::Tensor>& made = wx_[with_bias];
     if (made) return *made;
-    const at::Tensor y = n_.outputs.empty() ? at::Tensor() : n_.outputs[0];
+    const at::Tensor y = n_.outputs.empty() ? at::Tensor() : first_of_repeated(n_.outputs[0]);
     if (!weight_.defined() || !y.defined()) {
       at::Tensor z = form_.apply(x(), weight_, at::Tensor());
       if (with_bias && bias_.defined()) accumulate(z, bias(BiasPart::Full), 1.0);
@@ -480,11 +493,12 @@ class Evaluation {
     return u;
   }
 
-  // W'^T u, shaped like x.
+  // W'^T u, shaped like the layer's input with u's rows.
   at::Tensor transpose(const at::Tensor& u, WeightPart part) {
     const at::Tensor w = *weight(part);
-    return part == W::Ones && weight_.defined() ? form_.apply_transpose_ones(u, x(), w)
-                                                : form_.apply_transpose(u, x(), w);
+    const at::Tensor& shape = n_.inputs[data_];
+    return part == W::Ones && weight_.defined() ? form_.apply_transpose_ones(u, shape, w)
+                                                : form_.apply_transpose(u, shape, w);
   }
 
   const LinearRule& rule_;
@@ -492,6 +506,7 @@ class Evaluation {
   const NodeContext& n_;
   const ops::LinearForm& form_;
   const int data_;
+  const at::Tensor x_;
   at::Tensor weight_, bias_, r_;
   ValueId weight_value_ = kNoValue;
   bool absorb_ = false;

@@ -41,6 +41,10 @@ void add_neuron_lrp_method(std::vector<MethodInfo>& registry);
 std::vector<at::Tensor> sweep_finite(const Context& c,
                                      const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
                                      const std::vector<ValueId>& targets, const Rules& rules);
+// The same on another trace of the model.
+std::vector<at::Tensor> sweep_finite(const Model& model, const Trace& trace,
+                                     const std::vector<std::pair<ValueId, at::Tensor>>& seeds,
+                                     const std::vector<ValueId>& targets, const Rules& rules);
 // Throws NumericalError naming `method` when the map, the attribution or a statistic is not
 // finite.
 void check_finite(const Explanation& e, const std::string& method);
