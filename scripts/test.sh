@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
-ctest --test-dir build --output-on-failure
+ctest --test-dir build --output-on-failure -j2  # tests/CMakeLists.txt: what runs beside what
 # The Python package installed with pip, offline, from the built tree, and imported from elsewhere.
 sh tests/install/python_package.sh build
