@@ -733,9 +733,11 @@ PYBIND11_MODULE(_whitebox, m) {
                      const std::vector<std::string>& metrics,
                      const std::map<std::string, std::string>& metric_params,
                      const std::string& concept_layer, int64_t concepts,
-                     const std::string& concept_method, const py::object& progress) {
+                     const std::string& concept_method, const std::string& concept_index,
+                     const py::object& progress) {
     ReportOptions options;
     options.concept_layer = concept_layer;
+    options.concept_index = concept_index;
     options.concepts = concepts;
     options.concept_method = concept_method;
     options.methods = methods;

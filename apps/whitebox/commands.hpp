@@ -40,6 +40,7 @@ Command add_patterns(CLI::App& parent);
 Command add_sanity(CLI::App& parent);
 Command add_compare(CLI::App& parent);
 Command add_concepts(CLI::App& parent);
+Command add_concepts_index(CLI::App& parent);
 Command add_tcav(CLI::App& parent);
 Command add_serve(CLI::App& parent);
 

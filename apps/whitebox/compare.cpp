@@ -35,6 +35,7 @@ struct CompareOptions {
   std::string concept_layer;
   int64_t concepts = ReportOptions{}.concepts;
   std::string concept_method = ReportOptions{}.concept_method;
+  std::string concept_index;
 };
 
 void run_compare(const Global& global, const CompareOptions& options) {
@@ -53,6 +54,7 @@ void run_compare(const Global& global, const CompareOptions& options) {
   report.concept_layer = options.concept_layer;
   report.concepts = options.concepts;
   report.concept_method = options.concept_method;
+  report.concept_index = options.concept_index;
   const std::filesystem::path report_file = options.report;
   if (report_file.has_parent_path() && !std::filesystem::is_directory(report_file.parent_path())) {
     throw FileError("no folder " + report_file.parent_path().string() + " for the report");
@@ -107,6 +109,9 @@ Command add_compare(CLI::App& parent) {
   app->add_option("--concept-method", o->concept_method,
                   "the relevance method of the concepts (see `whitebox concepts --help`)")
       ->capture_default_str();
+  app->add_option("--concept-index", o->concept_index,
+                  "a `whitebox concepts-index` folder of the concept layer: each concept's best "
+                  "reference patches beside its map");
   return {app, [o](const Global& global) { run_compare(global, *o); }};
 }
 

@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "concept_index.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/image.hpp"
 #include "whitebox/npy.hpp"
@@ -70,9 +69,9 @@ void run_concepts(const Global& global, const ConceptsOptions& options) {
   const Target target = Target::parse(options.target);
   const fs::path out_dir = options.out;
   // Checked before any image: an index of another model or without the layer is refused.
-  const nlohmann::json index = options.index.empty()
-                                   ? nlohmann::json()
-                                   : index_layer(options.index, model, options.layers[0]);
+  const std::vector<std::vector<ConceptReference>> indexed =
+      options.index.empty() ? std::vector<std::vector<ConceptReference>>()
+                            : concept_references(options.index, model, options.layers[0]);
 
   const auto images = images_or_default(options.images);
   Progress progress(images.size(), "concepts");
@@ -106,19 +105,17 @@ void run_concepts(const Global& global, const ConceptsOptions& options) {
                         {"relevance", node.relevance},
                         {"parent", node.parent},
                         {"map", fs::path(name + ".npy").filename().string()}});
-      if (index.is_null() || node.parent >= 0) continue;
+      if (options.index.empty() || node.parent >= 0) continue;
       // The concept's reference examples by relevance, their patches shown at the image's size.
       nlohmann::json references = nlohmann::json::array();
-      const auto& channels = index.at("channels");
-      if (node.channel < static_cast<int64_t>(channels.size())) {
+      if (node.channel < static_cast<int64_t>(indexed.size())) {
         int rank = 0;
-        for (const auto& example : channels.at(node.channel).at("relevance")) {
-          const fs::path patch = fs::path(options.index) / example.at("patch").get<std::string>();
-          references.push_back({{"image", example.at("image")},
-                                {"value", example.at("value")},
-                                {"patch", patch.string()}});
+        for (const ConceptReference& example : indexed[node.channel]) {
+          references.push_back({{"image", example.image},
+                                {"value", example.value},
+                                {"patch", example.patch.string()}});
           const at::Tensor picture =
-              read_image(patch).permute({2, 0, 1}).unsqueeze(0).to(at::kFloat);
+              read_image(example.patch).permute({2, 0, 1}).unsqueeze(0).to(at::kFloat);
           pictures.push_back(
               at::upsample_bilinear2d(picture, {input.image.size(0), input.image.size(1)}, false)[0]
                   .permute({1, 2, 0})

@@ -8,11 +8,12 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 
 #include "cluster.hpp"
-#include "concept_index.hpp"
+#include "commands.hpp"
 #include "resumable.hpp"
 #include "whitebox/concepts.hpp"
 #include "whitebox/dataset.hpp"
@@ -303,23 +304,6 @@ void run_index(const Global& global, const IndexOptions& options) {
 }
 
 }  // namespace
-
-json index_layer(const fs::path& folder, const Model& model, const std::string& layer) {
-  const json index = json::parse(read_file(folder / "index.json", "concept index"));
-  const std::string digest = file_digest(model.path(), "model file", limits().model_bytes);
-  if (index.at("model_digest").get<std::string>() != digest) {
-    throw ArgumentError("--index " + folder.string() + " was made for the model " +
-                        index.at("model").get<std::string>() + ", not " + model.path().string());
-  }
-  const std::string value = model.graph().values.at(model.graph().resolve(layer)).name;
-  std::string has;
-  for (const auto& entry : index.at("layers")) {
-    if (entry.at("value").get<std::string>() == value) return entry;
-    has += (has.empty() ? "" : ", ") + entry.at("layer").get<std::string>();
-  }
-  throw ArgumentError("--index " + folder.string() + " has no layer " + layer + " (it has " + has +
-                      ")");
-}
 
 Command add_concepts_index(CLI::App& parent) {
   auto o = std::make_shared<IndexOptions>();

@@ -10,7 +10,6 @@
 
 #include "cluster.hpp"
 #include "commands.hpp"
-#include "concept_index.hpp"
 #include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/image.hpp"

@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -88,5 +89,21 @@ std::vector<ConceptNode> concept_graph(const Model& model, const at::Tensor& ima
 // positive part smoothed over the window, clipped to the map.
 at::Tensor channel_peaks(const Model& model, const at::Tensor& image, const std::string& layer);
 std::vector<int64_t> patch_box(const at::Tensor& map, double fraction);
+
+// A reference example in a concept index (`whitebox concepts-index`, Python's concept_index):
+// an image of the data set, its score, and the file of the patch its conditional map points to.
+struct ConceptReference {
+  std::string image;
+  double value = 0;
+  std::filesystem::path patch;
+};
+
+// Each channel's reference examples of `layer` (a value or node name), best first, by
+// "relevance" or "activation", from the index in `folder`. Throws FileError where the folder
+// holds no index, ArgumentError for an index of another model or without the layer.
+std::vector<std::vector<ConceptReference>> concept_references(const std::filesystem::path& folder,
+                                                              const Model& model,
+                                                              const std::string& layer,
+                                                              const std::string& ranking = "relevance");
 
 }  // namespace whitebox

@@ -5,6 +5,7 @@
 // whitebox.report() in Python write it; docs/report.md shows it.
 #include <ATen/core/Tensor.h>
 
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ struct ReportOptions {
   std::string concept_layer;
   int64_t concepts = 6;
   std::string concept_method = "lrp";
+  // A concept index of the layer (`whitebox concepts-index`): each concept's best reference
+  // patches by relevance are shown beside its map.
+  std::filesystem::path concept_index;
 };
 
 // One image of the report: its name and its picture as read ([H, W, 3] uint8 RGB).

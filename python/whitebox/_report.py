@@ -37,7 +37,7 @@ def report(model, images, path="report.html", methods=_core.report_methods, targ
            title="Explanation methods compared", alpha=0.5, metrics=(), metric_params=None,
            steps=int(_CURVES["steps"]["default"]), substitution=_CURVES["substitution"]["default"],
            batch=int(_CURVES["batch"]["default"]), concept_layer=None, concepts=6,
-           concept_method="lrp", progress=None, **params):
+           concept_method="lrp", concept_index=None, progress=None, **params):
     """Writes the comparison page of ``whitebox compare`` and returns its path.
 
     Args:
@@ -53,6 +53,8 @@ def report(model, images, path="report.html", methods=_core.report_methods, targ
         concept_layer, concepts, concept_method: with a layer, a concept section: each image's
             `concepts` most relevant channels of the layer by `concept_method` with their
             conditional maps (``Model.concepts``).
+        concept_index: a concept index of that layer (``whitebox.concept_index`` or ``whitebox
+            concepts-index``): each concept's best reference patches beside its map.
         progress: a bar per image (None: on a terminal, True always, False never).
         **params: the methods' hyper-parameters.
     """
@@ -65,6 +67,9 @@ def report(model, images, path="report.html", methods=_core.report_methods, targ
     _inputs.check_type(alpha, "alpha", (int, float), "a number in [0, 1]")
     _inputs.check_type(concepts, "concepts", int, "a number of concepts >= 1")
     _inputs.check_type(concept_method, "concept_method", str, "a relevance method's name")
+    if concept_index is not None:
+        _inputs.check_type(concept_index, "concept_index", (str, os.PathLike),
+                           "a concept index folder or None")
     if target is None:
         target = "top1"
     elif not isinstance(target, str):
@@ -78,7 +83,9 @@ def report(model, images, path="report.html", methods=_core.report_methods, targ
             page = _core.report(model._core, labels, pictures, names, target, title,
                                 float(alpha), text, curve, metric_names, metric_text,
                                 "" if concept_layer is None else model._layer(concept_layer),
-                                concepts, concept_method, bar.callback())
+                                concepts, concept_method,
+                                "" if concept_index is None else os.fspath(concept_index),
+                                bar.callback())
     path = os.fspath(path)
     temporary = f"{path}.{os.getpid()}.tmp"
     with open(temporary, "w", encoding="utf-8") as f:

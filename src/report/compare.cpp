@@ -123,6 +123,12 @@ std::string comparison_report(
     concept_options.params = parameters_for(find_method(concept_options.method), options.params);
     concept_options.top = options.concepts;
   }
+  // Checked before any image: an index of another model or without the layer is refused.
+  constexpr size_t kReferencesShown = 3;
+  const std::vector<std::vector<ConceptReference>> indexed =
+      options.concept_index.empty() || options.concept_layer.empty()
+          ? std::vector<std::vector<ConceptReference>>()
+          : concept_references(options.concept_index, model, options.concept_layer);
   const metrics::MetricInfo& deletion = metrics::find_metric("deletion");
   const metrics::MetricInfo& insertion = metrics::find_metric("insertion");
 
@@ -207,10 +213,18 @@ std::string comparison_report(
       const Concepts found =
           concepts(model, x, options.concept_layer, Target::index(cls), concept_options);
       for (size_t k = 0; k < found.channels.size(); ++k) {
+        const int64_t channel = found.channels[k];
         const at::Tensor drawn = heat(found.maps[static_cast<int64_t>(k)], true);
-        entry.concepts.push_back({found.channels[k],
-                                  found.relevance[found.channels[k]].item<double>(),
-                                  report::png_data_uri(overlay(input.image, drawn, options.alpha))});
+        std::vector<std::string> references;
+        if (channel < static_cast<int64_t>(indexed.size())) {
+          for (const ConceptReference& example : indexed[channel]) {
+            if (references.size() == kReferencesShown) break;
+            references.push_back(report::png_data_uri(read_image(example.patch)));
+          }
+        }
+        entry.concepts.push_back({channel, found.relevance[channel].item<double>(),
+                                  report::png_data_uri(overlay(input.image, drawn, options.alpha)),
+                                  std::move(references)});
       }
       report.concept_layer = found.layer;
       report.concept_method = found.method;

@@ -119,6 +119,8 @@ dl.glossary dt { font-weight: 600; } dl.glossary dd { margin: 0; color: var(--mu
 .maps .head { font-weight: 600; font-size: 13px; text-align: center; padding-bottom: 2px; }
 .maps figure { margin: 0; }
 .maps img { width: 100%; height: auto; display: block; border-radius: 6px; image-rendering: auto; background: #eee; }
+.maps .references { display: flex; gap: 3px; margin-top: 3px; }
+.maps .references img { width: 32%; border-radius: 3px; }
 .maps figcaption { font-size: 12px; color: var(--muted); margin-top: 4px; text-align: center; line-height: 1.35; }
 .maps figcaption b { color: var(--ink); font-weight: 600; }
 .plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 24px; }
@@ -338,7 +340,16 @@ std::string concepts_section(const Report& report) {
       html << "<figure><img src=\"" << c.overlay << "\" alt=\""
            << escape(image.name + " channel " + std::to_string(c.channel))
            << "\"><figcaption>channel " << c.channel << " &middot; " << shown(100 * c.share, 1)
-           << "%</figcaption></figure>";
+           << "%</figcaption>";
+      if (!c.references.empty()) {
+        html << "<div class=\"references\">";
+        for (const auto& patch : c.references) {
+          html << "<img src=\"" << patch << "\" alt=\"reference example of channel "
+               << c.channel << "\" title=\"a reference example of the channel\">";
+        }
+        html << "</div>";
+      }
+      html << "</figure>";
     }
   }
   html << "</div></div></section>";

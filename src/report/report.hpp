@@ -43,7 +43,8 @@ struct ReportMethod {
 struct ReportConcept {
   int64_t channel = 0;
   double share = 0;
-  std::string overlay;  // PNG data URI
+  std::string overlay;                  // PNG data URI
+  std::vector<std::string> references;  // PNG data URIs of its reference patches, best first
 };
 
 struct ReportImage {

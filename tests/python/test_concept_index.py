@@ -88,3 +88,22 @@ def test_a_second_call_reuses_the_records_and_redoes_a_lost_one(data):
     other = whitebox.concept_index(model, data / "pics", ["features"], out, top_n=3, target=1)
     assert other["target"] == "1"
     assert all(f.stat().st_mtime_ns != records.get(f) for f in (out / "records").glob("*.json"))
+
+
+def test_the_report_shows_each_concepts_reference_patches(data, tmp_path):
+    model = whitebox.Model.load(data / "bar.onnx", preprocessing={"name": "unit", "crop": 1.0})
+    index = whitebox.concept_index(model, data / "pics", ["features"], data / "for_report",
+                                   top_n=3, target=0)
+    page = pathlib.Path(whitebox.report(
+        model, [str(data / "pics" / "img07.png")], tmp_path / "report.html", methods="saliency",
+        target=0, steps=4, concept_layer="features", concepts=1, concept_index=index.folder,
+        progress=False)).read_text()
+    # Channel 0, the bar's, is the image's top concept; its three reference patches follow its map.
+    section = page[page.index('id="concepts"'):]
+    assert "channel 0" in section
+    references = section[section.index('class="references"'):]
+    assert references[:references.index("</div>")].count("<img") == 3
+    other = whitebox.Model.load()
+    with pytest.raises(ValueError, match="was made for the model"):
+        whitebox.report(other, [str(data / "pics" / "img07.png")], tmp_path / "r.html",
+                        methods="saliency", concept_layer="y27_add", concept_index=index.folder)
