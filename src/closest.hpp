@@ -7,6 +7,9 @@
 
 namespace whitebox {
 
+// `text` in lower case (ASCII letters): names, labels and extensions compared without case.
+std::string lower(std::string text);
+
 // Edits that turn a into b (Levenshtein), letters compared without case.
 size_t edit_distance(std::string_view a, std::string_view b);
 

@@ -193,7 +193,7 @@ TEST_F(Viewer, RefusesBadRequestsWithAReasonAndStaysUp) {
     EXPECT_EQ(body["error"].get<std::string>().find('\n'), std::string::npos) << path;
   }
   std::string many = "/api/images?";
-  for (int i = 0; i < 100; ++i) many += "f" + std::to_string(i) + "=1&";
+  for (int i = 0; i < 100; ++i) many.append("f").append(std::to_string(i)).append("=1&");
   EXPECT_EQ(get(many)->status, 400);
   EXPECT_EQ(get("/api/images")->status, 200);
 }

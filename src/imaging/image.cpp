@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "closest.hpp"
 #include "imaging/mat.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/files.hpp"
@@ -293,9 +294,7 @@ Input preprocess(const at::Tensor& rgb, const Preprocessing& preprocessing) {
 bool is_image_file(const std::filesystem::path& file) {
   static const std::vector<std::string> extensions = {".png",  ".jpg",  ".jpeg", ".bmp", ".tif",
                                                       ".tiff", ".webp", ".ppm",  ".pgm"};
-  std::string ext = file.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string ext = lower(file.extension().string());
   return std::find(extensions.begin(), extensions.end(), ext) != extensions.end();
 }
 

@@ -1,8 +1,8 @@
 #include "catalogue.hpp"
 
 #include <algorithm>
-#include <cctype>
 
+#include "closest.hpp"
 #include "whitebox/data.hpp"
 #include "whitebox/error.hpp"
 #include "whitebox/image.hpp"
@@ -20,11 +20,6 @@ bool inside(const fs::path& root, const fs::path& file) {
   if (ec) return false;
   const auto [end, rest] = std::mismatch(root.begin(), root.end(), real.begin(), real.end());
   return end == root.end() && rest != real.end();
-}
-
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
 }
 
 }  // namespace
