@@ -36,16 +36,23 @@ TEST_P(Models, Float32MatchesPyTorch) {
 
   const auto grads = model.gradient(trace, {target()}, {model.input(), features});
   EXPECT_LT(relative_error(grads[1], npy("grad_features")), 1e-4) << "feature gradient";
-  // A ReLU / max-pool network's input gradient is piecewise constant in x: float32 roundoff
-  // (of any implementation: PyTorch's own float32 gradient at another thread count, say) that
-  // moves a pre-activation across 0 changes it by up to ~1e-2. Where PyTorch's float32 gradient
-  // is itself that far from its float64 one, whitebox's must be as close to the float64 truth
-  // as PyTorch's (within 10x); everywhere else, 1e-4. Exactness is the float64 test's job.
-  const double torch_gap = meta_["fp32_vs_fp64"]["grad_x_rel_l2"].get<double>();
-  const double tolerance = std::max(1e-4, 10 * torch_gap);
-  const at::Tensor truth = npy("grad_x64");
-  EXPECT_LT(relative_error(grads[0], torch_gap < 1e-5 ? npy("grad_x") : truth), tolerance)
-      << "input gradient (PyTorch's own float32 gap: " << torch_gap << ")";
+  // A ReLU / max-pool network's input gradient is piecewise constant in x, and float32 roundoff
+  // moves some pre-activations across a kink: which ones depends on the order of the sums
+  // (PyTorch's or whitebox's, on one thread or two), and each such gradient is ~1e-2 from the
+  // float64 one on about half the fixtures, not the same half. So the float32 gradient is
+  // compared with the float64 gradient through the float32 pass's own decisions (its values
+  // widened: the ReLU signs, the max-pool winners): the piece of the function it landed on.
+  auto widen = [](const at::Tensor& v) { return v.defined() && v.is_floating_point() ? v.to(at::kDouble) : v; };
+  std::vector<at::Tensor> widened;
+  for (const at::Tensor& v : trace.values()) widened.push_back(widen(v));
+  std::vector<Tensors> saved;
+  for (size_t n = 0; n < model.graph().nodes.size(); ++n) {
+    saved.emplace_back();
+    for (const at::Tensor& v : trace.saved(static_cast<int>(n))) saved.back().push_back(widen(v));
+  }
+  const Model model64 = model.to(at::kDouble);
+  const auto exact = model64.gradient(Trace(widened, saved), {target()}, {model.input()});
+  EXPECT_LT(relative_error(grads[0], exact[0]), 1e-4) << "input gradient";
 }
 
 TEST_P(Models, LeanTraceGivesTheSameGradientsWithFewerValues) {

@@ -4,9 +4,9 @@ import argparse
 import hashlib
 import os
 import time
-from typing import Callable, List
+from typing import Callable, List, Tuple
 
-import torch
+import make_fixtures
 
 
 def stamp(case_dir: str, version: str, inputs: List[str]) -> str:
@@ -20,8 +20,10 @@ def stamp(case_dir: str, version: str, inputs: List[str]) -> str:
 
 
 def run_cases(argv, description: str, cases: List[str], marker: str, version: str,
-              inputs: List[str], compute: Callable[[str, str], List[str]]) -> int:
-    """Parses `FIXTURES [--only a,b] [--force]` and runs compute(case, case_dir) per case."""
+              inputs: List[str], compute: Callable[[str, str], List[str]],
+              threads: Tuple[int, int] = (2, 1)) -> int:
+    """Parses `FIXTURES [--only a,b] [--force]` and runs compute(case, case_dir) per case, under
+    `threads` (torch's, BLAS's: make_fixtures.set_threads)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("fixtures")
     parser.add_argument("--only")
@@ -29,7 +31,7 @@ def run_cases(argv, description: str, cases: List[str], marker: str, version: st
     args = parser.parse_args(argv)
     # The C++ tests read the fixtures from $WHITEBOX_FIXTURES when it is set: write them there too.
     fixtures = os.environ.get("WHITEBOX_FIXTURES") or args.fixtures
-    torch.set_num_threads(2)
+    make_fixtures.set_threads(*threads)
     failed = []
     for case in (args.only.split(",") if args.only else cases):
         case_dir = os.path.join(fixtures, case)
