@@ -42,7 +42,9 @@ TEST_P(Models, Float32MatchesPyTorch) {
   // float64 one on about half the fixtures, not the same half. So the float32 gradient is
   // compared with the float64 gradient through the float32 pass's own decisions (its values
   // widened: the ReLU signs, the max-pool winners): the piece of the function it landed on.
-  auto widen = [](const at::Tensor& v) { return v.defined() && v.is_floating_point() ? v.to(at::kDouble) : v; };
+  auto widen = [](const at::Tensor& v) {
+    return v.defined() && v.is_floating_point() ? v.to(at::kDouble) : v;
+  };
   std::vector<at::Tensor> widened;
   for (const at::Tensor& v : trace.values()) widened.push_back(widen(v));
   std::vector<Tensors> saved;
