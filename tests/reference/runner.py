@@ -6,7 +6,7 @@ import os
 import time
 from typing import Callable, List, Tuple
 
-import make_fixtures
+import make_fixtures  # tests/fixtures: the scripts that use this module put it on the path
 
 
 def stamp(case_dir: str, version: str, inputs: List[str]) -> str:
