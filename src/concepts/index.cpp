@@ -16,9 +16,9 @@ std::vector<std::vector<ConceptReference>> concept_references(const std::filesys
   if (ranking != "relevance" && ranking != "activation") {
     throw ArgumentError("a concept index ranks by relevance or activation, not " + ranking);
   }
-  nlohmann::json index;
   try {
-    index = nlohmann::json::parse(read_file(folder / "index.json", "concept index"));
+    const nlohmann::json index =
+        nlohmann::json::parse(read_file(folder / "index.json", "concept index"));
     const std::string digest = file_digest(model.path(), "model file", limits().model_bytes);
     if (index.at("model_digest").get<std::string>() != digest) {
       throw ArgumentError("the concept index " + folder.string() + " was made for the model " +

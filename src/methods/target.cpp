@@ -11,7 +11,6 @@
 namespace whitebox {
 namespace {
 
-
 bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
